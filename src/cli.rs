@@ -1,0 +1,90 @@
+//! Command-line interface: clap types, and the one place errors become messages and exit codes.
+//!
+//! Exit codes (also in the README): 0 success; 1 an error (bad input file, unreadable data);
+//! 2 a usage error (unknown option, bad value); 3 `--strict` stopped at a rejected row.
+
+use std::io;
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+
+/// opal, the opioid prescribing analyser: oral morphine equivalents (OME) from NHS primary-care
+/// prescribing, patients above 120 mg/day or on opioids for more than 3 months, and practice
+/// and ICS summaries.
+#[derive(Debug, Parser)]
+#[command(name = "opal", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Products(cmd::products::Args),
+    Factors(cmd::factors::Args),
+}
+
+/// Exit codes.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const STRICT: i32 = 3;
+}
+
+/// An error that carries its own exit code (for `--strict`).
+#[derive(Debug)]
+pub struct ExitError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl std::fmt::Display for ExitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitError {}
+
+/// Parse the arguments, run the command, print any error once, return the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Products(args) => cmd::products::run(args),
+        Command::Factors(args) => cmd::factors::run(args),
+    };
+    match result {
+        Ok(()) => exit::OK,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return exit::OK;
+            }
+            let code = err
+                .downcast_ref::<ExitError>()
+                .map(|e| e.code)
+                .unwrap_or(exit::ERROR);
+            eprintln!("error: {err:#}");
+            code
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || cause.downcast_ref::<csv::Error>().is_some_and(|e| {
+                matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe)
+            })
+    })
+}

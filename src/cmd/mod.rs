@@ -1,0 +1,5 @@
+//! One file per subcommand: each turns its clap arguments into a config, calls the library,
+//! and writes the results.
+
+pub mod factors;
+pub mod products;

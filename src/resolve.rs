@@ -1,0 +1,356 @@
+//! Resolution: from what an extract says about an item to a product, in the order of evidence
+//! of METHOD.md §2 — dm+d code, BNF code (exact, then its generic equivalent), the normalised
+//! name, then the parser for unseen names.
+//!
+//! Every item ends in exactly one [`Status`]: `resolved`, `not_opioid`, `excluded` (opioid
+//! dependence, BNF 0410) or `unresolved` with the reason. Nothing that looks like an opioid is
+//! ever set aside as "not an opioid".
+
+use std::sync::Arc;
+
+use crate::dictionary::{Dictionary, Entry};
+use crate::names::{self, NameFailure, NameHints};
+use crate::product::Product;
+
+/// How an item ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Resolved,
+    NotOpioid,
+    Excluded,
+    Unresolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Resolved => "resolved",
+            Status::NotOpioid => "not_opioid",
+            Status::Excluded => "excluded",
+            Status::Unresolved => "unresolved",
+        }
+    }
+}
+
+/// Which evidence settled it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MatchedBy {
+    Dmd,
+    Bnf,
+    BnfGeneric,
+    Name,
+    Parsed,
+}
+
+impl MatchedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchedBy::Dmd => "dmd",
+            MatchedBy::Bnf => "bnf",
+            MatchedBy::BnfGeneric => "bnf_generic",
+            MatchedBy::Name => "name",
+            MatchedBy::Parsed => "parsed",
+        }
+    }
+}
+
+/// The outcome of resolving one item.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub status: Status,
+    pub matched_by: Option<MatchedBy>,
+    pub product: Option<Arc<Product>>,
+    /// Why, when not resolved (also set for excluded items).
+    pub reason: Option<String>,
+}
+
+impl Resolution {
+    fn not_opioid() -> Resolution {
+        Resolution {
+            status: Status::NotOpioid,
+            matched_by: None,
+            product: None,
+            reason: None,
+        }
+    }
+
+    fn unresolved(reason: String) -> Resolution {
+        Resolution {
+            status: Status::Unresolved,
+            matched_by: None,
+            product: None,
+            reason: Some(reason),
+        }
+    }
+
+    fn found(product: Arc<Product>, by: MatchedBy) -> Resolution {
+        match product.excluded_reason.clone() {
+            Some(reason) => Resolution {
+                status: Status::Excluded,
+                matched_by: Some(by),
+                product: Some(product),
+                reason: Some(reason),
+            },
+            None => Resolution {
+                status: Status::Resolved,
+                matched_by: Some(by),
+                product: Some(product),
+                reason: None,
+            },
+        }
+    }
+}
+
+/// What an extract row says about the item. Empty strings count as absent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ItemText<'a> {
+    pub dmd_code: &'a str,
+    pub bnf_code: &'a str,
+    pub name: &'a str,
+}
+
+/// Resolves items against a dictionary.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolver<'d> {
+    dict: &'d Dictionary,
+}
+
+const DEPENDENCE: &str = "opioid dependence (BNF 0410)";
+
+impl<'d> Resolver<'d> {
+    pub fn new(dict: &'d Dictionary) -> Resolver<'d> {
+        Resolver { dict }
+    }
+
+    pub fn builtin() -> Resolver<'static> {
+        Resolver::new(Dictionary::builtin())
+    }
+
+    /// Resolve one item. Pure: the same text always gives the same answer, so callers resolve
+    /// each distinct (dm+d, BNF, name) once.
+    pub fn resolve(&self, item: ItemText<'_>) -> Resolution {
+        let dmd = item.dmd_code.trim();
+        let bnf = item.bnf_code.trim();
+        let name = item.name.trim();
+        let mut reasons: Vec<String> = Vec::new();
+        let dependence_code = bnf.starts_with("0410");
+
+        let mut result = self.resolve_codes(dmd, bnf, &mut reasons);
+        if result.is_none() && !name.is_empty() {
+            result = Some(self.resolve_name(name));
+        }
+        let mut result = match result {
+            Some(r) => r,
+            None if !reasons.is_empty() => Resolution::unresolved(reasons.join("; ")),
+            None if dmd.is_empty() && bnf.is_empty() => {
+                Resolution::unresolved("no dm+d code, BNF code or name".into())
+            }
+            None => Resolution::not_opioid(),
+        };
+        if result.status == Status::Unresolved && !reasons.is_empty() {
+            let why = result.reason.take().unwrap_or_default();
+            reasons.push(why);
+            result.reason = Some(reasons.join("; "));
+        }
+        // BNF 0410 (drugs used in substance dependence): opioids there are excluded; other
+        // items there (nicotine, lofexidine by name) are not opioids.
+        if dependence_code {
+            let is_dependence_opioid = match result.status {
+                Status::NotOpioid => name.is_empty() && bnf.starts_with("0410030"),
+                _ => true,
+            };
+            if is_dependence_opioid {
+                result.status = Status::Excluded;
+                result.reason = Some(DEPENDENCE.into());
+            }
+        }
+        result
+    }
+
+    fn from_entry(&self, entry: &Entry, by: MatchedBy) -> Resolution {
+        match entry {
+            Entry::Product(p) => Resolution::found(p.clone(), by),
+            Entry::Unresolvable { name, reason, .. } => Resolution {
+                status: Status::Unresolved,
+                matched_by: Some(by),
+                product: None,
+                reason: Some(format!("{name}: {reason}")),
+            },
+        }
+    }
+
+    fn resolve_codes(
+        &self,
+        dmd: &str,
+        bnf: &str,
+        reasons: &mut Vec<String>,
+    ) -> Option<Resolution> {
+        if !dmd.is_empty() {
+            if let Some(e) = self.dict.by_dmd(dmd) {
+                return Some(self.from_entry(e, MatchedBy::Dmd));
+            }
+            if !dmd.bytes().all(|b| b.is_ascii_digit()) {
+                reasons.push(format!("dm+d code '{dmd}' is not a number"));
+            }
+        }
+        if !bnf.is_empty() {
+            if let Some(e) = self.dict.by_bnf(bnf) {
+                return Some(self.from_entry(e, MatchedBy::Bnf));
+            }
+            if let Some(e) = self.dict.by_generic_bnf(bnf) {
+                return Some(self.from_entry(e, MatchedBy::BnfGeneric));
+            }
+            if bnf.starts_with("040702") || self.dict.knows_bnf_chemical(bnf) {
+                reasons.push(format!(
+                    "BNF code {bnf} is an opioid presentation not in the product dictionary"
+                ));
+            }
+        }
+        None
+    }
+
+    /// Resolve by name alone: exact normalised name, loose name, "VMP previous to", parser.
+    pub fn resolve_name(&self, name: &str) -> Resolution {
+        let norm = names::normalise(name);
+        if norm.is_empty() {
+            return Resolution::unresolved("empty name".into());
+        }
+        if let Some(e) = self.dict.by_name(&norm) {
+            return self.from_entry(e, MatchedBy::Name);
+        }
+        if let Some(id) = norm.strip_prefix("vmp previous to ") {
+            if let Some(e) = self.dict.by_dmd(id.trim()) {
+                return self.from_entry(e, MatchedBy::Name);
+            }
+        }
+        if let Some(e) = self.dict.by_loose_name(&norm) {
+            return self.from_entry(e, MatchedBy::Name);
+        }
+        match names::parse(&norm, self.dict.learnt_brands(), &NameHints::default()) {
+            Ok(parsed) => {
+                let generic = self.dict.find_generic(
+                    &parsed.ingredient,
+                    parsed.route,
+                    &parsed.form,
+                    parsed.release,
+                    parsed.strength,
+                );
+                let product = match generic {
+                    // The name describes a dictionary product exactly: count it as that
+                    // generic product, keeping the name as written.
+                    Some(g) if parsed.excluded_reason.is_none() || g.excluded_reason.is_some() => {
+                        let mut p = (**g).clone();
+                        p.name = name.to_string();
+                        p.dmd_id = String::new();
+                        p.dmd_type = String::new();
+                        p.bnf_code = String::new();
+                        p.patch_wear_days = parsed.patch_wear_days.or(p.patch_wear_days);
+                        p
+                    }
+                    _ => Product {
+                        dmd_id: String::new(),
+                        dmd_type: String::new(),
+                        name: name.to_string(),
+                        bnf_code: String::new(),
+                        product_key: format!("name:{norm}"),
+                        ingredient: parsed.ingredient,
+                        ingredients: parsed.ingredients.join(";"),
+                        route: parsed.route,
+                        form: parsed.form,
+                        unit: parsed.unit,
+                        release: parsed.release,
+                        strength: parsed.strength,
+                        strength_unit: parsed.strength_unit,
+                        patch_rate_mcg_per_hour: parsed.patch_rate_mcg_per_hour,
+                        patch_wear_days: parsed.patch_wear_days,
+                        excluded_reason: parsed.excluded_reason,
+                    },
+                };
+                let mut product = product;
+                if product.excluded_reason.is_none()
+                    && product.ingredient == "buprenorphine"
+                    && matches!(
+                        product.route,
+                        crate::product::Route::Sublingual | crate::product::Route::Buccal
+                    )
+                    && product.strength >= 2.0
+                {
+                    // 2mg and above are licensed only for opioid dependence.
+                    product.excluded_reason =
+                        Some("opioid dependence (buprenorphine 2mg and above)".into());
+                }
+                Resolution::found(Arc::new(product), MatchedBy::Parsed)
+            }
+            Err(NameFailure::NotOpioid) => Resolution::not_opioid(),
+            Err(NameFailure::Incomplete(why)) => Resolution::unresolved(why),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(dmd: &str, bnf: &str, name: &str) -> Resolution {
+        Resolver::builtin().resolve(ItemText {
+            dmd_code: dmd,
+            bnf_code: bnf,
+            name,
+        })
+    }
+
+    #[test]
+    fn order_of_evidence() {
+        // dm+d code wins over a contradicting name.
+        let x = r("36057211000001102", "", "Paracetamol 500mg tablets");
+        assert_eq!(x.matched_by, Some(MatchedBy::Dmd));
+        assert_eq!(x.product.unwrap().ingredient, "hydromorphone");
+        // A brand BNF code not in the dictionary still matches its generic.
+        let x = r("", "0407020Q0ZZACAI", "");
+        assert_eq!(x.matched_by, Some(MatchedBy::BnfGeneric));
+        assert_eq!(x.product.unwrap().strength, 60.0);
+        // Unknown code, known name.
+        let x = r("999", "", "MST Continus 60mg tablets");
+        assert_eq!(x.matched_by, Some(MatchedBy::Name));
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(r("", "", "Paracetamol 500mg tablets").status, Status::NotOpioid);
+        assert_eq!(r("", "0501013B0AAAAAA", "").status, Status::NotOpioid);
+        let x = r("", "", "Morphine tablets");
+        assert_eq!(x.status, Status::Unresolved);
+        assert!(x.reason.unwrap().contains("no strength"));
+        let x = r("", "0407020Q0AAZZZZ", "");
+        assert_eq!(x.status, Status::Unresolved);
+        assert!(x.reason.unwrap().contains("not in the product dictionary"));
+        assert_eq!(r("", "", "Subutex 8mg sublingual tablets").status, Status::Excluded);
+        assert_eq!(r("", "", "Buprenorphine 8mg sublingual tablets").status, Status::Excluded);
+        assert_eq!(
+            r("", "", "Buprenorphine 200microgram sublingual tablets").status,
+            Status::Resolved
+        );
+        // Methadone 1mg/ml is excluded when coded 0410, resolved for pain otherwise.
+        let x = r("", "0410030C0AAAAAA", "Methadone 1mg/ml oral solution");
+        assert_eq!(x.status, Status::Excluded);
+        let x = r("", "", "Methadone 1mg/ml oral solution");
+        assert_eq!(x.status, Status::Resolved);
+        assert_eq!(x.product.unwrap().strength, 1.0);
+        // Nicotine is in BNF 0410 but is not an opioid.
+        assert_eq!(
+            r("", "0410020A0AAAAAA", "Nicotine 2mg gum").status,
+            Status::NotOpioid
+        );
+    }
+
+    #[test]
+    fn parsed_names_count_as_their_generic_product() {
+        let x = r("", "", "Morphine Sulf_Tab 30mg M/R");
+        assert_eq!(x.matched_by, Some(MatchedBy::Parsed));
+        let p = x.product.unwrap();
+        let mst = r("", "", "MST Continus 30mg tablets").product.unwrap();
+        assert_eq!(p.product_key, mst.product_key);
+        let caps = r("", "", "Zomorph 30mg capsules").product.unwrap();
+        assert_ne!(caps.product_key, mst.product_key, "tablets and capsules differ");
+    }
+}
