@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Builds `data/products.csv` and `data/factors/openprescribing.csv` from the public dm+d
 //! codelists and OpenPrescribing's factor table.
 //!
@@ -35,7 +36,11 @@ struct Built {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let shared = PathBuf::from(args.first().map(String::as_str).unwrap_or("tests/data/reference"));
+    let shared = PathBuf::from(
+        args.first()
+            .map(String::as_str)
+            .unwrap_or("tests/data/reference"),
+    );
     let out = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("data"));
     let rows = read_codelists(&shared.join("dmd"))?;
     let overrides = read_overrides(&out.join("product_overrides.csv"))?;
@@ -120,7 +125,9 @@ fn read_overrides(path: &Path) -> Result<HashMap<String, Override>> {
         let line = i + 2;
         let o = Override {
             ingredients: g(1).split(';').map(str::to_string).collect(),
-            strength: g(2).parse().with_context(|| format!("overrides line {line}"))?,
+            strength: g(2)
+                .parse()
+                .with_context(|| format!("overrides line {line}"))?,
             strength_unit: StrengthUnit::parse(&g(3)).context("strength_unit")?,
             route: Route::parse(&g(4)).context("route")?,
             form: g(5),
@@ -157,7 +164,10 @@ fn build(rows: &[Row], overrides: &HashMap<String, Override>) -> Result<Vec<Buil
     let no_hints = NameHints::default();
     let mut built: Vec<Built> = Vec::new();
     // 1. Current VMPs, from their names (or an override when the name states no strength).
-    for row in rows.iter().filter(|r| r.dmd_type == "VMP" && previous_to(&r.name).is_none()) {
+    for row in rows
+        .iter()
+        .filter(|r| r.dmd_type == "VMP" && previous_to(&r.name).is_none())
+    {
         let norm = names::normalise(&row.name);
         let (parsed, unresolved, derived_from) = match overrides.get(&norm) {
             Some(o) => (Some(from_override(o)), None, "override".to_string()),
@@ -179,7 +189,10 @@ fn build(rows: &[Row], overrides: &HashMap<String, Override>) -> Result<Vec<Buil
     let mut vmps_by_bnf: HashMap<String, Vec<usize>> = HashMap::new();
     let mut chemical_ingredients: HashMap<String, Vec<String>> = HashMap::new();
     for (i, b) in built.iter().enumerate() {
-        vmps_by_bnf.entry(b.row.bnf_code.clone()).or_default().push(i);
+        vmps_by_bnf
+            .entry(b.row.bnf_code.clone())
+            .or_default()
+            .push(i);
         if let Some(p) = &b.parsed {
             if b.row.bnf_code.len() >= 9 {
                 chemical_ingredients
@@ -243,8 +256,13 @@ fn build(rows: &[Row], overrides: &HashMap<String, Override>) -> Result<Vec<Buil
                     if (vp.strength - p.strength).abs() > 1e-9 || vp.ingredient != p.ingredient {
                         eprintln!(
                             "note: {} ({}) reads as {} {} but its generic {} has {} {}",
-                            row.name, row.dmd_id, p.ingredient, p.strength, v.row.name,
-                            vp.ingredient, vp.strength
+                            row.name,
+                            row.dmd_id,
+                            p.ingredient,
+                            p.strength,
+                            v.row.name,
+                            vp.ingredient,
+                            vp.strength
                         );
                     }
                 }
@@ -257,7 +275,11 @@ fn build(rows: &[Row], overrides: &HashMap<String, Override>) -> Result<Vec<Buil
                     None,
                     format!("generic VMP {}", v.row.dmd_id),
                 ),
-                None => (None, v.unresolved.clone(), format!("generic VMP {}", v.row.dmd_id)),
+                None => (
+                    None,
+                    v.unresolved.clone(),
+                    format!("generic VMP {}", v.row.dmd_id),
+                ),
             },
             (Err(()), None) => (
                 None,
@@ -267,7 +289,9 @@ fn build(rows: &[Row], overrides: &HashMap<String, Override>) -> Result<Vec<Buil
         };
         built.push(Built {
             row: row.clone(),
-            vmp_id: vmp.map(|v| v.row.dmd_id).unwrap_or_else(|| row.dmd_id.clone()),
+            vmp_id: vmp
+                .map(|v| v.row.dmd_id)
+                .unwrap_or_else(|| row.dmd_id.clone()),
             parsed,
             unresolved,
             derived_from,
@@ -283,7 +307,10 @@ fn build(rows: &[Row], overrides: &HashMap<String, Override>) -> Result<Vec<Buil
     for row in rows.iter().filter(|r| previous_to(&r.name).is_some()) {
         let current = previous_to(&row.name).unwrap_or_default();
         let Some(&i) = by_id.get(current) else {
-            bail!("{} names {current}, which is not in the codelists", row.name);
+            bail!(
+                "{} names {current}, which is not in the codelists",
+                row.name
+            );
         };
         let target = built[i].clone();
         built.push(Built {
@@ -308,9 +335,11 @@ fn build(rows: &[Row], overrides: &HashMap<String, Override>) -> Result<Vec<Buil
                 .find(|o| norm.contains(*o))
                 .map(|o| o.to_string())
                 .or_else(|| {
-                    b.row.bnf_code.get(..9).and_then(|c| chemical_ingredients.get(c)).and_then(
-                        |ings| ings.iter().find(|i| names::is_opioid(i)).cloned(),
-                    )
+                    b.row
+                        .bnf_code
+                        .get(..9)
+                        .and_then(|c| chemical_ingredients.get(c))
+                        .and_then(|ings| ings.iter().find(|i| names::is_opioid(i)).cloned())
                 })
                 .unwrap_or_default();
         }
@@ -327,7 +356,9 @@ fn written_opioid(normalised: &str) -> bool {
 fn failure_text(e: &names::NameFailure) -> String {
     match e {
         // Every row of the opioid codelists is an opioid product, named or not.
-        names::NameFailure::NotOpioid => "composition not stated in the dm+d name; add it to data/product_overrides.csv".into(),
+        names::NameFailure::NotOpioid => {
+            "composition not stated in the dm+d name; add it to data/product_overrides.csv".into()
+        }
         names::NameFailure::Incomplete(why) => {
             format!("composition not stated in the dm+d name ({why}); add it to data/product_overrides.csv")
         }
@@ -371,15 +402,24 @@ fn fmt_num(v: f64) -> String {
 fn write_products(path: &Path, built: &[Built]) -> Result<()> {
     let mut sorted: Vec<&Built> = built.iter().collect();
     sorted.sort_by(|a, b| {
-        (a.row.bnf_code.is_empty(), &a.row.bnf_code, a.row.dmd_type != "VMP", &a.row.name, &a.row.dmd_id).cmp(&(
-            b.row.bnf_code.is_empty(),
-            &b.row.bnf_code,
-            b.row.dmd_type != "VMP",
-            &b.row.name,
-            &b.row.dmd_id,
-        ))
+        (
+            a.row.bnf_code.is_empty(),
+            &a.row.bnf_code,
+            a.row.dmd_type != "VMP",
+            &a.row.name,
+            &a.row.dmd_id,
+        )
+            .cmp(&(
+                b.row.bnf_code.is_empty(),
+                &b.row.bnf_code,
+                b.row.dmd_type != "VMP",
+                &b.row.name,
+                &b.row.dmd_id,
+            ))
     });
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_path(path)?;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_path(path)?;
     w.write_record(opal::dictionary::COLUMNS)?;
     for b in sorted {
         let r = &b.row;
@@ -452,7 +492,12 @@ fn write_openprescribing_factors(input: &Path, output: &Path) -> Result<()> {
             bail!("unknown route {route} in {}", input.display());
         }
         let factor: f64 = g(3).parse()?;
-        let source = format!("OpenPrescribing opioid_ing_form_ome: {nm} (vpi {}) {} {}", g(0), g(4), g(5));
+        let source = format!(
+            "OpenPrescribing opioid_ing_form_ome: {nm} (vpi {}) {} {}",
+            g(0),
+            g(4),
+            g(5)
+        );
         let key = (ingredient, route);
         match rows.get(&key) {
             Some((f, _)) if (*f - factor).abs() > 1e-12 => {
@@ -465,11 +510,19 @@ fn write_openprescribing_factors(input: &Path, output: &Path) -> Result<()> {
             }
         }
     }
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_path(output)?;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_path(output)?;
     w.write_record(["ingredient", "route", "factor", "confidence", "source"])?;
     for key in order {
         let (factor, source) = &rows[&key];
-        w.write_record([key.0.as_str(), key.1.as_str(), &fmt_num(*factor), "", source])?;
+        w.write_record([
+            key.0.as_str(),
+            key.1.as_str(),
+            &fmt_num(*factor),
+            "",
+            source,
+        ])?;
     }
     w.flush()?;
     Ok(())

@@ -22,6 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Products(cmd::products::Args),
+    Dose(cmd::dose::Args),
     Factors(cmd::factors::Args),
 }
 
@@ -53,13 +54,18 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return code;
         }
     };
     let result = match cli.command {
         Command::Products(args) => cmd::products::run(args),
+        Command::Dose(args) => cmd::dose::run(args),
         Command::Factors(args) => cmd::factors::run(args),
     };
     match result {

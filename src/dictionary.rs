@@ -330,9 +330,10 @@ fn learnt_brand(normalised: &str) -> Option<String> {
     if names::looks_opioid(first, &[]) || generic_words.contains(first) || first.len() < 3 {
         return None;
     }
-    if words.iter().any(|w| {
-        names::OPIOIDS.contains(w) || ["paracetamol", "ibuprofen", "aspirin"].contains(w)
-    }) {
+    if words
+        .iter()
+        .any(|w| names::OPIOIDS.contains(w) || ["paracetamol", "ibuprofen", "aspirin"].contains(w))
+    {
         return None;
     }
     Some((*first).to_string())

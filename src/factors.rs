@@ -141,7 +141,10 @@ impl FactorSet {
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_reader(text.as_bytes());
-        let headers = reader.headers().context("cannot read the header row")?.clone();
+        let headers = reader
+            .headers()
+            .context("cannot read the header row")?
+            .clone();
         for required in ["ingredient", "route", "factor"] {
             if !headers.iter().any(|h| h.eq_ignore_ascii_case(required)) {
                 bail!(
@@ -158,7 +161,11 @@ impl FactorSet {
         for (i, record) in reader.deserialize::<RawFactor>().enumerate() {
             let line = i + 2;
             let raw = record.with_context(|| format!("line {line}: cannot read the row"))?;
-            let ingredient = raw.ingredient.unwrap_or_default().trim().to_ascii_lowercase();
+            let ingredient = raw
+                .ingredient
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
             if ingredient.is_empty() {
                 bail!("line {line}: ingredient is empty");
             }
@@ -166,7 +173,11 @@ impl FactorSet {
             let route = Route::parse(&route_text).with_context(|| {
                 format!(
                     "line {line}: unknown route '{route_text}'\nhint: routes are {}",
-                    Route::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                    Route::ALL
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })?;
             let factor_text = raw.factor.unwrap_or_default();
@@ -314,6 +325,9 @@ mod tests {
     #[test]
     fn unknown_names_get_a_hint() {
         let e = format!("{:#}", FactorSet::load("nice").unwrap_err());
-        assert!(e.contains("unknown factor set 'nice'") && e.contains("uk-fpm"), "{e}");
+        assert!(
+            e.contains("unknown factor set 'nice'") && e.contains("uk-fpm"),
+            "{e}"
+        );
     }
 }

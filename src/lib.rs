@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod dictionary;
+pub mod dose;
 pub mod factors;
 pub mod input;
 pub mod names;

@@ -982,8 +982,14 @@ mod tests {
                 "FENTANYL  25 mcg/hr transdermal PATCHES",
                 "fentanyl 25microgram/hour transdermal patch",
             ),
-            ("Oxycodone 10mg/ml oral solution", "oxycodone 10mg/1ml oral solution"),
-            ("Morphine 10 mg / 5 ml oral soln", "morphine 10mg/5ml oral solution"),
+            (
+                "Oxycodone 10mg/ml oral solution",
+                "oxycodone 10mg/1ml oral solution",
+            ),
+            (
+                "Morphine 10 mg / 5 ml oral soln",
+                "morphine 10mg/5ml oral solution",
+            ),
             ("Fentanyl 200µg lozenges", "fentanyl 200microgram lozenge"),
             (
                 "Tramadol 37.5mg / Paracetamol 325mg tablets",
@@ -1054,9 +1060,17 @@ mod tests {
         let f = |n: &str| parse(&normalise(n), &[], &NameHints::default()).unwrap_err();
         assert_eq!(f("Paracetamol 500mg tablets"), NameFailure::NotOpioid);
         assert_eq!(f("Amoxicillin 250mg capsules"), NameFailure::NotOpioid);
-        assert!(matches!(f("Morphine tablets"), NameFailure::Incomplete(w) if w.contains("no strength")));
-        assert!(matches!(f("Oramorph"), NameFailure::Incomplete(w) if w.contains("no strength") || w.contains("no dose form")));
-        assert!(matches!(f("Morphine 10mg oral solution"), NameFailure::Incomplete(w) if w.contains("per volume")));
-        assert!(matches!(f("Fentanyl 25mg transdermal patch"), NameFailure::Incomplete(w) if w.contains("rate")));
+        assert!(
+            matches!(f("Morphine tablets"), NameFailure::Incomplete(w) if w.contains("no strength"))
+        );
+        assert!(
+            matches!(f("Oramorph"), NameFailure::Incomplete(w) if w.contains("no strength") || w.contains("no dose form"))
+        );
+        assert!(
+            matches!(f("Morphine 10mg oral solution"), NameFailure::Incomplete(w) if w.contains("per volume"))
+        );
+        assert!(
+            matches!(f("Fentanyl 25mg transdermal patch"), NameFailure::Incomplete(w) if w.contains("rate"))
+        );
     }
 }

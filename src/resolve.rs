@@ -167,7 +167,7 @@ impl<'d> Resolver<'d> {
         result
     }
 
-    fn from_entry(&self, entry: &Entry, by: MatchedBy) -> Resolution {
+    fn entry_resolution(&self, entry: &Entry, by: MatchedBy) -> Resolution {
         match entry {
             Entry::Product(p) => Resolution::found(p.clone(), by),
             Entry::Unresolvable { name, reason, .. } => Resolution {
@@ -179,15 +179,10 @@ impl<'d> Resolver<'d> {
         }
     }
 
-    fn resolve_codes(
-        &self,
-        dmd: &str,
-        bnf: &str,
-        reasons: &mut Vec<String>,
-    ) -> Option<Resolution> {
+    fn resolve_codes(&self, dmd: &str, bnf: &str, reasons: &mut Vec<String>) -> Option<Resolution> {
         if !dmd.is_empty() {
             if let Some(e) = self.dict.by_dmd(dmd) {
-                return Some(self.from_entry(e, MatchedBy::Dmd));
+                return Some(self.entry_resolution(e, MatchedBy::Dmd));
             }
             if !dmd.bytes().all(|b| b.is_ascii_digit()) {
                 reasons.push(format!("dm+d code '{dmd}' is not a number"));
@@ -195,10 +190,10 @@ impl<'d> Resolver<'d> {
         }
         if !bnf.is_empty() {
             if let Some(e) = self.dict.by_bnf(bnf) {
-                return Some(self.from_entry(e, MatchedBy::Bnf));
+                return Some(self.entry_resolution(e, MatchedBy::Bnf));
             }
             if let Some(e) = self.dict.by_generic_bnf(bnf) {
-                return Some(self.from_entry(e, MatchedBy::BnfGeneric));
+                return Some(self.entry_resolution(e, MatchedBy::BnfGeneric));
             }
             if bnf.starts_with("040702") || self.dict.knows_bnf_chemical(bnf) {
                 reasons.push(format!(
@@ -216,15 +211,15 @@ impl<'d> Resolver<'d> {
             return Resolution::unresolved("empty name".into());
         }
         if let Some(e) = self.dict.by_name(&norm) {
-            return self.from_entry(e, MatchedBy::Name);
+            return self.entry_resolution(e, MatchedBy::Name);
         }
         if let Some(id) = norm.strip_prefix("vmp previous to ") {
             if let Some(e) = self.dict.by_dmd(id.trim()) {
-                return self.from_entry(e, MatchedBy::Name);
+                return self.entry_resolution(e, MatchedBy::Name);
             }
         }
         if let Some(e) = self.dict.by_loose_name(&norm) {
-            return self.from_entry(e, MatchedBy::Name);
+            return self.entry_resolution(e, MatchedBy::Name);
         }
         match names::parse(&norm, self.dict.learnt_brands(), &NameHints::default()) {
             Ok(parsed) => {
@@ -316,7 +311,10 @@ mod tests {
 
     #[test]
     fn statuses() {
-        assert_eq!(r("", "", "Paracetamol 500mg tablets").status, Status::NotOpioid);
+        assert_eq!(
+            r("", "", "Paracetamol 500mg tablets").status,
+            Status::NotOpioid
+        );
         assert_eq!(r("", "0501013B0AAAAAA", "").status, Status::NotOpioid);
         let x = r("", "", "Morphine tablets");
         assert_eq!(x.status, Status::Unresolved);
@@ -324,8 +322,14 @@ mod tests {
         let x = r("", "0407020Q0AAZZZZ", "");
         assert_eq!(x.status, Status::Unresolved);
         assert!(x.reason.unwrap().contains("not in the product dictionary"));
-        assert_eq!(r("", "", "Subutex 8mg sublingual tablets").status, Status::Excluded);
-        assert_eq!(r("", "", "Buprenorphine 8mg sublingual tablets").status, Status::Excluded);
+        assert_eq!(
+            r("", "", "Subutex 8mg sublingual tablets").status,
+            Status::Excluded
+        );
+        assert_eq!(
+            r("", "", "Buprenorphine 8mg sublingual tablets").status,
+            Status::Excluded
+        );
         assert_eq!(
             r("", "", "Buprenorphine 200microgram sublingual tablets").status,
             Status::Resolved
@@ -351,6 +355,9 @@ mod tests {
         let mst = r("", "", "MST Continus 30mg tablets").product.unwrap();
         assert_eq!(p.product_key, mst.product_key);
         let caps = r("", "", "Zomorph 30mg capsules").product.unwrap();
-        assert_ne!(caps.product_key, mst.product_key, "tablets and capsules differ");
+        assert_ne!(
+            caps.product_key, mst.product_key,
+            "tablets and capsules differ"
+        );
     }
 }

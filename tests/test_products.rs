@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! The product dictionary and resolver against every row of the public dm+d codelists, and
 //! `opal products` / `opal factors` end to end.
 
@@ -84,7 +85,12 @@ fn routes_of_file(file: &str) -> &'static [Route] {
     } else if file.contains("inhalation") {
         &[Route::Inhalation]
     } else if file.contains("buccal-nasal") {
-        &[Route::Buccal, Route::Nasal, Route::Oromucosal, Route::Sublingual]
+        &[
+            Route::Buccal,
+            Route::Nasal,
+            Route::Oromucosal,
+            Route::Sublingual,
+        ]
     } else {
         // The high-dose long-acting list: oral modified-release and patches.
         &[Route::Oral, Route::Transdermal]
@@ -131,7 +137,10 @@ fn check(row: &CodelistRow, r: &Resolution, how: &str) {
     if NO_STATED_COMPOSITION.iter().any(|n| row.name.contains(n)) {
         assert_eq!(r.status, Status::Unresolved, "{who}");
         assert!(
-            r.reason.as_deref().unwrap_or("").contains("composition not stated"),
+            r.reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("composition not stated"),
             "{who}: {:?}",
             r.reason
         );
@@ -145,7 +154,11 @@ fn check(row: &CodelistRow, r: &Resolution, how: &str) {
     );
     let p = r.product.as_ref().unwrap();
     assert_eq!(p.ingredient, opioid_of_bnf_chemical(&row.bnf_code), "{who}");
-    assert!(routes_of_file(&row.file).contains(&p.route), "{who}: {:?}", p.route);
+    assert!(
+        routes_of_file(&row.file).contains(&p.route),
+        "{who}: {:?}",
+        p.route
+    );
     assert!(p.strength > 0.0, "{who}");
     if p.route == Route::Transdermal {
         assert_eq!(p.strength_unit, StrengthUnit::McgPerHour, "{who}");
@@ -156,8 +169,7 @@ fn check(row: &CodelistRow, r: &Resolution, how: &str) {
     let fentanyl_12 = p.ingredient == "fentanyl" && p.strength == 12.5;
     if !stated.is_empty() && !fentanyl_12 && !row.name.contains('%') {
         assert!(
-            stated.iter().any(|s| (s - p.strength).abs() < 1e-9)
-                || p.product_key != row.dmd_id, // a brand that takes its generic's strength
+            stated.iter().any(|s| (s - p.strength).abs() < 1e-9) || p.product_key != row.dmd_id, // a brand that takes its generic's strength
             "{who}: strength {} not among {stated:?}",
             p.strength
         );
@@ -191,7 +203,10 @@ fn every_codelist_row_resolves_by_code_and_by_name_alone() {
                 "{} by code and by name",
                 row.name
             );
-            by_code_product.insert(row.dmd_id.clone(), (a.ingredient.clone(), a.route, a.strength));
+            by_code_product.insert(
+                row.dmd_id.clone(),
+                (a.ingredient.clone(), a.route, a.strength),
+            );
         }
         // The BNF code alone lands on the same ingredient and route.
         let by_bnf = resolver.resolve(ItemText {
@@ -214,7 +229,9 @@ fn method_worked_examples_per_unit() {
     let resolver = Resolver::builtin();
     let unit = |name: &str| {
         let r = resolver.resolve_name(name);
-        let p = r.product.unwrap_or_else(|| panic!("{name}: {:?}", r.reason));
+        let p = r
+            .product
+            .unwrap_or_else(|| panic!("{name}: {:?}", r.reason));
         let u = unit_ome(&p, &set).unwrap();
         (u.ome_mg_per_unit, u.ome_mg_day_per_unit)
     };
@@ -231,8 +248,16 @@ fn method_worked_examples_per_unit() {
     let (per_ml, _) = unit("Morphine sulfate 10mg/5ml oral solution");
     assert!(close(per_ml, 2.0) && close(per_ml * 300.0, 600.0));
     // Fentanyl 12/25/50/75/100: 30/60/120/180/240 mg/day (12 means 12.5).
-    for (rate, day) in [(12, 30.0), (25, 60.0), (50, 120.0), (75, 180.0), (100, 240.0)] {
-        let (_, d) = unit(&format!("Fentanyl {rate}micrograms/hour transdermal patches"));
+    for (rate, day) in [
+        (12, 30.0),
+        (25, 60.0),
+        (50, 120.0),
+        (75, 180.0),
+        (100, 240.0),
+    ] {
+        let (_, d) = unit(&format!(
+            "Fentanyl {rate}micrograms/hour transdermal patches"
+        ));
         assert!(close(d.unwrap(), day), "fentanyl {rate}: {d:?}");
     }
     // Buprenorphine 5/10/20/35/52.5/70: 12/24/48/84/126/168 mg/day.
@@ -244,7 +269,9 @@ fn method_worked_examples_per_unit() {
         ("52.5", 126.0),
         ("70", 168.0),
     ] {
-        let (_, d) = unit(&format!("Buprenorphine {rate}micrograms/hour transdermal patches"));
+        let (_, d) = unit(&format!(
+            "Buprenorphine {rate}micrograms/hour transdermal patches"
+        ));
         assert!(close(d.unwrap(), day), "buprenorphine {rate}: {d:?}");
     }
     // 10 fentanyl 25 patches: 60 mg/day x 3 days x 10 = 1800 mg over 30 days.
@@ -252,13 +279,22 @@ fn method_worked_examples_per_unit() {
     assert!(close(per_patch * 10.0, 1800.0));
     // MST Continus 60mg: 60 mg; Longtec 30mg: 45 mg per tablet (x2 = 90 mg/day).
     assert!(close(unit("MST Continus 60mg tablets").0, 60.0));
-    assert!(close(unit("Longtec 30mg modified-release tablets").0 * 2.0, 90.0));
+    assert!(close(
+        unit("Longtec 30mg modified-release tablets").0 * 2.0,
+        90.0
+    ));
     // Oxycodone 10mg MR twice daily: 30 mg/day.
-    assert!(close(unit("Oxycodone 10mg modified-release tablets").0 * 2.0, 30.0));
+    assert!(close(
+        unit("Oxycodone 10mg modified-release tablets").0 * 2.0,
+        30.0
+    ));
     // Codeine 240 mg/day: 24; tramadol 400 mg/day: 40 (one unit x units per day).
     assert!(close(unit("Codeine 60mg tablets").0 * 4.0, 24.0));
     assert!(close(unit("Dihydrocodeine 30mg tablets").0 * 8.0, 24.0));
-    assert!(close(unit("Tramadol 100mg modified-release tablets").0 * 4.0, 40.0));
+    assert!(close(
+        unit("Tramadol 100mg modified-release tablets").0 * 4.0,
+        40.0
+    ));
 }
 
 /// Names written differently from the dictionary: EPD BNF_DESCRIPTION style, upper case,
@@ -267,56 +303,356 @@ fn method_worked_examples_per_unit() {
 fn unseen_real_world_names() {
     let resolver = Resolver::builtin();
     let cases: &[(&str, &str, Route, f64, &str)] = &[
-        ("Morphine Sulf_Tab 10mg M/R", "morphine", Route::Oral, 10.0, "modified"),
-        ("MORPHINE SULFATE 10MG/5ML ORAL SOLUTION", "morphine", Route::Oral, 2.0, "immediate"),
-        ("Morphine Sulf_Oral Soln 10mg/5ml", "morphine", Route::Oral, 2.0, "immediate"),
-        ("Oxycodone HCl_Tab 40mg M/R", "oxycodone", Route::Oral, 40.0, "modified"),
-        ("Oxycodone HCl_Cap 5mg", "oxycodone", Route::Oral, 5.0, "immediate"),
-        ("Oxycodone HCl_Liq Spec 5mg/5ml", "oxycodone", Route::Oral, 1.0, "immediate"),
-        ("Fentanyl_Transdermal Patch 25mcg/hr", "fentanyl", Route::Transdermal, 25.0, "modified"),
-        ("Fentanyl 12mcg/hr patch", "fentanyl", Route::Transdermal, 12.5, "modified"),
-        ("Buprenorphine_Transdermal Patch 10mcg/hr", "buprenorphine", Route::Transdermal, 10.0, "modified"),
-        ("Co-Codamol_Tab 30mg/500mg", "codeine", Route::Oral, 30.0, "immediate"),
-        ("co-codamol   8/500 tablets", "codeine", Route::Oral, 8.0, "immediate"),
-        ("Co-Dydramol_Tab 10mg/500mg", "dihydrocodeine", Route::Oral, 10.0, "immediate"),
-        ("Codeine Phos_Tab 30mg", "codeine", Route::Oral, 30.0, "immediate"),
-        ("Tramadol HCl_Cap 50mg", "tramadol", Route::Oral, 50.0, "immediate"),
-        ("Tramadol HCl_Tab 100mg M/R", "tramadol", Route::Oral, 100.0, "modified"),
-        ("Tapentadol_Tab 50mg M/R", "tapentadol", Route::Oral, 50.0, "modified"),
-        ("DHC Continus_Tab 60mg", "dihydrocodeine", Route::Oral, 60.0, "modified"),
-        ("MST Continus_Tab 15mg", "morphine", Route::Oral, 15.0, "modified"),
-        ("Zomorph_Cap 10mg", "morphine", Route::Oral, 10.0, "modified"),
-        ("Oramorph_Oral Soln 10mg/5ml", "morphine", Route::Oral, 2.0, "immediate"),
-        ("OXYCONTIN 20MG TABLETS", "oxycodone", Route::Oral, 20.0, "modified"),
-        ("OxyNorm 5mg capsules", "oxycodone", Route::Oral, 5.0, "immediate"),
-        ("Shortec 10mg caps", "oxycodone", Route::Oral, 10.0, "immediate"),
-        ("Longtec 5 mg modified release tablets", "oxycodone", Route::Oral, 5.0, "modified"),
-        ("Targinact 10mg/5mg prolonged-release tablets", "oxycodone", Route::Oral, 10.0, "modified"),
-        ("Palexia SR 100mg tablets", "tapentadol", Route::Oral, 100.0, "modified"),
-        ("Zydol 50mg capsules", "tramadol", Route::Oral, 50.0, "immediate"),
-        ("Zamadol SR 150mg capsules", "tramadol", Route::Oral, 150.0, "modified"),
-        ("Tramacet 37.5mg/325mg tablets", "tramadol", Route::Oral, 37.5, "immediate"),
-        ("Solpadol 30mg/500mg caplets", "codeine", Route::Oral, 30.0, "immediate"),
-        ("Zapain 30mg/500mg capsules", "codeine", Route::Oral, 30.0, "immediate"),
-        ("Tylex 30mg/500mg capsules", "codeine", Route::Oral, 30.0, "immediate"),
-        ("Kapake 15mg/500mg tablets", "codeine", Route::Oral, 15.0, "immediate"),
-        ("BuTrans 20 mcg/hour patches", "buprenorphine", Route::Transdermal, 20.0, "modified"),
-        ("Butec 15micrograms/hour transdermal patch", "buprenorphine", Route::Transdermal, 15.0, "modified"),
-        ("Durogesic DTrans 75 mcg/hr", "fentanyl", Route::Transdermal, 75.0, "modified"),
-        ("Matrifen 100 micrograms/hour transdermal patches", "fentanyl", Route::Transdermal, 100.0, "modified"),
-        ("Abstral 100mcg sublingual tablets", "fentanyl", Route::Sublingual, 0.1, "immediate"),
-        ("Effentora 200 micrograms buccal tablets", "fentanyl", Route::Buccal, 0.2, "immediate"),
-        ("Instanyl 50mcg/dose nasal spray", "fentanyl", Route::Nasal, 0.05, "immediate"),
-        ("Actiq 400 microgram lozenge", "fentanyl", Route::Oromucosal, 0.4, "immediate"),
-        ("Palladone 2.6mg capsules", "hydromorphone", Route::Oral, 2.6, "immediate"),
-        ("Physeptone 5mg tablets", "methadone", Route::Oral, 5.0, "immediate"),
-        ("Temgesic 200microgram sublingual tablets", "buprenorphine", Route::Sublingual, 0.2, "immediate"),
-        ("Sevredol 20mg tablets", "morphine", Route::Oral, 20.0, "immediate"),
-        ("Morphine sulphate 30 mg suppositories", "morphine", Route::Rectal, 30.0, "immediate"),
-        ("Diamorphine 10mg powder for solution for injection amps", "diamorphine", Route::Injection, 10.0, "immediate"),
-        ("Oxycodone 10mg/ml oral solution s/f", "oxycodone", Route::Oral, 10.0, "immediate"),
-        ("Morphine 1mg/1ml oral solution", "morphine", Route::Oral, 1.0, "immediate"),
-        ("Zomestine 20mg modified-release tablets", "oxycodone", Route::Oral, 20.0, "modified"),
+        (
+            "Morphine Sulf_Tab 10mg M/R",
+            "morphine",
+            Route::Oral,
+            10.0,
+            "modified",
+        ),
+        (
+            "MORPHINE SULFATE 10MG/5ML ORAL SOLUTION",
+            "morphine",
+            Route::Oral,
+            2.0,
+            "immediate",
+        ),
+        (
+            "Morphine Sulf_Oral Soln 10mg/5ml",
+            "morphine",
+            Route::Oral,
+            2.0,
+            "immediate",
+        ),
+        (
+            "Oxycodone HCl_Tab 40mg M/R",
+            "oxycodone",
+            Route::Oral,
+            40.0,
+            "modified",
+        ),
+        (
+            "Oxycodone HCl_Cap 5mg",
+            "oxycodone",
+            Route::Oral,
+            5.0,
+            "immediate",
+        ),
+        (
+            "Oxycodone HCl_Liq Spec 5mg/5ml",
+            "oxycodone",
+            Route::Oral,
+            1.0,
+            "immediate",
+        ),
+        (
+            "Fentanyl_Transdermal Patch 25mcg/hr",
+            "fentanyl",
+            Route::Transdermal,
+            25.0,
+            "modified",
+        ),
+        (
+            "Fentanyl 12mcg/hr patch",
+            "fentanyl",
+            Route::Transdermal,
+            12.5,
+            "modified",
+        ),
+        (
+            "Buprenorphine_Transdermal Patch 10mcg/hr",
+            "buprenorphine",
+            Route::Transdermal,
+            10.0,
+            "modified",
+        ),
+        (
+            "Co-Codamol_Tab 30mg/500mg",
+            "codeine",
+            Route::Oral,
+            30.0,
+            "immediate",
+        ),
+        (
+            "co-codamol   8/500 tablets",
+            "codeine",
+            Route::Oral,
+            8.0,
+            "immediate",
+        ),
+        (
+            "Co-Dydramol_Tab 10mg/500mg",
+            "dihydrocodeine",
+            Route::Oral,
+            10.0,
+            "immediate",
+        ),
+        (
+            "Codeine Phos_Tab 30mg",
+            "codeine",
+            Route::Oral,
+            30.0,
+            "immediate",
+        ),
+        (
+            "Tramadol HCl_Cap 50mg",
+            "tramadol",
+            Route::Oral,
+            50.0,
+            "immediate",
+        ),
+        (
+            "Tramadol HCl_Tab 100mg M/R",
+            "tramadol",
+            Route::Oral,
+            100.0,
+            "modified",
+        ),
+        (
+            "Tapentadol_Tab 50mg M/R",
+            "tapentadol",
+            Route::Oral,
+            50.0,
+            "modified",
+        ),
+        (
+            "DHC Continus_Tab 60mg",
+            "dihydrocodeine",
+            Route::Oral,
+            60.0,
+            "modified",
+        ),
+        (
+            "MST Continus_Tab 15mg",
+            "morphine",
+            Route::Oral,
+            15.0,
+            "modified",
+        ),
+        (
+            "Zomorph_Cap 10mg",
+            "morphine",
+            Route::Oral,
+            10.0,
+            "modified",
+        ),
+        (
+            "Oramorph_Oral Soln 10mg/5ml",
+            "morphine",
+            Route::Oral,
+            2.0,
+            "immediate",
+        ),
+        (
+            "OXYCONTIN 20MG TABLETS",
+            "oxycodone",
+            Route::Oral,
+            20.0,
+            "modified",
+        ),
+        (
+            "OxyNorm 5mg capsules",
+            "oxycodone",
+            Route::Oral,
+            5.0,
+            "immediate",
+        ),
+        (
+            "Shortec 10mg caps",
+            "oxycodone",
+            Route::Oral,
+            10.0,
+            "immediate",
+        ),
+        (
+            "Longtec 5 mg modified release tablets",
+            "oxycodone",
+            Route::Oral,
+            5.0,
+            "modified",
+        ),
+        (
+            "Targinact 10mg/5mg prolonged-release tablets",
+            "oxycodone",
+            Route::Oral,
+            10.0,
+            "modified",
+        ),
+        (
+            "Palexia SR 100mg tablets",
+            "tapentadol",
+            Route::Oral,
+            100.0,
+            "modified",
+        ),
+        (
+            "Zydol 50mg capsules",
+            "tramadol",
+            Route::Oral,
+            50.0,
+            "immediate",
+        ),
+        (
+            "Zamadol SR 150mg capsules",
+            "tramadol",
+            Route::Oral,
+            150.0,
+            "modified",
+        ),
+        (
+            "Tramacet 37.5mg/325mg tablets",
+            "tramadol",
+            Route::Oral,
+            37.5,
+            "immediate",
+        ),
+        (
+            "Solpadol 30mg/500mg caplets",
+            "codeine",
+            Route::Oral,
+            30.0,
+            "immediate",
+        ),
+        (
+            "Zapain 30mg/500mg capsules",
+            "codeine",
+            Route::Oral,
+            30.0,
+            "immediate",
+        ),
+        (
+            "Tylex 30mg/500mg capsules",
+            "codeine",
+            Route::Oral,
+            30.0,
+            "immediate",
+        ),
+        (
+            "Kapake 15mg/500mg tablets",
+            "codeine",
+            Route::Oral,
+            15.0,
+            "immediate",
+        ),
+        (
+            "BuTrans 20 mcg/hour patches",
+            "buprenorphine",
+            Route::Transdermal,
+            20.0,
+            "modified",
+        ),
+        (
+            "Butec 15micrograms/hour transdermal patch",
+            "buprenorphine",
+            Route::Transdermal,
+            15.0,
+            "modified",
+        ),
+        (
+            "Durogesic DTrans 75 mcg/hr",
+            "fentanyl",
+            Route::Transdermal,
+            75.0,
+            "modified",
+        ),
+        (
+            "Matrifen 100 micrograms/hour transdermal patches",
+            "fentanyl",
+            Route::Transdermal,
+            100.0,
+            "modified",
+        ),
+        (
+            "Abstral 100mcg sublingual tablets",
+            "fentanyl",
+            Route::Sublingual,
+            0.1,
+            "immediate",
+        ),
+        (
+            "Effentora 200 micrograms buccal tablets",
+            "fentanyl",
+            Route::Buccal,
+            0.2,
+            "immediate",
+        ),
+        (
+            "Instanyl 50mcg/dose nasal spray",
+            "fentanyl",
+            Route::Nasal,
+            0.05,
+            "immediate",
+        ),
+        (
+            "Actiq 400 microgram lozenge",
+            "fentanyl",
+            Route::Oromucosal,
+            0.4,
+            "immediate",
+        ),
+        (
+            "Palladone 2.6mg capsules",
+            "hydromorphone",
+            Route::Oral,
+            2.6,
+            "immediate",
+        ),
+        (
+            "Physeptone 5mg tablets",
+            "methadone",
+            Route::Oral,
+            5.0,
+            "immediate",
+        ),
+        (
+            "Temgesic 200microgram sublingual tablets",
+            "buprenorphine",
+            Route::Sublingual,
+            0.2,
+            "immediate",
+        ),
+        (
+            "Sevredol 20mg tablets",
+            "morphine",
+            Route::Oral,
+            20.0,
+            "immediate",
+        ),
+        (
+            "Morphine sulphate 30 mg suppositories",
+            "morphine",
+            Route::Rectal,
+            30.0,
+            "immediate",
+        ),
+        (
+            "Diamorphine 10mg powder for solution for injection amps",
+            "diamorphine",
+            Route::Injection,
+            10.0,
+            "immediate",
+        ),
+        (
+            "Oxycodone 10mg/ml oral solution s/f",
+            "oxycodone",
+            Route::Oral,
+            10.0,
+            "immediate",
+        ),
+        (
+            "Morphine 1mg/1ml oral solution",
+            "morphine",
+            Route::Oral,
+            1.0,
+            "immediate",
+        ),
+        (
+            "Zomestine 20mg modified-release tablets",
+            "oxycodone",
+            Route::Oral,
+            20.0,
+            "modified",
+        ),
     ];
     for (name, ingredient, route, strength, release) in cases {
         let r = resolver.resolve_name(name);
@@ -325,7 +661,12 @@ fn unseen_real_world_names() {
             .unwrap_or_else(|| panic!("{name}: {:?} {:?}", r.status, r.reason));
         assert_eq!(r.status, Status::Resolved, "{name}");
         assert_eq!(
-            (p.ingredient.as_str(), p.route, p.strength, p.release.as_str()),
+            (
+                p.ingredient.as_str(),
+                p.route,
+                p.strength,
+                p.release.as_str()
+            ),
             (*ingredient, *route, *strength, *release),
             "{name}"
         );
@@ -401,8 +742,18 @@ fn products_reads_lists_and_csv_from_files_and_stdin() {
     assert_eq!(rows[1]["ingredient"], "hydromorphone");
 
     let table = dir.path().join("t.csv");
-    std::fs::write(&table, "id,name,code\n1,Co-codamol 30mg/500mg tablets,\n2,,0407020A0AAAEAE\n").unwrap();
-    let (_, out, _) = opal(&["products", "-i", table.to_str().unwrap(), "--factors", "cdc-2022"]);
+    std::fs::write(
+        &table,
+        "id,name,code\n1,Co-codamol 30mg/500mg tablets,\n2,,0407020A0AAAEAE\n",
+    )
+    .unwrap();
+    let (_, out, _) = opal(&[
+        "products",
+        "-i",
+        table.to_str().unwrap(),
+        "--factors",
+        "cdc-2022",
+    ]);
     let rows = csv_rows(&out);
     assert_eq!(rows[0]["ome_mg_per_unit"], "4.5", "CDC codeine 0.15 x 30");
     assert_eq!(rows[1]["ome_mg_day_per_unit"], "60");
@@ -431,7 +782,10 @@ fn products_reads_lists_and_csv_from_files_and_stdin() {
 fn products_errors_are_clear() {
     let (code, _, err) = opal(&["products"]);
     assert_eq!(code, 1);
-    assert!(err.contains("nothing to resolve") && err.contains("hint:"), "{err}");
+    assert!(
+        err.contains("nothing to resolve") && err.contains("hint:"),
+        "{err}"
+    );
     let (code, _, err) = opal(&["products", "x", "--factors", "bogus"]);
     assert_eq!(code, 1);
     assert!(err.contains("unknown factor set 'bogus'"), "{err}");
@@ -449,8 +803,15 @@ fn factors_command_prints_csv_and_validates_tables() {
     assert!(out.contains("\ndiamorphine,injection,3.3,"));
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, "ingredient,route,factor\nmorphine,oral,1\nmorphine,oral,2\n").unwrap();
+    std::fs::write(
+        &bad,
+        "ingredient,route,factor\nmorphine,oral,1\nmorphine,oral,2\n",
+    )
+    .unwrap();
     let (code, _, err) = opal(&["factors", "--table", bad.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(err.contains("line 3") && err.contains("already given on line 2"), "{err}");
+    assert!(
+        err.contains("line 3") && err.contains("already given on line 2"),
+        "{err}"
+    );
 }

@@ -66,7 +66,13 @@ pub fn run(args: Args) -> Result<()> {
         w.flush()?;
         return Ok(());
     }
-    let mut t = table(&["ingredient", "route", "mg OME per mg", "confidence", "source"]);
+    let mut t = table(&[
+        "ingredient",
+        "route",
+        "mg OME per mg",
+        "confidence",
+        "source",
+    ]);
     for f in set.rows() {
         t.add_row(vec![
             f.ingredient.clone(),

@@ -1,5 +1,6 @@
 //! One file per subcommand: each turns its clap arguments into a config, calls the library,
 //! and writes the results.
 
+pub mod dose;
 pub mod factors;
 pub mod products;

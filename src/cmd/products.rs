@@ -22,10 +22,12 @@ use crate::resolve::{ItemText, Resolution, Resolver, Status};
 /// of a liquid, one patch over its whole wear time. ome_mg_day_per_unit is set for patches: OME
 /// per day while one is worn.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  opal products \"MST Continus 60mg tablets\"\n  \
+#[command(
+    after_help = "Examples:\n  opal products \"MST Continus 60mg tablets\"\n  \
     opal products 0407020A0AAAFAF \"Morphine Sulf_Oral Soln 10mg/5ml\"\n  \
     opal products --input data/sample/products.txt\n  \
-    cut -d, -f5 extract.csv | opal products --input -")]
+    cut -d, -f5 extract.csv | opal products --input -"
+)]
 pub struct Args {
     /// Product names, dm+d ids or BNF codes.
     #[arg(value_name = "NAME_OR_CODE")]
@@ -146,7 +148,10 @@ fn row(input: &str, r: &Resolution, set: &FactorSet) -> Vec<String> {
     let mut reason = r.reason.clone().unwrap_or_default();
     let mut cells = vec![String::new(); COLUMNS.len()];
     cells[0] = input.to_string();
-    cells[2] = r.matched_by.map(|m| m.as_str().to_string()).unwrap_or_default();
+    cells[2] = r
+        .matched_by
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
     if let Some(p) = &r.product {
         cells[3] = p.name.clone();
         cells[4] = p.ingredient.clone();
