@@ -21,9 +21,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Audit(Box<cmd::audit::Args>),
     Products(cmd::products::Args),
     Dose(cmd::dose::Args),
     Factors(cmd::factors::Args),
+    Synth(cmd::synth::Args),
 }
 
 /// Exit codes.
@@ -64,9 +66,11 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
+        Command::Audit(args) => cmd::audit::run(*args),
         Command::Products(args) => cmd::products::run(args),
         Command::Dose(args) => cmd::dose::run(args),
         Command::Factors(args) => cmd::factors::run(args),
+        Command::Synth(args) => cmd::synth::run(args),
     };
     match result {
         Ok(()) => exit::OK,

@@ -1,0 +1,788 @@
+//! `opal audit`: the monthly audit of patient-level extracts.
+
+use std::collections::BTreeMap;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::audit::{self, day_text, AuditConfig, AuditResult, PrnPolicy};
+use crate::dictionary::{Dictionary, PRODUCTS_CSV};
+use crate::extract::{read_extract, ReadOptions};
+use crate::factors::{hex_sha256, FactorSet, DEFAULT_SET};
+use crate::output::{fmt_num, table};
+use crate::summary::summary_table;
+use crate::table::{write_atomically, write_table, Format, Table};
+use crate::timeline::{Stockpile, TimelineSettings};
+use crate::values::{self, DateFormat};
+
+/// Audit patient-level prescribing extracts: each patient's oral morphine equivalent (OME)
+/// per day and time on opioids at the audit date, the patients to review (above the
+/// threshold, or on opioids for more than the long-term limit) with the reasons, and practice
+/// and ICS summaries.
+///
+/// Reads CSV (UTF-8 or Windows-1252, comma or tab), gzip CSV or Parquet; several files are
+/// read as one. Writes to --out: review_list, patients, practice_summary, ics_summary, items,
+/// unresolved, rejected (CSV or Parquet) and manifest.json. Patient identifiers go only to
+/// those files, never to the terminal.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    opal audit data/sample/extract.csv --practices data/sample/practices.csv --list-sizes data/sample/list_sizes.csv\n  \
+    opal audit 2026-*.csv.gz --as-of 2026-10-31 --out audit-oct --suppress\n  \
+    opal audit extract.csv --column patient_id=\"Patient Ref\" --date-format %d.%m.%Y\n\n\
+    Exit codes: 0 done; 1 error; 2 usage; 3 --strict stopped at a rejected row.")]
+pub struct Args {
+    /// Extract files (CSV, .csv.gz or Parquet).
+    #[arg(value_name = "EXTRACT", required = true)]
+    extracts: Vec<PathBuf>,
+    /// Practice to ICS mapping: practice_code,ics_code[,practice_name,ics_name], the ODS
+    /// epraccur.csv, or gp-reg-pat-prac-map.csv. Without it the extract's ics_code is used,
+    /// else UNKNOWN.
+    #[arg(long, value_name = "FILE")]
+    practices: Option<PathBuf>,
+    /// Registered list sizes: practice_code,list_size or NHS gp-reg-pat-prac-*.csv; adds
+    /// rates per 1000 patients.
+    #[arg(long, value_name = "FILE")]
+    list_sizes: Option<PathBuf>,
+    /// Audit date (YYYY-MM-DD) [default: the latest issue date in the input]. Issues after
+    /// it are counted and not used.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
+    /// Output folder [default: opal-audit-<as_of>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Replace the files of an existing output folder.
+    #[arg(long)]
+    force: bool,
+    /// High dose: OME/day strictly above this many mg.
+    #[arg(long, value_name = "MG", default_value_t = 120.0)]
+    threshold: f64,
+    /// Long-term: a current episode longer than this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    long_term_days: i64,
+    /// Gaps of at most this many days join supplies into one episode; an episode ending at
+    /// most this long before the audit date is current.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    grace_days: u32,
+    /// OME/day is the mean over this many days ending on the audit date.
+    #[arg(long, value_name = "DAYS", default_value_t = 28)]
+    dose_window: u32,
+    /// Peak OME/day is the highest day in this many days ending on the audit date.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    lookback: u32,
+    /// Days of supply when neither a duration nor the directions say.
+    #[arg(long, value_name = "DAYS", default_value_t = 28.0)]
+    default_days: f64,
+    /// Which end of a PRN range sets days of supply and instructed OME.
+    #[arg(long, value_enum, default_value = "max")]
+    prn_policy: PrnPolicy,
+    /// Early repeats of one product: carry forward (start when the last supply ends) or
+    /// concurrent (start on issue).
+    #[arg(long, value_enum, default_value = "carry")]
+    stockpile: StockpileArg,
+    /// Conversion factor set: uk-fpm, openprescribing, cdc-2022, or a CSV file.
+    #[arg(long, value_name = "NAME|FILE", default_value = DEFAULT_SET)]
+    factors: String,
+    /// Patients to exclude (e.g. a cancer or palliative care register): a file of patient
+    /// ids, one a line, or a CSV with patient_id[,reason]. They keep their rows, marked.
+    #[arg(long, value_name = "FILE")]
+    exclude_patients: Option<PathBuf>,
+    /// Disclosure control in the summaries: counts 1-7 as *, others rounded to 5.
+    #[arg(long)]
+    suppress: bool,
+    /// Format of the tables written.
+    #[arg(long, value_enum, default_value = "csv")]
+    format: Format,
+    /// Stop with exit code 3 at the first rejected row.
+    #[arg(long)]
+    strict: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Map a column: --column patient_id="Patient Ref" (repeatable).
+    #[arg(long = "column", value_name = "NAME=HEADER")]
+    columns: Vec<String>,
+    /// Date layout of issue_date, e.g. %d/%m/%Y or %m/%d/%Y [default: detected].
+    #[arg(long, value_name = "FORMAT")]
+    date_format: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StockpileArg {
+    Carry,
+    Concurrent,
+}
+
+fn spinner(quiet: bool, msg: &str) -> ProgressBar {
+    if quiet || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
+fn read_exclusions(path: &Path) -> Result<BTreeMap<String, String>> {
+    let text = crate::input::decode_text(
+        &std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+    );
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default();
+    let headers: Vec<String> = first
+        .split(',')
+        .map(crate::extract::normalise_header)
+        .collect();
+    let id_col = headers
+        .iter()
+        .position(|h| ["patientid", "nhsnumber", "patient", "id"].contains(&h.as_str()));
+    let reason_col = headers.iter().position(|h| h == "reason");
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(id_col.is_some())
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    for rec in reader.records() {
+        let rec = rec.with_context(|| format!("cannot read {}", path.display()))?;
+        let id = rec.get(id_col.unwrap_or(0)).unwrap_or("").trim();
+        if id.is_empty() {
+            continue;
+        }
+        let reason = reason_col
+            .and_then(|c| rec.get(c))
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .unwrap_or("on the exclusion list");
+        out.insert(id.to_string(), reason.to_string());
+    }
+    Ok(out)
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if !(args.threshold.is_finite() && args.threshold >= 0.0) {
+        bail!("--threshold must be a number of mg, 0 or more");
+    }
+    if args.dose_window == 0 || args.lookback == 0 {
+        bail!("--dose-window and --lookback must be at least 1 day");
+    }
+    if !(args.default_days.is_finite() && args.default_days > 0.0) {
+        bail!("--default-days must be above zero");
+    }
+    let as_of = match &args.as_of {
+        Some(s) => Some(
+            values::parse_date_with(s, &DateFormat("%Y-%m-%d".into()))
+                .with_context(|| format!("--as-of '{s}' is not a date\nhint: write it as YYYY-MM-DD, e.g. --as-of 2026-10-31"))?,
+        ),
+        None => None,
+    };
+    let mut column_map = BTreeMap::new();
+    for c in &args.columns {
+        let Some((k, v)) = c.split_once('=') else {
+            bail!(
+                "--column {c}: write it as NAME=HEADER, e.g. --column patient_id=\"Patient Ref\""
+            );
+        };
+        column_map.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
+    }
+    let factors = FactorSet::load(&args.factors)?;
+    let config = AuditConfig {
+        as_of,
+        timeline: TimelineSettings {
+            threshold_mg_day: args.threshold,
+            long_term_days: args.long_term_days,
+            grace_days: args.grace_days as f64,
+            dose_window_days: args.dose_window as i32,
+            lookback_days: args.lookback as i32,
+            stockpile: match args.stockpile {
+                StockpileArg::Carry => Stockpile::Carry,
+                StockpileArg::Concurrent => Stockpile::Concurrent,
+            },
+        },
+        default_days: args.default_days,
+        prn_policy: args.prn_policy,
+        factors,
+        date_format: args.date_format.clone().map(DateFormat),
+        strict: args.strict,
+        suppress: args.suppress,
+        excluded_patients: match &args.exclude_patients {
+            Some(p) => read_exclusions(p)?,
+            None => BTreeMap::new(),
+        },
+        practices: args
+            .practices
+            .as_deref()
+            .map(crate::practices::read_practices)
+            .transpose()?,
+        list_sizes: args
+            .list_sizes
+            .as_deref()
+            .map(crate::practices::read_list_sizes)
+            .transpose()?,
+    };
+    // Refuse to overwrite before doing the work, when the folder is named.
+    if let Some(out) = &args.out {
+        check_out_dir(out, args.force)?;
+    }
+
+    let read_opts = ReadOptions { column_map };
+    let pb = spinner(args.quiet, "reading extracts");
+    let mut files = Vec::new();
+    for path in &args.extracts {
+        pb.set_message(format!("reading {}", path.display()));
+        files.push(read_extract(path, &read_opts)?);
+    }
+    pb.finish_and_clear();
+    let pb = spinner(args.quiet, "building timelines");
+    let result = audit::run(&files, &config, Dictionary::builtin())?;
+    pb.finish_and_clear();
+    if !result.accounting.balanced() {
+        bail!(
+            "internal error: row accounting does not add up ({:?})",
+            result.accounting
+        );
+    }
+
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("opal-audit-{}", day_text(result.as_of))));
+    if args.out.is_none() {
+        check_out_dir(&out, args.force)?;
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let pb = spinner(args.quiet, "writing outputs");
+    let written = write_outputs(&out, &result, &config, args.format)?;
+    write_manifest(&out, &args, &files, &result, &config, &written)?;
+    pb.finish_and_clear();
+
+    for w in &result.warnings {
+        eprintln!("warning: {w}");
+    }
+    if !args.quiet {
+        print_summary(&result, &config, &out)?;
+    }
+    Ok(())
+}
+
+fn check_out_dir(out: &Path, force: bool) -> Result<()> {
+    if out.exists() {
+        let nonempty = std::fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true);
+        if nonempty && !force {
+            bail!(
+                "the output folder {} already exists\nhint: choose another with --out, or pass \
+                 --force to replace its files",
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn opt_text(v: Option<String>) -> Option<String> {
+    v
+}
+
+fn patient_table(result: &AuditResult, rows: &[&audit::PatientRow], with_exclusion: bool) -> Table {
+    let m =
+        |f: fn(&audit::PatientRow) -> Option<f64>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let mut t = Table::new()
+        .text(
+            "patient_id",
+            rows.iter().map(|r| Some(r.patient_id.clone())).collect(),
+        )
+        .text(
+            "practice_code",
+            rows.iter().map(|r| Some(r.practice_code.clone())).collect(),
+        )
+        .text(
+            "ics_code",
+            rows.iter().map(|r| Some(r.ics_code.clone())).collect(),
+        )
+        .number("ome_mg_day", m(|r| Some(r.measures.ome_mg_day)))
+        .number(
+            "instructed_ome_mg_day",
+            m(|r| r.measures.instructed_ome_mg_day),
+        )
+        .number("peak_ome_mg_day", m(|r| Some(r.measures.peak_ome_mg_day)))
+        .text(
+            "dose_band",
+            rows.iter().map(|r| Some(r.dose_band.to_string())).collect(),
+        )
+        .integer(
+            "duration_days",
+            rows.iter().map(|r| r.measures.duration_days).collect(),
+        )
+        .flag(
+            "duration_censored",
+            rows.iter()
+                .map(|r| Some(r.measures.duration_censored))
+                .collect(),
+        )
+        .flag(
+            "high_dose",
+            rows.iter().map(|r| Some(r.measures.high_dose)).collect(),
+        )
+        .flag(
+            "long_term",
+            rows.iter().map(|r| Some(r.measures.long_term)).collect(),
+        )
+        .text(
+            "reasons",
+            rows.iter().map(|r| Some(r.reasons.clone())).collect(),
+        )
+        .text(
+            "current_products",
+            rows.iter()
+                .map(|r| Some(r.current_products.clone()))
+                .collect(),
+        )
+        .text(
+            "last_issue_date",
+            rows.iter()
+                .map(|r| r.measures.last_issue_day.map(day_text))
+                .collect(),
+        )
+        .flag(
+            "doses_disagree",
+            rows.iter().map(|r| r.doses_disagree).collect(),
+        );
+    if with_exclusion {
+        t = t
+            .flag(
+                "excluded",
+                rows.iter()
+                    .map(|r| Some(r.excluded_reason.is_some()))
+                    .collect(),
+            )
+            .text(
+                "excluded_reason",
+                rows.iter()
+                    .map(|r| opt_text(r.excluded_reason.clone()))
+                    .collect(),
+            );
+    }
+    let _ = result;
+    t
+}
+
+fn write_outputs(
+    out: &Path,
+    r: &AuditResult,
+    config: &AuditConfig,
+    format: Format,
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    // Patients: by practice, then OME/day descending, then id, so reruns are identical.
+    let mut all: Vec<&audit::PatientRow> = r.patients.iter().collect();
+    all.sort_by(|a, b| {
+        a.practice_code
+            .cmp(&b.practice_code)
+            .then(b.measures.ome_mg_day.total_cmp(&a.measures.ome_mg_day))
+            .then(a.patient_id.cmp(&b.patient_id))
+    });
+    let review: Vec<&audit::PatientRow> = all
+        .iter()
+        .copied()
+        .filter(|p| p.excluded_reason.is_none() && (p.measures.high_dose || p.measures.long_term))
+        .collect();
+    written.push(write_table(
+        out,
+        "review_list",
+        &patient_table(r, &review, false),
+        format,
+    )?);
+    written.push(write_table(
+        out,
+        "patients",
+        &patient_table(r, &all, true),
+        format,
+    )?);
+    written.push(write_table(
+        out,
+        "practice_summary",
+        &summary_table(&r.practice_summaries, false, config.suppress),
+        format,
+    )?);
+    written.push(write_table(
+        out,
+        "ics_summary",
+        &summary_table(&r.ics_summaries, true, config.suppress),
+        format,
+    )?);
+    let items = &r.items;
+    let files: Vec<String> = Vec::new();
+    let _ = files;
+    let t = Table::new()
+        .integer(
+            "file",
+            items.iter().map(|i| Some(i.file as i64 + 1)).collect(),
+        )
+        .integer("line", items.iter().map(|i| Some(i.line as i64)).collect())
+        .text(
+            "patient_id",
+            items
+                .iter()
+                .map(|i| Some(r.patient_ids[i.patient as usize].clone()))
+                .collect(),
+        )
+        .text(
+            "practice_code",
+            items
+                .iter()
+                .map(|i| Some(r.practice_codes[i.practice as usize].clone()))
+                .collect(),
+        )
+        .text(
+            "issue_date",
+            items.iter().map(|i| Some(day_text(i.issue_day))).collect(),
+        )
+        .text(
+            "product_name",
+            items.iter().map(|i| Some(i.product.name.clone())).collect(),
+        )
+        .text(
+            "matched_by",
+            items
+                .iter()
+                .map(|i| Some(i.matched_by.to_string()))
+                .collect(),
+        )
+        .text(
+            "dmd_id",
+            items
+                .iter()
+                .map(|i| Some(i.product.dmd_id.clone()))
+                .collect(),
+        )
+        .text(
+            "product_key",
+            items
+                .iter()
+                .map(|i| Some(i.product.product_key.clone()))
+                .collect(),
+        )
+        .text(
+            "ingredient",
+            items
+                .iter()
+                .map(|i| Some(i.product.ingredient.clone()))
+                .collect(),
+        )
+        .text(
+            "route",
+            items
+                .iter()
+                .map(|i| Some(i.product.route.to_string()))
+                .collect(),
+        )
+        .number(
+            "strength",
+            items.iter().map(|i| Some(i.product.strength)).collect(),
+        )
+        .text(
+            "strength_unit",
+            items
+                .iter()
+                .map(|i| Some(i.product.strength_unit.as_str().to_string()))
+                .collect(),
+        )
+        .number("factor", items.iter().map(|i| Some(i.factor)).collect())
+        .number("quantity", items.iter().map(|i| Some(i.quantity)).collect())
+        .text(
+            "unit",
+            items.iter().map(|i| Some(i.product.unit.clone())).collect(),
+        )
+        .text(
+            "dose_text",
+            items
+                .iter()
+                .map(|i| Some(i.dose_text.to_string()))
+                .collect(),
+        )
+        .text(
+            "dose_status",
+            items
+                .iter()
+                .map(|i| Some(i.dose_status.as_str().to_string()))
+                .collect(),
+        )
+        .number(
+            "units_per_day",
+            items.iter().map(|i| i.units_per_day).collect(),
+        )
+        .number(
+            "patches_at_once",
+            items.iter().map(|i| i.patches_at_once).collect(),
+        )
+        .number(
+            "days_supply",
+            items.iter().map(|i| Some(i.days_supply)).collect(),
+        )
+        .text(
+            "days_supply_source",
+            items
+                .iter()
+                .map(|i| Some(i.days_supply_source.to_string()))
+                .collect(),
+        )
+        .number(
+            "total_ome_mg",
+            items.iter().map(|i| Some(i.total_ome_mg)).collect(),
+        )
+        .number(
+            "ome_mg_day",
+            items
+                .iter()
+                .map(|i| Some(i.total_ome_mg / i.days_supply))
+                .collect(),
+        )
+        .number(
+            "instructed_ome_mg_day",
+            items.iter().map(|i| i.instructed_ome_mg_day).collect(),
+        );
+    written.push(write_table(out, "items", &t, format)?);
+    let u = &r.unresolved;
+    let t = Table::new()
+        .text("file", u.iter().map(|x| Some(x.file.clone())).collect())
+        .integer("line", u.iter().map(|x| Some(x.line as i64)).collect())
+        .text(
+            "practice_code",
+            u.iter().map(|x| Some(x.practice_code.clone())).collect(),
+        )
+        .text(
+            "drug_name",
+            u.iter().map(|x| Some(x.drug_name.clone())).collect(),
+        )
+        .text(
+            "dmd_code",
+            u.iter().map(|x| Some(x.dmd_code.clone())).collect(),
+        )
+        .text(
+            "bnf_code",
+            u.iter().map(|x| Some(x.bnf_code.clone())).collect(),
+        )
+        .text("reason", u.iter().map(|x| Some(x.reason.clone())).collect());
+    written.push(write_table(out, "unresolved", &t, format)?);
+    let x = &r.rejected;
+    let t = Table::new()
+        .text("file", x.iter().map(|x| Some(x.file.clone())).collect())
+        .integer("line", x.iter().map(|x| Some(x.line as i64)).collect())
+        .text("column", x.iter().map(|x| Some(x.column.clone())).collect())
+        .text("value", x.iter().map(|x| Some(x.value.clone())).collect())
+        .text("reason", x.iter().map(|x| Some(x.reason.clone())).collect());
+    written.push(write_table(out, "rejected", &t, format)?);
+    Ok(written)
+}
+
+fn write_manifest(
+    out: &Path,
+    args: &Args,
+    files: &[crate::extract::ExtractFile],
+    r: &AuditResult,
+    config: &AuditConfig,
+    written: &[PathBuf],
+) -> Result<()> {
+    use serde_json::json;
+    let inputs: Vec<_> = files
+        .iter()
+        .zip(&r.date_formats)
+        .map(|(f, df)| {
+            json!({
+                "path": f.path,
+                "format": f.format,
+                "bytes": f.bytes,
+                "sha256": f.sha256,
+                "rows": f.rows(),
+                "columns": f.columns,
+                "date_format": df,
+            })
+        })
+        .collect();
+    let file_sha = |p: &Option<PathBuf>| -> Option<serde_json::Value> {
+        let p = p.as_ref()?;
+        let bytes = std::fs::read(p).ok()?;
+        Some(json!({"path": p.display().to_string(), "sha256": hex_sha256(&bytes)}))
+    };
+    let outputs: Vec<String> = written
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    let manifest = json!({
+        "opal_version": env!("CARGO_PKG_VERSION"),
+        "command": "audit",
+        "as_of": day_text(r.as_of),
+        "first_issue_date": r.first_issue_day.map(day_text),
+        "inputs": inputs,
+        "practices": file_sha(&args.practices),
+        "list_sizes": file_sha(&args.list_sizes),
+        "exclude_patients": args.exclude_patients.as_ref().map(|p| json!({
+            "path": p.display().to_string(),
+            "patients": config.excluded_patients.len(),
+        })),
+        "settings": {
+            "threshold_mg_day": config.timeline.threshold_mg_day,
+            "long_term_days": config.timeline.long_term_days,
+            "grace_days": config.timeline.grace_days,
+            "dose_window_days": config.timeline.dose_window_days,
+            "lookback_days": config.timeline.lookback_days,
+            "default_days": config.default_days,
+            "prn_policy": config.prn_policy.as_str(),
+            "stockpile": config.timeline.stockpile.as_str(),
+            "suppress": config.suppress,
+            "strict": config.strict,
+            "format": args.format.extension(),
+            "date_format": args.date_format,
+        },
+        "factor_set": {"name": config.factors.name, "sha256": config.factors.sha256},
+        "product_dictionary_sha256": hex_sha256(PRODUCTS_CSV.as_bytes()),
+        "rows": r.accounting,
+        "rows_balance": "read = used + not_opioid + excluded + unresolved + rejected + after_as_of",
+        "patients": {
+            "current": r.patients.len(),
+            "excluded": r.patients.iter().filter(|p| p.excluded_reason.is_some()).count(),
+            "review_list": r.patients.iter().filter(|p| p.excluded_reason.is_none() && (p.measures.high_dose || p.measures.long_term)).count(),
+        },
+        "distinct": {"products": r.distinct_products, "dose_texts": r.distinct_dose_texts},
+        "outputs": outputs,
+        "warnings": r.warnings,
+    });
+    let path = out.join("manifest.json");
+    write_atomically(&path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &manifest)?;
+        w.write_all(b"\n")?;
+        Ok(())
+    })
+}
+
+fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Result<()> {
+    let mut o = io::stdout().lock();
+    writeln!(
+        o,
+        "opal audit at {} (factor set {}; high dose above {} mg/day; long-term more than {} days)",
+        day_text(r.as_of),
+        config.factors.name,
+        fmt_num(config.timeline.threshold_mg_day),
+        config.timeline.long_term_days
+    )?;
+    let has_lists = r.ics_summaries.iter().any(|s| s.list_size.is_some());
+    let mut header = vec![
+        "ICS",
+        "practices",
+        "patients",
+        "high dose",
+        "long-term",
+        "both",
+        "median OME/day",
+        "p90 OME/day",
+    ];
+    if has_lists {
+        header.push("high dose per 1000");
+    }
+    let mut t = table(&header);
+    let show = |n: u64| -> String {
+        if config.suppress {
+            crate::summary::suppress_count(n).map_or("*".into(), |v| v.to_string())
+        } else {
+            n.to_string()
+        }
+    };
+    for s in &r.ics_summaries {
+        let mut row = vec![
+            if s.name.is_empty() {
+                s.code.clone()
+            } else {
+                format!("{} {}", s.code, s.name)
+            },
+            s.practices.to_string(),
+            show(s.patients),
+            show(s.high_dose),
+            show(s.long_term),
+            show(s.both),
+            s.median_ome_mg_day
+                .map(|v| format!("{v:.1}"))
+                .unwrap_or_default(),
+            s.p90_ome_mg_day
+                .map(|v| format!("{v:.1}"))
+                .unwrap_or_default(),
+        ];
+        if has_lists {
+            row.push(match s.list_size {
+                Some(l) if l > 0.0 => format!("{:.2}", s.high_dose as f64 * 1000.0 / l),
+                _ => String::new(),
+            });
+        }
+        t.add_row(row);
+    }
+    writeln!(o, "{t}")?;
+    // Top practices by high-dose rate.
+    let mut ranked: Vec<_> = r
+        .practice_summaries
+        .iter()
+        .filter(|s| s.patients > 0)
+        .map(|s| {
+            let rate = match s.list_size {
+                Some(l) if l > 0.0 => s.high_dose as f64 * 1000.0 / l,
+                _ => s.high_dose as f64 * 100.0 / s.patients as f64,
+            };
+            (rate, s)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.code.cmp(&b.1.code)));
+    if !ranked.is_empty() {
+        let unit = if has_lists {
+            "high dose per 1000 registered"
+        } else {
+            "% of opioid patients high dose"
+        };
+        let mut t = table(&["practice", "ICS", "patients", "high dose", unit]);
+        for (rate, s) in ranked.iter().take(10) {
+            t.add_row(vec![
+                s.code.clone(),
+                s.ics_code.clone(),
+                show(s.patients),
+                show(s.high_dose),
+                format!("{rate:.2}"),
+            ]);
+        }
+        writeln!(o, "top practices by high-dose rate\n{t}")?;
+    }
+    let a = &r.accounting;
+    let mut t = table(&[
+        "rows read",
+        "used",
+        "not opioid",
+        "excluded",
+        "unresolved",
+        "rejected",
+        "after as_of",
+    ]);
+    t.add_row(vec![
+        a.read.to_string(),
+        a.used.to_string(),
+        a.not_opioid.to_string(),
+        a.excluded.to_string(),
+        a.unresolved.to_string(),
+        a.rejected.to_string(),
+        a.after_as_of.to_string(),
+    ]);
+    writeln!(o, "row accounting (read = the sum of the rest)\n{t}")?;
+    let review = r
+        .patients
+        .iter()
+        .filter(|p| p.excluded_reason.is_none() && (p.measures.high_dose || p.measures.long_term))
+        .count();
+    writeln!(
+        o,
+        "{} patients to review; outputs in {}",
+        review,
+        out.display()
+    )?;
+    Ok(())
+}

@@ -1,0 +1,585 @@
+//! Reading patient-level extracts: CSV (UTF-8 with or without BOM, or Windows-1252; comma or
+//! tab; CRLF or LF), gzip-compressed CSV, or Parquet — into polars frames of text columns.
+//!
+//! Every column is read as text: identifiers and codes keep their leading zeros and are never
+//! numbers. Headers are matched to opal's canonical columns case- and punctuation-insensitively
+//! through the usual spellings of GP system exports, or through an explicit `--column` map.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use polars::prelude::*;
+
+use crate::factors::hex_sha256;
+
+/// opal's canonical extract columns.
+pub const CANONICAL: &[&str] = &[
+    "patient_id",
+    "practice_code",
+    "issue_date",
+    "drug_name",
+    "dmd_code",
+    "bnf_code",
+    "quantity",
+    "quantity_unit",
+    "dose_text",
+    "days_supply",
+    "ics_code",
+];
+
+/// Header spellings of GP system exports, normalised (lower case, letters and digits only).
+const ALIASES: &[(&str, &[&str])] = &[
+    (
+        "patient_id",
+        &[
+            "patientid",
+            "nhsnumber",
+            "nhsno",
+            "patient",
+            "patientref",
+            "patientreference",
+            "patientidentifier",
+            "patientnumber",
+            "patientno",
+            "pseudonhsnumber",
+            "pid",
+            "personid",
+            "pseudoid",
+        ],
+    ),
+    (
+        "practice_code",
+        &[
+            "practicecode",
+            "practice",
+            "practiceid",
+            "odscode",
+            "practiceodscode",
+            "organisationcode",
+            "orgcode",
+            "gppracticecode",
+            "practiceods",
+        ],
+    ),
+    (
+        "issue_date",
+        &[
+            "issuedate",
+            "dateofissue",
+            "date",
+            "issued",
+            "dateissued",
+            "prescriptiondate",
+            "prescribeddate",
+            "eventdate",
+            "dateprescribed",
+            "issuedon",
+        ],
+    ),
+    (
+        "drug_name",
+        &[
+            "drugname",
+            "drug",
+            "medication",
+            "medicationname",
+            "medicine",
+            "product",
+            "productname",
+            "preparation",
+            "itemname",
+            "drugdescription",
+            "description",
+            "medicationdescription",
+            "term",
+        ],
+    ),
+    (
+        "dmd_code",
+        &[
+            "dmdcode",
+            "dmd",
+            "dmdid",
+            "dmdproductcodeid",
+            "dmdproductcode",
+            "snomedcode",
+            "snomed",
+            "conceptid",
+            "dmdconceptid",
+            "snomedctcode",
+        ],
+    ),
+    (
+        "bnf_code",
+        &[
+            "bnfcode",
+            "bnf",
+            "bnfpresentationcode",
+            "bnfcodepresentation",
+        ],
+    ),
+    (
+        "quantity",
+        &[
+            "quantity",
+            "qty",
+            "quantityissued",
+            "issuedquantity",
+            "amount",
+            "quantityvalue",
+        ],
+    ),
+    (
+        "quantity_unit",
+        &[
+            "quantityunit",
+            "qtyunit",
+            "unit",
+            "units",
+            "unitofmeasure",
+            "quantityunits",
+            "uom",
+        ],
+    ),
+    (
+        "dose_text",
+        &[
+            "dosetext",
+            "dose",
+            "dosage",
+            "directions",
+            "instructions",
+            "dosageinstructions",
+            "dosageinstruction",
+            "sig",
+            "doseinstructions",
+        ],
+    ),
+    (
+        "days_supply",
+        &[
+            "dayssupply",
+            "courseduration",
+            "coursedurationindays",
+            "duration",
+            "durationdays",
+            "durationindays",
+            "days",
+            "supplydays",
+        ],
+    ),
+    (
+        "ics_code",
+        &["icscode", "ics", "icbcode", "icb", "stpcode", "stp"],
+    ),
+];
+
+/// Letters and digits of a header, lower case: `Date of Issue` → `dateofissue`.
+pub fn normalise_header(h: &str) -> String {
+    h.trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// One input file, read.
+#[derive(Debug)]
+pub struct ExtractFile {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    /// canonical column → header as written.
+    pub columns: BTreeMap<String, String>,
+    /// Headers as found, for messages.
+    pub headers: Vec<String>,
+    pub frame: DataFrame,
+    /// Physical line of each record when some quoted field spans lines; else `row + 2`.
+    line_of_row: Option<Vec<u64>>,
+    pub format: &'static str,
+}
+
+impl ExtractFile {
+    pub fn rows(&self) -> usize {
+        self.frame.height()
+    }
+
+    /// The line number of a data row (1-based, the header is line 1). Parquet: row + 1.
+    pub fn line(&self, row: usize) -> u64 {
+        match (&self.line_of_row, self.format) {
+            (Some(lines), _) => lines.get(row).copied().unwrap_or(row as u64 + 2),
+            (None, "parquet") => row as u64 + 1,
+            (None, _) => row as u64 + 2,
+        }
+    }
+
+    /// A canonical column as text, when the file has it.
+    pub fn column(&self, canonical: &str) -> Option<&StringChunked> {
+        let src = self.columns.get(canonical)?;
+        self.frame.column(src).ok()?.str().ok()
+    }
+}
+
+/// How to read extracts.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// canonical column → header, from `--column canonical=Header`.
+    pub column_map: BTreeMap<String, String>,
+}
+
+/// Columns an audit cannot do without.
+pub const REQUIRED: &[&str] = &["patient_id", "practice_code", "issue_date", "quantity"];
+
+/// Read one extract file.
+pub fn read_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractFile> {
+    let display = path.display().to_string();
+    let raw = std::fs::read(path).with_context(|| format!("cannot read {display}"))?;
+    let bytes = raw.len() as u64;
+    let sha256 = hex_sha256(&raw);
+    if raw.is_empty() {
+        bail!("{display} is empty\nhint: check the export finished and the right file was given");
+    }
+    let is_parquet = raw.starts_with(b"PAR1");
+    if is_parquet {
+        return read_parquet(path, display, bytes, sha256, opts);
+    }
+    let data = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .with_context(|| format!("{display}: cannot decompress the gzip data"))?;
+        out
+    } else {
+        raw
+    };
+    let data = to_utf8(data);
+    if looks_binary(&data) {
+        bail!(
+            "{display} is not a text file (it has binary bytes)\nhint: opal reads CSV, gzip \
+             CSV and Parquet extracts; check the file given"
+        );
+    }
+    let separator = sniff_separator(&data);
+    let headers = header_row(&data, separator)
+        .with_context(|| format!("{display}: cannot read the header row"))?;
+    let columns = map_columns(&display, &headers, opts)?;
+    let line_of_row = record_lines(&data, separator);
+    let sources = ScanSources::Buffers(Arc::from([polars_buffer::Buffer::from(data)]));
+    let frame = LazyCsvReader::new_with_sources(sources)
+        .with_has_header(true)
+        .with_separator(separator)
+        .with_infer_schema_length(Some(0))
+        .with_missing_is_null(true)
+        .finish()
+        .and_then(|lf| lf.collect())
+        .map_err(|e| anyhow!("{display}: cannot read as CSV: {e}\nhint: check that every row has the same number of fields as the header and that quotes are closed"))?;
+    Ok(ExtractFile {
+        path: display,
+        bytes,
+        sha256,
+        columns,
+        headers,
+        frame,
+        line_of_row,
+        format: "csv",
+    })
+}
+
+fn read_parquet(
+    path: &Path,
+    display: String,
+    bytes: u64,
+    sha256: String,
+    opts: &ReadOptions,
+) -> Result<ExtractFile> {
+    let lf = LazyFrame::scan_parquet(
+        PlRefPath::from(display.as_str()),
+        ScanArgsParquet::default(),
+    )
+    .map_err(|e| anyhow!("cannot read {display} as Parquet: {e}"))?;
+    let frame = lf
+        .select([all().as_expr().cast(DataType::String)])
+        .collect()
+        .map_err(|e| anyhow!("cannot read {display} as Parquet: {e}"))?;
+    let _ = path;
+    let headers: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let columns = map_columns(&display, &headers, opts)?;
+    Ok(ExtractFile {
+        path: display,
+        bytes,
+        sha256,
+        columns,
+        headers,
+        frame,
+        line_of_row: None,
+        format: "parquet",
+    })
+}
+
+/// UTF-8 stays (its BOM dropped); anything else is read as Windows-1252.
+fn to_utf8(mut data: Vec<u8>) -> Vec<u8> {
+    if data.starts_with(b"\xEF\xBB\xBF") {
+        data.drain(..3);
+    }
+    if std::str::from_utf8(&data).is_ok() {
+        return data;
+    }
+    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&data);
+    text.into_owned().into_bytes()
+}
+
+fn looks_binary(data: &[u8]) -> bool {
+    let head = &data[..data.len().min(8192)];
+    head.contains(&0)
+}
+
+/// Tab when the first line has more tabs than commas, else comma.
+fn sniff_separator(data: &[u8]) -> u8 {
+    let first = data.split(|&b| b == b'\n').next().unwrap_or_default();
+    let tabs = first.iter().filter(|&&b| b == b'\t').count();
+    let commas = first.iter().filter(|&&b| b == b',').count();
+    if tabs > commas {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+fn header_row(data: &[u8], separator: u8) -> Result<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator)
+        .has_headers(false)
+        .from_reader(data);
+    let mut record = csv::StringRecord::new();
+    if !reader.read_record(&mut record)? {
+        bail!("no header row");
+    }
+    Ok(record.iter().map(|h| h.trim().to_string()).collect())
+}
+
+/// Physical line of each data record, computed only when some quoted field spans lines.
+fn record_lines(data: &[u8], separator: u8) -> Option<Vec<u64>> {
+    let newlines = data.iter().filter(|&&b| b == b'\n').count();
+    let has_quote_newline = data.contains(&b'"') && {
+        let mut in_quote = false;
+        let mut found = false;
+        for &b in data {
+            if b == b'"' {
+                in_quote = !in_quote;
+            } else if b == b'\n' && in_quote {
+                found = true;
+                break;
+            }
+        }
+        found
+    };
+    if !has_quote_newline {
+        let _ = newlines;
+        return None;
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator)
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(data);
+    let mut lines = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        lines.push(record.position().map_or(0, |p| p.line()));
+    }
+    Some(lines)
+}
+
+/// Match headers to canonical columns; errors name the column, the headers found and a hint.
+pub fn map_columns(
+    display: &str,
+    headers: &[String],
+    opts: &ReadOptions,
+) -> Result<BTreeMap<String, String>> {
+    // Duplicated headers: ambiguous, so an error.
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for h in headers {
+        if h.is_empty() {
+            continue;
+        }
+        if let Some(first) = seen.insert(h.to_lowercase(), h) {
+            bail!(
+                "{display}: the header '{h}' appears twice (also as '{first}')\nhint: rename or \
+                 remove one of them, or export the extract again"
+            );
+        }
+    }
+    let mut map = BTreeMap::new();
+    for (canonical, header) in &opts.column_map {
+        if !CANONICAL.contains(&canonical.as_str()) {
+            bail!(
+                "--column {canonical}=...: '{canonical}' is not one of opal's columns\nhint: \
+                 columns are {}",
+                CANONICAL.join(", ")
+            );
+        }
+        let Some(found) = headers
+            .iter()
+            .find(|h| *h == header || h.eq_ignore_ascii_case(header))
+        else {
+            bail!(
+                "{display}: --column {canonical}=\"{header}\", but there is no header \
+                 '{header}' (found: {})",
+                headers.join(", ")
+            );
+        };
+        map.insert(canonical.clone(), found.clone());
+    }
+    for (canonical, aliases) in ALIASES {
+        if map.contains_key(*canonical) {
+            continue;
+        }
+        let hits: Vec<&String> = headers
+            .iter()
+            .filter(|h| {
+                let n = normalise_header(h);
+                n == normalise_header(canonical) || aliases.contains(&n.as_str())
+            })
+            .filter(|h| !map.values().any(|v| v == *h))
+            .collect();
+        match hits.as_slice() {
+            [] => {}
+            [one] => {
+                map.insert((*canonical).to_string(), (*one).clone());
+            }
+            many => bail!(
+                "{display}: several headers could be {canonical}: {}\nhint: say which with \
+                 --column {canonical}=\"{}\"",
+                many.iter()
+                    .map(|h| format!("'{h}'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                many[0]
+            ),
+        }
+    }
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|c| !map.contains_key(*c))
+        .collect();
+    let has_item = ["drug_name", "dmd_code", "bnf_code"]
+        .iter()
+        .any(|c| map.contains_key(*c));
+    if !missing.is_empty() || !has_item {
+        let mut what: Vec<String> = missing.iter().map(|s| s.to_string()).collect();
+        if !has_item {
+            what.push("one of drug_name, dmd_code, bnf_code".into());
+        }
+        let norm: Vec<String> = headers.iter().map(|h| normalise_header(h)).collect();
+        let epd = ["bnfcode", "items", "practicecode"]
+            .iter()
+            .all(|c| norm.iter().any(|n| n == c))
+            && norm
+                .iter()
+                .any(|n| n == "yearmonth" || n == "totalquantity");
+        let hint = if epd {
+            "this looks like an English Prescribing Dataset file (practice totals, no \
+             patients): use `opal epd` for it"
+                .to_string()
+        } else {
+            let example = missing.first().copied().unwrap_or("drug_name");
+            let spellings = ALIASES
+                .iter()
+                .find(|(c, _)| *c == example)
+                .map(|(_, a)| a.iter().take(4).copied().collect::<Vec<_>>().join(", "))
+                .unwrap_or_default();
+            format!(
+                "name the column {example} (or a usual spelling: {spellings}), or map it with \
+                 --column {example}=\"Your Header\""
+            )
+        };
+        bail!(
+            "{display}: no column for {} (found: {})\nhint: {hint}",
+            what.join(", "),
+            headers.join(", ")
+        );
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_map_through_usual_spellings() {
+        let h: Vec<String> = [
+            "NHS Number",
+            "Practice Code",
+            "Date of Issue",
+            "Medication",
+            "Qty",
+            "Dosage",
+            "Course duration in days",
+            "dmd_product_code_id",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let m = map_columns("x.csv", &h, &ReadOptions::default()).unwrap();
+        assert_eq!(m["patient_id"], "NHS Number");
+        assert_eq!(m["issue_date"], "Date of Issue");
+        assert_eq!(m["drug_name"], "Medication");
+        assert_eq!(m["quantity"], "Qty");
+        assert_eq!(m["dose_text"], "Dosage");
+        assert_eq!(m["days_supply"], "Course duration in days");
+        assert_eq!(m["dmd_code"], "dmd_product_code_id");
+    }
+
+    #[test]
+    fn missing_and_explicit_columns() {
+        let h: Vec<String> = ["Patient Ref", "practice", "date", "drug", "qty"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let e = format!(
+            "{:#}",
+            map_columns("x.csv", &h[1..], &ReadOptions::default()).unwrap_err()
+        );
+        assert!(
+            e.contains("no column for patient_id")
+                && e.contains("found: practice, date, drug, qty")
+                && e.contains("hint:"),
+            "{e}"
+        );
+        let mut opts = ReadOptions::default();
+        opts.column_map
+            .insert("patient_id".into(), "Patient Ref".into());
+        let m = map_columns("x.csv", &h, &opts).unwrap();
+        assert_eq!(m["patient_id"], "Patient Ref");
+        let epd: Vec<String> = [
+            "YEAR_MONTH",
+            "PRACTICE_CODE",
+            "BNF_CODE",
+            "ITEMS",
+            "TOTAL_QUANTITY",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let e = format!(
+            "{:#}",
+            map_columns("e.csv", &epd, &ReadOptions::default()).unwrap_err()
+        );
+        assert!(e.contains("opal epd"), "{e}");
+        let dup: Vec<String> = ["a", "A"].iter().map(|s| s.to_string()).collect();
+        let e = format!(
+            "{:#}",
+            map_columns("d.csv", &dup, &ReadOptions::default()).unwrap_err()
+        );
+        assert!(e.contains("appears twice"), "{e}");
+    }
+}

@@ -1,0 +1,220 @@
+//! Practice → ICS mapping and registered list sizes, from the files NHS analysts have.
+//!
+//! Mapping (`--practices`): a simple CSV `practice_code,ics_code[,practice_name,ics_name]`;
+//! the ODS `epraccur.csv` (no header; column 1 the code, 2 the name, 15 the commissioner);
+//! or NHS England's `gp-reg-pat-prac-map.csv` (`PRACTICE_CODE`, `ICB_CODE` or `STP_CODE` or
+//! `SUB_ICB_LOCATION_CODE`/`CCG_CODE`, with names).
+//!
+//! List sizes (`--list-sizes`): a simple CSV `practice_code,list_size`, or the NHS
+//! `gp-reg-pat-prac-*.csv` layouts, where the row with `SEX=ALL` and age `ALL` is the list size.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::extract::normalise_header;
+
+/// A practice's place in the system.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PracticeInfo {
+    pub ics_code: String,
+    pub practice_name: String,
+    pub ics_name: String,
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(crate::input::decode_text(&bytes))
+}
+
+fn find(headers: &[String], names: &[&str]) -> Option<usize> {
+    names
+        .iter()
+        .find_map(|n| headers.iter().position(|h| h == n))
+}
+
+/// Read a practice mapping in any of the three layouts.
+pub fn read_practices(path: &Path) -> Result<BTreeMap<String, PracticeInfo>> {
+    let display = path.display();
+    let text = read_text(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let Some(first) = records.next() else {
+        bail!("{display} is empty");
+    };
+    let first = first.with_context(|| format!("{display}: line 1"))?;
+    let mut out = BTreeMap::new();
+    let looks_code = |s: &str| {
+        let s = s.trim();
+        s.len() == 6 && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+    };
+    if looks_code(first.get(0).unwrap_or("")) && first.len() >= 15 {
+        // epraccur: no header.
+        let rows = std::iter::once(Ok(first)).chain(records);
+        for (i, rec) in rows.enumerate() {
+            let rec = rec.with_context(|| format!("{display}: line {}", i + 1))?;
+            let code = rec.get(0).unwrap_or("").trim().to_string();
+            if code.is_empty() {
+                continue;
+            }
+            out.insert(
+                code,
+                PracticeInfo {
+                    ics_code: rec.get(14).unwrap_or("").trim().to_string(),
+                    practice_name: rec.get(1).unwrap_or("").trim().to_string(),
+                    ics_name: String::new(),
+                },
+            );
+        }
+        return Ok(out);
+    }
+    let headers: Vec<String> = first.iter().map(normalise_header).collect();
+    let code = find(&headers, &["practicecode", "practice", "code", "orgcode"]);
+    let ics = find(
+        &headers,
+        &[
+            "icscode",
+            "icbcode",
+            "ics",
+            "icb",
+            "stpcode",
+            "subicblocationcode",
+            "ccgcode",
+        ],
+    );
+    let (Some(code), Some(ics)) = (code, ics) else {
+        bail!(
+            "{display}: no practice_code and ics_code columns (found: {})\nhint: give \
+             practice_code,ics_code[,practice_name,ics_name], the ODS epraccur.csv, or \
+             gp-reg-pat-prac-map.csv",
+            first.iter().collect::<Vec<_>>().join(", ")
+        );
+    };
+    let pname = find(&headers, &["practicename", "name"]);
+    let iname = find(
+        &headers,
+        &[
+            "icsname",
+            "icbname",
+            "stpname",
+            "subicblocationname",
+            "ccgname",
+        ],
+    );
+    for (i, rec) in records.enumerate() {
+        let rec = rec.with_context(|| format!("{display}: line {}", i + 2))?;
+        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim().to_string();
+        let k = get(Some(code));
+        if k.is_empty() {
+            continue;
+        }
+        out.insert(
+            k,
+            PracticeInfo {
+                ics_code: get(Some(ics)),
+                practice_name: get(pname),
+                ics_name: get(iname),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Read registered list sizes.
+pub fn read_list_sizes(path: &Path) -> Result<BTreeMap<String, f64>> {
+    let display = path.display();
+    let text = read_text(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let raw_headers = reader.headers()?.clone();
+    let headers: Vec<String> = raw_headers.iter().map(normalise_header).collect();
+    let code = find(&headers, &["practicecode", "orgcode", "code", "practice"]);
+    let size = find(
+        &headers,
+        &[
+            "listsize",
+            "numberofpatients",
+            "patients",
+            "registeredpatients",
+            "totallistsize",
+            "listsizes",
+        ],
+    );
+    let (Some(code), Some(size)) = (code, size) else {
+        bail!(
+            "{display}: no practice_code and list_size columns (found: {})\nhint: give \
+             practice_code,list_size or NHS England's gp-reg-pat-prac-*.csv",
+            raw_headers.iter().collect::<Vec<_>>().join(", ")
+        );
+    };
+    let sex = find(&headers, &["sex"]);
+    let age = find(&headers, &["agegroup5", "age", "agegroup"]);
+    let org_type = find(&headers, &["orgtype", "type"]);
+    let mut out = BTreeMap::new();
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.with_context(|| format!("{display}: line {line}"))?;
+        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim();
+        if sex.is_some() && !get(sex).eq_ignore_ascii_case("all") {
+            continue;
+        }
+        if age.is_some() && !get(age).eq_ignore_ascii_case("all") {
+            continue;
+        }
+        if org_type.is_some() && !["gp", ""].contains(&get(org_type).to_ascii_lowercase().as_str())
+        {
+            continue;
+        }
+        let k = get(Some(code));
+        if k.is_empty() {
+            continue;
+        }
+        let v = get(Some(size));
+        let n: f64 = v
+            .replace(',', "")
+            .parse()
+            .with_context(|| format!("{display}: line {line}: list size '{v}' is not a number"))?;
+        if !(n.is_finite() && n >= 0.0) {
+            bail!("{display}: line {line}: list size {v} must not be negative");
+        }
+        out.insert(k.to_string(), n);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_shared_layouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let ep = dir.path().join("epraccur.csv");
+        std::fs::write(&ep, "\"L84073\",\"ACORN PRACTICE\",\"Y57\",\"Q82\",\"MAY LANE SURGERY\",\"27 MAY LANE\",\"DURSLEY\",\"GLOUCESTERSHIRE\",\"\",\"GL11 4JN\",\"19740401\",\"\",\"A\",\"B\",\"11M\",\"20130401\"\n").unwrap();
+        let m = read_practices(&ep).unwrap();
+        assert_eq!(m["L84073"].ics_code, "11M");
+        assert_eq!(m["L84073"].practice_name, "ACORN PRACTICE");
+        let simple = dir.path().join("p.csv");
+        std::fs::write(
+            &simple,
+            "practice_code,ics_code,practice_name,ics_name\nA81001,QHM,The Practice,North East\n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_practices(&simple).unwrap()["A81001"].ics_name,
+            "North East"
+        );
+        let lists = dir.path().join("l.csv");
+        std::fs::write(&lists, "PUBLICATION,EXTRACT_DATE,ORG_TYPE,ORG_CODE,ONS_CODE,POSTCODE,SEX,AGE_GROUP_5,NUMBER_OF_PATIENTS\nGP_PRAC_PAT_LIST,01SEP2017,GP,B85010,,HD5 8DY,ALL,ALL,6939\nGP_PRAC_PAT_LIST,01SEP2017,GP,B85010,,HD5 8DY,FEMALE,0_4,212\n").unwrap();
+        assert_eq!(read_list_sizes(&lists).unwrap()["B85010"], 6939.0);
+        let bad = dir.path().join("b.csv");
+        std::fs::write(&bad, "practice_code,list_size\nA1,many\n").unwrap();
+        let e = format!("{:#}", read_list_sizes(&bad).unwrap_err());
+        assert!(e.contains("line 2") && e.contains("'many'"), "{e}");
+    }
+}

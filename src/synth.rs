@@ -1,0 +1,484 @@
+//! Synthetic patient-level extracts: realistic, deterministic for a seed, and never real.
+//!
+//! Products are real dictionary entries (names, dm+d ids and BNF codes); patients, practices
+//! and their histories are made up. Patients start and stop, repeat every ~28 days with
+//! jitter and early repeats, escalate and taper, use patches and liquids and PRN co-codamol;
+//! a share of items are not opioids, and a few rows are malformed on purpose.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::dictionary::{Dictionary, Entry};
+use crate::values::{format_day, Day};
+
+/// SplitMix64: small, fast, and the same stream on every platform.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next_u64() % n
+        }
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// A regimen: a product ladder (strengths to escalate or taper along), directions, quantity
+/// per issue and the days one issue lasts.
+struct Regimen {
+    ladder: &'static [&'static str],
+    directions: &'static [&'static str],
+    quantity: f64,
+    quantity_unit: &'static str,
+    weight: u32,
+}
+
+const REGIMENS: &[Regimen] = &[
+    Regimen {
+        ladder: &[
+            "MST Continus 10mg tablets",
+            "MST Continus 15mg tablets",
+            "MST Continus 30mg tablets",
+            "MST Continus 60mg tablets",
+            "MST Continus 100mg tablets",
+        ],
+        directions: &[
+            "one twice daily",
+            "ONE TO BE TAKEN TWICE A DAY",
+            "1 bd",
+            "Take ONE tablet every 12 hours",
+        ],
+        quantity: 56.0,
+        quantity_unit: "tablet",
+        weight: 6,
+    },
+    Regimen {
+        ladder: &[
+            "Zomorph 10mg modified-release capsules",
+            "Zomorph 30mg modified-release capsules",
+            "Zomorph 60mg modified-release capsules",
+        ],
+        directions: &["one twice a day", "1 bd"],
+        quantity: 56.0,
+        quantity_unit: "capsule",
+        weight: 3,
+    },
+    Regimen {
+        ladder: &["Morphine sulfate 10mg/5ml oral solution"],
+        directions: &[
+            "2.5ml-5ml every 4 hours when required",
+            "5ml four hourly prn",
+            "5-10ml up to four times a day max 40ml in 24 hours",
+        ],
+        quantity: 300.0,
+        quantity_unit: "ml",
+        weight: 3,
+    },
+    Regimen {
+        ladder: &[
+            "Oxycodone 5mg modified-release tablets",
+            "Oxycodone 10mg modified-release tablets",
+            "Oxycodone 20mg modified-release tablets",
+            "Oxycodone 40mg modified-release tablets",
+            "Oxycodone 80mg modified-release tablets",
+        ],
+        directions: &["one twice daily", "ONE EVERY 12 HOURS"],
+        quantity: 56.0,
+        quantity_unit: "tablet",
+        weight: 4,
+    },
+    Regimen {
+        ladder: &["OxyNorm 5mg capsules", "OxyNorm 10mg capsules"],
+        directions: &[
+            "one every 4-6 hours when required",
+            "1 capsule up to four times a day when required",
+        ],
+        quantity: 56.0,
+        quantity_unit: "capsule",
+        weight: 2,
+    },
+    Regimen {
+        ladder: &[
+            "Co-codamol 8mg/500mg tablets",
+            "Co-codamol 15mg/500mg tablets",
+            "Co-codamol 30mg/500mg tablets",
+        ],
+        directions: &[
+            "1-2 qds prn",
+            "TWO TABLETS UP TO FOUR TIMES A DAY",
+            "2 tablets every 4-6 hours, maximum 8 tablets in 24 hours",
+            "take two tablets four times a day",
+        ],
+        quantity: 100.0,
+        quantity_unit: "tablet",
+        weight: 12,
+    },
+    Regimen {
+        ladder: &[
+            "Codeine 15mg tablets",
+            "Codeine 30mg tablets",
+            "Codeine 60mg tablets",
+        ],
+        directions: &[
+            "1-2 every 4-6 hours max 8 in 24 hours",
+            "one four times a day",
+            "1 qds prn",
+        ],
+        quantity: 100.0,
+        quantity_unit: "tablet",
+        weight: 6,
+    },
+    Regimen {
+        ladder: &["Dihydrocodeine 30mg tablets"],
+        directions: &[
+            "1 tablet every 4-6 hours after food",
+            "one four times daily",
+        ],
+        quantity: 112.0,
+        quantity_unit: "tablet",
+        weight: 3,
+    },
+    Regimen {
+        ladder: &["Tramadol 50mg capsules"],
+        directions: &[
+            "1-2 qds prn",
+            "1-2 capsules up to four times daily",
+            "50-100mg every 4-6 hours, max 400mg daily",
+        ],
+        quantity: 100.0,
+        quantity_unit: "capsule",
+        weight: 7,
+    },
+    Regimen {
+        ladder: &[
+            "Tramadol 50mg modified-release tablets",
+            "Tramadol 100mg modified-release tablets",
+            "Tramadol 150mg modified-release tablets",
+            "Tramadol 200mg modified-release tablets",
+        ],
+        directions: &["one twice a day", "1 bd"],
+        quantity: 56.0,
+        quantity_unit: "tablet",
+        weight: 3,
+    },
+    Regimen {
+        ladder: &[
+            "Palexia SR 50mg tablets",
+            "Palexia SR 100mg tablets",
+            "Palexia SR 150mg tablets",
+        ],
+        directions: &["one tablet twice a day (every 12 hours)"],
+        quantity: 56.0,
+        quantity_unit: "tablet",
+        weight: 1,
+    },
+    Regimen {
+        ladder: &[
+            "Fentanyl 12micrograms/hour transdermal patches",
+            "Fentanyl 25micrograms/hour transdermal patches",
+            "Fentanyl 50micrograms/hour transdermal patches",
+            "Fentanyl 75micrograms/hour transdermal patches",
+            "Fentanyl 100micrograms/hour transdermal patches",
+        ],
+        directions: &[
+            "apply one patch every 72 hours",
+            "APPLY ONE PATCH EVERY 3 DAYS",
+            "change patch every 72 hours",
+        ],
+        quantity: 10.0,
+        quantity_unit: "patch",
+        weight: 3,
+    },
+    Regimen {
+        ladder: &[
+            "BuTrans 5micrograms/hour transdermal patches",
+            "BuTrans 10micrograms/hour transdermal patches",
+            "BuTrans 20micrograms/hour transdermal patches",
+        ],
+        directions: &["apply one patch weekly", "APPLY ONE PATCH EVERY SEVEN DAYS"],
+        quantity: 4.0,
+        quantity_unit: "patch",
+        weight: 4,
+    },
+    Regimen {
+        ladder: &[
+            "Transtec 35micrograms/hour transdermal patches",
+            "Transtec 52.5micrograms/hour transdermal patches",
+            "Transtec 70micrograms/hour transdermal patches",
+        ],
+        directions: &["change twice a week", "apply one patch every 4 days"],
+        quantity: 8.0,
+        quantity_unit: "patch",
+        weight: 1,
+    },
+];
+
+const NON_OPIOIDS: &[(&str, &str, &str, f64)] = &[
+    (
+        "Paracetamol 500mg tablets",
+        "0407010H0AAAMAM",
+        "2 qds prn",
+        100.0,
+    ),
+    (
+        "Naproxen 500mg tablets",
+        "1001010P0AAADAD",
+        "one twice daily with food",
+        56.0,
+    ),
+    (
+        "Amitriptyline 10mg tablets",
+        "0403010B0AAAGAG",
+        "1-3 at night",
+        28.0,
+    ),
+    (
+        "Gabapentin 300mg capsules",
+        "0408010G0AAABAB",
+        "one three times a day",
+        84.0,
+    ),
+    (
+        "Omeprazole 20mg gastro-resistant capsules",
+        "0103050P0AAAAAA",
+        "one daily",
+        28.0,
+    ),
+    (
+        "Laxido oral powder sachets sugar free",
+        "0106040M0BBAAAA",
+        "1-2 sachets daily",
+        30.0,
+    ),
+];
+
+/// ICBs of the synthetic practices (real ICB codes, made-up practices).
+const ICS: &[(&str, &str)] = &[
+    ("QHM", "North East and North Cumbria"),
+    ("QOX", "Bath and North East Somerset, Swindon and Wiltshire"),
+    ("QUY", "Bristol, North Somerset and South Gloucestershire"),
+];
+
+/// What to make.
+#[derive(Debug, Clone)]
+pub struct SynthConfig {
+    pub patients: u64,
+    pub months: u32,
+    pub seed: u64,
+    /// The last issue date.
+    pub end: Day,
+    /// Share of rows made malformed on purpose.
+    pub malformed_rate: f64,
+}
+
+/// A synthetic practice.
+#[derive(Debug, Clone)]
+pub struct SynthPractice {
+    pub code: String,
+    pub name: String,
+    pub ics_code: &'static str,
+    pub ics_name: &'static str,
+    pub list_size: u64,
+}
+
+/// The practices a config makes (one per ~60 patients, at least 6, across the ICBs).
+pub fn practices(config: &SynthConfig) -> Vec<SynthPractice> {
+    let mut rng = Rng::new(config.seed.wrapping_add(17));
+    let n = (config.patients / 60).clamp(6, 6000);
+    (0..n)
+        .map(|i| {
+            let (ics_code, ics_name) = ICS[(i as usize) % ICS.len()];
+            SynthPractice {
+                code: format!("Y9{:04}", i + 1),
+                name: format!("Synthetic Practice {}", i + 1),
+                ics_code,
+                ics_name,
+                list_size: 3000 + rng.below(12000),
+            }
+        })
+        .collect()
+}
+
+struct Product {
+    name: String,
+    dmd: String,
+    bnf: String,
+}
+
+fn lookup(dict: &Dictionary, name: &str) -> Product {
+    let found = dict.entries().iter().find_map(|e| match e {
+        Entry::Product(p) if p.name == name => Some(p.clone()),
+        _ => None,
+    });
+    match found {
+        Some(p) => Product {
+            name: p.name.clone(),
+            dmd: p.dmd_id.clone(),
+            bnf: p.bnf_code.clone(),
+        },
+        None => Product {
+            name: name.to_string(),
+            dmd: String::new(),
+            bnf: String::new(),
+        },
+    }
+}
+
+/// Write a synthetic extract as CSV; returns the number of rows written.
+pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) -> Result<u64> {
+    let mut rng = Rng::new(config.seed);
+    let practices = practices(config);
+    let ladders: Vec<Vec<Product>> = REGIMENS
+        .iter()
+        .map(|r| r.ladder.iter().map(|n| lookup(dict, n)).collect())
+        .collect();
+    let total_weight: u32 = REGIMENS.iter().map(|r| r.weight).sum();
+    let start: Day = config.end - (config.months as i32 * 30);
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out);
+    w.write_record([
+        "patient_id",
+        "practice_code",
+        "issue_date",
+        "drug_name",
+        "dmd_code",
+        "bnf_code",
+        "quantity",
+        "quantity_unit",
+        "dose_text",
+        "days_supply",
+        "ics_code",
+    ])?;
+    let mut rows = 0u64;
+    let mut record: Vec<String> = vec![String::new(); 11];
+    for pi in 0..config.patients {
+        let patient = format!("SYN{:07}", pi + 1);
+        let practice = &practices[rng.below(practices.len() as u64) as usize];
+        let courses = if rng.chance(0.2) { 2 } else { 1 };
+        for _ in 0..courses {
+            // Regimen by weight.
+            let mut pick = rng.below(total_weight as u64) as u32;
+            let mut ri = 0;
+            while pick >= REGIMENS[ri].weight {
+                pick -= REGIMENS[ri].weight;
+                ri += 1;
+            }
+            let regimen = &REGIMENS[ri];
+            let ladder = &ladders[ri];
+            let mut step = rng.below(ladder.len().min(3) as u64) as usize;
+            let directions = *rng.pick(regimen.directions);
+            // Start: some before the data begins (censored), most within it.
+            let span = (config.end - start).max(1) as u64;
+            let mut day = start - 60 + rng.below(span + 60) as Day;
+            // Long-term users repeat until the end; others stop after a few issues.
+            let issues = if rng.chance(0.55) {
+                1000
+            } else {
+                1 + rng.below(4)
+            };
+            let coding = rng.below(10);
+            let mut n = 0;
+            while day <= config.end && n < issues {
+                if day >= start {
+                    let product = &ladder[step];
+                    let (dmd, bnf, name) = match coding {
+                        0..=5 => (
+                            product.dmd.as_str(),
+                            product.bnf.as_str(),
+                            product.name.as_str(),
+                        ),
+                        6 | 7 => ("", product.bnf.as_str(), product.name.as_str()),
+                        8 => (product.dmd.as_str(), "", ""),
+                        _ => ("", "", product.name.as_str()),
+                    };
+                    record[0] = patient.clone();
+                    record[1] = practice.code.clone();
+                    record[2] = format_day(day);
+                    record[3] = name.to_string();
+                    record[4] = dmd.to_string();
+                    record[5] = bnf.to_string();
+                    record[6] = crate::output::fmt_num(regimen.quantity);
+                    record[7] = regimen.quantity_unit.to_string();
+                    record[8] = directions.to_string();
+                    record[9] = if rng.chance(0.05) {
+                        "28".into()
+                    } else {
+                        String::new()
+                    };
+                    record[10] = practice.ics_code.to_string();
+                    if rng.chance(config.malformed_rate) {
+                        match rng.below(4) {
+                            0 => record[2] = "31/02/2026".into(),
+                            1 => record[6] = "0".into(),
+                            2 => record[6] = "lots".into(),
+                            _ => record[0] = String::new(),
+                        }
+                    }
+                    w.write_record(&record)?;
+                    rows += 1;
+                    // A non-opioid alongside, sometimes.
+                    if rng.chance(0.25) {
+                        let (nname, nbnf, ndose, nqty) = *rng.pick(NON_OPIOIDS);
+                        record[3] = nname.to_string();
+                        record[4] = String::new();
+                        record[5] = nbnf.to_string();
+                        record[6] = crate::output::fmt_num(nqty);
+                        record[7] = String::new();
+                        record[8] = ndose.to_string();
+                        record[9] = String::new();
+                        record[0] = patient.clone();
+                        record[2] = format_day(day);
+                        w.write_record(&record)?;
+                        rows += 1;
+                    }
+                }
+                n += 1;
+                // Next issue: ~28 days, with jitter and occasional early repeats.
+                let base = 28 * regimen.quantity as i32 / regimen.quantity.max(1.0) as i32;
+                let jitter = rng.below(7) as i32 - 3;
+                let early = if rng.chance(0.08) { -10 } else { 0 };
+                day += base + jitter + early;
+                if rng.chance(0.06) && step + 1 < ladder.len() {
+                    step += 1; // escalation
+                } else if rng.chance(0.03) && step > 0 {
+                    step -= 1; // taper
+                }
+                if rng.chance(0.03) {
+                    day += 40 + rng.below(60) as i32; // a break longer than the grace period
+                }
+            }
+        }
+    }
+    w.flush()?;
+    Ok(rows)
+}

@@ -1,0 +1,164 @@
+//! A small typed table, the one shape every tabular output takes, written as CSV or Parquet
+//! through one function each.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use polars::prelude::*;
+
+use crate::output::{csv_writer, fmt_num};
+
+/// One column of values.
+#[derive(Debug, Clone)]
+pub enum Values {
+    Text(Vec<Option<String>>),
+    Number(Vec<Option<f64>>),
+    Integer(Vec<Option<i64>>),
+    Flag(Vec<Option<bool>>),
+}
+
+impl Values {
+    fn len(&self) -> usize {
+        match self {
+            Values::Text(v) => v.len(),
+            Values::Number(v) => v.len(),
+            Values::Integer(v) => v.len(),
+            Values::Flag(v) => v.len(),
+        }
+    }
+
+    fn cell(&self, row: usize) -> String {
+        match self {
+            Values::Text(v) => v[row].clone().unwrap_or_default(),
+            Values::Number(v) => v[row].map(fmt_num).unwrap_or_default(),
+            Values::Integer(v) => v[row].map(|x| x.to_string()).unwrap_or_default(),
+            Values::Flag(v) => v[row].map(|b| b.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Named columns of equal length.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub columns: Vec<(String, Values)>,
+}
+
+impl Table {
+    pub fn new() -> Table {
+        Table::default()
+    }
+
+    pub fn text(mut self, name: &str, v: Vec<Option<String>>) -> Table {
+        self.columns.push((name.to_string(), Values::Text(v)));
+        self
+    }
+
+    pub fn number(mut self, name: &str, v: Vec<Option<f64>>) -> Table {
+        self.columns.push((name.to_string(), Values::Number(v)));
+        self
+    }
+
+    pub fn integer(mut self, name: &str, v: Vec<Option<i64>>) -> Table {
+        self.columns.push((name.to_string(), Values::Integer(v)));
+        self
+    }
+
+    pub fn flag(mut self, name: &str, v: Vec<Option<bool>>) -> Table {
+        self.columns.push((name.to_string(), Values::Flag(v)));
+        self
+    }
+
+    pub fn rows(&self) -> usize {
+        self.columns.first().map_or(0, |(_, v)| v.len())
+    }
+
+    pub fn header(&self) -> Vec<&str> {
+        self.columns.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// The cells of a row as text, as CSV writes them.
+    pub fn row_cells(&self, row: usize) -> Vec<String> {
+        self.columns.iter().map(|(_, v)| v.cell(row)).collect()
+    }
+
+    fn to_frame(&self) -> PolarsResult<DataFrame> {
+        let cols: Vec<Column> = self
+            .columns
+            .iter()
+            .map(|(name, v)| {
+                let name = PlSmallStr::from(name.as_str());
+                match v {
+                    Values::Text(x) => Series::new(name, x.clone()).into(),
+                    Values::Number(x) => Series::new(name, x.clone()).into(),
+                    Values::Integer(x) => Series::new(name, x.clone()).into(),
+                    Values::Flag(x) => Series::new(name, x.clone()).into(),
+                }
+            })
+            .collect();
+        DataFrame::new_infer_height(cols)
+    }
+}
+
+/// Output format of tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Parquet,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
+/// Write a file through a temporary name and rename it into place, so that an interrupted run
+/// never leaves a half-written file that looks complete.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
+) -> Result<()> {
+    let mut tmp = PathBuf::from(path);
+    let name = format!(
+        ".{}.partial",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("out")
+    );
+    tmp.set_file_name(name);
+    let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut w = BufWriter::new(file);
+    write(&mut w)?;
+    w.flush()?;
+    w.into_inner().map_err(|e| e.into_error())?.sync_all().ok();
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move {} into place", path.display()))?;
+    Ok(())
+}
+
+/// Write a table as `<dir>/<stem>.<csv|parquet>`; returns the path.
+pub fn write_table(dir: &Path, stem: &str, table: &Table, format: Format) -> Result<PathBuf> {
+    let path = dir.join(format!("{stem}.{}", format.extension()));
+    write_atomically(&path, |w| {
+        match format {
+            Format::Csv => {
+                let mut cw = csv_writer(w);
+                cw.write_record(table.header())?;
+                for r in 0..table.rows() {
+                    cw.write_record(table.row_cells(r))?;
+                }
+                cw.flush()?;
+            }
+            Format::Parquet => {
+                let mut df = table.to_frame()?;
+                ParquetWriter::new(w).finish(&mut df)?;
+            }
+        }
+        Ok(())
+    })
+    .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}

@@ -1,0 +1,311 @@
+//! A patient's exposure timeline and the measures at the audit date (METHOD.md §6–§7).
+//!
+//! Pure: items in, measures out. Days are the continuous day axis of [`crate::values::Day`];
+//! an item covers `[start, start + days_supply)` (end exclusive, days not rounded) at
+//! `total OME / days_supply` a day, and the OME on a day is the rate times the part of that
+//! day covered.
+
+use crate::values::Day;
+
+/// Comparisons at thresholds: 120 must stay 120.
+pub const EPS: f64 = 1e-9;
+
+/// What to do with an early repeat of the same product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stockpile {
+    /// The later item starts when the earlier supply ends (default).
+    Carry,
+    /// Every item starts on its issue date.
+    Concurrent,
+}
+
+impl Stockpile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stockpile::Carry => "carry",
+            Stockpile::Concurrent => "concurrent",
+        }
+    }
+}
+
+/// The settings the timeline needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimelineSettings {
+    pub threshold_mg_day: f64,
+    pub long_term_days: i64,
+    pub grace_days: f64,
+    pub dose_window_days: i32,
+    pub lookback_days: i32,
+    pub stockpile: Stockpile,
+}
+
+impl Default for TimelineSettings {
+    fn default() -> Self {
+        TimelineSettings {
+            threshold_mg_day: 120.0,
+            long_term_days: 90,
+            grace_days: 30.0,
+            dose_window_days: 28,
+            lookback_days: 90,
+            stockpile: Stockpile::Carry,
+        }
+    }
+}
+
+/// One opioid item of a patient, ready for the timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExposureItem {
+    /// Generic product (dm+d VMP) key: early repeats of one key carry forward.
+    pub product: u32,
+    pub issue_day: Day,
+    pub days_supply: f64,
+    pub total_ome_mg: f64,
+    /// Parsed units per day × strength × factor, when the directions were read.
+    pub instructed_ome_mg_day: Option<f64>,
+}
+
+/// Where an item sits on the timeline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Coverage {
+    pub start: f64,
+    pub end: f64,
+    pub rate_mg_day: f64,
+}
+
+/// The measures of one patient at the audit date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientMeasures {
+    /// A current episode: `as_of − episode end ≤ grace`.
+    pub current: bool,
+    /// Mean daily OME over the dose window (supply-based).
+    pub ome_mg_day: f64,
+    /// Sum of instructed OME/day of the items covering `as_of` (`None` when none is known).
+    pub instructed_ome_mg_day: Option<f64>,
+    /// Highest single-day total in the look-back.
+    pub peak_ome_mg_day: f64,
+    /// OME falling in the dose window.
+    pub window_ome_mg: f64,
+    /// Start of the current (else the latest) episode.
+    pub episode_start: Option<Day>,
+    /// `as_of − start of the current episode`.
+    pub duration_days: Option<i64>,
+    /// The current episode starts on the first issue date of the whole input.
+    pub duration_censored: bool,
+    pub high_dose: bool,
+    pub long_term: bool,
+    /// Products (keys) with supply in the dose window.
+    pub window_products: Vec<u32>,
+    pub last_issue_day: Option<Day>,
+}
+
+/// Place items on the timeline: carry-forward per product in issue order (or concurrent).
+/// Returns one coverage per item, in the input order.
+pub fn coverage(items: &[ExposureItem], stockpile: Stockpile) -> Vec<Coverage> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| (items[i].product, items[i].issue_day, i));
+    let mut out = vec![
+        Coverage {
+            start: 0.0,
+            end: 0.0,
+            rate_mg_day: 0.0
+        };
+        items.len()
+    ];
+    let mut previous: Option<(u32, f64)> = None;
+    for i in order {
+        let item = &items[i];
+        let issue = item.issue_day as f64;
+        let start = match (stockpile, previous) {
+            (Stockpile::Carry, Some((p, end))) if p == item.product => issue.max(end),
+            _ => issue,
+        };
+        let days = item.days_supply.max(EPS);
+        let end = start + days;
+        out[i] = Coverage {
+            start,
+            end,
+            rate_mg_day: item.total_ome_mg / days,
+        };
+        previous = Some((item.product, end));
+    }
+    out
+}
+
+/// Episodes: coverage merged while the gap `next_start − current_end ≤ grace`.
+/// Returns (start, exclusive end) pairs in time order.
+pub fn episodes(cover: &[Coverage], grace_days: f64) -> Vec<(f64, f64)> {
+    let mut spans: Vec<(f64, f64)> = cover.iter().map(|c| (c.start, c.end)).collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for (s, e) in spans {
+        match out.last_mut() {
+            Some(last) if s - last.1 <= grace_days + EPS => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+fn overlap(a: (f64, f64), b: (f64, f64)) -> f64 {
+    (a.1.min(b.1) - a.0.max(b.0)).max(0.0)
+}
+
+/// Measure one patient at `as_of`. `first_issue_day` is the earliest issue date of the whole
+/// input (for censoring). Items dated after `as_of` must already be dropped.
+pub fn measure(
+    items: &[ExposureItem],
+    as_of: Day,
+    first_issue_day: Day,
+    s: &TimelineSettings,
+) -> PatientMeasures {
+    let cover = coverage(items, s.stockpile);
+    let eps = episodes(&cover, s.grace_days);
+    let as_of_f = as_of as f64;
+    let latest = eps.last().copied();
+    let current = latest.is_some_and(|(_, end)| as_of_f - end <= s.grace_days + EPS);
+
+    let window = (
+        (as_of - (s.dose_window_days - 1)) as f64,
+        (as_of + 1) as f64,
+    );
+    let mut window_ome = 0.0;
+    let mut window_products: Vec<u32> = Vec::new();
+    for (c, item) in cover.iter().zip(items) {
+        let o = overlap((c.start, c.end), window);
+        if o > 0.0 {
+            window_ome += c.rate_mg_day * o;
+            if !window_products.contains(&item.product) {
+                window_products.push(item.product);
+            }
+        }
+    }
+    let ome_mg_day = window_ome / s.dose_window_days as f64;
+
+    // Peak: each day of the look-back.
+    let lb_start = as_of - (s.lookback_days - 1);
+    let mut daily = vec![0.0f64; s.lookback_days.max(0) as usize];
+    for c in &cover {
+        let first = (c.start.floor() as i64).max(lb_start as i64);
+        let last = (c.end.ceil() as i64 - 1).min(as_of as i64);
+        for d in first..=last {
+            let part = overlap((c.start, c.end), (d as f64, d as f64 + 1.0));
+            daily[(d - lb_start as i64) as usize] += c.rate_mg_day * part;
+        }
+    }
+    let peak = daily.iter().copied().fold(0.0, f64::max);
+
+    let today = (as_of_f, as_of_f + 1.0);
+    let mut instructed: Option<f64> = None;
+    for (c, item) in cover.iter().zip(items) {
+        if overlap((c.start, c.end), today) > 0.0 {
+            if let Some(v) = item.instructed_ome_mg_day {
+                *instructed.get_or_insert(0.0) += v;
+            }
+        }
+    }
+
+    let episode_start = latest.map(|(start, _)| start.floor() as Day);
+    let duration_days = if current {
+        episode_start.map(|start| (as_of - start) as i64)
+    } else {
+        None
+    };
+    let duration_censored = current && episode_start == Some(first_issue_day);
+    let high_dose = current && ome_mg_day > s.threshold_mg_day + EPS;
+    let long_term = duration_days.is_some_and(|d| d > s.long_term_days);
+    PatientMeasures {
+        current,
+        ome_mg_day,
+        instructed_ome_mg_day: instructed,
+        peak_ome_mg_day: peak,
+        window_ome_mg: window_ome,
+        episode_start,
+        duration_days,
+        duration_censored,
+        high_dose,
+        long_term,
+        window_products,
+        last_issue_day: items.iter().map(|i| i.issue_day).max(),
+    }
+}
+
+/// Dose band of a daily OME: `<50`, `50-<90`, `90-120`, `>120` (exactly 120 is not above,
+/// exactly 90 is in the ≥90 band).
+pub fn dose_band(ome_mg_day: f64) -> &'static str {
+    if ome_mg_day < 50.0 - EPS {
+        "<50"
+    } else if ome_mg_day < 90.0 - EPS {
+        "50-<90"
+    } else if ome_mg_day <= 120.0 + EPS {
+        "90-120"
+    } else {
+        ">120"
+    }
+}
+
+/// Whether instructed and supply-based OME/day disagree by more than 50% of the supply-based
+/// figure (or one is zero and the other is not).
+pub fn doses_disagree(supply: f64, instructed: Option<f64>) -> Option<bool> {
+    let i = instructed?;
+    if supply <= EPS {
+        return Some(i > EPS);
+    }
+    Some((i - supply).abs() > 0.5 * supply + EPS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(product: u32, day: Day, days: f64, ome: f64) -> ExposureItem {
+        ExposureItem {
+            product,
+            issue_day: day,
+            days_supply: days,
+            total_ome_mg: ome,
+            instructed_ome_mg_day: None,
+        }
+    }
+
+    #[test]
+    fn carry_forward_and_concurrent() {
+        // Two 28-day issues of one product, the second 14 days early.
+        let items = [item(1, 0, 28.0, 2800.0), item(1, 14, 28.0, 2800.0)];
+        let c = coverage(&items, Stockpile::Carry);
+        assert_eq!((c[1].start, c[1].end), (28.0, 56.0));
+        let c = coverage(&items, Stockpile::Concurrent);
+        assert_eq!((c[1].start, c[1].end), (14.0, 42.0));
+        // Different products are concurrent.
+        let items = [item(1, 0, 28.0, 2800.0), item(2, 14, 28.0, 2800.0)];
+        assert_eq!(coverage(&items, Stockpile::Carry)[1].start, 14.0);
+    }
+
+    #[test]
+    fn episodes_merge_within_grace() {
+        let c = |s: f64, e: f64| Coverage {
+            start: s,
+            end: e,
+            rate_mg_day: 1.0,
+        };
+        // Gap of exactly 30 days merges; 31 does not.
+        assert_eq!(episodes(&[c(0.0, 28.0), c(58.0, 86.0)], 30.0).len(), 1);
+        assert_eq!(episodes(&[c(0.0, 28.0), c(59.0, 87.0)], 30.0).len(), 2);
+        // Issued the day the supply runs out: gap 0.
+        assert_eq!(episodes(&[c(0.0, 28.0), c(28.0, 56.0)], 0.0).len(), 1);
+    }
+
+    #[test]
+    fn window_mean_and_partial_days() {
+        // 12.5 days at 10 mg/day from day 100, all inside the window ending on day 115:
+        // 125 mg over 28 days; the 13th day (112) is half covered.
+        let s = TimelineSettings::default();
+        let m = measure(&[item(1, 100, 12.5, 125.0)], 115, 0, &s);
+        assert!((m.window_ome_mg - 125.0).abs() < 1e-9);
+        assert!((m.ome_mg_day - 125.0 / 28.0).abs() < 1e-9);
+        assert!((m.peak_ome_mg_day - 10.0).abs() < 1e-9);
+        assert_eq!(dose_band(120.0), "90-120");
+        assert_eq!(dose_band(120.000001), ">120");
+        assert_eq!(dose_band(90.0), "90-120");
+        assert_eq!(dose_band(49.99), "<50");
+    }
+}

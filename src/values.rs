@@ -1,0 +1,483 @@
+//! Field values as GP extracts write them: dates, quantities, day counts.
+//!
+//! Dates become days since 1970-01-01 on a continuous day axis (METHOD.md §7). Each parser
+//! returns a reason on failure; the caller turns it into a rejected row (or an error under
+//! `--strict`). Every parser is total: no input panics.
+
+use std::fmt;
+
+/// A calendar day: days since 1970-01-01.
+pub type Day = i32;
+
+/// Days since 1970-01-01 of a valid civil date (proleptic Gregorian).
+pub fn days_from_civil(y: i32, m: u32, d: u32) -> Option<Day> {
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) || !(1000..=9999).contains(&y) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y } as i64;
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146097 + doe - 719468) as Day)
+}
+
+/// The civil date of a day number.
+pub fn civil_from_days(z: Day) -> (i32, u32, u32) {
+    let z = z as i64 + 719468;
+    let era = if z >= 0 { z } else { z - 146096 } / 146097;
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    ((if m <= 2 { y + 1 } else { y }) as i32, m, d)
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// ISO text of a day number (`2026-10-31`).
+pub fn format_day(day: Day) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A date layout: a strftime-like pattern of `%Y %y %m %d %b` and literal characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateFormat(pub String);
+
+impl fmt::Display for DateFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Layouts opal recognises, in order of preference. Slash dates are day first (UK).
+pub const KNOWN_FORMATS: &[&str] = &[
+    "%Y-%m-%d", "%d/%m/%Y", "%d-%b-%Y", "%Y%m%d", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%Y/%m/%d",
+    "%d/%m/%y", "%d-%b-%y",
+];
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// Strip a trailing time: `2026-10-31 14:05`, `31/10/2026 00:00:00`, `2026-10-31T09:00:00Z`.
+fn strip_time(s: &str) -> &str {
+    let s = s.trim();
+    let b = s.as_bytes();
+    let t_sep = (1..b.len().saturating_sub(1))
+        .find(|&i| b[i] == b'T' && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit());
+    if let Some(pos) = s.find(' ').or(t_sep) {
+        let (date, rest) = s.split_at(pos);
+        let rest = rest[1..].trim();
+        if rest.is_empty()
+            || rest.contains(':')
+                && rest.chars().all(|c| {
+                    c.is_ascii_digit() || ":.+-Z ".contains(c) || c == 'A' || c == 'P' || c == 'M'
+                })
+        {
+            return date.trim();
+        }
+    }
+    s
+}
+
+/// Parse a date with one layout. Returns `None` when it does not fit.
+pub fn parse_date_with(text: &str, format: &DateFormat) -> Option<Day> {
+    let s = strip_time(text);
+    let s = s.as_bytes();
+    let f = format.0.as_bytes();
+    let (mut i, mut j) = (0usize, 0usize);
+    let (mut y, mut m, mut d) = (None::<i32>, None::<u32>, None::<u32>);
+    let digits = |i: &mut usize, max: usize| -> Option<u32> {
+        let start = *i;
+        while *i < s.len() && *i - start < max && s[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        if *i == start {
+            return None;
+        }
+        std::str::from_utf8(&s[start..*i]).ok()?.parse().ok()
+    };
+    while j < f.len() {
+        if f[j] == b'%' && j + 1 < f.len() {
+            match f[j + 1] {
+                b'Y' => {
+                    let start = i;
+                    y = Some(digits(&mut i, 4)? as i32);
+                    if i - start != 4 {
+                        return None;
+                    }
+                }
+                b'y' => {
+                    let start = i;
+                    let v = digits(&mut i, 2)? as i32;
+                    if i - start != 2 {
+                        return None;
+                    }
+                    y = Some(if v < 70 { 2000 + v } else { 1900 + v });
+                }
+                b'm' => m = Some(digits(&mut i, 2)?),
+                b'd' => d = Some(digits(&mut i, 2)?),
+                b'b' => {
+                    let word = s.get(i..i + 3)?;
+                    let word = std::str::from_utf8(word).ok()?.to_ascii_lowercase();
+                    m = Some(MONTHS.iter().position(|x| *x == word)? as u32 + 1);
+                    i += 3;
+                    // "Sept", "October": skip the rest of the month name.
+                    while i < s.len() && s[i].is_ascii_alphabetic() {
+                        i += 1;
+                    }
+                }
+                _ => return None,
+            }
+            j += 2;
+        } else {
+            if i >= s.len() || s[i] != f[j] {
+                return None;
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    if i != s.len() {
+        return None;
+    }
+    days_from_civil(y?, m?, d?)
+}
+
+/// Choose the layout of a column from its distinct values: the first known layout that reads
+/// every value, else the one that reads most. `Err` when none reads even half, or when the
+/// values are month-first (US) — both with a hint.
+pub fn detect_date_format<'a>(
+    values: impl Iterator<Item = &'a str> + Clone,
+) -> Result<DateFormat, String> {
+    let total = values.clone().filter(|v| !v.trim().is_empty()).count();
+    if total == 0 {
+        return Ok(DateFormat(KNOWN_FORMATS[0].to_string()));
+    }
+    let mut best: Option<(usize, &str)> = None;
+    for f in KNOWN_FORMATS {
+        let fmt = DateFormat((*f).to_string());
+        let ok = values
+            .clone()
+            .filter(|v| !v.trim().is_empty() && parse_date_with(v, &fmt).is_some())
+            .count();
+        if ok == total {
+            return Ok(fmt);
+        }
+        if best.is_none_or(|(n, _)| ok > n) {
+            best = Some((ok, f));
+        }
+    }
+    let us = DateFormat("%m/%d/%Y".into());
+    let us_ok = values
+        .clone()
+        .filter(|v| !v.trim().is_empty() && parse_date_with(v, &us).is_some())
+        .count();
+    if us_ok == total {
+        return Err(
+            "the dates look month-first (US style, e.g. 10/31/2026)\nhint: if they are, pass \
+             --date-format %m/%d/%Y"
+                .into(),
+        );
+    }
+    match best {
+        Some((n, f)) if n * 2 >= total => Ok(DateFormat(f.to_string())),
+        _ => {
+            let example = values
+                .clone()
+                .find(|v| !v.trim().is_empty())
+                .unwrap_or_default();
+            Err(format!(
+                "cannot tell the date format (e.g. '{example}')\nhint: opal reads 2026-10-31, \
+                 31/10/2026, 31-Oct-2026 and 20261031, with or without a time; for another \
+                 layout pass --date-format, e.g. --date-format %d.%m.%Y"
+            ))
+        }
+    }
+}
+
+/// A quantity as issued, in the product's units where the text says how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantity {
+    pub amount: f64,
+    /// Unit word as written, lower case and singular (`tablet`, `ml`, `mg`, `patch`...).
+    pub unit: Option<String>,
+}
+
+fn unit_of(word: &str) -> Option<&'static str> {
+    let w = word.trim();
+    let w = w.strip_suffix("(s)").unwrap_or(w);
+    let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+    Some(match w {
+        "tablet" | "tablets" | "tab" | "tabs" | "caplet" | "caplets" => "tablet",
+        "capsule" | "capsules" | "cap" | "caps" => "capsule",
+        "ml" | "mls" | "millilitre" | "millilitres" | "mililitre" | "mililitres" | "milliliter"
+        | "milliliters" => "ml",
+        "l" | "litre" | "litres" => "litre",
+        "mg" => "mg",
+        "microgram" | "micrograms" | "mcg" => "microgram",
+        "patch" | "patches" => "patch",
+        "sachet" | "sachets" => "sachet",
+        "suppository" | "suppositories" => "suppository",
+        "ampoule" | "ampoules" | "amp" | "amps" => "ampoule",
+        "vial" | "vials" => "vial",
+        "lozenge" | "lozenges" => "lozenge",
+        "film" | "films" => "film",
+        "dose" | "doses" | "spray" | "sprays" => "dose",
+        "pack" | "packs" | "box" | "boxes" | "carton" | "cartons" => "pack",
+        "syringe" | "syringes" | "pre-filled" => "syringe",
+        "unit" | "units" | "item" | "items" | "each" => "unit",
+        _ => return None,
+    })
+}
+
+/// Parse a quantity: `56`, `56 tablet`, `21 tablet(s) - 400mg`, `1 pack of 28 capsule(s)`,
+/// `2 x 28`, `100 mililitres`, `56.0`. A separate unit column (`quantity_unit`) may add a unit
+/// or a pack size (`pack of 28`).
+pub fn parse_quantity(text: &str, unit_column: &str) -> Result<Quantity, String> {
+    let raw = text.trim();
+    if raw.is_empty() {
+        return Err("quantity is empty".into());
+    }
+    let lower = raw.to_lowercase().replace(',', "");
+    let mut numbers: Vec<(f64, usize)> = Vec::new();
+    let bytes = lower.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let negative = c == b'-'
+            && bytes.get(i + 1).is_some_and(|d| d.is_ascii_digit())
+            && numbers.is_empty()
+            && lower[..i].trim().is_empty();
+        if c.is_ascii_digit()
+            || negative
+            || (c == b'.' && bytes.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
+            let start = i;
+            i += 1;
+            while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+                i += 1;
+            }
+            // 4.07e+13 is a mangled code, not a quantity; 1e3 is not how anyone writes one.
+            if i < bytes.len()
+                && bytes[i] == b'e'
+                && bytes
+                    .get(i + 1)
+                    .is_some_and(|b| *b == b'+' || *b == b'-' || b.is_ascii_digit())
+            {
+                return Err(format!("quantity '{raw}' is in scientific notation"));
+            }
+            match lower[start..i].parse::<f64>() {
+                Ok(v) => numbers.push((v, start)),
+                Err(_) => return Err(format!("quantity '{raw}' is not a number")),
+            }
+        } else {
+            i += 1;
+        }
+    }
+    let Some(&(first, first_at)) = numbers.first() else {
+        return Err(format!("quantity '{raw}' is not a number"));
+    };
+    if !lower[..first_at].trim().is_empty() {
+        return Err(format!("quantity '{raw}' does not start with a number"));
+    }
+    let words: Vec<&str> = lower
+        .split(char::is_whitespace)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut amount = first;
+    let mut unit: Option<&'static str> = None;
+    // "1 pack of 28 capsule(s)", "2 x 28"
+    let pack_of = lower.contains(" of ") && words.iter().any(|w| unit_of(w) == Some("pack"));
+    let times = words.get(1).is_some_and(|w| *w == "x")
+        || lower[first_at..].starts_with(|c: char| c.is_ascii_digit())
+            && lower.contains('x')
+            && numbers.len() == 2
+            && !lower.contains("mg");
+    if (pack_of || times) && numbers.len() >= 2 {
+        amount = first * numbers[1].0;
+    }
+    // The unit: the first unit word after the counted number (not "400mg" of "21 tablet(s) -
+    // 400mg", which is the strength).
+    for w in words.iter().skip(1) {
+        let w = w.trim_end_matches(|c: char| !c.is_alphanumeric() && c != ')');
+        let bare = w.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+        if let Some(u) = unit_of(bare) {
+            if u == "pack" {
+                continue;
+            }
+            unit = Some(u);
+            break;
+        }
+        if w == "-" {
+            break;
+        }
+    }
+    if unit.is_none() {
+        // "56tablets", "100ml"
+        let bare = words[0].trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+        unit = unit_of(bare);
+    }
+    let col = unit_column.trim().to_lowercase();
+    if !col.is_empty() {
+        if let Some(size) = col
+            .strip_prefix("pack of ")
+            .or_else(|| col.strip_prefix("packs of "))
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse::<f64>().ok())
+        {
+            amount *= size;
+        } else if unit.is_none() {
+            unit = col.split_whitespace().find_map(unit_of);
+        }
+    }
+    if unit == Some("litre") {
+        amount *= 1000.0;
+        unit = Some("ml");
+    }
+    if !amount.is_finite() {
+        return Err(format!("quantity '{raw}' is not a number"));
+    }
+    if amount <= 0.0 {
+        return Err(format!("quantity {raw} must be above zero"));
+    }
+    Ok(Quantity {
+        amount,
+        unit: unit.map(str::to_string),
+    })
+}
+
+/// Days of supply from an explicit duration column: a positive number of days.
+pub fn parse_days(text: &str) -> Result<Option<f64>, String> {
+    let t = text.trim().to_lowercase();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let t = t
+        .trim_end_matches("days")
+        .trim_end_matches("day")
+        .trim_end_matches('d')
+        .trim();
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
+        Ok(_) => Err(format!("days supply '{}' must be above zero", text.trim())),
+        Err(_) => Err(format!("days supply '{}' is not a number", text.trim())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip() {
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
+        assert_eq!(days_from_civil(2026, 10, 31), Some(20757));
+        assert_eq!(civil_from_days(20757), (2026, 10, 31));
+        assert_eq!(
+            days_from_civil(2024, 2, 29).map(civil_from_days),
+            Some((2024, 2, 29))
+        );
+        assert_eq!(days_from_civil(2026, 2, 29), None);
+        assert_eq!(days_from_civil(2026, 13, 1), None);
+        for d in -1000..30000 {
+            let (y, m, dd) = civil_from_days(d);
+            if (1000..=9999).contains(&y) {
+                assert_eq!(days_from_civil(y, m, dd), Some(d));
+            }
+        }
+    }
+
+    #[test]
+    fn dates_in_every_written_shape() {
+        let want = days_from_civil(2026, 10, 31);
+        for (text, f) in [
+            ("2026-10-31", "%Y-%m-%d"),
+            ("31/10/2026", "%d/%m/%Y"),
+            ("31-Oct-2026", "%d-%b-%Y"),
+            ("31-OCT-2026", "%d-%b-%Y"),
+            ("20261031", "%Y%m%d"),
+            ("2026-10-31 14:05:00", "%Y-%m-%d"),
+            ("31/10/2026 00:00", "%d/%m/%Y"),
+            ("31 Oct 2026", "%d %b %Y"),
+            ("2026-10-31T09:00:00Z", "%Y-%m-%d"),
+        ] {
+            assert_eq!(parse_date_with(text, &DateFormat(f.into())), want, "{text}");
+        }
+        assert_eq!(
+            parse_date_with("31/02/2026", &DateFormat("%d/%m/%Y".into())),
+            None
+        );
+        assert_eq!(
+            parse_date_with("2026-10-31x", &DateFormat("%Y-%m-%d".into())),
+            None
+        );
+    }
+
+    #[test]
+    fn date_format_detection() {
+        let v = ["01/02/2026", "03/04/2026"];
+        assert_eq!(detect_date_format(v.iter().copied()).unwrap().0, "%d/%m/%Y");
+        let v = ["2026-10-31", "2026-11-01"];
+        assert_eq!(detect_date_format(v.iter().copied()).unwrap().0, "%Y-%m-%d");
+        let v = ["10/31/2026", "12/25/2026"];
+        assert!(detect_date_format(v.iter().copied())
+            .unwrap_err()
+            .contains("--date-format"));
+        let v = ["yesterday", "last week"];
+        assert!(detect_date_format(v.iter().copied())
+            .unwrap_err()
+            .contains("hint:"));
+        // One bad value among good ones is a rejected row, not a format error.
+        let v = ["2026-10-31", "2026-11-01", "2026-11-02", "31st"];
+        assert_eq!(detect_date_format(v.iter().copied()).unwrap().0, "%Y-%m-%d");
+    }
+
+    #[test]
+    fn quantities() {
+        let q = |t: &str, u: &str| parse_quantity(t, u).map(|q| (q.amount, q.unit));
+        assert_eq!(q("56", ""), Ok((56.0, None)));
+        assert_eq!(q("56 tablet", ""), Ok((56.0, Some("tablet".into()))));
+        assert_eq!(
+            q("21 tablet(s) - 400mg", ""),
+            Ok((21.0, Some("tablet".into())))
+        );
+        assert_eq!(
+            q("1 pack of 28 capsule(s)", ""),
+            Ok((28.0, Some("capsule".into())))
+        );
+        assert_eq!(q("100 mililitres", ""), Ok((100.0, Some("ml".into()))));
+        assert_eq!(q("2 x 28", ""), Ok((56.0, None)));
+        assert_eq!(q("56.0", "tablet"), Ok((56.0, Some("tablet".into()))));
+        assert_eq!(q("2", "pack of 28"), Ok((56.0, None)));
+        assert_eq!(q("300ml", ""), Ok((300.0, Some("ml".into()))));
+        assert!(q("0", "").unwrap_err().contains("above zero"));
+        assert!(q("-28", "").unwrap_err().contains("above zero"));
+        assert!(q("lots", "").unwrap_err().contains("not a number"));
+        assert!(q("", "").unwrap_err().contains("empty"));
+        assert!(q("5.6E+01", "").unwrap_err().contains("scientific"));
+    }
+
+    #[test]
+    fn days() {
+        assert_eq!(parse_days("28"), Ok(Some(28.0)));
+        assert_eq!(parse_days(" 28 days"), Ok(Some(28.0)));
+        assert_eq!(parse_days(""), Ok(None));
+        assert!(parse_days("0").is_err());
+        assert!(parse_days("x").is_err());
+    }
+}
