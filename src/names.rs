@@ -751,10 +751,13 @@ pub fn parse(
         (None, _) => match (&hints.form, hints.route, &hints.unit) {
             (Some(f), Some(r), Some(u)) => (f.clone(), r, u.clone()),
             _ => {
-                return Err(NameFailure::Incomplete(format!(
-                    "{ingredient}: no dose form in the name (tablet, capsule, oral solution, \
-                     patch...)"
-                )))
+                let what = if strength_groups(normalised).is_empty() {
+                    "no strength or dose form in the name (such as 10mg tablets or 10mg/5ml \
+                     oral solution)"
+                } else {
+                    "no dose form in the name (tablet, capsule, oral solution, patch...)"
+                };
+                return Err(NameFailure::Incomplete(format!("{ingredient}: {what}")));
             }
         },
     };

@@ -1,0 +1,678 @@
+#![allow(clippy::unwrap_used)]
+//! `opal audit` end to end on small extracts whose every number is worked by hand in the
+//! comments (METHOD.md §5–§8). The audit date is 2026-10-31 throughout.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use opal::values::{days_from_civil, format_day};
+
+fn day(offset: i32) -> String {
+    // offset days from the audit date 2026-10-31
+    format_day(days_from_civil(2026, 10, 31).unwrap() + offset)
+}
+
+struct Extract {
+    rows: Vec<[String; 7]>,
+}
+
+impl Extract {
+    fn new() -> Extract {
+        Extract { rows: Vec::new() }
+    }
+
+    fn add(
+        &mut self,
+        patient: &str,
+        practice: &str,
+        offset: i32,
+        drug: &str,
+        qty: &str,
+        dose: &str,
+    ) -> &mut Self {
+        self.rows.push([
+            patient.into(),
+            practice.into(),
+            day(offset),
+            drug.into(),
+            qty.into(),
+            dose.into(),
+            String::new(),
+        ]);
+        self
+    }
+
+    fn raw(&mut self, cells: [&str; 6]) -> &mut Self {
+        self.rows.push([
+            cells[0].into(),
+            cells[1].into(),
+            cells[2].into(),
+            cells[3].into(),
+            cells[4].into(),
+            cells[5].into(),
+            String::new(),
+        ]);
+        self
+    }
+
+    fn write(&self, path: &Path) {
+        let mut w = csv::Writer::from_path(path).unwrap();
+        w.write_record([
+            "patient_id",
+            "practice_code",
+            "issue_date",
+            "drug_name",
+            "quantity",
+            "dose_text",
+            "days_supply",
+        ])
+        .unwrap();
+        for r in &self.rows {
+            w.write_record(r).unwrap();
+        }
+        w.flush().unwrap();
+    }
+}
+
+fn opal(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_opal"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+type Rows = Vec<HashMap<String, String>>;
+
+fn read(path: &Path) -> Rows {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let h = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            h.iter()
+                .zip(rec.unwrap().iter())
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn by(rows: &Rows, key: &str, value: &str) -> HashMap<String, String> {
+    rows.iter()
+        .find(|r| r[key] == value)
+        .unwrap_or_else(|| panic!("no row with {key}={value}"))
+        .clone()
+}
+
+fn num(r: &HashMap<String, String>, key: &str) -> f64 {
+    r[key]
+        .parse()
+        .unwrap_or_else(|_| panic!("{key}={:?}", r[key]))
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-4
+}
+
+/// Check the manifest's accounting adds up and return it.
+fn accounting(out: &Path) -> serde_json::Value {
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let a = &m["rows"];
+    let n = |k: &str| a[k].as_u64().unwrap();
+    assert_eq!(
+        n("read"),
+        n("used")
+            + n("not_opioid")
+            + n("excluded")
+            + n("unresolved")
+            + n("rejected")
+            + n("after_as_of"),
+        "{a}"
+    );
+    a.clone()
+}
+
+const MST60: &str = "MST Continus 60mg tablets";
+const MST10: &str = "MST Continus 10mg tablets";
+
+/// The main scenario extract: practices A and B in ICS X, C in ICS Y.
+fn scenario(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let mut e = Extract::new();
+    // P01: MST 60mg one twice daily, 56 tablets issued 27 days before: 56 x 60 = 3360 mg over
+    // 28 days covers the whole 28-day window at exactly 120 mg/day: not high dose.
+    e.add("P01", "A", -27, MST60, "56", "one twice daily");
+    // P02: 60mg three times daily, 84 tablets: 5040 mg / 28 days = 180 mg/day: high dose.
+    e.add("P02", "A", -27, MST60, "84", "one three times daily");
+    // P03: oxycodone 20mg MR bd, 56 x 20 x 1.5 = 1680 mg / 28 d = 60 mg/day, repeated 14 days
+    // early. Carried forward, the second issue starts when the first runs out: 60 mg/day over
+    // the window. Concurrent: 14 days at 120 and 14 at 60 = 90 mg/day.
+    e.add(
+        "P03",
+        "A",
+        -41,
+        "OxyContin 20mg modified-release tablets",
+        "56",
+        "one twice daily",
+    );
+    e.add(
+        "P03",
+        "A",
+        -27,
+        "Oxycodone 20mg modified-release tablets",
+        "56",
+        "one twice daily",
+    );
+    // P04: two products at once add up: MST 30mg bd (60 mg/day) + oxycodone 10mg MR bd
+    // (56 x 10 x 1.5 / 28 = 30 mg/day) = 90 mg/day.
+    e.add("P04", "A", -27, "MST Continus 30mg tablets", "56", "1 bd");
+    e.add(
+        "P04",
+        "A",
+        -27,
+        "Oxycodone 10mg modified-release tablets",
+        "56",
+        "1 bd",
+    );
+    // P05: fentanyl 25 micrograms/hour, 10 patches, "every 72 hours": 1/3 patch a day, so 30
+    // days at 25 x 2.4 = 60 mg/day (1800 mg in all); issued 29 days before, it covers the window.
+    e.add(
+        "P05",
+        "A",
+        -29,
+        "Fentanyl 25micrograms/hour transdermal patches",
+        "10",
+        "apply one patch every 72 hours",
+    );
+    // P06: the same patches with no interval in the directions: 10 x 3-day wear = 30 days.
+    e.add(
+        "P06",
+        "B",
+        -29,
+        "Fentanyl 25micrograms/hour transdermal patches",
+        "10",
+        "apply one patch",
+    );
+    // P07: "change every 48 hours" beats the 3-day wear time: 20 days at 60 mg/day from 19
+    // days before: 20 x 60 = 1200 mg in the window / 28 = 42.857143 mg/day.
+    e.add(
+        "P07",
+        "B",
+        -19,
+        "Fentanyl 25micrograms/hour transdermal patches",
+        "10",
+        "change every 48 hours",
+    );
+    // P08: gap of exactly 30 days (the grace period) joins the episodes: 28 days from -100
+    // end at -72; next issue -42; then -14. Episode from -100: 100 days, long-term; -100 is the
+    // earliest issue date of the whole input, so the duration is censored.
+    e.add("P08", "B", -100, MST10, "56", "one twice daily");
+    e.add("P08", "B", -42, MST10, "56", "one twice daily");
+    e.add("P08", "B", -14, MST10, "56", "one twice daily");
+    // P09: a gap of 31 days breaks it: the current episode starts at -41: 41 days.
+    e.add("P09", "B", -100, MST10, "56", "one twice daily");
+    e.add("P09", "B", -41, MST10, "56", "one twice daily");
+    e.add("P09", "B", -13, MST10, "56", "one twice daily");
+    // P10: continuous from 95 days before: long-term (95 > 90). P11: from 85 days: not.
+    for o in [-95, -67, -39, -11] {
+        e.add("P10", "B", o, MST10, "56", "one twice daily");
+    }
+    for o in [-85, -57, -29, -1] {
+        e.add("P11", "B", o, MST10, "56", "one twice daily");
+    }
+    // P12: 60mg bd = 120 mg/day; an issue 5 days after the audit date is counted, not used.
+    e.add("P12", "C", -27, MST60, "56", "one twice daily");
+    e.add("P12", "C", 5, MST60, "56", "one twice daily");
+    // P13: co-codamol 30/500, 100 tablets "1-2 qds prn" = 300 mg OME. max: 8 a day, 12.5
+    // days; mean: 6, 16.67 days; min: 4, 25 days. Issued 11 days before (12 days in window):
+    // max 24 mg/day x 12 = 288 mg / 28 = 10.285714.
+    e.add(
+        "P13",
+        "C",
+        -11,
+        "Co-codamol 30mg/500mg tablets",
+        "100",
+        "1-2 qds prn",
+    );
+    // P14: on the exclusion list, 180 mg/day.
+    e.add("P14", "C", -27, MST60, "84", "one three times daily");
+    // Rows that are not used, each accounted for.
+    e.add("P15", "C", -10, "Paracetamol 500mg tablets", "100", "2 qds"); // not an opioid
+    e.add(
+        "P16",
+        "C",
+        -10,
+        "Subutex 8mg sublingual tablets",
+        "7",
+        "one daily",
+    ); // excluded
+    e.add("P17", "C", -10, "Oramorph", "100", "5ml prn"); // unresolved: no strength
+    e.raw(["P18", "C", "2026-13-45", MST10, "56", "1 bd"]); // rejected: date
+    e.add("P19", "C", -10, MST10, "0", "1 bd"); // rejected: quantity
+    e.add("", "C", -10, MST10, "56", "1 bd"); // rejected: no patient
+    let extract = dir.join("extract.csv");
+    e.write(&extract);
+    let practices = dir.join("practices.csv");
+    std::fs::write(
+        &practices,
+        "practice_code,ics_code,practice_name,ics_name\nA,X,Alpha,Ex\nB,X,Beta,Ex\nC,Y,Gamma,Why\n",
+    )
+    .unwrap();
+    let lists = dir.join("lists.csv");
+    std::fs::write(&lists, "practice_code,list_size\nA,1000\nB,3000\nC,2000\n").unwrap();
+    let excl = dir.join("exclude.csv");
+    std::fs::write(&excl, "patient_id,reason\nP14,palliative care register\n").unwrap();
+    (extract, practices, lists, excl)
+}
+
+fn run_scenario(dir: &Path, extra: &[&str]) -> PathBuf {
+    let (extract, practices, lists, excl) = scenario(dir);
+    let out = dir.join(format!("out{}", extra.join("").replace(['-', ' '], "")));
+    let mut args = vec![
+        "audit",
+        extract.to_str().unwrap(),
+        "--practices",
+        practices.to_str().unwrap(),
+        "--list-sizes",
+        lists.to_str().unwrap(),
+        "--exclude-patients",
+        excl.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = opal(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.is_empty(), "--quiet prints nothing: {stdout}");
+    out
+}
+
+#[test]
+fn doses_flags_and_boundaries_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_scenario(dir.path(), &[]);
+    let p = read(&out.join("patients.csv"));
+    let ome = |id: &str| num(&by(&p, "patient_id", id), "ome_mg_day");
+    let flag = |id: &str, k: &str| by(&p, "patient_id", id)[k].clone();
+    // Exactly 120 is not high dose; 180 is.
+    assert!(close(ome("P01"), 120.0));
+    assert_eq!(flag("P01", "high_dose"), "false");
+    assert_eq!(flag("P01", "dose_band"), "90-120");
+    assert!(close(ome("P02"), 180.0));
+    assert_eq!(flag("P02", "high_dose"), "true");
+    assert_eq!(flag("P02", "dose_band"), ">120");
+    // Early repeat carried forward (brand and generic are one product); concurrent products add.
+    assert!(close(ome("P03"), 60.0), "{}", ome("P03"));
+    assert!(close(ome("P04"), 90.0));
+    // Patches.
+    assert!(close(ome("P05"), 60.0));
+    assert!(close(ome("P06"), 60.0));
+    assert!(close(ome("P07"), 1200.0 / 28.0));
+    // Grace period and long-term.
+    assert_eq!(flag("P08", "duration_days"), "100");
+    assert_eq!(flag("P08", "long_term"), "true");
+    assert_eq!(flag("P08", "duration_censored"), "true");
+    assert_eq!(flag("P09", "duration_days"), "41");
+    assert_eq!(flag("P09", "long_term"), "false");
+    assert_eq!(flag("P10", "duration_days"), "95");
+    assert_eq!(flag("P10", "long_term"), "true");
+    assert_eq!(flag("P10", "duration_censored"), "false");
+    assert_eq!(flag("P11", "duration_days"), "85");
+    assert_eq!(flag("P11", "long_term"), "false");
+    // After as_of ignored: 120, not 240.
+    assert!(close(ome("P12"), 120.0));
+    // PRN max policy.
+    assert!(close(ome("P13"), 288.0 / 28.0));
+    // Excluded patient keeps the row, marked.
+    assert_eq!(flag("P14", "excluded"), "true");
+    assert_eq!(flag("P14", "excluded_reason"), "palliative care register");
+    assert!(close(ome("P14"), 180.0));
+
+    // The review list: high dose or long-term, not excluded, by practice then OME desc.
+    let review = read(&out.join("review_list.csv"));
+    let ids: Vec<&str> = review.iter().map(|r| r["patient_id"].as_str()).collect();
+    assert_eq!(ids, ["P02", "P08", "P10"]);
+    assert!(
+        review[0]["reasons"].contains("high dose: 180 mg OME/day (above 120)"),
+        "{}",
+        review[0]["reasons"]
+    );
+    assert!(review[1]["reasons"].contains("long-term: 100 days"));
+
+    // Items: how days of supply were chosen.
+    let items = read(&out.join("items.csv"));
+    let item = |id: &str| by(&items, "patient_id", id);
+    assert_eq!(item("P05")["days_supply_source"], "dose");
+    assert!(close(num(&item("P05"), "days_supply"), 30.0));
+    assert!(close(num(&item("P05"), "total_ome_mg"), 1800.0));
+    assert_eq!(item("P06")["days_supply_source"], "patch_wear");
+    assert!(close(num(&item("P06"), "days_supply"), 30.0));
+    assert!(close(num(&item("P07"), "days_supply"), 20.0));
+    assert!(close(num(&item("P13"), "days_supply"), 12.5));
+    assert!(close(num(&item("P13"), "total_ome_mg"), 300.0));
+    assert_eq!(items.iter().filter(|r| r["patient_id"] == "P12").count(), 1);
+
+    // Accounting: 33 rows = 26 used + 1 not opioid + 1 excluded + 1 unresolved + 3 rejected
+    // + 1 after as_of.
+    let a = accounting(&out);
+    assert_eq!(a["read"], 33);
+    assert_eq!(a["used"], 26);
+    assert_eq!(a["not_opioid"], 1);
+    assert_eq!(a["excluded"], 1);
+    assert_eq!(a["unresolved"], 1);
+    assert_eq!(a["rejected"], 3);
+    assert_eq!(a["after_as_of"], 1);
+    let rejected = read(&out.join("rejected.csv"));
+    let cols: Vec<&str> = rejected.iter().map(|r| r["column"].as_str()).collect();
+    assert_eq!(cols, ["issue_date", "quantity", "patient_id"]);
+    assert_eq!(rejected[0]["line"], "32", "the header is line 1");
+    assert_eq!(rejected[0]["value"], "2026-13-45");
+    assert!(rejected[1]["reason"].contains("above zero"));
+    let unresolved = read(&out.join("unresolved.csv"));
+    assert_eq!(unresolved.len(), 1);
+    assert!(unresolved[0]["reason"].contains("no strength"));
+}
+
+#[test]
+fn practice_and_ics_summaries_are_sums_over_sums() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_scenario(dir.path(), &[]);
+    let practices = read(&out.join("practice_summary.csv"));
+    let a = by(&practices, "code", "A");
+    assert_eq!(a["patients"], "5");
+    assert_eq!(a["high_dose"], "1");
+    assert_eq!(a["high_dose_per_1000"], "1");
+    let c = by(&practices, "code", "C");
+    // P12 and P13 count; P14 is excluded and counted apart; P17's item is unresolved.
+    assert_eq!(c["patients"], "2");
+    assert_eq!(c["excluded_patients"], "1");
+    assert_eq!(c["high_dose"], "0");
+    assert_eq!(c["unresolved_items"], "1");
+    let ics = read(&out.join("ics_summary.csv"));
+    let x = by(&ics, "code", "X");
+    // (1 + 0) high-dose patients over (1000 + 3000) registered: 0.25 per 1000, not the mean
+    // of the practice rates (0.5).
+    assert_eq!(x["high_dose_per_1000"], "0.25");
+    assert_eq!(x["patients"], "11");
+    assert_eq!(x["practices"], "2");
+    // Median of X's 11 patients' OME/day, sorted: 20 x4 (P08-P11 at 20 mg/day), 42.857, 60,
+    // 60, 60, 90, 120, 180: the 6th value, 60.
+    assert!(
+        close(num(&x, "median_ome_mg_day"), 60.0),
+        "{}",
+        x["median_ome_mg_day"]
+    );
+    // p90: (11 - 1) x 0.9 = 9: the 10th value, 120.
+    assert!(close(num(&x, "p90_ome_mg_day"), 120.0));
+}
+
+#[test]
+fn stockpile_and_prn_policy_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_scenario(
+        dir.path(),
+        &["--stockpile", "concurrent", "--prn-policy", "mean"],
+    );
+    let p = read(&out.join("patients.csv"));
+    let ome = |id: &str| num(&by(&p, "patient_id", id), "ome_mg_day");
+    // Concurrent: (14 x 120 + 14 x 60) / 28 = 90.
+    assert!(close(ome("P03"), 90.0), "{}", ome("P03"));
+    // Mean: 6 a day, 16.67 days at 18 mg/day; 12 days in the window: 216 / 28.
+    assert!(close(ome("P13"), 216.0 / 28.0));
+    let items = read(&out.join("items.csv"));
+    assert!(close(
+        num(&by(&items, "patient_id", "P13"), "days_supply"),
+        100.0 / 6.0
+    ));
+    let out = run_scenario(dir.path(), &["--prn-policy", "min"]);
+    let items = read(&out.join("items.csv"));
+    assert!(close(
+        num(&by(&items, "patient_id", "P13"), "days_supply"),
+        25.0
+    ));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["settings"]["prn_policy"], "min");
+}
+
+#[test]
+fn suppression_hides_small_counts_and_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = Extract::new();
+    // S1: 3 patients; S2: 13 patients, 8 of them high dose.
+    for i in 0..3 {
+        e.add(&format!("S1-{i}"), "S1", -27, MST10, "56", "1 bd");
+    }
+    for i in 0..13 {
+        let (drug, dose) = if i < 8 {
+            (MST60, "one three times daily")
+        } else {
+            (MST10, "1 bd")
+        };
+        let qty = if i < 8 { "84" } else { "56" };
+        e.add(&format!("S2-{i:02}"), "S2", -27, drug, qty, dose);
+    }
+    let extract = dir.path().join("e.csv");
+    e.write(&extract);
+    let lists = dir.path().join("l.csv");
+    std::fs::write(&lists, "practice_code,list_size\nS1,1000\nS2,1000\n").unwrap();
+    let out = dir.path().join("o");
+    let (code, _, err) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--list-sizes",
+        lists.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--suppress",
+        "--quiet",
+        "--as-of",
+        "2026-10-31",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let p = read(&out.join("practice_summary.csv"));
+    let s1 = by(&p, "code", "S1");
+    assert_eq!(s1["patients"], "*");
+    assert_eq!(s1["patients_per_1000"], "*");
+    assert_eq!(s1["median_ome_mg_day"], "");
+    assert_eq!(s1["high_dose"], "0");
+    let s2 = by(&p, "code", "S2");
+    assert_eq!(s2["patients"], "15", "13 rounds to 15");
+    assert_eq!(s2["high_dose"], "10", "8 rounds to 10");
+    assert_eq!(s2["patients_per_1000"], "15", "rate from the rounded count");
+    assert_eq!(s2["band_under_50"], "*", "5 is hidden");
+    // ICS (UNKNOWN: no mapping) sums unrounded counts, then rounds: 16 -> 15.
+    let ics = read(&out.join("ics_summary.csv"));
+    assert_eq!(ics[0]["code"], "UNKNOWN");
+    assert_eq!(ics[0]["patients"], "15");
+    // The review list is never suppressed.
+    assert_eq!(read(&out.join("review_list.csv")).len(), 8);
+}
+
+#[test]
+fn same_run_twice_is_byte_identical_and_parquet_input_matches_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = run_scenario(dir.path(), &[]);
+    let b = run_scenario(dir.path(), &["--grace-days", "30"]);
+    for f in [
+        "review_list.csv",
+        "patients.csv",
+        "practice_summary.csv",
+        "ics_summary.csv",
+        "items.csv",
+        "unresolved.csv",
+        "rejected.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // Parquet output of the same extract, read back as input, gives the same patients.
+    let (extract, practices, lists, excl) = scenario(dir.path());
+    let pq_out = dir.path().join("pq");
+    let (code, _, err) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--format",
+        "parquet",
+        "--out",
+        pq_out.to_str().unwrap(),
+        "--quiet",
+        "--as-of",
+        "2026-10-31",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(pq_out.join("patients.parquet").exists());
+    // Convert the extract to Parquet with polars and audit it.
+    use polars::prelude::*;
+    let mut df = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(extract.clone()))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let pq = dir.path().join("extract.parquet");
+    ParquetWriter::new(std::fs::File::create(&pq).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let out_pq = dir.path().join("from_parquet");
+    let (code, _, err) = opal(&[
+        "audit",
+        pq.to_str().unwrap(),
+        "--practices",
+        practices.to_str().unwrap(),
+        "--list-sizes",
+        lists.to_str().unwrap(),
+        "--exclude-patients",
+        excl.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--out",
+        out_pq.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for f in [
+        "review_list.csv",
+        "patients.csv",
+        "practice_summary.csv",
+        "ics_summary.csv",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(a.join(f)).unwrap(),
+            std::fs::read_to_string(out_pq.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn the_summary_shows_no_patient_identifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let (extract, practices, lists, _) = scenario(dir.path());
+    let out = dir.path().join("shown");
+    let (code, stdout, stderr) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--practices",
+        practices.to_str().unwrap(),
+        "--list-sizes",
+        lists.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("row accounting"));
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    for id in ["P01", "P02", "P08", "P10", "P14", "P19"] {
+        assert!(
+            !stdout.contains(id) && !stderr.contains(id) && !manifest.contains(id),
+            "{id} leaked"
+        );
+    }
+    // An existing output folder is not overwritten without --force.
+    let (code, _, stderr) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("already exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    let (code, _, _) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn strict_stops_at_the_first_rejected_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (extract, ..) = scenario(dir.path());
+    let out = dir.path().join("strict");
+    let (code, _, stderr) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--strict",
+        "--out",
+        out.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("line 32")
+            && stderr.contains("issue_date")
+            && stderr.contains("2026-13-45"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_columns_and_an_epd_file_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("x.csv");
+    std::fs::write(&f, "Patient,Practice,Drug,Qty\n1,A,MST,56\n").unwrap();
+    let (code, _, err) = opal(&[
+        "audit",
+        f.to_str().unwrap(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no column for issue_date")
+            && err.contains("found: Patient, Practice, Drug, Qty")
+            && err.contains("hint:"),
+        "{err}"
+    );
+    let epd = dir.path().join("epd.csv");
+    std::fs::write(&epd, "YEAR_MONTH,PRACTICE_CODE,BNF_CODE,BNF_DESCRIPTION,ITEMS,QUANTITY,TOTAL_QUANTITY\n202409,A81001,0407020Q0AAAIAI,x,1,56,56\n").unwrap();
+    let (code, _, err) = opal(&[
+        "audit",
+        epd.to_str().unwrap(),
+        "--out",
+        dir.path().join("o2").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("opal epd"), "{err}");
+}
