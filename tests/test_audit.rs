@@ -676,3 +676,68 @@ fn missing_columns_and_an_epd_file_get_clear_errors() {
     assert_eq!(code, 1);
     assert!(err.contains("opal epd"), "{err}");
 }
+
+/// One small extract written the ways GP systems write them gives the same patients.
+#[test]
+fn extract_layouts_read_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = "patient_id,practice_code,issue_date,drug_name,quantity,dose_text\n\
+        P1,A,2026-10-04,MST Continus 60mg tablets,56,one twice daily\n\
+        P2,A,2026-10-04,Oxycodone 20mg modified-release tablets,56,1 bd\n";
+    let run = |name: &str, bytes: &[u8], extra: &[&str]| -> String {
+        let f = dir.path().join(name);
+        std::fs::write(&f, bytes).unwrap();
+        let out = dir.path().join(format!("out-{name}"));
+        let mut args = vec![
+            "audit",
+            f.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--as-of",
+            "2026-10-31",
+        ];
+        args.extend_from_slice(extra);
+        let (code, _, err) = opal(&args);
+        assert_eq!(code, 0, "{name}: {err}");
+        accounting(&out);
+        std::fs::read_to_string(out.join("patients.csv")).unwrap()
+    };
+    let want = run("plain.csv", plain.as_bytes(), &[]);
+    assert!(want.contains("P1,A,UNKNOWN,120,"), "{want}");
+    // BOM and CRLF.
+    let crlf = format!("\u{feff}{}", plain.replace('\n', "\r\n"));
+    assert_eq!(run("bom.csv", crlf.as_bytes(), &[]), want);
+    // Tabs, GP-export headers, UK dates with times, quantities with units.
+    let tsv = "NHS Number\tPractice Code\tDate of Issue\tMedication\tQty\tDosage\n\
+        P1\tA\t04/10/2026 00:00\tMST Continus 60mg tablets\t56 tablet\tone twice daily\n\
+        P2\tA\t04/10/2026 00:00\tOxycodone 20mg modified-release tablets\t1 pack of 56 tablet(s)\t1 bd\n";
+    assert_eq!(run("export.tsv", tsv.as_bytes(), &[]), want);
+    // Windows-1252 (a pound sign in a dose text) still reads.
+    let mut cp = plain.replace("1 bd", "1 bd \u{a3}").into_bytes();
+    let pos = cp.windows(2).position(|w| w == [0xC2, 0xA3]).unwrap();
+    cp.splice(pos..pos + 2, [0xA3]);
+    assert!(std::str::from_utf8(&cp).is_err());
+    let got = run("cp1252.csv", &cp, &[]);
+    assert_eq!(got, want);
+    // gzip.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, plain.as_bytes()).unwrap();
+    assert_eq!(run("plain.csv.gz", &gz.finish().unwrap(), &[]), want);
+    // 31-Oct-2026 style and a column mapped by hand.
+    let other = "Patient Ref,practice,date,drug,qty,directions\n\
+        P1,A,04-Oct-2026,MST Continus 60mg tablets,56,one twice daily\n\
+        P2,A,04-Oct-2026,Oxycodone 20mg modified-release tablets,56,1 bd\n";
+    assert_eq!(
+        run(
+            "mapped.csv",
+            other.as_bytes(),
+            &["--column", "patient_id=Patient Ref"]
+        ),
+        want
+    );
+    // Leading zeros in identifiers are kept.
+    let zeros = plain.replace("P1,A", "0012,A01");
+    let got = run("zeros.csv", zeros.as_bytes(), &[]);
+    assert!(got.contains("0012,A01,"), "{got}");
+}
