@@ -338,8 +338,10 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
     let mut patients = Interner::new();
     let mut practices = Interner::new();
     let mut product_keys = Interner::new();
-    let mut product_cache: HashMap<(String, String, String), ProductOutcome> = HashMap::new();
-    let mut quantity_cache: HashMap<(String, String), Result<Quantity, String>> = HashMap::new();
+    // Keys are joined into one reused buffer, so a cache hit allocates nothing.
+    let mut key_buf = String::new();
+    let mut product_cache: HashMap<String, ProductOutcome> = HashMap::new();
+    let mut quantity_cache: HashMap<String, Result<Quantity, String>> = HashMap::new();
     let mut dose_cache: HashMap<String, (Arc<str>, DoseParse)> = HashMap::new();
     let mut practice_unresolved: BTreeMap<String, u64> = BTreeMap::new();
     let mut practice_seen: BTreeMap<String, String> = BTreeMap::new();
@@ -407,8 +409,14 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                 continue;
             }
             let (name, dmd, bnf) = (cell(c_name, row), cell(c_dmd, row), cell(c_bnf, row));
-            let key = (dmd.to_string(), bnf.to_string(), name.to_string());
-            let outcome = match product_cache.get(&key) {
+            key_buf.clear();
+            for (k, part) in [dmd, bnf, name].iter().enumerate() {
+                if k > 0 {
+                    key_buf.push('\u{1f}');
+                }
+                key_buf.push_str(part);
+            }
+            let outcome = match product_cache.get(key_buf.as_str()) {
                 Some(o) => o.clone(),
                 None => {
                     let r = resolver.resolve(ItemText {
@@ -435,7 +443,7 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                             None => {}
                         }
                     }
-                    product_cache.insert(key, o.clone());
+                    product_cache.insert(key_buf.clone(), o.clone());
                     o
                 }
             };
@@ -472,10 +480,18 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                 continue;
             };
             let (qty_text, qty_unit) = (cell(c_qty, row), cell(c_qty_unit, row));
-            let q = quantity_cache
-                .entry((qty_text.to_string(), qty_unit.to_string()))
-                .or_insert_with(|| values::parse_quantity(qty_text, qty_unit))
-                .clone();
+            key_buf.clear();
+            key_buf.push_str(qty_text);
+            key_buf.push('\u{1f}');
+            key_buf.push_str(qty_unit);
+            let q = match quantity_cache.get(key_buf.as_str()) {
+                Some(q) => q.clone(),
+                None => {
+                    let q = values::parse_quantity(qty_text, qty_unit);
+                    quantity_cache.insert(key_buf.clone(), q.clone());
+                    q
+                }
+            };
             let q = match q {
                 Ok(q) => q,
                 Err(why) => {
@@ -500,10 +516,13 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                 }
             };
             let dose_text = cell(c_dose, row);
-            let (dose_arc, dose) = dose_cache
-                .entry(dose_text.to_string())
-                .or_insert_with(|| (Arc::from(dose_text), crate::dose::parse(dose_text)))
-                .clone();
+            if !dose_cache.contains_key(dose_text) {
+                dose_cache.insert(
+                    dose_text.to_string(),
+                    (Arc::from(dose_text), crate::dose::parse(dose_text)),
+                );
+            }
+            let (dose_arc, dose) = dose_cache[dose_text].clone();
             let item = build_item(&product, &q, explicit_days, &dose, config, outcome.factor);
             accounting.used += 1;
             items.push(Item {
