@@ -22,6 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Audit(Box<cmd::audit::Args>),
+    Epd(cmd::epd::Args),
     Products(cmd::products::Args),
     Dose(cmd::dose::Args),
     Factors(cmd::factors::Args),
@@ -67,6 +68,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Audit(args) => cmd::audit::run(*args),
+        Command::Epd(args) => cmd::epd::run(args),
         Command::Products(args) => cmd::products::run(args),
         Command::Dose(args) => cmd::dose::run(args),
         Command::Factors(args) => cmd::factors::run(args),

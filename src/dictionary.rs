@@ -311,11 +311,45 @@ impl Dictionary {
     }
 }
 
+/// Words that end a brand name: "Nurofen Plus tablets" is the brand "nurofen plus", not
+/// "nurofen" (which names plain ibuprofen too).
+const FORM_WORDS: &[&str] = &[
+    "tablet",
+    "capsule",
+    "caplet",
+    "oral",
+    "solution",
+    "suspension",
+    "linctus",
+    "modified-release",
+    "soluble",
+    "effervescent",
+    "dispersible",
+    "orodispersible",
+    "chewable",
+    "granules",
+    "sachet",
+    "transdermal",
+    "patch",
+    "suppository",
+    "injection",
+    "solution",
+    "lozenge",
+    "buccal",
+    "sublingual",
+    "nasal",
+    "film",
+    "liquid",
+    "powder",
+    "concentrate",
+    "concentrated",
+];
+
 /// The brand words of a normalised AMP name, if its first word names no ingredient.
 fn learnt_brand(normalised: &str) -> Option<String> {
     let words: Vec<&str> = normalised
         .split(' ')
-        .take_while(|w| !w.starts_with(|c: char| c.is_ascii_digit()))
+        .take_while(|w| !w.starts_with(|c: char| c.is_ascii_digit()) && !FORM_WORDS.contains(w))
         .collect();
     let first = words.first()?;
     let generic_words = [
@@ -336,7 +370,7 @@ fn learnt_brand(normalised: &str) -> Option<String> {
     {
         return None;
     }
-    Some((*first).to_string())
+    Some(words.join(" "))
 }
 
 #[cfg(test)]

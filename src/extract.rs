@@ -235,6 +235,15 @@ pub const REQUIRED: &[&str] = &["patient_id", "practice_code", "issue_date", "qu
 
 /// Read one extract file.
 pub fn read_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractFile> {
+    read_table(path, |display, headers| map_columns(display, headers, opts))
+}
+
+/// Read a CSV, gzip CSV or Parquet file as text columns; `map` matches its headers to
+/// canonical names (and says what is missing).
+pub fn read_table(
+    path: &Path,
+    map: impl Fn(&str, &[String]) -> Result<BTreeMap<String, String>>,
+) -> Result<ExtractFile> {
     let display = path.display().to_string();
     let raw = std::fs::read(path).with_context(|| format!("cannot read {display}"))?;
     let bytes = raw.len() as u64;
@@ -244,7 +253,7 @@ pub fn read_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractFile> {
     }
     let is_parquet = raw.starts_with(b"PAR1");
     if is_parquet {
-        return read_parquet(path, display, bytes, sha256, opts);
+        return read_parquet(display, bytes, sha256, map);
     }
     let data = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
@@ -265,7 +274,7 @@ pub fn read_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractFile> {
     let separator = sniff_separator(&data);
     let headers = header_row(&data, separator)
         .with_context(|| format!("{display}: cannot read the header row"))?;
-    let columns = map_columns(&display, &headers, opts)?;
+    let columns = map(&display, &headers)?;
     let line_of_row = record_lines(&data, separator);
     let sources = ScanSources::Buffers(Arc::from([polars_buffer::Buffer::from(data)]));
     let frame = LazyCsvReader::new_with_sources(sources)
@@ -289,11 +298,10 @@ pub fn read_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractFile> {
 }
 
 fn read_parquet(
-    path: &Path,
     display: String,
     bytes: u64,
     sha256: String,
-    opts: &ReadOptions,
+    map: impl Fn(&str, &[String]) -> Result<BTreeMap<String, String>>,
 ) -> Result<ExtractFile> {
     let lf = LazyFrame::scan_parquet(
         PlRefPath::from(display.as_str()),
@@ -304,13 +312,12 @@ fn read_parquet(
         .select([all().as_expr().cast(DataType::String)])
         .collect()
         .map_err(|e| anyhow!("cannot read {display} as Parquet: {e}"))?;
-    let _ = path;
     let headers: Vec<String> = frame
         .get_column_names()
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let columns = map_columns(&display, &headers, opts)?;
+    let columns = map(&display, &headers)?;
     Ok(ExtractFile {
         path: display,
         bytes,

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cmd;
 pub mod dictionary;
 pub mod dose;
+pub mod epd;
 pub mod extract;
 pub mod factors;
 pub mod input;

@@ -145,6 +145,15 @@ static_re!(re_per_hour, r"/(hrs?|h|hour)\b");
 static_re!(re_per_ml, r"/ml\b");
 static_re!(re_leading_dot, r"(^|[^\d])\.(\d)");
 static_re!(re_bare_pair, r"(^|\s)(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)(\s|$)");
+static_re!(
+    re_pair_then_unit,
+    r"(^|\s)(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)(mg|microgram)\b"
+);
+static_re!(
+    re_glued_unit,
+    r"(\d)(mg|ml|microgram)(m/r|mr|s/r|sr|xl|[a-z]{3,})"
+);
+static_re!(re_slash_words, r"([a-z]{3,})/([a-z]{3,})");
 
 /// Word-level rewrites applied after the pattern rewrites.
 const WORDS: &[(&str, &str)] = &[
@@ -204,6 +213,24 @@ const WORDS: &[(&str, &str)] = &[
     ("transdermal", "transdermal"),
     ("micrograms", "microgram"),
     ("mls", "ml"),
+    // English Prescribing Dataset abbreviations (BNF_DESCRIPTION).
+    ("morph", "morphine"),
+    ("diamorph", "diamorphine"),
+    ("dihydrocod", "dihydrocodeine"),
+    ("paracet", "paracetamol"),
+    ("buprenorph", "buprenorphine"),
+    ("gran", "granules"),
+    ("sach", "sachet"),
+    ("eff", "effervescent"),
+    ("disper", "dispersible"),
+    ("orodisper", "orodispersible"),
+    ("capl", "caplet"),
+    ("linct", "linctus"),
+    ("subling", "sublingual"),
+    ("t/derm", "transdermal"),
+    ("solb", "soluble"),
+    ("conc", "concentrate"),
+    ("oral/susp", "oral suspension"),
 ];
 
 /// Phrases joined before word rewrites, so that `sugar free` and `co codamol` are one word.
@@ -237,6 +264,16 @@ pub fn normalise(name: &str) -> String {
         s = re_num_unit().replace_all(&s, "$1$2").into_owned();
     }
     s = re_micro().replace_all(&s, "${1}microgram").into_owned();
+    // "10mgM/R", "500mgtablets": a unit glued to the next word.
+    s = re_glued_unit()
+        .replace_all(&s, "${1}${2} ${3}")
+        .into_owned();
+    // "20/10mg": both are mg.
+    s = re_pair_then_unit()
+        .replace_all(&s, "${1}${2}${4}/${3}${4}")
+        .into_owned();
+    // "Paracet/Dihydrocodeine": two ingredient words.
+    s = re_slash_words().replace_all(&s, "${1} / ${2}").into_owned();
     // "co-codamol 30/500": a pair of bare numbers is mg/mg.
     s = re_bare_pair()
         .replace_all(&s, "${1}${2}mg/${3}mg${4}")
@@ -697,6 +734,11 @@ pub fn parse(
             bare.split('-').collect()
         };
         for piece in pieces {
+            let piece = piece
+                .strip_suffix("hydrochloride")
+                .or_else(|| piece.strip_suffix("hcl"))
+                .filter(|p| !p.is_empty())
+                .unwrap_or(piece);
             if let Some(ing) = canonical_ingredient(piece) {
                 if !written.iter().any(|(_, w)| *w == ing) {
                     written.push((offset, ing));

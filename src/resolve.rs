@@ -137,7 +137,20 @@ impl<'d> Resolver<'d> {
 
         let mut result = self.resolve_codes(dmd, bnf, &mut reasons);
         if result.is_none() && !name.is_empty() {
-            result = Some(self.resolve_name(name));
+            let mut by_name = self.resolve_name(name);
+            if !reasons.is_empty() {
+                match by_name.status {
+                    // A BNF chemical shared by opioid and non-opioid products (ibuprofen,
+                    // ibuprofen with codeine): a name with no opioid in it is not an opioid.
+                    Status::NotOpioid => {}
+                    Status::Unresolved => {
+                        let why = by_name.reason.take().unwrap_or_default();
+                        by_name.reason = Some(format!("{}; {why}", reasons.join("; ")));
+                    }
+                    _ => {}
+                }
+            }
+            result = Some(by_name);
         }
         let mut result = match result {
             Some(r) => r,
@@ -147,11 +160,6 @@ impl<'d> Resolver<'d> {
             }
             None => Resolution::not_opioid(),
         };
-        if result.status == Status::Unresolved && !reasons.is_empty() {
-            let why = result.reason.take().unwrap_or_default();
-            reasons.push(why);
-            result.reason = Some(reasons.join("; "));
-        }
         // BNF 0410 (drugs used in substance dependence): opioids there are excluded; other
         // items there (nicotine, lofexidine by name) are not opioids.
         if dependence_code {

@@ -815,3 +815,57 @@ fn factors_command_prints_csv_and_validates_tables() {
         "{err}"
     );
 }
+
+/// Every opioid presentation of a real EPD month, resolved by its BNF_DESCRIPTION alone
+/// ("Morph Sulf_Tab 10mg M/R", "Oxycodone HCl/NaloxoneHCl_Tab 20/10mgM/R"...), lands on the
+/// same opioid, route and strength as its BNF code.
+#[test]
+fn epd_descriptions_resolve_like_their_codes() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/reference/epd/epd_201709.csv");
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let code_col = headers.iter().position(|h| h == "BNF_CODE").unwrap();
+    let desc_col = headers.iter().position(|h| h == "BNF_DESCRIPTION").unwrap();
+    let resolver = Resolver::builtin();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        let (code, desc) = (rec[code_col].to_string(), rec[desc_col].to_string());
+        if !seen.insert(code.clone()) {
+            continue;
+        }
+        let by_code = resolver.resolve(ItemText {
+            dmd_code: "",
+            bnf_code: &code,
+            name: "",
+        });
+        let Some(p) = by_code
+            .product
+            .filter(|_| by_code.status == Status::Resolved)
+        else {
+            continue;
+        };
+        checked += 1;
+        let by_name = resolver.resolve_name(&desc);
+        match by_name.product {
+            Some(q)
+                if (q.ingredient.as_str(), q.route, q.strength)
+                    == (p.ingredient.as_str(), p.route, p.strength) => {}
+            Some(q) => failures.push(format!(
+                "{desc}: {} {} {} by name, {} {} {} by code",
+                q.ingredient, q.route, q.strength, p.ingredient, p.route, p.strength
+            )),
+            None => failures.push(format!("{desc}: {:?} {:?}", by_name.status, by_name.reason)),
+        }
+    }
+    assert!(checked > 100, "{checked}");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked}:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod dose;
+pub mod epd;
 pub mod factors;
 pub mod products;
 pub mod synth;

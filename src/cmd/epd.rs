@@ -1,0 +1,314 @@
+//! `opal epd`: practice and ICS opioid measures from the English Prescribing Dataset.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::dictionary::{Dictionary, PRODUCTS_CSV};
+use crate::epd::{self, EpdConfig, EpdResult, HighDose, Measures};
+use crate::factors::{hex_sha256, FactorSet, DEFAULT_SET};
+use crate::output::table;
+use crate::table::{write_atomically, write_table, Format, Table};
+
+/// Practice-level opioid measures from the public English Prescribing Dataset (EPD), as
+/// OpenPrescribing computes them: total OME per practice and per 1000 registered patients
+/// (opioidome), high-dose items per 1000 patients (opioidper1000) and as a percentage of
+/// regular opioid items (opioidspercent), per month, for practices and ICSs (sums over sums).
+///
+/// Reads the older layout (AREA_TEAM_*, PCO_*, YEAR_MONTH like 2017_09) and the current one
+/// (ICB_CODE, ICB_NAME, YEAR_MONTH like 202409, optional SNOMED code), CSV, gzip or Parquet.
+/// TOTAL_QUANTITY is used (QUANTITY x ITEMS when it is absent). BNF 0410 is excluded;
+/// combination products count only their opioid. Writes bnf_ome, practice_measures,
+/// ics_measures, unresolved, rejected and manifest.json to --out.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  opal epd tests/data/reference/epd/epd_201709.csv \
+    --list-sizes tests/data/reference/epd/gp-reg-pat-prac-quin-age_2017_09.csv --out epd-2017-09"
+)]
+pub struct Args {
+    /// EPD files (CSV, .csv.gz or Parquet); several months are read as one.
+    #[arg(value_name = "EPD_FILE", required = true)]
+    files: Vec<PathBuf>,
+    /// Registered list sizes (practice_code,list_size or NHS gp-reg-pat-prac-*.csv).
+    #[arg(long, value_name = "FILE")]
+    list_sizes: Option<PathBuf>,
+    /// Practice to ICS mapping (as for audit); without it the file's ICB (or PCO) code.
+    #[arg(long, value_name = "FILE")]
+    practices: Option<PathBuf>,
+    /// Conversion factor set: uk-fpm, openprescribing (OpenPrescribing's method exactly,
+    /// patch hours included), cdc-2022, or a CSV file.
+    #[arg(long, value_name = "NAME|FILE", default_value = DEFAULT_SET)]
+    factors: String,
+    /// High-dose measures at 120 mg/day (the 2025-01 versions) or 90 mg/day (current).
+    #[arg(long, value_name = "MG", default_value_t = 120)]
+    threshold: u32,
+    /// Output folder [default: opal-epd].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Replace the files of an existing output folder.
+    #[arg(long)]
+    force: bool,
+    /// Format of the tables written.
+    #[arg(long, value_enum, default_value = "csv")]
+    format: Format,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let config = EpdConfig {
+        factors: FactorSet::load(&args.factors)?,
+        version: HighDose::from_threshold(args.threshold)?,
+        practices: args
+            .practices
+            .as_deref()
+            .map(crate::practices::read_practices)
+            .transpose()?,
+        list_sizes: args
+            .list_sizes
+            .as_deref()
+            .map(crate::practices::read_list_sizes)
+            .transpose()?,
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("opal-epd"));
+    if out.exists()
+        && std::fs::read_dir(&out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+        && !args.force
+    {
+        anyhow::bail!(
+            "the output folder {} already exists\nhint: choose another with --out, or pass --force to replace its files",
+            out.display()
+        );
+    }
+    let mut files = Vec::new();
+    for f in &args.files {
+        files.push(epd::read_epd(f)?);
+    }
+    let result = epd::run(&files, &config, Dictionary::builtin())?;
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_outputs(&out, &result, args.format)?;
+    write_manifest(&out, &args, &files, &result, &config)?;
+    if !args.quiet {
+        print_summary(&result, &config)?;
+    }
+    Ok(())
+}
+
+fn measures_table(rows: &[Measures], is_ics: bool) -> Table {
+    let mut t = Table::new()
+        .text(
+            "month",
+            rows.iter().map(|m| Some(m.month.clone())).collect(),
+        )
+        .text(
+            if is_ics { "ics_code" } else { "practice_code" },
+            rows.iter().map(|m| Some(m.code.clone())).collect(),
+        );
+    if is_ics {
+        t = t.integer(
+            "practices",
+            rows.iter().map(|m| Some(m.practices as i64)).collect(),
+        );
+    } else {
+        t = t
+            .text(
+                "practice_name",
+                rows.iter().map(|m| Some(m.name.clone())).collect(),
+            )
+            .text(
+                "ics_code",
+                rows.iter().map(|m| Some(m.ics_code.clone())).collect(),
+            );
+    }
+    t.number(
+        "total_ome_mg",
+        rows.iter().map(|m| Some(m.total_ome_mg)).collect(),
+    )
+    .number("list_size", rows.iter().map(|m| m.list_size).collect())
+    .number(
+        "ome_mg_per_1000_patients",
+        rows.iter().map(|m| m.ome_per_1000()).collect(),
+    )
+    .number(
+        "high_dose_items",
+        rows.iter().map(|m| Some(m.high_dose_items)).collect(),
+    )
+    .number(
+        "regular_opioid_items",
+        rows.iter().map(|m| Some(m.regular_items)).collect(),
+    )
+    .number(
+        "high_dose_items_per_1000",
+        rows.iter().map(|m| m.high_dose_per_1000()).collect(),
+    )
+    .number(
+        "high_dose_percent",
+        rows.iter().map(|m| m.high_dose_percent()).collect(),
+    )
+    .number(
+        "opioid_items",
+        rows.iter().map(|m| Some(m.opioid_items)).collect(),
+    )
+}
+
+fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<()> {
+    let b = &r.bnf;
+    let t = Table::new()
+        .text("month", b.iter().map(|x| Some(x.month.clone())).collect())
+        .text(
+            "bnf_code",
+            b.iter().map(|x| Some(x.bnf_code.clone())).collect(),
+        )
+        .text(
+            "description",
+            b.iter().map(|x| Some(x.description.clone())).collect(),
+        )
+        .text("status", b.iter().map(|x| Some(x.status.clone())).collect())
+        .text(
+            "matched_by",
+            b.iter().map(|x| Some(x.matched_by.clone())).collect(),
+        )
+        .text(
+            "product_name",
+            b.iter().map(|x| Some(x.product_name.clone())).collect(),
+        )
+        .text(
+            "ingredient",
+            b.iter().map(|x| Some(x.ingredient.clone())).collect(),
+        )
+        .number("factor", b.iter().map(|x| x.factor).collect())
+        .number("items", b.iter().map(|x| Some(x.items)).collect())
+        .number(
+            "total_quantity",
+            b.iter().map(|x| Some(x.total_quantity)).collect(),
+        )
+        .number(
+            "ome_mg_per_unit",
+            b.iter().map(|x| x.ome_mg_per_unit).collect(),
+        )
+        .number(
+            "total_ome_mg",
+            b.iter().map(|x| Some(x.total_ome_mg)).collect(),
+        )
+        .flag(
+            "regular_opioid",
+            b.iter().map(|x| Some(x.regular)).collect(),
+        )
+        .flag("high_dose", b.iter().map(|x| Some(x.high_dose)).collect())
+        .text("reason", b.iter().map(|x| Some(x.reason.clone())).collect());
+    write_table(out, "bnf_ome", &t, format)?;
+    write_table(
+        out,
+        "practice_measures",
+        &measures_table(&r.practices, false),
+        format,
+    )?;
+    write_table(out, "ics_measures", &measures_table(&r.ics, true), format)?;
+    let u: Vec<_> = b.iter().filter(|x| x.status == "unresolved").collect();
+    let t = Table::new()
+        .text("month", u.iter().map(|x| Some(x.month.clone())).collect())
+        .text(
+            "bnf_code",
+            u.iter().map(|x| Some(x.bnf_code.clone())).collect(),
+        )
+        .text(
+            "description",
+            u.iter().map(|x| Some(x.description.clone())).collect(),
+        )
+        .number("items", u.iter().map(|x| Some(x.items)).collect())
+        .number(
+            "total_quantity",
+            u.iter().map(|x| Some(x.total_quantity)).collect(),
+        )
+        .text("reason", u.iter().map(|x| Some(x.reason.clone())).collect());
+    write_table(out, "unresolved", &t, format)?;
+    let x = &r.rejected;
+    let t = Table::new()
+        .text("file", x.iter().map(|x| Some(x.file.clone())).collect())
+        .integer("line", x.iter().map(|x| Some(x.line as i64)).collect())
+        .text("column", x.iter().map(|x| Some(x.column.clone())).collect())
+        .text("value", x.iter().map(|x| Some(x.value.clone())).collect())
+        .text("reason", x.iter().map(|x| Some(x.reason.clone())).collect());
+    write_table(out, "rejected", &t, format)?;
+    Ok(())
+}
+
+fn write_manifest(
+    out: &Path,
+    args: &Args,
+    files: &[crate::extract::ExtractFile],
+    r: &EpdResult,
+    config: &EpdConfig,
+) -> Result<()> {
+    use serde_json::json;
+    let manifest = json!({
+        "opal_version": env!("CARGO_PKG_VERSION"),
+        "command": "epd",
+        "inputs": files.iter().map(|f| json!({"path": f.path, "format": f.format, "bytes": f.bytes, "sha256": f.sha256, "rows": f.rows(), "columns": f.columns})).collect::<Vec<_>>(),
+        "list_sizes": args.list_sizes.as_ref().map(|p| p.display().to_string()),
+        "practices": args.practices.as_ref().map(|p| p.display().to_string()),
+        "settings": {"threshold_mg_day": config.version.mg(), "format": args.format.extension()},
+        "factor_set": {"name": config.factors.name, "sha256": config.factors.sha256},
+        "product_dictionary_sha256": hex_sha256(PRODUCTS_CSV.as_bytes()),
+        "rows": r.accounting,
+        "rows_balance": "read = opioid + not_opioid + excluded + unresolved + rejected",
+    });
+    write_atomically(&out.join("manifest.json"), |w| {
+        serde_json::to_writer_pretty(&mut *w, &manifest)?;
+        w.write_all(b"\n")?;
+        Ok(())
+    })
+}
+
+fn print_summary(r: &EpdResult, config: &EpdConfig) -> Result<()> {
+    let mut o = io::stdout().lock();
+    writeln!(
+        o,
+        "opal epd (factor set {}; high dose at {} mg/day)",
+        config.factors.name,
+        config.version.mg()
+    )?;
+    let mut t = table(&[
+        "month",
+        "ICS",
+        "practices",
+        "total OME (kg)",
+        "OME per 1000 patients (mg)",
+        "high-dose items",
+        "high-dose per 1000",
+        "high-dose %",
+    ]);
+    for m in &r.ics {
+        t.add_row(vec![
+            m.month.clone(),
+            m.code.clone(),
+            m.practices.to_string(),
+            format!("{:.2}", m.total_ome_mg / 1e6),
+            m.ome_per_1000()
+                .map(|v| format!("{v:.0}"))
+                .unwrap_or_default(),
+            format!("{}", m.high_dose_items),
+            m.high_dose_per_1000()
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_default(),
+            m.high_dose_percent()
+                .map(|v| format!("{v:.1}"))
+                .unwrap_or_default(),
+        ]);
+    }
+    writeln!(o, "{t}")?;
+    let a = &r.accounting;
+    writeln!(
+        o,
+        "rows read {}: opioid {}, not opioid {}, excluded {}, unresolved {}, rejected {}",
+        a.read, a.opioid, a.not_opioid, a.excluded, a.unresolved, a.rejected
+    )?;
+    Ok(())
+}
