@@ -70,6 +70,9 @@ pub struct AuditConfig {
     pub excluded_patients: BTreeMap<String, String>,
     pub practices: Option<BTreeMap<String, PracticeInfo>>,
     pub list_sizes: Option<BTreeMap<String, f64>>,
+    /// The day of the run: without `--as-of`, issue dates after it are rejected as in the
+    /// future (a typo must not become the audit date).
+    pub today: Day,
 }
 
 /// A row that could not be used, and why.
@@ -108,6 +111,8 @@ pub struct Accounting {
     pub excluded_by_reason: BTreeMap<String, u64>,
     /// Rejected rows by column.
     pub rejected_by_column: BTreeMap<String, u64>,
+    /// BNF codes that had lost their leading zero in a spreadsheet and were read with it.
+    pub bnf_leading_zero_restored: u64,
 }
 
 impl Accounting {
@@ -318,11 +323,22 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
             .collect();
         day_of_row.push(days);
     }
-    let first_issue_day = day_of_row.iter().flatten().flatten().copied().min();
-    let as_of = match (
-        config.as_of,
-        day_of_row.iter().flatten().flatten().copied().max(),
-    ) {
+    let usable = |d: &&Day| config.as_of.is_some() || **d <= config.today;
+    let first_issue_day = day_of_row
+        .iter()
+        .flatten()
+        .flatten()
+        .filter(usable)
+        .copied()
+        .min();
+    let latest = day_of_row
+        .iter()
+        .flatten()
+        .flatten()
+        .filter(usable)
+        .copied()
+        .max();
+    let as_of = match (config.as_of, latest) {
         (Some(d), _) => d,
         (None, Some(d)) => d,
         (None, None) => {
@@ -400,6 +416,18 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                 )?;
                 continue;
             };
+            if config.as_of.is_none() && day > config.today {
+                let why = format!(
+                    "issue date is in the future (after today, {})",
+                    format_day(config.today)
+                );
+                reject(
+                    &mut rejected,
+                    &mut accounting,
+                    rej("issue_date", date_text, why),
+                )?;
+                continue;
+            }
             let ics_text = cell(c_ics, row);
             practice_seen
                 .entry(practice.to_string())
@@ -409,6 +437,11 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                 continue;
             }
             let (name, dmd, bnf) = (cell(c_name, row), cell(c_dmd, row), cell(c_bnf, row));
+            let repaired = crate::resolve::repair_bnf(bnf);
+            if repaired.is_some() {
+                accounting.bnf_leading_zero_restored += 1;
+            }
+            let bnf = repaired.as_deref().unwrap_or(bnf);
             key_buf.clear();
             for (k, part) in [dmd, bnf, name].iter().enumerate() {
                 if k > 0 {
@@ -661,6 +694,13 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
         .filter(|(_, ics)| *ics == "UNKNOWN")
         .map(|(p, _)| p)
         .collect();
+    if accounting.bnf_leading_zero_restored > 0 {
+        warnings.push(format!(
+            "{} BNF codes had 14 characters (a leading zero lost in a spreadsheet) and were read \
+             with the zero restored\nhint: export code columns as text",
+            accounting.bnf_leading_zero_restored
+        ));
+    }
     if !unknown.is_empty() {
         warnings.push(format!(
             "{} practice(s) have no ICS ({}): they are summarised under UNKNOWN\nhint: give \

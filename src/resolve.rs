@@ -109,6 +109,30 @@ pub struct ItemText<'a> {
     pub name: &'a str,
 }
 
+/// `4.07E+13`, `3.6057e16`: a code a spreadsheet turned into a number.
+pub fn looks_scientific(code: &str) -> bool {
+    let c = code.trim();
+    let Some(pos) = c.find(['e', 'E']) else {
+        return false;
+    };
+    let (mantissa, exp) = (&c[..pos], &c[pos + 1..]);
+    !mantissa.is_empty()
+        && mantissa.parse::<f64>().is_ok()
+        && exp.trim_start_matches('+').parse::<i32>().is_ok()
+}
+
+/// A BNF code that lost its leading zero in a spreadsheet (`407020Q0AAAIAI`, 14 characters)
+/// gets it back; anything else is returned as it is.
+pub fn repair_bnf(code: &str) -> Option<String> {
+    let c = code.trim();
+    (c.len() == 14
+        && c.is_ascii()
+        && c.starts_with(|ch: char| ch.is_ascii_digit() && ch != '0')
+        && c.bytes().all(|b| b.is_ascii_alphanumeric())
+        && c.bytes().any(|b| b.is_ascii_alphabetic()))
+    .then(|| format!("0{c}"))
+}
+
 /// Resolves items against a dictionary.
 #[derive(Debug, Clone, Copy)]
 pub struct Resolver<'d> {
@@ -192,7 +216,12 @@ impl<'d> Resolver<'d> {
             if let Some(e) = self.dict.by_dmd(dmd) {
                 return Some(self.entry_resolution(e, MatchedBy::Dmd));
             }
-            if !dmd.bytes().all(|b| b.is_ascii_digit()) {
+            if looks_scientific(dmd) {
+                reasons.push(format!(
+                    "dm+d code '{dmd}' was turned into a number by a spreadsheet (scientific \
+                     notation), so its digits are lost; export the code column as text"
+                ));
+            } else if !dmd.bytes().all(|b| b.is_ascii_digit()) {
                 reasons.push(format!("dm+d code '{dmd}' is not a number"));
             }
         }
@@ -315,6 +344,23 @@ mod tests {
         // Unknown code, known name.
         let x = r("999", "", "MST Continus 60mg tablets");
         assert_eq!(x.matched_by, Some(MatchedBy::Name));
+    }
+
+    #[test]
+    fn spreadsheet_damage() {
+        assert!(looks_scientific("4.07E+13"));
+        assert!(looks_scientific("3.6057e16"));
+        assert!(!looks_scientific("36057211000001102"));
+        assert!(!looks_scientific("E"));
+        let x = r("3.60572E+16", "", "");
+        assert_eq!(x.status, Status::Unresolved);
+        assert!(x.reason.unwrap().contains("scientific notation"));
+        assert_eq!(
+            repair_bnf("407020Q0AAAIAI").as_deref(),
+            Some("0407020Q0AAAIAI")
+        );
+        assert_eq!(repair_bnf("0407020Q0AAAIAI"), None);
+        assert_eq!(repair_bnf("12345678901234"), None);
     }
 
     #[test]

@@ -223,6 +223,7 @@ pub fn run(args: Args) -> Result<()> {
             .as_deref()
             .map(crate::practices::read_list_sizes)
             .transpose()?,
+        today: today(),
     };
     // Refuse to overwrite before doing the work, when the folder is named.
     if let Some(out) = &args.out {
@@ -267,6 +268,15 @@ pub fn run(args: Args) -> Result<()> {
         print_summary(&result, &config, &out)?;
     }
     Ok(())
+}
+
+/// Today's date (UTC) as a day number.
+fn today() -> crate::values::Day {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    (secs / 86_400) as crate::values::Day
 }
 
 fn check_out_dir(out: &Path, force: bool) -> Result<()> {
