@@ -113,6 +113,8 @@ pub struct Accounting {
     pub rejected_by_column: BTreeMap<String, u64>,
     /// BNF codes that had lost their leading zero in a spreadsheet and were read with it.
     pub bnf_leading_zero_restored: u64,
+    /// Blank lines (every field empty): not rows, so not in `read`.
+    pub blank_lines: u64,
 }
 
 impl Accounting {
@@ -387,6 +389,20 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
             let patient = cell(c_patient, row);
             let practice = cell(c_practice, row);
             let date_text = cell(c_date, row);
+            let (name, dmd, bnf) = (cell(c_name, row), cell(c_dmd, row), cell(c_bnf, row));
+            if patient.is_empty()
+                && practice.is_empty()
+                && date_text.is_empty()
+                && name.is_empty()
+                && dmd.is_empty()
+                && bnf.is_empty()
+                && cell(c_qty, row).is_empty()
+            {
+                // A blank line is not a row.
+                accounting.read -= 1;
+                accounting.blank_lines += 1;
+                continue;
+            }
             if patient.is_empty() {
                 reject(
                     &mut rejected,
@@ -436,7 +452,11 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                 accounting.after_as_of += 1;
                 continue;
             }
-            let (name, dmd, bnf) = (cell(c_name, row), cell(c_dmd, row), cell(c_bnf, row));
+            if name.is_empty() && dmd.is_empty() && bnf.is_empty() {
+                let why = "no drug name, dm+d code or BNF code (a short row?)".to_string();
+                reject(&mut rejected, &mut accounting, rej("drug_name", "", why))?;
+                continue;
+            }
             let repaired = crate::resolve::repair_bnf(bnf);
             if repaired.is_some() {
                 accounting.bnf_leading_zero_restored += 1;

@@ -276,7 +276,8 @@ pub fn read_table(
         .with_context(|| format!("{display}: cannot read the header row"))?;
     let columns = map(&display, &headers)?;
     let line_of_row = record_lines(&data, separator);
-    let sources = ScanSources::Buffers(Arc::from([polars_buffer::Buffer::from(data)]));
+    let buffer = polars_buffer::Buffer::from(data);
+    let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
     let frame = LazyCsvReader::new_with_sources(sources)
         .with_has_header(true)
         .with_separator(separator)
@@ -284,7 +285,20 @@ pub fn read_table(
         .with_missing_is_null(true)
         .finish()
         .and_then(|lf| lf.collect())
-        .map_err(|e| anyhow!("{display}: cannot read as CSV: {e}\nhint: check that every row has the same number of fields as the header and that quotes are closed"))?;
+        .map_err(
+            |e| match first_ragged_row(&buffer, separator, headers.len()) {
+                Some((line, fields)) => anyhow!(
+                    "{display}: line {line} has {fields} fields but the header has {}\nhint: a \
+                 field with a comma or a line break must be quoted; check that line, or \
+                 export the extract again",
+                    headers.len()
+                ),
+                None => anyhow!(
+                    "{display}: cannot read as CSV ({e})\nhint: check that every row has the same \
+                 number of fields as the header and that quotes are closed"
+                ),
+            },
+        )?;
     Ok(ExtractFile {
         path: display,
         bytes,
@@ -369,6 +383,22 @@ fn header_row(data: &[u8], separator: u8) -> Result<Vec<String>> {
         bail!("no header row");
     }
     Ok(record.iter().map(|h| h.trim().to_string()).collect())
+}
+
+/// The first record with more fields than the header: (line, fields).
+fn first_ragged_row(data: &[u8], separator: u8, header_fields: usize) -> Option<(u64, usize)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator)
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(data);
+    let mut record = csv::ByteRecord::new();
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        if record.len() > header_fields {
+            return Some((record.position().map_or(0, |p| p.line()), record.len()));
+        }
+    }
+    None
 }
 
 /// Physical line of each data record, computed only when some quoted field spans lines.

@@ -252,8 +252,21 @@ const PHRASES: &[(&str, &str)] = &[
     ("m / r", "m/r"),
 ];
 
-/// Normalise a product name for lookup and parsing. Idempotent.
+/// Normalise a product name for lookup and parsing. Idempotent: the rewrites are applied
+/// until nothing changes (a rewrite can expose another, as in `10 / 30/500`).
 pub fn normalise(name: &str) -> String {
+    let mut s = normalise_once(name);
+    for _ in 0..6 {
+        let next = normalise_once(&s);
+        if next == s {
+            break;
+        }
+        s = next;
+    }
+    s
+}
+
+fn normalise_once(name: &str) -> String {
     let mut s = name.trim().to_lowercase();
     s = s.replace(['_', '\t', '\u{a0}'], " ");
     s = s.replace(['µ', 'μ'], "u");
@@ -306,6 +319,7 @@ pub fn normalise(name: &str) -> String {
             }
             w.replace("micrograms/", "microgram/")
         })
+        .filter(|w| !w.is_empty())
         .collect();
     words.join(" ")
 }

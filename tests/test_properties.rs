@@ -1,0 +1,103 @@
+#![allow(clippy::unwrap_used)]
+//! Property tests of the parsers that meet raw extract text (the same properties the
+//! cargo-fuzz targets in `fuzz/` check for longer).
+
+use opal::names::{self, NameHints};
+use opal::resolve::{ItemText, Resolver};
+use opal::values::{self, DateFormat};
+use proptest::prelude::*;
+
+fn name_like() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just("morphine"),
+            Just("Oxycodone"),
+            Just("MST"),
+            Just("Continus"),
+            Just("co-codamol"),
+            Just("10mg"),
+            Just("10"),
+            Just("mg"),
+            Just("/"),
+            Just("5ml"),
+            Just("ml"),
+            Just("_Tab"),
+            Just("M/R"),
+            Just("patch"),
+            Just("25mcg/hr"),
+            Just("micrograms/hour"),
+            Just("30/500"),
+            Just("0.1%"),
+            Just("µg"),
+            Just("tablets"),
+            Just("oral solution"),
+            Just("injection"),
+            Just("ampoules"),
+            Just("Fentanyl"),
+            Just("buprenorphine"),
+            Just("sublingual"),
+            Just("x"),
+            Just("-"),
+            Just("."),
+            Just("e+13"),
+            Just("0"),
+            Just("naloxone"),
+            Just("12"),
+        ],
+        0..10,
+    )
+    .prop_map(|w| w.join(" "))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    #[test]
+    fn names_normalise_idempotently_and_parse_sanely(text in prop_oneof![name_like(), "\\PC{0,60}"]) {
+        let n = names::normalise(&text);
+        prop_assert_eq!(names::normalise(&n), n.clone());
+        if let Ok(p) = names::parse(&n, &[], &NameHints::default()) {
+            prop_assert!(p.strength.is_finite() && p.strength > 0.0);
+            prop_assert!(names::is_opioid(&p.ingredient));
+        }
+    }
+
+    #[test]
+    fn resolution_is_total(dmd in "[0-9E+.]{0,18}", bnf in "[0-9A-Z]{0,16}", name in name_like()) {
+        let r = Resolver::builtin().resolve(ItemText { dmd_code: &dmd, bnf_code: &bnf, name: &name });
+        prop_assert_eq!(r.product.is_some(), matches!(r.status, opal::resolve::Status::Resolved | opal::resolve::Status::Excluded) || r.product.is_some());
+        if r.status == opal::resolve::Status::Unresolved {
+            prop_assert!(r.reason.is_some());
+        }
+    }
+
+    #[test]
+    fn quantities_are_positive_or_a_reason(text in "\\PC{0,30}", unit in "\\PC{0,12}") {
+        match values::parse_quantity(&text, &unit) {
+            Ok(q) => prop_assert!(q.amount.is_finite() && q.amount > 0.0),
+            Err(why) => prop_assert!(!why.is_empty()),
+        }
+    }
+
+    #[test]
+    fn dates_round_trip(y in 1900i32..2100, m in 1u32..13, d in 1u32..32) {
+        match values::days_from_civil(y, m, d) {
+            Some(day) => {
+                prop_assert_eq!(values::civil_from_days(day), (y, m, d));
+                let iso = format!("{y:04}-{m:02}-{d:02}");
+                prop_assert_eq!(values::parse_date_with(&iso, &DateFormat("%Y-%m-%d".into())), Some(day));
+                let uk = format!("{d:02}/{m:02}/{y:04} 00:00");
+                prop_assert_eq!(values::parse_date_with(&uk, &DateFormat("%d/%m/%Y".into())), Some(day));
+            }
+            None => prop_assert!(d > 28),
+        }
+    }
+
+    #[test]
+    fn date_parsing_is_total(text in "\\PC{0,24}") {
+        for f in values::KNOWN_FORMATS {
+            let _ = values::parse_date_with(&text, &DateFormat((*f).to_string()));
+        }
+        let _ = values::detect_date_format(std::iter::once(text.as_str()));
+    }
+}
