@@ -299,6 +299,9 @@ pub fn read_table(
                 ),
             },
         )?;
+    let mut frame = frame;
+    // One chunk per column, so that reading row i is a direct index, not a search.
+    frame.rechunk_mut_par();
     Ok(ExtractFile {
         path: display,
         bytes,
@@ -326,6 +329,8 @@ fn read_parquet(
         .select([all().as_expr().cast(DataType::String)])
         .collect()
         .map_err(|e| anyhow!("cannot read {display} as Parquet: {e}"))?;
+    let mut frame = frame;
+    frame.rechunk_mut_par();
     let headers: Vec<String> = frame
         .get_column_names()
         .iter()

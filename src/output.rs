@@ -16,9 +16,41 @@ pub fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
 
 /// A number as opal writes it: at most 6 decimals, no trailing zeros, no `-0`.
 pub fn fmt_num(v: f64) -> String {
+    let mut out = String::new();
+    push_num(&mut out, v);
+    out
+}
+
+/// [`fmt_num`] into a buffer, without allocating: the hot path of large outputs.
+pub fn push_num(out: &mut String, v: f64) {
+    use std::fmt::Write;
     if !v.is_finite() {
-        return String::new();
+        return;
     }
+    // Exact integer arithmetic on micro-units for ordinary magnitudes.
+    if v.abs() < 9.0e12 {
+        let micro = (v * 1e6).round() as i64;
+        if micro == 0 {
+            out.push('0');
+            return;
+        }
+        if micro < 0 {
+            out.push('-');
+        }
+        let m = micro.unsigned_abs();
+        let (int, frac) = (m / 1_000_000, m % 1_000_000);
+        let _ = write!(out, "{int}");
+        if frac != 0 {
+            let digits = format!("{frac:06}");
+            out.push('.');
+            out.push_str(digits.trim_end_matches('0'));
+        }
+        return;
+    }
+    out.push_str(&fmt_num_slow(v));
+}
+
+fn fmt_num_slow(v: f64) -> String {
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" {
@@ -58,5 +90,10 @@ mod tests {
         assert_eq!(fmt_num(2.0 / 3.0), "0.666667");
         assert_eq!(fmt_num(-0.0000001), "0");
         assert_eq!(fmt_num(f64::NAN), "");
+        assert_eq!(fmt_num(-2.5), "-2.5");
+        assert_eq!(fmt_num(1e13), "10000000000000");
+        assert_eq!(fmt_num(0.0000004), "0");
+        assert_eq!(fmt_num(1200.0 / 28.0), "42.857143");
+        assert_eq!(fmt_num(100.0 / 6.0), "16.666667");
     }
 }

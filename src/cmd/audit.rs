@@ -230,6 +230,14 @@ pub fn run(args: Args) -> Result<()> {
         check_out_dir(out, args.force)?;
     }
 
+    // OPAL_TIMINGS=1 prints how long each stage took (for the benchmark harness).
+    let timings = std::env::var_os("OPAL_TIMINGS").is_some();
+    let clock = std::time::Instant::now();
+    let lap = |what: &str| {
+        if timings {
+            eprintln!("timing: {what} {:.3}s", clock.elapsed().as_secs_f64());
+        }
+    };
     let read_opts = ReadOptions { column_map };
     let pb = spinner(args.quiet, "reading extracts");
     let mut files = Vec::new();
@@ -238,9 +246,11 @@ pub fn run(args: Args) -> Result<()> {
         files.push(read_extract(path, &read_opts)?);
     }
     pb.finish_and_clear();
+    lap("read");
     let pb = spinner(args.quiet, "building timelines");
     let result = audit::run(&files, &config, Dictionary::builtin())?;
     pb.finish_and_clear();
+    lap("audit");
     if !result.accounting.balanced() {
         bail!(
             "internal error: row accounting does not add up ({:?})",
@@ -260,6 +270,7 @@ pub fn run(args: Args) -> Result<()> {
     let written = write_outputs(&out, &result, &config, args.format)?;
     write_manifest(&out, &args, &files, &result, &config, &written)?;
     pb.finish_and_clear();
+    lap("write");
 
     for w in &result.warnings {
         eprintln!("warning: {w}");
@@ -426,10 +437,76 @@ fn write_outputs(
         &summary_table(&r.ics_summaries, true, config.suppress),
         format,
     )?);
-    let items = &r.items;
-    let files: Vec<String> = Vec::new();
-    let _ = files;
+    written.push(match format {
+        // items.csv is the largest output (one row per opioid item): stream it.
+        Format::Csv => write_items_csv(out, r)?,
+        Format::Parquet => write_table(out, "items", &items_table(r), format)?,
+    });
+    let u = &r.unresolved;
     let t = Table::new()
+        .text("file", u.iter().map(|x| Some(x.file.clone())).collect())
+        .integer("line", u.iter().map(|x| Some(x.line as i64)).collect())
+        .text(
+            "practice_code",
+            u.iter().map(|x| Some(x.practice_code.clone())).collect(),
+        )
+        .text(
+            "drug_name",
+            u.iter().map(|x| Some(x.drug_name.clone())).collect(),
+        )
+        .text(
+            "dmd_code",
+            u.iter().map(|x| Some(x.dmd_code.clone())).collect(),
+        )
+        .text(
+            "bnf_code",
+            u.iter().map(|x| Some(x.bnf_code.clone())).collect(),
+        )
+        .text("reason", u.iter().map(|x| Some(x.reason.clone())).collect());
+    written.push(write_table(out, "unresolved", &t, format)?);
+    let x = &r.rejected;
+    let t = Table::new()
+        .text("file", x.iter().map(|x| Some(x.file.clone())).collect())
+        .integer("line", x.iter().map(|x| Some(x.line as i64)).collect())
+        .text("column", x.iter().map(|x| Some(x.column.clone())).collect())
+        .text("value", x.iter().map(|x| Some(x.value.clone())).collect())
+        .text("reason", x.iter().map(|x| Some(x.reason.clone())).collect());
+    written.push(write_table(out, "rejected", &t, format)?);
+    Ok(written)
+}
+
+/// Columns of items.csv, in order.
+const ITEM_COLUMNS: &[&str] = &[
+    "file",
+    "line",
+    "patient_id",
+    "practice_code",
+    "issue_date",
+    "product_name",
+    "matched_by",
+    "dmd_id",
+    "product_key",
+    "ingredient",
+    "route",
+    "strength",
+    "strength_unit",
+    "factor",
+    "quantity",
+    "unit",
+    "dose_text",
+    "dose_status",
+    "units_per_day",
+    "patches_at_once",
+    "days_supply",
+    "days_supply_source",
+    "total_ome_mg",
+    "ome_mg_day",
+    "instructed_ome_mg_day",
+];
+
+fn items_table(r: &AuditResult) -> Table {
+    let items = &r.items;
+    Table::new()
         .integer(
             "file",
             items.iter().map(|i| Some(i.file as i64 + 1)).collect(),
@@ -556,39 +633,57 @@ fn write_outputs(
         .number(
             "instructed_ome_mg_day",
             items.iter().map(|i| i.instructed_ome_mg_day).collect(),
-        );
-    written.push(write_table(out, "items", &t, format)?);
-    let u = &r.unresolved;
-    let t = Table::new()
-        .text("file", u.iter().map(|x| Some(x.file.clone())).collect())
-        .integer("line", u.iter().map(|x| Some(x.line as i64)).collect())
-        .text(
-            "practice_code",
-            u.iter().map(|x| Some(x.practice_code.clone())).collect(),
         )
-        .text(
-            "drug_name",
-            u.iter().map(|x| Some(x.drug_name.clone())).collect(),
-        )
-        .text(
-            "dmd_code",
-            u.iter().map(|x| Some(x.dmd_code.clone())).collect(),
-        )
-        .text(
-            "bnf_code",
-            u.iter().map(|x| Some(x.bnf_code.clone())).collect(),
-        )
-        .text("reason", u.iter().map(|x| Some(x.reason.clone())).collect());
-    written.push(write_table(out, "unresolved", &t, format)?);
-    let x = &r.rejected;
-    let t = Table::new()
-        .text("file", x.iter().map(|x| Some(x.file.clone())).collect())
-        .integer("line", x.iter().map(|x| Some(x.line as i64)).collect())
-        .text("column", x.iter().map(|x| Some(x.column.clone())).collect())
-        .text("value", x.iter().map(|x| Some(x.value.clone())).collect())
-        .text("reason", x.iter().map(|x| Some(x.reason.clone())).collect());
-    written.push(write_table(out, "rejected", &t, format)?);
-    Ok(written)
+}
+
+fn write_items_csv(out: &Path, r: &AuditResult) -> Result<PathBuf> {
+    use crate::output::push_num;
+    let path = out.join("items.csv");
+    write_atomically(&path, |w| {
+        let mut cw = crate::output::csv_writer(w);
+        cw.write_record(ITEM_COLUMNS)?;
+        let mut num = String::new();
+        let mut field = |cw: &mut csv::Writer<_>, v: Option<f64>| -> Result<()> {
+            num.clear();
+            if let Some(v) = v {
+                push_num(&mut num, v);
+            }
+            cw.write_field(num.as_bytes())?;
+            Ok(())
+        };
+        for i in &r.items {
+            let p = &i.product;
+            cw.write_field((i.file + 1).to_string())?;
+            cw.write_field(i.line.to_string())?;
+            cw.write_field(&r.patient_ids[i.patient as usize])?;
+            cw.write_field(&r.practice_codes[i.practice as usize])?;
+            cw.write_field(day_text(i.issue_day))?;
+            cw.write_field(&p.name)?;
+            cw.write_field(i.matched_by)?;
+            cw.write_field(&p.dmd_id)?;
+            cw.write_field(&p.product_key)?;
+            cw.write_field(&p.ingredient)?;
+            cw.write_field(p.route.as_str())?;
+            field(&mut cw, Some(p.strength))?;
+            cw.write_field(p.strength_unit.as_str())?;
+            field(&mut cw, Some(i.factor))?;
+            field(&mut cw, Some(i.quantity))?;
+            cw.write_field(&p.unit)?;
+            cw.write_field(i.dose_text.as_bytes())?;
+            cw.write_field(i.dose_status.as_str())?;
+            field(&mut cw, i.units_per_day)?;
+            field(&mut cw, i.patches_at_once)?;
+            field(&mut cw, Some(i.days_supply))?;
+            cw.write_field(i.days_supply_source)?;
+            field(&mut cw, Some(i.total_ome_mg))?;
+            field(&mut cw, Some(i.total_ome_mg / i.days_supply))?;
+            field(&mut cw, i.instructed_ome_mg_day)?;
+            cw.write_record(None::<&[u8]>)?;
+        }
+        cw.flush()?;
+        Ok(())
+    })?;
+    Ok(path)
 }
 
 fn write_manifest(
