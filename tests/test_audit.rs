@@ -292,6 +292,7 @@ fn run_scenario(dir: &Path, extra: &[&str]) -> PathBuf {
     let (code, stdout, stderr) = opal(&args);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.is_empty(), "--quiet prints nothing: {stdout}");
+    accounting(&out);
     out
 }
 
@@ -478,6 +479,7 @@ fn suppression_hides_small_counts_and_rounds() {
         "2026-10-31",
     ]);
     assert_eq!(code, 0, "{err}");
+    accounting(&out);
     let p = read(&out.join("practice_summary.csv"));
     let s1 = by(&p, "code", "S1");
     assert_eq!(s1["patients"], "*");
@@ -563,6 +565,7 @@ fn same_run_twice_is_byte_identical_and_parquet_input_matches_csv() {
         "--quiet",
     ]);
     assert_eq!(code, 0, "{err}");
+    accounting(&out_pq);
     for f in [
         "review_list.csv",
         "patients.csv",
@@ -593,6 +596,7 @@ fn the_summary_shows_no_patient_identifier() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stderr}");
+    accounting(&out);
     assert!(stdout.contains("row accounting"));
     let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     for id in ["P01", "P02", "P08", "P10", "P14", "P19"] {
