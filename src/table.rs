@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
 use crate::output::{csv_writer, fmt_num};
@@ -161,4 +161,21 @@ pub fn write_table(dir: &Path, stem: &str, table: &Table, format: Format) -> Res
     })
     .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
+}
+
+/// Refuse to write into an existing, non-empty output folder unless `--force`.
+pub fn check_out_dir(out: &Path, force: bool) -> Result<()> {
+    if out.exists() {
+        let nonempty = std::fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true);
+        if nonempty && !force {
+            bail!(
+                "the output folder {} already exists\nhint: choose another with --out, or pass \
+                 --force to replace its files",
+                out.display()
+            );
+        }
+    }
+    Ok(())
 }

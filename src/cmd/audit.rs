@@ -227,7 +227,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     // Refuse to overwrite before doing the work, when the folder is named.
     if let Some(out) = &args.out {
-        check_out_dir(out, args.force)?;
+        crate::table::check_out_dir(out, args.force)?;
     }
 
     // OPAL_TIMINGS=1 prints how long each stage took (for the benchmark harness).
@@ -263,7 +263,7 @@ pub fn run(args: Args) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("opal-audit-{}", day_text(result.as_of))));
     if args.out.is_none() {
-        check_out_dir(&out, args.force)?;
+        crate::table::check_out_dir(&out, args.force)?;
     }
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let pb = spinner(args.quiet, "writing outputs");
@@ -288,22 +288,6 @@ fn today() -> crate::values::Day {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     (secs / 86_400) as crate::values::Day
-}
-
-fn check_out_dir(out: &Path, force: bool) -> Result<()> {
-    if out.exists() {
-        let nonempty = std::fs::read_dir(out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true);
-        if nonempty && !force {
-            bail!(
-                "the output folder {} already exists\nhint: choose another with --out, or pass \
-                 --force to replace its files",
-                out.display()
-            );
-        }
-    }
-    Ok(())
 }
 
 fn opt_text(v: Option<String>) -> Option<String> {

@@ -76,17 +76,7 @@ pub fn run(args: Args) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("opal-epd"));
-    if out.exists()
-        && std::fs::read_dir(&out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-        && !args.force
-    {
-        anyhow::bail!(
-            "the output folder {} already exists\nhint: choose another with --out, or pass --force to replace its files",
-            out.display()
-        );
-    }
+    crate::table::check_out_dir(&out, args.force)?;
     let mut files = Vec::new();
     for f in &args.files {
         files.push(epd::read_epd(f)?);
