@@ -143,7 +143,9 @@ static_re!(re_micro, r"(\d|\b)(mcg|micrograms|ug|µg|μg|mcgs)\b");
 static_re!(re_slash, r"\s*/\s*(\d|ml\b|hour|hr|h\b|dose|24)");
 static_re!(re_per_hour, r"/(hrs?|h|hour)\b");
 static_re!(re_per_ml, r"/ml\b");
-static_re!(re_leading_dot, r"(^|[^\d])\.(\d)");
+// ".5mg" is 0.5mg; only a dot that starts a word (not "..2", which the fuzzer found would
+// grow a "0." on every pass).
+static_re!(re_leading_dot, r"(^|\s)\.(\d)");
 static_re!(re_bare_pair, r"(^|\s)(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)(\s|$)");
 static_re!(
     re_pair_then_unit,
@@ -1059,6 +1061,21 @@ mod tests {
             assert_eq!(normalise(input), want, "{input}");
             assert_eq!(normalise(want), want, "idempotent: {want}");
         }
+    }
+
+    #[test]
+    fn normalising_is_idempotent_on_fuzzer_finds() {
+        // fuzz/artifacts/names/crash-e67af5fd...: dots before a digit grew "0." each pass.
+        for text in [
+            ",/......................2....................................",
+            ". morphine",
+            "10 / 30/500",
+            ".5mg",
+        ] {
+            let n = normalise(text);
+            assert_eq!(normalise(&n), n, "{text:?}");
+        }
+        assert_eq!(normalise("morphine .5mg/5ml"), "morphine 0.5mg/5ml");
     }
 
     #[test]

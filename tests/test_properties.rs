@@ -101,3 +101,23 @@ proptest! {
         let _ = values::detect_date_format(std::iter::once(text.as_str()));
     }
 }
+
+/// Inputs the fuzzers found (`tests/data/fuzz/`), kept as regression tests.
+#[test]
+fn fuzzer_finds_stay_fixed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let norm = names::normalise(&text);
+        assert_eq!(names::normalise(&norm), norm, "{text:?}");
+        let d = opal::dose::parse(&text);
+        if let (Some(a), Some(b)) = (d.units_min, d.units_max) {
+            assert!(a <= b);
+        }
+        let _ = values::parse_quantity(&text, "");
+        n += 1;
+    }
+    assert!(n >= 1);
+}
