@@ -41,9 +41,16 @@ pub fn push_num(out: &mut String, v: f64) {
         let (int, frac) = (m / 1_000_000, m % 1_000_000);
         let _ = write!(out, "{int}");
         if frac != 0 {
-            let digits = format!("{frac:06}");
+            // Six digits, trailing zeros dropped, without allocating.
+            let mut digits = [b'0'; 6];
+            let mut f = frac;
+            for d in digits.iter_mut().rev() {
+                *d = b'0' + (f % 10) as u8;
+                f /= 10;
+            }
+            let end = digits.iter().rposition(|&d| d != b'0').map_or(0, |p| p + 1);
             out.push('.');
-            out.push_str(digits.trim_end_matches('0'));
+            out.extend(digits[..end].iter().map(|&d| d as char));
         }
         return;
     }

@@ -627,6 +627,16 @@ fn write_items_csv(out: &Path, r: &AuditResult) -> Result<PathBuf> {
         let mut cw = crate::output::csv_writer(w);
         cw.write_record(ITEM_COLUMNS)?;
         let mut num = String::new();
+        let mut int = String::new();
+        // Issue dates as text, once per distinct day.
+        let (lo, hi) = r.items.iter().fold((i32::MAX, i32::MIN), |(lo, hi), i| {
+            (lo.min(i.issue_day), hi.max(i.issue_day))
+        });
+        let days: Vec<String> = if lo <= hi {
+            (lo..=hi).map(day_text).collect()
+        } else {
+            Vec::new()
+        };
         let mut field = |cw: &mut csv::Writer<_>, v: Option<f64>| -> Result<()> {
             num.clear();
             if let Some(v) = v {
@@ -637,11 +647,18 @@ fn write_items_csv(out: &Path, r: &AuditResult) -> Result<PathBuf> {
         };
         for i in &r.items {
             let p = &i.product;
-            cw.write_field((i.file + 1).to_string())?;
-            cw.write_field(i.line.to_string())?;
+            {
+                use std::fmt::Write as _;
+                int.clear();
+                let _ = write!(int, "{}", i.file + 1);
+                cw.write_field(int.as_bytes())?;
+                int.clear();
+                let _ = write!(int, "{}", i.line);
+                cw.write_field(int.as_bytes())?;
+            }
             cw.write_field(&r.patient_ids[i.patient as usize])?;
             cw.write_field(&r.practice_codes[i.practice as usize])?;
-            cw.write_field(day_text(i.issue_day))?;
+            cw.write_field(&days[(i.issue_day - lo) as usize])?;
             cw.write_field(&p.name)?;
             cw.write_field(i.matched_by)?;
             cw.write_field(&p.dmd_id)?;
