@@ -136,7 +136,8 @@ pub struct Item {
     pub line: u64,
     pub patient: u32,
     pub practice: u32,
-    pub extract_ics: String,
+    /// The extract's own ics_code (interned; see `AuditResult::ics_codes`).
+    pub extract_ics: u32,
     pub issue_day: Day,
     pub product: Arc<Product>,
     pub product_key: u32,
@@ -355,6 +356,7 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
     // 2. Rows.
     let mut patients = Interner::new();
     let mut practices = Interner::new();
+    let mut ics_codes = Interner::new();
     let mut product_keys = Interner::new();
     // Keys are joined into one reused buffer, so a cache hit allocates nothing.
     let mut key_buf = String::new();
@@ -445,9 +447,9 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                 continue;
             }
             let ics_text = cell(c_ics, row);
-            practice_seen
-                .entry(practice.to_string())
-                .or_insert_with(|| ics_text.to_string());
+            if !practice_seen.contains_key(practice) {
+                practice_seen.insert(practice.to_string(), ics_text.to_string());
+            }
             if day > as_of {
                 accounting.after_as_of += 1;
                 continue;
@@ -583,7 +585,7 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                 line,
                 patient: patients.get(patient),
                 practice: practices.get(practice),
-                extract_ics: ics_text.to_string(),
+                extract_ics: ics_codes.get(ics_text),
                 issue_day: day,
                 product,
                 product_key: outcome.key,
@@ -654,7 +656,7 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
         }
         let latest = &items[*group.last().unwrap_or(&group[0])];
         let practice_code = practices.ids[latest.practice as usize].clone();
-        let ics_code = ics_of(&practice_code, &latest.extract_ics);
+        let ics_code = ics_of(&practice_code, &ics_codes.ids[latest.extract_ics as usize]);
         let patient_id = patients.ids[patient as usize].clone();
         let mut names: Vec<String> = Vec::new();
         for key in &m.window_products {
