@@ -17,6 +17,9 @@ use crate::table::{write_atomically, write_table, Format, Table};
 use crate::timeline::{Stockpile, TimelineSettings};
 use crate::values::{self, DateFormat};
 
+/// The monthly audit: patients above the OME threshold or on opioids long-term, with practice
+/// and ICS summaries.
+///
 /// Audit patient-level prescribing extracts: each patient's oral morphine equivalent (OME)
 /// per day and time on opioids at the audit date, the patients to review (above the
 /// threshold, or on opioids for more than the long-term limit) with the reasons, and practice

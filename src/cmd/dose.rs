@@ -8,6 +8,8 @@ use anyhow::{bail, Context, Result};
 use crate::dose::{parse, DoseParse};
 use crate::output::{csv_writer, fmt_opt};
 
+/// Dose instructions to dose units per day
+///
 /// Read UK free-text dose instructions and print, as CSV, the dose units per day they imply.
 ///
 /// Columns: text, units_min, units_max (dose units per day), unit (as written: tablet,

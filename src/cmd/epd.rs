@@ -11,6 +11,9 @@ use crate::factors::{hex_sha256, FactorSet, DEFAULT_SET};
 use crate::output::table;
 use crate::table::{write_atomically, write_table, Format, Table};
 
+/// OpenPrescribing's opioid measures for practices and ICSs, from the English Prescribing
+/// Dataset.
+///
 /// Practice-level opioid measures from the public English Prescribing Dataset (EPD), as
 /// OpenPrescribing computes them: total OME per practice and per 1000 registered patients
 /// (opioidome), high-dose items per 1000 patients (opioidper1000) and as a percentage of

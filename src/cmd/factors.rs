@@ -7,6 +7,8 @@ use anyhow::Result;
 use crate::factors::{FactorSet, BUILTIN_SETS, DEFAULT_SET};
 use crate::output::{csv_writer, fmt_num, stdout_is_terminal, table};
 
+/// Print a conversion factor table, with the source of every row.
+///
 /// Print a conversion factor table: mg of oral morphine per mg of drug, by ingredient and
 /// route, with the source of every row.
 ///

@@ -9,6 +9,8 @@ use crate::ome::{missing_factor_reason, unit_ome};
 use crate::output::{csv_writer, fmt_num, fmt_opt};
 use crate::resolve::{ItemText, Resolution, Resolver, Status};
 
+/// What an item is, and the OME of one unit of it, for names, dm+d codes or BNF codes.
+///
 /// Resolve product names, dm+d codes or BNF codes and print, as CSV, what each one is and how
 /// many mg of oral morphine one unit of it is worth.
 ///

@@ -11,6 +11,8 @@ use crate::synth::{practices, write_extract, SynthConfig};
 use crate::table::write_atomically;
 use crate::values::{parse_date_with, DateFormat};
 
+/// Write a synthetic patient-level extract (deterministic for a seed).
+///
 /// Write a realistic synthetic patient-level extract: real product names and dm+d/BNF codes
 /// from the dictionary, realistic directions, repeats every ~28 days with jitter and early
 /// repeats, escalations and tapers, patches, liquids, PRN co-codamol, patients starting and
