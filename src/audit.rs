@@ -532,6 +532,18 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                 Status::Resolved => {}
             }
             let Some(product) = outcome.product.clone() else {
+                // Resolved always carries a product; were it ever not so, the row is still
+                // counted, never dropped.
+                accounting.unresolved += 1;
+                unresolved.push(Unresolved {
+                    file: f.path.clone(),
+                    line,
+                    practice_code: practice.to_string(),
+                    drug_name: name.to_string(),
+                    dmd_code: dmd.to_string(),
+                    bnf_code: bnf.to_string(),
+                    reason: "resolved without a product (a bug in opal: please report it)".into(),
+                });
                 continue;
             };
             let (qty_text, qty_unit) = (cell(c_qty, row), cell(c_qty_unit, row));
