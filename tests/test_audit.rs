@@ -337,6 +337,27 @@ fn doses_flags_and_boundaries_by_hand() {
     assert_eq!(flag("P14", "excluded_reason"), "palliative care register");
     assert!(close(ome("P14"), 180.0));
 
+    // Instructed OME/day (directions x strength x factor) and the peak day, by hand.
+    let val = |id: &str, k: &str| num(&by(&p, "patient_id", id), k);
+    // P01: 2 a day x 60 mg = 120; the supply says 120 too: they agree.
+    assert!(close(val("P01", "instructed_ome_mg_day"), 120.0));
+    assert_eq!(flag("P01", "doses_disagree"), "false");
+    assert!(close(val("P01", "peak_ome_mg_day"), 120.0));
+    // P04: MST 30 bd (60) + oxycodone 10 MR bd (2 x 10 x 1.5 = 30) both cover the audit date.
+    assert!(close(val("P04", "instructed_ome_mg_day"), 90.0));
+    // P05: one 25 microgram/hour patch at a time: 60 mg/day.
+    assert!(close(val("P05", "instructed_ome_mg_day"), 60.0));
+    // P13: "1-2 qds prn" at the max policy is 8 a day x 30 mg x 0.1 = 24 mg/day, against
+    // 10.29 supply-based: more than 50% apart.
+    assert!(close(val("P13", "instructed_ome_mg_day"), 24.0));
+    assert_eq!(flag("P13", "doses_disagree"), "true");
+    // P13's peak: 24 mg on each fully covered day.
+    assert!(close(val("P13", "peak_ome_mg_day"), 24.0));
+    // P03 carried forward never exceeds 60 on any day; concurrent would peak at 120.
+    assert!(close(val("P03", "peak_ome_mg_day"), 60.0));
+    // P08's peak in the 90-day look-back is its 20 mg/day.
+    assert!(close(val("P08", "peak_ome_mg_day"), 20.0));
+
     // The review list: high dose or long-term, not excluded, by practice then OME desc.
     let review = read(&out.join("review_list.csv"));
     let ids: Vec<&str> = review.iter().map(|r| r["patient_id"].as_str()).collect();
@@ -391,6 +412,15 @@ fn practice_and_ics_summaries_are_sums_over_sums() {
     assert_eq!(a["patients"], "5");
     assert_eq!(a["high_dose"], "1");
     assert_eq!(a["high_dose_per_1000"], "1");
+    // OME in the 28-day window: P01 120 + P02 180 + P03 60 + P04 90 + P05 60 = 510 a day,
+    // x 28 = 14280 mg; per 1000 of 1000 registered, the same.
+    assert!(
+        close(num(&a, "total_ome_mg_window"), 14280.0),
+        "{}",
+        a["total_ome_mg_window"]
+    );
+    assert!(close(num(&a, "total_ome_mg_window_per_1000"), 14280.0));
+    assert!(close(num(&a, "median_ome_mg_day"), 90.0));
     let c = by(&practices, "code", "C");
     // P12 and P13 count; P14 is excluded and counted apart; P17's item is unresolved.
     assert_eq!(c["patients"], "2");
@@ -424,8 +454,12 @@ fn stockpile_and_prn_policy_settings() {
     );
     let p = read(&out.join("patients.csv"));
     let ome = |id: &str| num(&by(&p, "patient_id", id), "ome_mg_day");
-    // Concurrent: (14 x 120 + 14 x 60) / 28 = 90.
+    // Concurrent: (14 x 120 + 14 x 60) / 28 = 90, with days at 120.
     assert!(close(ome("P03"), 90.0), "{}", ome("P03"));
+    assert!(close(
+        num(&by(&p, "patient_id", "P03"), "peak_ome_mg_day"),
+        120.0
+    ));
     // Mean: 6 a day, 16.67 days at 18 mg/day; 12 days in the window: 216 / 28.
     assert!(close(ome("P13"), 216.0 / 28.0));
     let items = read(&out.join("items.csv"));
