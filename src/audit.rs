@@ -405,20 +405,12 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                 accounting.blank_lines += 1;
                 continue;
             }
-            if patient.is_empty() {
-                reject(
-                    &mut rejected,
-                    &mut accounting,
-                    rej("patient_id", "", "patient_id is empty".into()),
-                )?;
-                continue;
-            }
-            if practice.is_empty() {
-                reject(
-                    &mut rejected,
-                    &mut accounting,
-                    rej("practice_code", "", "practice_code is empty".into()),
-                )?;
+            let missing = [("patient_id", patient), ("practice_code", practice)]
+                .into_iter()
+                .find(|(_, v)| v.is_empty());
+            if let Some((column, _)) = missing {
+                let why = format!("{column} is empty");
+                reject(&mut rejected, &mut accounting, rej(column, "", why))?;
                 continue;
             }
             let Some(day) = row_day else {
