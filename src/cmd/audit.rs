@@ -150,8 +150,15 @@ fn read_exclusions(path: &Path) -> Result<BTreeMap<String, String>> {
         .has_headers(id_col.is_some())
         .flexible(true)
         .from_reader(text.as_bytes());
-    for rec in reader.records() {
-        let rec = rec.with_context(|| format!("cannot read {}", path.display()))?;
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 1 + usize::from(id_col.is_some());
+        let rec = rec.with_context(|| {
+            format!(
+                "{}: line {line}: cannot read the row\nhint: --exclude-patients takes one \
+                 patient id a line, or a CSV with patient_id[,reason]",
+                path.display()
+            )
+        })?;
         let id = rec.get(id_col.unwrap_or(0)).unwrap_or("").trim();
         if id.is_empty() {
             continue;
