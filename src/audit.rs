@@ -4,15 +4,16 @@
 //! [`run`] takes extracts already read ([`crate::extract`]) and a validated [`AuditConfig`];
 //! it does no I/O. Every distinct date, quantity, product and dose text is parsed once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
+use polars::prelude::PlHashMap;
 
 use crate::cli::ExitError;
 use crate::dictionary::Dictionary;
 use crate::dose::{DoseParse, DoseStatus};
-use crate::extract::ExtractFile;
+use crate::extract::{Chunk, FileInfo};
 use crate::factors::FactorSet;
 use crate::ome::{missing_factor_reason, unit_ome};
 use crate::practices::PracticeInfo;
@@ -129,23 +130,53 @@ impl Accounting {
     }
 }
 
-/// One opioid item as used, with how each number was chosen.
+/// A product as used by the items resolved to it.
 #[derive(Debug, Clone)]
+pub struct ProductUse {
+    pub product: Arc<Product>,
+    /// Generic product key, interned: early repeats of one key carry forward.
+    pub key: u32,
+    pub matched_by: &'static str,
+    pub factor: f64,
+}
+
+/// One distinct dose text and its parse.
+#[derive(Debug, Clone)]
+pub struct DoseUse {
+    pub text: String,
+    pub parse: DoseParse,
+}
+
+/// One opioid item as used: 56 bytes, so that tens of millions fit in memory. What follows
+/// from it (days of supply, OME) is worked out by [`AuditResult::item_values`].
+#[derive(Debug, Clone, Copy)]
 pub struct Item {
-    pub file: u32,
     pub line: u64,
+    /// Quantity in the product's units (packs expanded, mg of a tablet converted).
+    pub quantity: f64,
+    /// Days of supply stated in the extract; NaN when not stated.
+    explicit_days: f64,
+    pub file: u32,
     pub patient: u32,
     pub practice: u32,
     /// The extract's own ics_code (interned; see `AuditResult::ics_codes`).
     pub extract_ics: u32,
     pub issue_day: Day,
-    pub product: Arc<Product>,
-    pub product_key: u32,
-    pub matched_by: &'static str,
-    pub factor: f64,
-    pub quantity: f64,
-    pub dose_text: Arc<str>,
-    pub dose_status: DoseStatus,
+    /// Index into `AuditResult::products`.
+    pub product: u32,
+    /// Index into `AuditResult::doses`.
+    pub dose: u32,
+}
+
+impl Item {
+    pub fn explicit_days(&self) -> Option<f64> {
+        (!self.explicit_days.is_nan()).then_some(self.explicit_days)
+    }
+}
+
+/// The numbers of one item (METHOD.md §5), with how days of supply were chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ItemValues {
     pub units_per_day: Option<f64>,
     pub patches_at_once: Option<f64>,
     pub days_supply: f64,
@@ -175,6 +206,8 @@ pub struct AuditResult {
     pub first_issue_day: Option<Day>,
     pub accounting: Accounting,
     pub items: Vec<Item>,
+    pub products: Vec<ProductUse>,
+    pub doses: Vec<DoseUse>,
     pub patient_ids: Vec<String>,
     pub practice_codes: Vec<String>,
     pub patients: Vec<PatientRow>,
@@ -188,29 +221,37 @@ pub struct AuditResult {
     pub distinct_products: usize,
 }
 
+impl AuditResult {
+    /// Days of supply and OME of an item, under the run's settings.
+    pub fn item_values(&self, item: &Item, config: &AuditConfig) -> ItemValues {
+        let p = &self.products[item.product as usize];
+        let d = &self.doses[item.dose as usize];
+        build_item(
+            &p.product,
+            item.quantity,
+            item.explicit_days(),
+            &d.parse,
+            config,
+            p.factor,
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
 struct ProductOutcome {
     status: Status,
-    product: Option<Arc<Product>>,
-    matched_by: &'static str,
-    factor: f64,
+    /// Index into the products used, when resolved.
+    used: u32,
     reason: String,
-    key: u32,
 }
 
+#[derive(Default)]
 struct Interner {
     ids: Vec<String>,
-    index: HashMap<String, u32>,
+    index: PlHashMap<String, u32>,
 }
 
 impl Interner {
-    fn new() -> Interner {
-        Interner {
-            ids: Vec::new(),
-            index: HashMap::new(),
-        }
-    }
-
     fn get(&mut self, s: &str) -> u32 {
         if let Some(&i) = self.index.get(s) {
             return i;
@@ -271,118 +312,304 @@ fn quantity_in_product(q: &Quantity, p: &Product) -> f64 {
     }
 }
 
-/// Run the audit over extracts already read.
-pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Result<AuditResult> {
-    let resolver = Resolver::new(dict);
-    let mut accounting = Accounting::default();
-    let mut rejected: Vec<Rejected> = Vec::new();
-    let mut unresolved: Vec<Unresolved> = Vec::new();
-    let mut warnings: Vec<String> = Vec::new();
+/// The date layout of one file and its distinct dates, each parsed once.
+struct FileDates {
+    format: Option<DateFormat>,
+    /// Distinct issue_date texts → day; `None` until the layout is known.
+    days: PlHashMap<String, Option<Day>>,
+}
 
-    let reject =
-        |rejected: &mut Vec<Rejected>, accounting: &mut Accounting, r: Rejected| -> Result<()> {
-            if config.strict {
-                return Err(ExitError {
-                    code: crate::cli::exit::STRICT,
-                    message: format!(
-                        "{}: line {}: column {}: '{}': {}\nhint: --strict stops at the first \
-                     rejected row; without it the row is counted in rejected.csv",
-                        r.file, r.line, r.column, r.value, r.reason
-                    ),
-                }
-                .into());
-            }
-            accounting.rejected += 1;
-            *accounting
-                .rejected_by_column
-                .entry(r.column.clone())
-                .or_default() += 1;
-            rejected.push(r);
-            Ok(())
-        };
-
-    // 1. Dates: one layout per file, each distinct value parsed once.
-    let mut day_of_row: Vec<Vec<Option<Day>>> = Vec::with_capacity(files.len());
-    let mut date_formats = Vec::new();
-    for f in files {
-        let col = f.column("issue_date");
-        let mut distinct: HashMap<&str, Option<Day>> = HashMap::new();
-        if let Some(c) = col {
-            for v in c.iter().flatten() {
-                distinct.entry(v.trim()).or_insert(None);
-            }
-        }
-        let format = match &config.date_format {
-            Some(fmt) => fmt.clone(),
-            None => values::detect_date_format(distinct.keys().copied())
-                .map_err(|e| anyhow::anyhow!("{}: issue_date: {e}", f.path))?,
-        };
-        date_formats.push(format.0.clone());
-        for (k, v) in distinct.iter_mut() {
+impl FileDates {
+    fn set_format(&mut self, format: DateFormat) {
+        for (k, v) in self.days.iter_mut() {
             *v = values::parse_date_with(k, &format);
         }
-        let days: Vec<Option<Day>> = (0..f.rows())
-            .map(|r| distinct.get(cell(col, r)).copied().flatten())
-            .collect();
-        day_of_row.push(days);
+        self.format = Some(format);
     }
-    let usable = |d: &&Day| config.as_of.is_some() || **d <= config.today;
-    let first_issue_day = day_of_row
-        .iter()
-        .flatten()
-        .flatten()
-        .filter(usable)
-        .copied()
-        .min();
-    let latest = day_of_row
-        .iter()
-        .flatten()
-        .flatten()
-        .filter(usable)
-        .copied()
-        .max();
-    let as_of = match (config.as_of, latest) {
-        (Some(d), _) => d,
-        (None, Some(d)) => d,
-        (None, None) => {
-            let rows: usize = files.iter().map(|f| f.rows()).sum();
-            if rows == 0 {
-                bail!("the extract has a header but no rows\nhint: check the export finished");
-            }
-            bail!("no row has a readable issue date, so there is no audit date\nhint: check the issue_date column, or give --as-of");
-        }
-    };
+}
 
-    // 2. Rows.
-    let mut patients = Interner::new();
-    let mut practices = Interner::new();
-    let mut ics_codes = Interner::new();
-    let mut product_keys = Interner::new();
-    // Keys are joined into one reused buffer, so a cache hit allocates nothing.
-    let mut key_buf = String::new();
-    let mut product_cache: HashMap<String, ProductOutcome> = HashMap::new();
-    let mut quantity_cache: HashMap<String, Result<Quantity, String>> = HashMap::new();
-    let mut dose_cache: HashMap<String, (Arc<str>, DoseParse)> = HashMap::new();
-    let mut practice_unresolved: BTreeMap<String, u64> = BTreeMap::new();
-    let mut practice_seen: BTreeMap<String, String> = BTreeMap::new();
-    let mut items: Vec<Item> = Vec::new();
-    for (fi, f) in files.iter().enumerate() {
-        let c_patient = f.column("patient_id");
-        let c_practice = f.column("practice_code");
-        let c_date = f.column("issue_date");
-        let c_name = f.column("drug_name");
-        let c_dmd = f.column("dmd_code");
-        let c_bnf = f.column("bnf_code");
-        let c_qty = f.column("quantity");
-        let c_qty_unit = f.column("quantity_unit");
-        let c_dose = f.column("dose_text");
-        let c_days = f.column("days_supply");
-        let c_ics = f.column("ics_code");
-        for (row, &row_day) in day_of_row[fi].iter().enumerate() {
-            accounting.read += 1;
-            let line = f.line(row);
+struct FileState {
+    path: String,
+    columns: BTreeMap<String, String>,
+    dates: FileDates,
+    /// Chunks read before the date layout was settled (the first dates were all ambiguous).
+    pending: Vec<Chunk>,
+}
+
+/// The audit of extracts read in chunks (METHOD.md §5–§8): rows go in a chunk at a time, and
+/// only the compact [`Item`]s of opioid rows are kept, so memory grows with the opioid items,
+/// not with the text of the extract. Every distinct date, quantity, product and dose text is
+/// parsed once.
+pub struct Auditor<'a> {
+    config: &'a AuditConfig,
+    resolver: Resolver<'a>,
+    accounting: Accounting,
+    rejected: Vec<Rejected>,
+    unresolved: Vec<Unresolved>,
+    warnings: Vec<String>,
+    files: Vec<FileState>,
+    patients: Interner,
+    practices: Interner,
+    ics_codes: Interner,
+    product_keys: Interner,
+    /// Per practice id: the extract's ics_code (interned) on its first dated row.
+    practice_ics_seen: Vec<Option<u32>>,
+    /// Per practice id: unresolved opioid items.
+    practice_unresolved: Vec<u64>,
+    key_buf: String,
+    product_cache: PlHashMap<String, u32>,
+    outcomes: Vec<ProductOutcome>,
+    products: Vec<ProductUse>,
+    quantity_cache: PlHashMap<String, Result<Quantity, String>>,
+    dose_cache: PlHashMap<String, u32>,
+    doses: Vec<DoseUse>,
+    items: Vec<Item>,
+    first_day: Option<Day>,
+    latest_day: Option<Day>,
+}
+
+impl<'a> Auditor<'a> {
+    pub fn new(config: &'a AuditConfig, dict: &'a Dictionary) -> Auditor<'a> {
+        Auditor {
+            config,
+            resolver: Resolver::new(dict),
+            accounting: Accounting::default(),
+            rejected: Vec::new(),
+            unresolved: Vec::new(),
+            warnings: Vec::new(),
+            files: Vec::new(),
+            patients: Interner::default(),
+            practices: Interner::default(),
+            ics_codes: Interner::default(),
+            product_keys: Interner::default(),
+            practice_ics_seen: Vec::new(),
+            practice_unresolved: Vec::new(),
+            key_buf: String::new(),
+            product_cache: PlHashMap::default(),
+            outcomes: Vec::new(),
+            products: Vec::new(),
+            quantity_cache: PlHashMap::default(),
+            dose_cache: PlHashMap::default(),
+            doses: Vec::new(),
+            items: Vec::new(),
+            first_day: None,
+            latest_day: None,
+        }
+    }
+
+    /// Start a file; its chunks are then given with [`Auditor::add_chunk`] and it is ended
+    /// with [`Auditor::end_file`]. Returns the file's index.
+    pub fn begin_file(&mut self, path: &str, columns: &BTreeMap<String, String>) -> usize {
+        self.files.push(FileState {
+            path: path.to_string(),
+            columns: columns.clone(),
+            dates: FileDates {
+                format: self.config.date_format.clone(),
+                days: PlHashMap::default(),
+            },
+            pending: Vec::new(),
+        });
+        self.files.len() - 1
+    }
+
+    /// One chunk of a file's rows, in file order.
+    pub fn add_chunk(&mut self, file: usize, chunk: Chunk) -> Result<()> {
+        let st = &mut self.files[file];
+        let format = st.dates.format.clone();
+        if let Some(c) = chunk.column(st.columns.get("issue_date")) {
+            for v in c.iter().flatten() {
+                let v = v.trim();
+                if !st.dates.days.contains_key(v) {
+                    let day = format.as_ref().and_then(|f| values::parse_date_with(v, f));
+                    st.dates.days.insert(v.to_string(), day);
+                }
+            }
+        }
+        if st.dates.format.is_none() {
+            match values::settled_date_format(st.dates.days.keys().map(String::as_str)) {
+                Some(f) => st.dates.set_format(f),
+                None => {
+                    st.pending.push(chunk);
+                    return Ok(());
+                }
+            }
+        }
+        for pending in std::mem::take(&mut st.pending) {
+            self.rows(file, &pending)?;
+        }
+        self.rows(file, &chunk)
+    }
+
+    /// The end of a file: its date layout is decided now if its dates never settled it.
+    pub fn end_file(&mut self, file: usize) -> Result<()> {
+        let st = &mut self.files[file];
+        if st.dates.format.is_none() {
+            let format = values::detect_date_format(st.dates.days.keys().map(String::as_str))
+                .map_err(|e| anyhow::anyhow!("{}: issue_date: {e}", st.path))?;
+            st.dates.set_format(format);
+        }
+        for pending in std::mem::take(&mut st.pending) {
+            self.rows(file, &pending)?;
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, r: Rejected) -> Result<()> {
+        if self.config.strict {
+            return Err(ExitError {
+                code: crate::cli::exit::STRICT,
+                message: format!(
+                    "{}: line {}: column {}: '{}': {}\nhint: --strict stops at the first \
+                     rejected row; without it the row is counted in rejected.csv",
+                    r.file, r.line, r.column, r.value, r.reason
+                ),
+            }
+            .into());
+        }
+        self.accounting.rejected += 1;
+        *self
+            .accounting
+            .rejected_by_column
+            .entry(r.column.clone())
+            .or_default() += 1;
+        self.rejected.push(r);
+        Ok(())
+    }
+
+    fn practice_id(&mut self, practice: &str) -> u32 {
+        let id = self.practices.get(practice);
+        if self.practice_ics_seen.len() <= id as usize {
+            self.practice_ics_seen.resize(id as usize + 1, None);
+            self.practice_unresolved.resize(id as usize + 1, 0);
+        }
+        id
+    }
+
+    /// The product a row names, resolved once per distinct (dm+d, BNF, name).
+    fn outcome(&mut self, dmd: &str, bnf: &str, name: &str) -> u32 {
+        self.key_buf.clear();
+        for (k, part) in [dmd, bnf, name].iter().enumerate() {
+            if k > 0 {
+                self.key_buf.push('\u{1f}');
+            }
+            self.key_buf.push_str(part);
+        }
+        if let Some(&i) = self.product_cache.get(self.key_buf.as_str()) {
+            return i;
+        }
+        let r = self.resolver.resolve(ItemText {
+            dmd_code: dmd,
+            bnf_code: bnf,
+            name,
+        });
+        let mut o = ProductOutcome {
+            status: r.status,
+            used: u32::MAX,
+            reason: r.reason.clone().unwrap_or_default(),
+        };
+        if let Some(p) = &r.product {
+            let mut factor = 0.0;
+            match unit_ome(p, &self.config.factors) {
+                Some(u) => factor = u.factor.factor,
+                None if o.status == Status::Resolved => {
+                    o.status = Status::Unresolved;
+                    o.reason = missing_factor_reason(p, &self.config.factors);
+                }
+                None => {}
+            }
+            if o.status == Status::Resolved {
+                o.used = self.products.len() as u32;
+                self.products.push(ProductUse {
+                    key: self.product_keys.get(&p.product_key),
+                    product: p.clone(),
+                    matched_by: r.matched_by.map_or("", |m| m.as_str()),
+                    factor,
+                });
+            }
+        } else if o.status == Status::Resolved {
+            // Resolved always carries a product; were it ever not so, the row is still
+            // counted, never dropped.
+            o.status = Status::Unresolved;
+            o.reason = "resolved without a product (a bug in opal: please report it)".into();
+        }
+        let i = self.outcomes.len() as u32;
+        self.outcomes.push(o);
+        self.product_cache.insert(self.key_buf.clone(), i);
+        i
+    }
+
+    /// The quantity of a row in the product's units, each distinct (text, unit) parsed once.
+    fn quantity(&mut self, text: &str, unit: &str, used: u32) -> Result<f64, String> {
+        self.key_buf.clear();
+        self.key_buf.push_str(text);
+        self.key_buf.push('\u{1f}');
+        self.key_buf.push_str(unit);
+        if !self.quantity_cache.contains_key(self.key_buf.as_str()) {
+            let q = values::parse_quantity(text, unit);
+            self.quantity_cache.insert(self.key_buf.clone(), q);
+        }
+        match &self.quantity_cache[self.key_buf.as_str()] {
+            Ok(q) => Ok(quantity_in_product(
+                q,
+                &self.products[used as usize].product,
+            )),
+            Err(why) => Err(why.clone()),
+        }
+    }
+
+    fn dose(&mut self, text: &str) -> u32 {
+        if let Some(&i) = self.dose_cache.get(text) {
+            return i;
+        }
+        let i = self.doses.len() as u32;
+        self.doses.push(DoseUse {
+            text: text.to_string(),
+            parse: crate::dose::parse(text),
+        });
+        self.dose_cache.insert(text.to_string(), i);
+        i
+    }
+
+    /// The rows of one chunk, the file's date layout being known.
+    fn rows(&mut self, fi: usize, chunk: &Chunk) -> Result<()> {
+        let dates = std::mem::take(&mut self.files[fi].dates.days);
+        let result = self.rows_with(fi, chunk, &dates);
+        self.files[fi].dates.days = dates;
+        result
+    }
+
+    fn rows_with(
+        &mut self,
+        fi: usize,
+        chunk: &Chunk,
+        dates: &PlHashMap<String, Option<Day>>,
+    ) -> Result<()> {
+        let config = self.config;
+        let columns = self.files[fi].columns.clone();
+        let path = self.files[fi].path.clone();
+        let layout = self.files[fi]
+            .dates
+            .format
+            .as_ref()
+            .map(|f| f.0.clone())
+            .unwrap_or_default();
+        let col = |c: &str| chunk.column(columns.get(c));
+        let c_patient = col("patient_id");
+        let c_practice = col("practice_code");
+        let c_date = col("issue_date");
+        let c_name = col("drug_name");
+        let c_dmd = col("dmd_code");
+        let c_bnf = col("bnf_code");
+        let c_qty = col("quantity");
+        let c_qty_unit = col("quantity_unit");
+        let c_dose = col("dose_text");
+        let c_days = col("days_supply");
+        let c_ics = col("ics_code");
+        for row in 0..chunk.rows() {
+            self.accounting.read += 1;
+            let line = chunk.line(row);
             let rej = |column: &str, value: &str, reason: String| Rejected {
-                file: f.path.clone(),
+                file: path.clone(),
                 line,
                 column: column.to_string(),
                 value: value.to_string(),
@@ -392,6 +619,13 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
             let practice = cell(c_practice, row);
             let date_text = cell(c_date, row);
             let (name, dmd, bnf) = (cell(c_name, row), cell(c_dmd, row), cell(c_bnf, row));
+            let row_day = dates.get(date_text).copied().flatten();
+            if let Some(d) = row_day {
+                if config.as_of.is_some() || d <= config.today {
+                    self.first_day = Some(self.first_day.map_or(d, |f| f.min(d)));
+                    self.latest_day = Some(self.latest_day.map_or(d, |l| l.max(d)));
+                }
+            }
             if patient.is_empty()
                 && practice.is_empty()
                 && date_text.is_empty()
@@ -401,8 +635,8 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                 && cell(c_qty, row).is_empty()
             {
                 // A blank line is not a row.
-                accounting.read -= 1;
-                accounting.blank_lines += 1;
+                self.accounting.read -= 1;
+                self.accounting.blank_lines += 1;
                 continue;
             }
             let missing = [("patient_id", patient), ("practice_code", practice)]
@@ -410,20 +644,16 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                 .find(|(_, v)| v.is_empty());
             if let Some((column, _)) = missing {
                 let why = format!("{column} is empty");
-                reject(&mut rejected, &mut accounting, rej(column, "", why))?;
+                self.reject(rej(column, "", why))?;
                 continue;
             }
             let Some(day) = row_day else {
                 let why = if date_text.is_empty() {
                     "issue_date is empty".to_string()
                 } else {
-                    format!("not a date in the layout {} of this file", date_formats[fi])
+                    format!("not a date in the layout {layout} of this file")
                 };
-                reject(
-                    &mut rejected,
-                    &mut accounting,
-                    rej("issue_date", date_text, why),
-                )?;
+                self.reject(rej("issue_date", date_text, why))?;
                 continue;
             };
             if config.as_of.is_none() && day > config.today {
@@ -431,134 +661,69 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
                     "issue date is in the future (after today, {})",
                     format_day(config.today)
                 );
-                reject(
-                    &mut rejected,
-                    &mut accounting,
-                    rej("issue_date", date_text, why),
-                )?;
+                self.reject(rej("issue_date", date_text, why))?;
                 continue;
             }
+            let practice_id = self.practice_id(practice);
             let ics_text = cell(c_ics, row);
-            if !practice_seen.contains_key(practice) {
-                practice_seen.insert(practice.to_string(), ics_text.to_string());
+            if self.practice_ics_seen[practice_id as usize].is_none() {
+                self.practice_ics_seen[practice_id as usize] = Some(self.ics_codes.get(ics_text));
             }
-            if day > as_of {
-                accounting.after_as_of += 1;
+            // Without --as-of the audit date is the latest usable issue date, so no row is
+            // after it.
+            if config.as_of.is_some_and(|a| day > a) {
+                self.accounting.after_as_of += 1;
                 continue;
             }
             if name.is_empty() && dmd.is_empty() && bnf.is_empty() {
                 let why = "no drug name, dm+d code or BNF code (a short row?)".to_string();
-                reject(&mut rejected, &mut accounting, rej("drug_name", "", why))?;
+                self.reject(rej("drug_name", "", why))?;
                 continue;
             }
             let repaired = crate::resolve::repair_bnf(bnf);
             if repaired.is_some() {
-                accounting.bnf_leading_zero_restored += 1;
+                self.accounting.bnf_leading_zero_restored += 1;
             }
             let bnf = repaired.as_deref().unwrap_or(bnf);
-            key_buf.clear();
-            for (k, part) in [dmd, bnf, name].iter().enumerate() {
-                if k > 0 {
-                    key_buf.push('\u{1f}');
-                }
-                key_buf.push_str(part);
-            }
-            let outcome = match product_cache.get(key_buf.as_str()) {
-                Some(o) => o.clone(),
-                None => {
-                    let r = resolver.resolve(ItemText {
-                        dmd_code: dmd,
-                        bnf_code: bnf,
-                        name,
-                    });
-                    let mut o = ProductOutcome {
-                        status: r.status,
-                        matched_by: r.matched_by.map_or("", |m| m.as_str()),
-                        factor: 0.0,
-                        reason: r.reason.clone().unwrap_or_default(),
-                        key: 0,
-                        product: r.product.clone(),
-                    };
-                    if let Some(p) = &r.product {
-                        o.key = product_keys.get(&p.product_key);
-                        match unit_ome(p, &config.factors) {
-                            Some(u) => o.factor = u.factor.factor,
-                            None if o.status == Status::Resolved => {
-                                o.status = Status::Unresolved;
-                                o.reason = missing_factor_reason(p, &config.factors);
-                            }
-                            None => {}
-                        }
-                    }
-                    product_cache.insert(key_buf.clone(), o.clone());
-                    o
-                }
-            };
-            match outcome.status {
+            let oi = self.outcome(dmd, bnf, name) as usize;
+            match self.outcomes[oi].status {
                 Status::NotOpioid => {
-                    accounting.not_opioid += 1;
+                    self.accounting.not_opioid += 1;
                     continue;
                 }
                 Status::Excluded => {
-                    accounting.excluded += 1;
-                    *accounting
-                        .excluded_by_reason
-                        .entry(outcome.reason.clone())
-                        .or_default() += 1;
+                    self.accounting.excluded += 1;
+                    let reason = &self.outcomes[oi].reason;
+                    match self.accounting.excluded_by_reason.get_mut(reason) {
+                        Some(n) => *n += 1,
+                        None => {
+                            self.accounting.excluded_by_reason.insert(reason.clone(), 1);
+                        }
+                    }
                     continue;
                 }
                 Status::Unresolved => {
-                    accounting.unresolved += 1;
-                    *practice_unresolved.entry(practice.to_string()).or_default() += 1;
-                    unresolved.push(Unresolved {
-                        file: f.path.clone(),
+                    self.accounting.unresolved += 1;
+                    self.practice_unresolved[practice_id as usize] += 1;
+                    self.unresolved.push(Unresolved {
+                        file: path.clone(),
                         line,
                         practice_code: practice.to_string(),
                         drug_name: name.to_string(),
                         dmd_code: dmd.to_string(),
                         bnf_code: bnf.to_string(),
-                        reason: outcome.reason.clone(),
+                        reason: self.outcomes[oi].reason.clone(),
                     });
                     continue;
                 }
                 Status::Resolved => {}
             }
-            let Some(product) = outcome.product.clone() else {
-                // Resolved always carries a product; were it ever not so, the row is still
-                // counted, never dropped.
-                accounting.unresolved += 1;
-                unresolved.push(Unresolved {
-                    file: f.path.clone(),
-                    line,
-                    practice_code: practice.to_string(),
-                    drug_name: name.to_string(),
-                    dmd_code: dmd.to_string(),
-                    bnf_code: bnf.to_string(),
-                    reason: "resolved without a product (a bug in opal: please report it)".into(),
-                });
-                continue;
-            };
+            let used = self.outcomes[oi].used;
             let (qty_text, qty_unit) = (cell(c_qty, row), cell(c_qty_unit, row));
-            key_buf.clear();
-            key_buf.push_str(qty_text);
-            key_buf.push('\u{1f}');
-            key_buf.push_str(qty_unit);
-            let q = match quantity_cache.get(key_buf.as_str()) {
-                Some(q) => q.clone(),
-                None => {
-                    let q = values::parse_quantity(qty_text, qty_unit);
-                    quantity_cache.insert(key_buf.clone(), q.clone());
-                    q
-                }
-            };
-            let q = match q {
+            let quantity = match self.quantity(qty_text, qty_unit, used) {
                 Ok(q) => q,
                 Err(why) => {
-                    reject(
-                        &mut rejected,
-                        &mut accounting,
-                        rej("quantity", qty_text, why),
-                    )?;
+                    self.reject(rej("quantity", qty_text, why))?;
                     continue;
                 }
             };
@@ -566,108 +731,203 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
             let explicit_days = match values::parse_days(days_text) {
                 Ok(d) => d,
                 Err(why) => {
-                    reject(
-                        &mut rejected,
-                        &mut accounting,
-                        rej("days_supply", days_text, why),
-                    )?;
+                    self.reject(rej("days_supply", days_text, why))?;
                     continue;
                 }
             };
-            let dose_text = cell(c_dose, row);
-            if !dose_cache.contains_key(dose_text) {
-                dose_cache.insert(
-                    dose_text.to_string(),
-                    (Arc::from(dose_text), crate::dose::parse(dose_text)),
-                );
-            }
-            let (dose_arc, dose) = dose_cache[dose_text].clone();
-            let item = build_item(&product, &q, explicit_days, &dose, config, outcome.factor);
-            accounting.used += 1;
-            items.push(Item {
-                file: fi as u32,
+            let dose = self.dose(cell(c_dose, row));
+            self.accounting.used += 1;
+            let item = Item {
                 line,
-                patient: patients.get(patient),
-                practice: practices.get(practice),
-                extract_ics: ics_codes.get(ics_text),
+                quantity,
+                explicit_days: explicit_days.unwrap_or(f64::NAN),
+                file: fi as u32,
+                patient: self.patients.get(patient),
+                practice: practice_id,
+                extract_ics: self.ics_codes.get(ics_text),
                 issue_day: day,
-                product,
-                product_key: outcome.key,
-                matched_by: outcome.matched_by,
-                factor: outcome.factor,
-                quantity: item.0,
-                dose_text: dose_arc,
-                dose_status: dose.status,
-                units_per_day: item.1,
-                patches_at_once: item.2,
-                days_supply: item.3,
-                days_supply_source: item.4,
-                total_ome_mg: item.5,
-                instructed_ome_mg_day: item.6,
-            });
+                product: used,
+                dose,
+            };
+            self.items.push(item);
         }
+        Ok(())
     }
 
-    // 3. Patients: one pass over items grouped by patient.
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by_key(|&i| {
-        (
-            items[i].patient,
-            items[i].issue_day,
-            items[i].file,
-            items[i].line,
-        )
-    });
-    let mut patient_rows: Vec<PatientRow> = Vec::new();
-    let ics_of = |practice: &str, extract_ics: &str| -> String {
-        if let Some(map) = &config.practices {
-            if let Some(info) = map.get(practice) {
-                if !info.ics_code.is_empty() {
-                    return info.ics_code.clone();
+    /// Timelines, flags and summaries, once every file has been read and ended.
+    pub fn finish(self) -> Result<AuditResult> {
+        let config = self.config;
+        let as_of = match (config.as_of, self.latest_day) {
+            (Some(d), _) => d,
+            (None, Some(d)) => d,
+            (None, None) => {
+                if self.accounting.read == 0 {
+                    bail!("the extract has a header but no rows\nhint: check the export finished");
                 }
+                bail!("no row has a readable issue date, so there is no audit date\nhint: check the issue_date column, or give --as-of");
+            }
+        };
+        let date_formats: Vec<String> = self
+            .files
+            .iter()
+            .map(|f| {
+                f.dates
+                    .format
+                    .as_ref()
+                    .map(|d| d.0.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let mut result = AuditResult {
+            as_of,
+            first_issue_day: self.first_day,
+            accounting: self.accounting,
+            items: self.items,
+            products: self.products,
+            doses: self.doses,
+            patient_ids: self.patients.ids,
+            practice_codes: self.practices.ids,
+            patients: Vec::new(),
+            practice_summaries: Vec::new(),
+            ics_summaries: Vec::new(),
+            unresolved: self.unresolved,
+            rejected: self.rejected,
+            date_formats,
+            warnings: self.warnings,
+            distinct_dose_texts: self.dose_cache.len(),
+            distinct_products: self.product_cache.len(),
+        };
+        let ics_ids = self.ics_codes.ids;
+        crate::timing::lap("read and audit rows");
+        result.patients = patient_rows(&result, &ics_ids, config);
+        crate::timing::lap("timelines");
+
+        let ics = |practice: &str, extract_ics: &str| ics_of(config, practice, extract_ics);
+        let mut practice_ics: BTreeMap<String, String> = BTreeMap::new();
+        let mut practice_unresolved: BTreeMap<String, u64> = BTreeMap::new();
+        for (id, seen) in self.practice_ics_seen.iter().enumerate() {
+            let code = &result.practice_codes[id];
+            if let Some(seen_ics) = seen {
+                practice_ics.insert(code.clone(), ics(code, &ics_ids[*seen_ics as usize]));
+            }
+            if self.practice_unresolved[id] > 0 {
+                practice_unresolved.insert(code.clone(), self.practice_unresolved[id]);
             }
         }
-        if !extract_ics.is_empty() {
-            return extract_ics.to_string();
+        let unknown: Vec<&String> = practice_ics
+            .iter()
+            .filter(|(_, ics)| *ics == "UNKNOWN")
+            .map(|(p, _)| p)
+            .collect();
+        if result.accounting.bnf_leading_zero_restored > 0 {
+            result.warnings.push(format!(
+                "{} BNF codes had 14 characters (a leading zero lost in a spreadsheet) and were \
+                 read with the zero restored\nhint: export code columns as text",
+                result.accounting.bnf_leading_zero_restored
+            ));
         }
-        "UNKNOWN".to_string()
-    };
-    let first_day = first_issue_day.unwrap_or(as_of);
-    let mut start = 0;
+        if !unknown.is_empty() {
+            result.warnings.push(format!(
+                "{} practice(s) have no ICS ({}): they are summarised under UNKNOWN\nhint: give \
+                 --practices with a practice_code,ics_code mapping, epraccur.csv or \
+                 gp-reg-pat-prac-map.csv",
+                unknown.len(),
+                unknown
+                    .iter()
+                    .take(5)
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let (practice_summaries, ics_summaries) = summarise(
+            &result.patients,
+            &practice_ics,
+            &practice_unresolved,
+            config,
+        );
+        result.practice_summaries = practice_summaries;
+        result.ics_summaries = ics_summaries;
+        Ok(result)
+    }
+}
+
+/// The ICS of a practice: from --practices, else the extract's own, else UNKNOWN.
+fn ics_of(config: &AuditConfig, practice: &str, extract_ics: &str) -> String {
+    if let Some(map) = &config.practices {
+        if let Some(info) = map.get(practice) {
+            if !info.ics_code.is_empty() {
+                return info.ics_code.clone();
+            }
+        }
+    }
+    if !extract_ics.is_empty() {
+        return extract_ics.to_string();
+    }
+    "UNKNOWN".to_string()
+}
+
+/// Patients: items grouped by patient (a counting sort, so one pass), each group in issue
+/// order, then the timeline of each; the current patients are kept.
+fn patient_rows(r: &AuditResult, ics_ids: &[String], config: &AuditConfig) -> Vec<PatientRow> {
+    let items = &r.items;
+    let mut starts = vec![0usize; r.patient_ids.len() + 1];
+    for it in items {
+        starts[it.patient as usize + 1] += 1;
+    }
+    for p in 1..starts.len() {
+        starts[p] += starts[p - 1];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0u32; items.len()];
+    for (i, it) in items.iter().enumerate() {
+        let slot = &mut next[it.patient as usize];
+        order[*slot] = i as u32;
+        *slot += 1;
+    }
+    let first_day = r.first_issue_day.unwrap_or(r.as_of);
+    let mut rows = Vec::new();
     let mut exposure: Vec<ExposureItem> = Vec::new();
-    while start < order.len() {
-        let patient = items[order[start]].patient;
-        let mut end = start;
-        while end < order.len() && items[order[end]].patient == patient {
-            end += 1;
-        }
-        let group = &order[start..end];
-        start = end;
+    for patient in 0..r.patient_ids.len() {
+        let group = &mut order[starts[patient]..starts[patient + 1]];
+        // Items are in file and line order: a stable sort by day gives (day, file, line).
+        group.sort_by_key(|&i| items[i as usize].issue_day);
+        let group = &*group;
         exposure.clear();
         exposure.extend(group.iter().map(|&i| {
-            let it = &items[i];
+            let it = &items[i as usize];
+            let v = r.item_values(it, config);
             ExposureItem {
-                product: it.product_key,
+                product: r.products[it.product as usize].key,
                 issue_day: it.issue_day,
-                days_supply: it.days_supply,
-                total_ome_mg: it.total_ome_mg,
-                instructed_ome_mg_day: it.instructed_ome_mg_day,
+                days_supply: v.days_supply,
+                total_ome_mg: v.total_ome_mg,
+                instructed_ome_mg_day: v.instructed_ome_mg_day,
             }
         }));
-        let m = timeline::measure(&exposure, as_of, first_day, &config.timeline);
+        let m = timeline::measure(&exposure, r.as_of, first_day, &config.timeline);
         if !m.current {
             continue;
         }
-        let latest = &items[*group.last().unwrap_or(&group[0])];
-        let practice_code = practices.ids[latest.practice as usize].clone();
-        let ics_code = ics_of(&practice_code, &ics_codes.ids[latest.extract_ics as usize]);
-        let patient_id = patients.ids[patient as usize].clone();
+        let Some(&last) = group.last() else { continue };
+        let latest = &items[last as usize];
+        let practice_code = r.practice_codes[latest.practice as usize].clone();
+        let ics_code = ics_of(
+            config,
+            &practice_code,
+            &ics_ids[latest.extract_ics as usize],
+        );
+        let patient_id = r.patient_ids[patient].clone();
         let mut names: Vec<String> = Vec::new();
         for key in &m.window_products {
-            if let Some(&i) = group.iter().rev().find(|&&i| items[i].product_key == *key) {
-                let n = items[i].product.name.clone();
-                if !names.contains(&n) {
-                    names.push(n);
+            if let Some(&i) = group
+                .iter()
+                .rev()
+                .find(|&&i| r.products[items[i as usize].product as usize].key == *key)
+            {
+                let n = &r.products[items[i as usize].product as usize].product.name;
+                if !names.contains(n) {
+                    names.push(n.clone());
                 }
             }
         }
@@ -697,7 +957,7 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
         if disagree == Some(true) && (m.high_dose || m.long_term) {
             reasons.push("instructed and supplied doses disagree".into());
         }
-        patient_rows.push(PatientRow {
+        rows.push(PatientRow {
             excluded_reason: config.excluded_patients.get(&patient_id).cloned(),
             patient_id,
             practice_code,
@@ -709,86 +969,46 @@ pub fn run(files: &[ExtractFile], config: &AuditConfig, dict: &Dictionary) -> Re
             measures: m,
         });
     }
+    rows
+}
 
-    // 4. Summaries.
-    let mut practice_ics: BTreeMap<String, String> = BTreeMap::new();
-    for (p, extract_ics) in &practice_seen {
-        practice_ics.insert(p.clone(), ics_of(p, extract_ics));
+/// Audit extract files end to end: each read in chunks and audited as it is read.
+/// `progress` is told each file as it starts.
+pub fn run_files(
+    paths: &[std::path::PathBuf],
+    opts: &crate::extract::ReadOptions,
+    config: &AuditConfig,
+    dict: &Dictionary,
+    mut progress: impl FnMut(&std::path::Path),
+) -> Result<(Vec<FileInfo>, AuditResult)> {
+    let mut auditor = Auditor::new(config, dict);
+    let mut infos = Vec::new();
+    for path in paths {
+        progress(path);
+        let mut reader = crate::extract::open_extract(path, opts)?;
+        let fi = auditor.begin_file(&reader.path, &reader.columns);
+        while let Some(chunk) = reader.next_chunk()? {
+            auditor.add_chunk(fi, chunk)?;
+        }
+        auditor.end_file(fi)?;
+        infos.push(reader.finish()?);
     }
-    let unknown: Vec<&String> = practice_ics
-        .iter()
-        .filter(|(_, ics)| *ics == "UNKNOWN")
-        .map(|(p, _)| p)
-        .collect();
-    if accounting.bnf_leading_zero_restored > 0 {
-        warnings.push(format!(
-            "{} BNF codes had 14 characters (a leading zero lost in a spreadsheet) and were read \
-             with the zero restored\nhint: export code columns as text",
-            accounting.bnf_leading_zero_restored
-        ));
-    }
-    if !unknown.is_empty() {
-        warnings.push(format!(
-            "{} practice(s) have no ICS ({}): they are summarised under UNKNOWN\nhint: give \
-             --practices with a practice_code,ics_code mapping, epraccur.csv or \
-             gp-reg-pat-prac-map.csv",
-            unknown.len(),
-            unknown
-                .iter()
-                .take(5)
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    let (practice_summaries, ics_summaries) =
-        summarise(&patient_rows, &practice_ics, &practice_unresolved, config);
-
-    Ok(AuditResult {
-        as_of,
-        first_issue_day,
-        accounting,
-        items,
-        patient_ids: patients.ids,
-        practice_codes: practices.ids,
-        patients: patient_rows,
-        practice_summaries,
-        ics_summaries,
-        unresolved,
-        rejected,
-        date_formats,
-        warnings,
-        distinct_dose_texts: dose_cache.len(),
-        distinct_products: product_cache.len(),
-    })
+    Ok((infos, auditor.finish()?))
 }
 
 fn round1(v: f64) -> String {
     crate::output::fmt_num((v * 10.0).round() / 10.0)
 }
 
-/// (quantity in product units, units/day, patches at once, days supply, source, total OME,
-/// instructed OME/day)
-type Built = (
-    f64,
-    Option<f64>,
-    Option<f64>,
-    f64,
-    &'static str,
-    f64,
-    Option<f64>,
-);
-
-/// METHOD.md §5 for one item.
+/// METHOD.md §5 for one item: `quantity` is in the product's units.
 fn build_item(
     p: &Product,
-    q: &Quantity,
+    quantity: f64,
     explicit_days: Option<f64>,
     dose: &DoseParse,
     config: &AuditConfig,
     factor: f64,
-) -> Built {
-    let quantity = quantity_in_product(q, p);
+) -> ItemValues {
     let upd = config
         .prn_policy
         .units_per_day(dose)
@@ -808,24 +1028,28 @@ fn build_item(
         };
         let instructed =
             matches!(dose.status, DoseStatus::Parsed | DoseStatus::Partial).then_some(per_day);
-        return (
-            quantity,
-            upd,
-            Some(at_once),
-            days,
-            source,
-            per_day * days,
-            instructed,
-        );
+        return ItemValues {
+            units_per_day: upd,
+            patches_at_once: Some(at_once),
+            days_supply: days,
+            days_supply_source: source,
+            total_ome_mg: per_day * days,
+            instructed_ome_mg_day: instructed,
+        };
     }
     let (days, source) = match (explicit_days, upd) {
         (Some(d), _) => (d, "explicit"),
         (None, Some(u)) => (quantity / u, "dose"),
         (None, None) => (config.default_days, "default"),
     };
-    let total = quantity * p.strength * factor;
-    let instructed = upd.map(|u| u * p.strength * factor);
-    (quantity, upd, None, days, source, total, instructed)
+    ItemValues {
+        units_per_day: upd,
+        patches_at_once: None,
+        days_supply: days,
+        days_supply_source: source,
+        total_ome_mg: quantity * p.strength * factor,
+        instructed_ome_mg_day: upd.map(|u| u * p.strength * factor),
+    }
 }
 
 /// ISO date text, for outputs.

@@ -6,12 +6,15 @@
 //! through the usual spellings of GP system exports, or through an explicit `--column` map.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::fs::File;
+use std::io::{Read, Seek};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 
 use anyhow::{anyhow, bail, Context, Result};
 use polars::prelude::*;
+
+use sha2::{Digest, Sha256};
 
 use crate::factors::hex_sha256;
 
@@ -228,15 +231,13 @@ impl ExtractFile {
 pub struct ReadOptions {
     /// canonical column → header, from `--column canonical=Header`.
     pub column_map: BTreeMap<String, String>,
+    /// Bytes of text per chunk; 0 means [`CHUNK_BYTES`]. Tests make it small, so that small
+    /// files are read in many chunks.
+    pub chunk_bytes: usize,
 }
 
 /// Columns an audit cannot do without.
 pub const REQUIRED: &[&str] = &["patient_id", "practice_code", "issue_date", "quantity"];
-
-/// Read one extract file.
-pub fn read_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractFile> {
-    read_table(path, |display, headers| map_columns(display, headers, opts))
-}
 
 /// Read a CSV, gzip CSV or Parquet file as text columns; `map` matches its headers to
 /// canonical names (and says what is missing).
@@ -320,33 +321,526 @@ fn read_parquet(
     sha256: String,
     map: impl Fn(&str, &[String]) -> Result<BTreeMap<String, String>>,
 ) -> Result<ExtractFile> {
-    let lf = LazyFrame::scan_parquet(
-        PlRefPath::from(display.as_str()),
-        ScanArgsParquet::default(),
-    )
-    .map_err(|e| anyhow!("cannot read {display} as Parquet: {e}"))?;
-    let frame = lf
+    let whole = parquet_frame(&display, sha256)?;
+    let columns = map(&display, &whole.headers)?;
+    Ok(ExtractFile {
+        path: display,
+        bytes,
+        sha256: whole.sha256,
+        columns,
+        headers: whole.headers,
+        frame: whole.frame,
+        line_of_row: None,
+        format: "parquet",
+    })
+}
+
+struct ParquetWhole {
+    frame: DataFrame,
+    headers: Vec<String>,
+    sha256: String,
+}
+
+/// A Parquet file, every column cast to text.
+fn parquet_frame(display: &str, sha256: String) -> Result<ParquetWhole> {
+    let lf = LazyFrame::scan_parquet(PlRefPath::from(display), ScanArgsParquet::default())
+        .map_err(|e| anyhow!("cannot read {display} as Parquet: {e}"))?;
+    let mut frame = lf
         .select([all().as_expr().cast(DataType::String)])
         .collect()
         .map_err(|e| anyhow!("cannot read {display} as Parquet: {e}"))?;
-    let mut frame = frame;
     frame.rechunk_mut_par();
     let headers: Vec<String> = frame
         .get_column_names()
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let columns = map(&display, &headers)?;
-    Ok(ExtractFile {
-        path: display,
-        bytes,
+    Ok(ParquetWhole {
+        frame,
+        headers,
         sha256,
+    })
+}
+
+/// A block of rows of an extract being read in chunks (see [`ExtractReader`]).
+#[derive(Debug)]
+pub struct Chunk {
+    pub frame: DataFrame,
+    /// Physical line of the chunk's first record (1-based; the header is line 1).
+    first_line: u64,
+    /// Physical line of each record, when some quoted field in the chunk spans lines.
+    line_of_row: Option<Vec<u64>>,
+}
+
+impl Chunk {
+    pub fn rows(&self) -> usize {
+        self.frame.height()
+    }
+
+    /// The physical line of a row of this chunk.
+    pub fn line(&self, row: usize) -> u64 {
+        match &self.line_of_row {
+            Some(lines) => lines
+                .get(row)
+                .copied()
+                .unwrap_or(self.first_line + row as u64),
+            None => self.first_line + row as u64,
+        }
+    }
+
+    /// A column by its header as written, when the file has it.
+    pub fn column(&self, header: Option<&String>) -> Option<&StringChunked> {
+        self.frame.column(header?).ok()?.str().ok()
+    }
+}
+
+/// What is known of an extract once it has been read to the end.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    pub path: String,
+    pub format: &'static str,
+    pub bytes: u64,
+    pub sha256: String,
+    /// canonical column → header as written.
+    pub columns: BTreeMap<String, String>,
+    pub headers: Vec<String>,
+    /// Records read (blank lines included).
+    pub rows: u64,
+}
+
+/// The bytes of text read per chunk: big enough that polars parses each on every core, small
+/// enough that memory does not grow with the file.
+pub const CHUNK_BYTES: usize = 32 << 20;
+/// Rows per chunk of a Parquet file.
+const PARQUET_CHUNK_ROWS: usize = 250_000;
+
+/// An extract read a chunk of rows at a time, so that memory does not grow with the file.
+///
+/// CSV is read, hashed, cut at record boundaries and parsed by polars on a worker thread,
+/// one chunk ahead of the caller, so that reading overlaps the caller's work on the last one.
+pub struct ExtractReader {
+    pub path: String,
+    pub format: &'static str,
+    pub columns: BTreeMap<String, String>,
+    pub headers: Vec<String>,
+    rows: u64,
+    source: ChunkSource,
+}
+
+enum ChunkSource {
+    Csv {
+        chunks: mpsc::Receiver<Result<Chunk>>,
+        worker: Option<std::thread::JoinHandle<(u64, String)>>,
+    },
+    Parquet {
+        frame: DataFrame,
+        next: usize,
+        bytes: u64,
+        sha256: String,
+    },
+}
+
+/// A reader that hashes (SHA-256) and counts the raw bytes it passes on.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read> Hashing<R> {
+    /// Hash what is left unread, then the totals.
+    fn finish(mut self) -> (u64, String) {
+        let _ = std::io::copy(&mut self, &mut std::io::sink());
+        let digest = self.hasher.finalize();
+        let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+        (self.bytes, hex)
+    }
+}
+
+enum Text {
+    Plain(Hashing<File>),
+    Gzip(Box<flate2::read::MultiGzDecoder<Hashing<File>>>),
+}
+
+impl Read for Text {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Text::Plain(r) => r.read(buf),
+            Text::Gzip(r) => r.read(buf),
+        }
+    }
+}
+
+impl Text {
+    fn finish(self) -> (u64, String) {
+        match self {
+            Text::Plain(r) => r.finish(),
+            Text::Gzip(r) => r.into_inner().finish(),
+        }
+    }
+}
+
+/// Read up to `target` bytes into `buf` (appending); true at the end of the input.
+fn fill(src: &mut impl Read, buf: &mut Vec<u8>, target: usize) -> std::io::Result<bool> {
+    let want = target.saturating_sub(buf.len());
+    if want == 0 {
+        return Ok(false);
+    }
+    let got = src.take(want as u64).read_to_end(buf)?;
+    Ok(got < want)
+}
+
+/// The end (one past the newline) of the last complete record in `buf`, which starts outside
+/// quotes: the last newline with an even number of quotes before it.
+fn last_record_end(buf: &[u8]) -> Option<usize> {
+    let mut quotes = buf.iter().filter(|&&b| b == b'"').count();
+    let mut i = buf.len();
+    while i > 0 {
+        i -= 1;
+        match buf[i] {
+            b'"' => quotes -= 1,
+            b'\n' if quotes % 2 == 0 => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The physical line each record starts on, when a quoted field spans lines (else the
+/// records are one a line and `None`). Blank lines are records, as polars reads them.
+fn record_start_lines(data: &[u8], first_line: u64) -> Option<Vec<u64>> {
+    if !data.contains(&b'"') {
+        return None;
+    }
+    let mut in_quote = false;
+    let spans = data.iter().any(|&b| {
+        if b == b'"' {
+            in_quote = !in_quote;
+        }
+        b == b'\n' && in_quote
+    });
+    if !spans {
+        return None;
+    }
+    let mut lines = Vec::new();
+    let (mut line, mut in_quote, mut at_start) = (first_line, false, true);
+    for &b in data {
+        if at_start {
+            lines.push(line);
+            at_start = false;
+        }
+        match b {
+            b'"' => in_quote = !in_quote,
+            b'\n' => {
+                line += 1;
+                at_start = !in_quote;
+            }
+            _ => {}
+        }
+    }
+    Some(lines)
+}
+
+/// Text of one chunk as UTF-8: kept when it is, else read as Windows-1252.
+fn chunk_utf8(data: Vec<u8>) -> Vec<u8> {
+    if std::str::from_utf8(&data).is_ok() {
+        return data;
+    }
+    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&data);
+    text.into_owned().into_bytes()
+}
+
+/// Parse one chunk (the header row, then whole records) with polars, every column as text.
+fn parse_chunk(
+    display: &str,
+    text: Vec<u8>,
+    separator: u8,
+    header_fields: usize,
+    line_offset: u64,
+) -> Result<DataFrame> {
+    let buffer = polars_buffer::Buffer::from(text);
+    let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
+    let mut frame = LazyCsvReader::new_with_sources(sources)
+        .with_has_header(true)
+        .with_separator(separator)
+        .with_infer_schema_length(Some(0))
+        .with_missing_is_null(true)
+        .finish()
+        .and_then(|lf| lf.collect())
+        .map_err(
+            |e| match first_ragged_row(&buffer, separator, header_fields) {
+                Some((line, fields)) => anyhow!(
+                    "{display}: line {} has {fields} fields but the header has \
+                     {header_fields}\nhint: a field with a comma or a line break must be \
+                     quoted; check that line, or export the extract again",
+                    line + line_offset
+                ),
+                None => anyhow!(
+                    "{display}: cannot read as CSV ({e})\nhint: check that every row has the \
+                     same number of fields as the header and that quotes are closed"
+                ),
+            },
+        )?;
+    // One chunk per column, so that reading row i is a direct index, not a search.
+    frame.rechunk_mut_par();
+    Ok(frame)
+}
+
+/// Open an extract for reading in chunks: the header is read and matched now, so that a
+/// missing column is an error before any work is done.
+pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
+    let display = path.display().to_string();
+    let mut file = File::open(path).with_context(|| format!("cannot read {display}"))?;
+    let mut magic = Vec::new();
+    (&mut file)
+        .take(4)
+        .read_to_end(&mut magic)
+        .with_context(|| format!("cannot read {display}"))?;
+    if magic.is_empty() {
+        bail!("{display} is empty\nhint: check the export finished and the right file was given");
+    }
+    if magic.starts_with(b"PAR1") {
+        let raw = std::fs::read(path).with_context(|| format!("cannot read {display}"))?;
+        let bytes = raw.len() as u64;
+        let whole = parquet_frame(&display, hex_sha256(&raw))?;
+        drop(raw);
+        let columns = map_columns(&display, &whole.headers, opts)?;
+        return Ok(ExtractReader {
+            path: display,
+            format: "parquet",
+            columns,
+            headers: whole.headers,
+            rows: 0,
+            source: ChunkSource::Parquet {
+                frame: whole.frame,
+                next: 0,
+                bytes,
+                sha256: whole.sha256,
+            },
+        });
+    }
+    file.seek(std::io::SeekFrom::Start(0))
+        .with_context(|| format!("cannot read {display}"))?;
+    let raw = Hashing {
+        inner: file,
+        hasher: Sha256::new(),
+        bytes: 0,
+    };
+    let gzip = magic.starts_with(&[0x1f, 0x8b]);
+    let read_failed = move |display: &str, e: std::io::Error| {
+        if gzip {
+            anyhow!(
+                "{display}: cannot decompress the gzip data ({e})\nhint: check that the file \
+                 was copied whole; `gzip -t` tests it"
+            )
+        } else {
+            anyhow!("{display}: cannot read the file ({e})")
+        }
+    };
+    let mut src = if gzip {
+        Text::Gzip(Box::new(flate2::read::MultiGzDecoder::new(raw)))
+    } else {
+        Text::Plain(raw)
+    };
+    let chunk_bytes = if opts.chunk_bytes == 0 {
+        CHUNK_BYTES
+    } else {
+        opts.chunk_bytes
+    };
+    let mut buf = Vec::with_capacity(chunk_bytes + (1 << 16));
+    let mut target = chunk_bytes;
+    let first_eof = loop {
+        let eof = fill(&mut src, &mut buf, target).map_err(|e| read_failed(&display, e))?;
+        if eof || last_record_end(&buf).is_some() {
+            break eof;
+        }
+        target *= 2;
+    };
+    if buf.starts_with(b"\xEF\xBB\xBF") {
+        buf.drain(..3);
+    }
+    if buf.is_empty() {
+        bail!("{display} is empty\nhint: check the export finished and the right file was given");
+    }
+    if looks_binary(&buf) {
+        bail!(
+            "{display} is not a text file (it has binary bytes)\nhint: opal reads CSV, gzip \
+             CSV and Parquet extracts; check the file given"
+        );
+    }
+    let cut = if first_eof {
+        buf.len()
+    } else {
+        last_record_end(&buf).unwrap_or(buf.len())
+    };
+    let rest = buf.split_off(cut);
+    let first = chunk_utf8(std::mem::replace(&mut buf, rest));
+    let separator = sniff_separator(&first);
+    let headers = header_row(&first, separator)
+        .with_context(|| format!("{display}: cannot read the header row"))?;
+    let columns = map_columns(&display, &headers, opts)?;
+    let header_end = header_end_hint(&first);
+    let header = first[..header_end].to_vec();
+    let header_lines = header.iter().filter(|&&b| b == b'\n').count() as u64;
+
+    let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(1);
+    let worker_display = display.clone();
+    let header_fields = headers.len();
+    let worker = std::thread::Builder::new()
+        .name("opal-read".into())
+        .spawn(move || {
+            let display = worker_display;
+            // Lines before the data of the chunk being parsed.
+            let mut lines_before = header_lines;
+            let send = |text: Vec<u8>, data_start: usize, lines_before: u64| -> bool {
+                let data = &text[data_start..];
+                let lines = record_start_lines(data, lines_before + 1);
+                let parsed = parse_chunk(
+                    &display,
+                    text,
+                    separator,
+                    header_fields,
+                    lines_before - header_lines,
+                )
+                .map(|frame| Chunk {
+                    frame,
+                    first_line: lines_before + 1,
+                    line_of_row: lines,
+                });
+                let failed = parsed.is_err();
+                tx.send(parsed).is_ok() && !failed
+            };
+            let data_lines = first[header_end..].iter().filter(|&&b| b == b'\n').count() as u64;
+            let mut go = send(first, header_end, lines_before);
+            lines_before += data_lines;
+            let mut eof = first_eof;
+            while go && !eof {
+                let mut target = chunk_bytes;
+                let cut = loop {
+                    match fill(&mut src, &mut buf, target) {
+                        Ok(true) => {
+                            eof = true;
+                            break buf.len();
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            let _ = tx.send(Err(read_failed(&display, e)));
+                            return (0, String::new());
+                        }
+                    }
+                    if let Some(c) = last_record_end(&buf) {
+                        break c;
+                    }
+                    target *= 2;
+                };
+                let rest = buf.split_off(cut);
+                let data = chunk_utf8(std::mem::replace(&mut buf, rest));
+                if data.is_empty() {
+                    break;
+                }
+                let n = data.iter().filter(|&&b| b == b'\n').count() as u64;
+                let mut text = Vec::with_capacity(header.len() + data.len());
+                text.extend_from_slice(&header);
+                text.extend_from_slice(&data);
+                drop(data);
+                go = send(text, header.len(), lines_before);
+                lines_before += n;
+            }
+            if go {
+                src.finish()
+            } else {
+                // Stopped early (an error, or the caller gave up): the totals are not used.
+                (0, String::new())
+            }
+        })
+        .with_context(|| format!("{display}: cannot start the reading thread"))?;
+    Ok(ExtractReader {
+        path: display,
+        format: "csv",
         columns,
         headers,
-        frame,
-        line_of_row: None,
-        format: "parquet",
+        rows: 0,
+        source: ChunkSource::Csv {
+            chunks: rx,
+            worker: Some(worker),
+        },
     })
+}
+
+/// Where the header record ends at the latest: the first newline outside quotes.
+fn header_end_hint(text: &[u8]) -> usize {
+    let mut in_quote = false;
+    for (i, &b) in text.iter().enumerate() {
+        match b {
+            b'"' => in_quote = !in_quote,
+            b'\n' if !in_quote => return i + 1,
+            _ => {}
+        }
+    }
+    text.len()
+}
+
+impl ExtractReader {
+    /// The next chunk of rows, or `None` at the end of the file.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        let chunk = match &mut self.source {
+            ChunkSource::Csv { chunks, .. } => match chunks.recv() {
+                Ok(chunk) => Some(chunk?),
+                Err(_) => None,
+            },
+            ChunkSource::Parquet { frame, next, .. } => {
+                if *next >= frame.height() {
+                    None
+                } else {
+                    let len = PARQUET_CHUNK_ROWS.min(frame.height() - *next);
+                    let chunk = Chunk {
+                        frame: frame.slice(*next as i64, len),
+                        first_line: *next as u64 + 1,
+                        line_of_row: None,
+                    };
+                    *next += len;
+                    Some(chunk)
+                }
+            }
+        };
+        if let Some(c) = &chunk {
+            self.rows += c.rows() as u64;
+        }
+        Ok(chunk)
+    }
+
+    /// What is known of the file once read: its size, SHA-256 and rows.
+    pub fn finish(self) -> Result<FileInfo> {
+        let (bytes, sha256) = match self.source {
+            ChunkSource::Csv { chunks, worker } => {
+                // Unread chunks are dropped, so that a worker waiting to send one ends.
+                drop(chunks);
+                match worker.map(|w| w.join()) {
+                    Some(Ok(totals)) => totals,
+                    _ => bail!("{}: the reading thread failed", self.path),
+                }
+            }
+            ChunkSource::Parquet { bytes, sha256, .. } => (bytes, sha256),
+        };
+        Ok(FileInfo {
+            path: self.path,
+            format: self.format,
+            bytes,
+            sha256,
+            columns: self.columns,
+            headers: self.headers,
+            rows: self.rows,
+        })
+    }
 }
 
 /// UTF-8 stays (its BOM dropped); anything else is read as Windows-1252.
@@ -354,11 +848,7 @@ fn to_utf8(mut data: Vec<u8>) -> Vec<u8> {
     if data.starts_with(b"\xEF\xBB\xBF") {
         data.drain(..3);
     }
-    if std::str::from_utf8(&data).is_ok() {
-        return data;
-    }
-    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&data);
-    text.into_owned().into_bytes()
+    chunk_utf8(data)
 }
 
 fn looks_binary(data: &[u8]) -> bool {

@@ -24,4 +24,5 @@ pub mod summary;
 pub mod synth;
 pub mod table;
 pub mod timeline;
+pub mod timing;
 pub mod values;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
-use crate::output::{csv_writer, fmt_num};
+use crate::output::{csv_writer, push_num};
 
 /// One column of values.
 #[derive(Debug, Clone)]
@@ -30,11 +30,31 @@ impl Values {
     }
 
     fn cell(&self, row: usize) -> String {
+        let mut out = String::new();
+        self.push_cell(row, &mut out);
+        out
+    }
+
+    /// A cell as CSV writes it, appended to `out` (empty when absent).
+    fn push_cell(&self, row: usize, out: &mut String) {
+        use std::fmt::Write as _;
         match self {
-            Values::Text(v) => v[row].clone().unwrap_or_default(),
-            Values::Number(v) => v[row].map(fmt_num).unwrap_or_default(),
-            Values::Integer(v) => v[row].map(|x| x.to_string()).unwrap_or_default(),
-            Values::Flag(v) => v[row].map(|b| b.to_string()).unwrap_or_default(),
+            Values::Text(v) => out.push_str(v[row].as_deref().unwrap_or("")),
+            Values::Number(v) => {
+                if let Some(x) = v[row] {
+                    push_num(out, x);
+                }
+            }
+            Values::Integer(v) => {
+                if let Some(x) = v[row] {
+                    let _ = write!(out, "{x}");
+                }
+            }
+            Values::Flag(v) => {
+                if let Some(b) = v[row] {
+                    out.push_str(if b { "true" } else { "false" });
+                }
+            }
         }
     }
 }
@@ -147,8 +167,14 @@ pub fn write_table(dir: &Path, stem: &str, table: &Table, format: Format) -> Res
             Format::Csv => {
                 let mut cw = csv_writer(w);
                 cw.write_record(table.header())?;
+                let mut cell = String::new();
                 for r in 0..table.rows() {
-                    cw.write_record(table.row_cells(r))?;
+                    for (_, v) in &table.columns {
+                        cell.clear();
+                        v.push_cell(r, &mut cell);
+                        cw.write_field(&cell)?;
+                    }
+                    cw.write_record(None::<&[u8]>)?;
                 }
                 cw.flush()?;
             }

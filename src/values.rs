@@ -210,6 +210,28 @@ pub fn detect_date_format<'a>(
     }
 }
 
+/// The date layout, once the dates seen so far decide it: one known layout reads them all,
+/// and they are not all readable month-first too (`03/04/2026` alone could be either). `None`
+/// means keep reading: a file's layout is detected from the dates that decide it, so that a
+/// large file need not be held whole first.
+pub fn settled_date_format<'a>(
+    values: impl Iterator<Item = &'a str> + Clone,
+) -> Option<DateFormat> {
+    let mut seen = values.clone().filter(|v| !v.trim().is_empty()).peekable();
+    seen.peek()?;
+    let format = detect_date_format(values.clone()).ok()?;
+    let reads_all = |f: &DateFormat| {
+        values
+            .clone()
+            .filter(|v| !v.trim().is_empty())
+            .all(|v| parse_date_with(v, f).is_some())
+    };
+    if !reads_all(&format) || reads_all(&DateFormat("%m/%d/%Y".into())) {
+        return None;
+    }
+    Some(format)
+}
+
 /// A quantity as issued, in the product's units where the text says how.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quantity {

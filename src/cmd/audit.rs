@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::audit::{self, day_text, AuditConfig, AuditResult, PrnPolicy};
 use crate::dictionary::{Dictionary, PRODUCTS_CSV};
-use crate::extract::{read_extract, ReadOptions};
+use crate::extract::{FileInfo, ReadOptions};
 use crate::factors::{hex_sha256, FactorSet, DEFAULT_SET};
 use crate::output::{fmt_num, table};
 use crate::summary::summary_table;
@@ -241,24 +241,22 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     // OPAL_TIMINGS=1 prints how long each stage took (for the benchmark harness).
-    let timings = std::env::var_os("OPAL_TIMINGS").is_some();
-    let clock = std::time::Instant::now();
-    let lap = |what: &str| {
-        if timings {
-            eprintln!("timing: {what} {:.3}s", clock.elapsed().as_secs_f64());
-        }
+    let lap = crate::timing::lap;
+    lap("start");
+    let read_opts = ReadOptions {
+        column_map,
+        chunk_bytes: 0,
     };
-    let read_opts = ReadOptions { column_map };
-    let pb = spinner(args.quiet, "reading extracts");
-    let mut files = Vec::new();
-    for path in &args.extracts {
-        pb.set_message(format!("reading {}", path.display()));
-        files.push(read_extract(path, &read_opts)?);
-    }
-    pb.finish_and_clear();
-    lap("read");
-    let pb = spinner(args.quiet, "building timelines");
-    let result = audit::run(&files, &config, Dictionary::builtin())?;
+    // Files are read in chunks and audited as they are read, so reading and auditing are one
+    // stage.
+    let pb = spinner(args.quiet, "reading and auditing extracts");
+    let (files, result) = audit::run_files(
+        &args.extracts,
+        &read_opts,
+        &config,
+        Dictionary::builtin(),
+        |path| pb.set_message(format!("reading and auditing {}", path.display())),
+    )?;
     pb.finish_and_clear();
     lap("audit");
     if !result.accounting.balanced() {
@@ -419,6 +417,7 @@ fn write_outputs(
         &patient_table(r, &all, true),
         format,
     )?);
+    crate::timing::lap("write patients");
     written.push(write_table(
         out,
         "practice_summary",
@@ -433,9 +432,10 @@ fn write_outputs(
     )?);
     written.push(match format {
         // items.csv is the largest output (one row per opioid item): stream it.
-        Format::Csv => write_items_csv(out, r)?,
-        Format::Parquet => write_table(out, "items", &items_table(r), format)?,
+        Format::Csv => write_items_csv(out, r, config)?,
+        Format::Parquet => write_table(out, "items", &items_table(r, config), format)?,
     });
+    crate::timing::lap("write items");
     let u = &r.unresolved;
     let t = Table::new()
         .text("file", u.iter().map(|x| Some(x.file.clone())).collect())
@@ -498,8 +498,16 @@ const ITEM_COLUMNS: &[&str] = &[
     "instructed_ome_mg_day",
 ];
 
-fn items_table(r: &AuditResult) -> Table {
+fn items_table(r: &AuditResult, config: &AuditConfig) -> Table {
     let items = &r.items;
+    let values: Vec<audit::ItemValues> = items.iter().map(|i| r.item_values(i, config)).collect();
+    let product = |i: &audit::Item| &r.products[i.product as usize];
+    let text = |f: &dyn Fn(&audit::Item) -> String| -> Vec<Option<String>> {
+        items.iter().map(|i| Some(f(i))).collect()
+    };
+    let num = |f: &dyn Fn(&audit::ItemValues) -> Option<f64>| -> Vec<Option<f64>> {
+        values.iter().map(f).collect()
+    };
     Table::new()
         .integer(
             "file",
@@ -508,199 +516,264 @@ fn items_table(r: &AuditResult) -> Table {
         .integer("line", items.iter().map(|i| Some(i.line as i64)).collect())
         .text(
             "patient_id",
-            items
-                .iter()
-                .map(|i| Some(r.patient_ids[i.patient as usize].clone()))
-                .collect(),
+            text(&|i| r.patient_ids[i.patient as usize].clone()),
         )
         .text(
             "practice_code",
-            items
-                .iter()
-                .map(|i| Some(r.practice_codes[i.practice as usize].clone()))
-                .collect(),
+            text(&|i| r.practice_codes[i.practice as usize].clone()),
         )
-        .text(
-            "issue_date",
-            items.iter().map(|i| Some(day_text(i.issue_day))).collect(),
-        )
-        .text(
-            "product_name",
-            items.iter().map(|i| Some(i.product.name.clone())).collect(),
-        )
-        .text(
-            "matched_by",
-            items
-                .iter()
-                .map(|i| Some(i.matched_by.to_string()))
-                .collect(),
-        )
-        .text(
-            "dmd_id",
-            items
-                .iter()
-                .map(|i| Some(i.product.dmd_id.clone()))
-                .collect(),
-        )
+        .text("issue_date", text(&|i| day_text(i.issue_day)))
+        .text("product_name", text(&|i| product(i).product.name.clone()))
+        .text("matched_by", text(&|i| product(i).matched_by.to_string()))
+        .text("dmd_id", text(&|i| product(i).product.dmd_id.clone()))
         .text(
             "product_key",
-            items
-                .iter()
-                .map(|i| Some(i.product.product_key.clone()))
-                .collect(),
+            text(&|i| product(i).product.product_key.clone()),
         )
         .text(
             "ingredient",
-            items
-                .iter()
-                .map(|i| Some(i.product.ingredient.clone()))
-                .collect(),
+            text(&|i| product(i).product.ingredient.clone()),
         )
-        .text(
-            "route",
-            items
-                .iter()
-                .map(|i| Some(i.product.route.to_string()))
-                .collect(),
-        )
+        .text("route", text(&|i| product(i).product.route.to_string()))
         .number(
             "strength",
-            items.iter().map(|i| Some(i.product.strength)).collect(),
+            items
+                .iter()
+                .map(|i| Some(product(i).product.strength))
+                .collect(),
         )
         .text(
             "strength_unit",
-            items
-                .iter()
-                .map(|i| Some(i.product.strength_unit.as_str().to_string()))
-                .collect(),
+            text(&|i| product(i).product.strength_unit.as_str().to_string()),
         )
-        .number("factor", items.iter().map(|i| Some(i.factor)).collect())
+        .number(
+            "factor",
+            items.iter().map(|i| Some(product(i).factor)).collect(),
+        )
         .number("quantity", items.iter().map(|i| Some(i.quantity)).collect())
-        .text(
-            "unit",
-            items.iter().map(|i| Some(i.product.unit.clone())).collect(),
-        )
+        .text("unit", text(&|i| product(i).product.unit.clone()))
         .text(
             "dose_text",
-            items
-                .iter()
-                .map(|i| Some(i.dose_text.to_string()))
-                .collect(),
+            text(&|i| r.doses[i.dose as usize].text.clone()),
         )
         .text(
             "dose_status",
-            items
-                .iter()
-                .map(|i| Some(i.dose_status.as_str().to_string()))
-                .collect(),
+            text(&|i| r.doses[i.dose as usize].parse.status.as_str().to_string()),
         )
-        .number(
-            "units_per_day",
-            items.iter().map(|i| i.units_per_day).collect(),
-        )
-        .number(
-            "patches_at_once",
-            items.iter().map(|i| i.patches_at_once).collect(),
-        )
-        .number(
-            "days_supply",
-            items.iter().map(|i| Some(i.days_supply)).collect(),
-        )
+        .number("units_per_day", num(&|v| v.units_per_day))
+        .number("patches_at_once", num(&|v| v.patches_at_once))
+        .number("days_supply", num(&|v| Some(v.days_supply)))
         .text(
             "days_supply_source",
-            items
+            values
                 .iter()
-                .map(|i| Some(i.days_supply_source.to_string()))
+                .map(|v| Some(v.days_supply_source.to_string()))
                 .collect(),
         )
-        .number(
-            "total_ome_mg",
-            items.iter().map(|i| Some(i.total_ome_mg)).collect(),
-        )
-        .number(
-            "ome_mg_day",
-            items
-                .iter()
-                .map(|i| Some(i.total_ome_mg / i.days_supply))
-                .collect(),
-        )
-        .number(
-            "instructed_ome_mg_day",
-            items.iter().map(|i| i.instructed_ome_mg_day).collect(),
-        )
+        .number("total_ome_mg", num(&|v| Some(v.total_ome_mg)))
+        .number("ome_mg_day", num(&|v| Some(v.total_ome_mg / v.days_supply)))
+        .number("instructed_ome_mg_day", num(&|v| v.instructed_ome_mg_day))
 }
 
-fn write_items_csv(out: &Path, r: &AuditResult) -> Result<PathBuf> {
-    use crate::output::push_num;
-    let path = out.join("items.csv");
-    write_atomically(&path, |w| {
-        let mut cw = crate::output::csv_writer(w);
-        cw.write_record(ITEM_COLUMNS)?;
+/// Rows of items.csv formatted per block; blocks are formatted on two threads at once.
+const ITEM_BLOCK: usize = 50_000;
+
+/// A CSV field as the csv crate writes it: quoted when it holds a comma, quote or line end.
+fn push_field(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        for b in s.bytes() {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+fn push_number(out: &mut Vec<u8>, num: &mut String, v: Option<f64>) {
+    num.clear();
+    if let Some(v) = v {
+        crate::output::push_num(num, v);
+    }
+    out.extend_from_slice(num.as_bytes());
+}
+
+/// The parts of an items.csv row that are the same for every item of a product, a dose text,
+/// a practice or a day: formatted once, copied per row.
+struct ItemFragments {
+    /// `product_name,matched_by,dmd_id,product_key,ingredient,route,strength,strength_unit,factor,`
+    product_head: Vec<Vec<u8>>,
+    /// `,unit,`
+    product_unit: Vec<Vec<u8>>,
+    /// `dose_text,dose_status,`
+    dose: Vec<Vec<u8>>,
+    /// `practice_code,`
+    practice: Vec<Vec<u8>>,
+    /// `issue_date,` from the first day on.
+    day: Vec<Vec<u8>>,
+    first_day: i32,
+}
+
+impl ItemFragments {
+    fn new(r: &AuditResult) -> ItemFragments {
         let mut num = String::new();
-        let mut int = String::new();
-        // Issue dates as text, once per distinct day.
+        let product_head = r
+            .products
+            .iter()
+            .map(|u| {
+                let p = &u.product;
+                let mut out = Vec::new();
+                for f in [
+                    p.name.as_str(),
+                    u.matched_by,
+                    &p.dmd_id,
+                    &p.product_key,
+                    &p.ingredient,
+                    p.route.as_str(),
+                ] {
+                    push_field(&mut out, f);
+                    out.push(b',');
+                }
+                push_number(&mut out, &mut num, Some(p.strength));
+                out.push(b',');
+                push_field(&mut out, p.strength_unit.as_str());
+                out.push(b',');
+                push_number(&mut out, &mut num, Some(u.factor));
+                out.push(b',');
+                out
+            })
+            .collect();
+        let product_unit = r
+            .products
+            .iter()
+            .map(|u| {
+                let mut out = vec![b','];
+                push_field(&mut out, &u.product.unit);
+                out.push(b',');
+                out
+            })
+            .collect();
+        let dose = r
+            .doses
+            .iter()
+            .map(|d| {
+                let mut out = Vec::new();
+                push_field(&mut out, &d.text);
+                out.push(b',');
+                push_field(&mut out, d.parse.status.as_str());
+                out.push(b',');
+                out
+            })
+            .collect();
+        let practice = r
+            .practice_codes
+            .iter()
+            .map(|c| {
+                let mut out = Vec::new();
+                push_field(&mut out, c);
+                out.push(b',');
+                out
+            })
+            .collect();
         let (lo, hi) = r.items.iter().fold((i32::MAX, i32::MIN), |(lo, hi), i| {
             (lo.min(i.issue_day), hi.max(i.issue_day))
         });
-        let days: Vec<String> = if lo <= hi {
-            (lo..=hi).map(day_text).collect()
+        let day = if lo <= hi {
+            (lo..=hi)
+                .map(|d| {
+                    let mut out = day_text(d).into_bytes();
+                    out.push(b',');
+                    out
+                })
+                .collect()
         } else {
             Vec::new()
         };
-        let mut field = |cw: &mut csv::Writer<_>, v: Option<f64>| -> Result<()> {
-            num.clear();
-            if let Some(v) = v {
-                push_num(&mut num, v);
-            }
-            cw.write_field(num.as_bytes())?;
-            Ok(())
-        };
-        for i in &r.items {
-            let p = &i.product;
-            {
-                use std::fmt::Write as _;
-                int.clear();
-                let _ = write!(int, "{}", i.file + 1);
-                cw.write_field(int.as_bytes())?;
-                int.clear();
-                let _ = write!(int, "{}", i.line);
-                cw.write_field(int.as_bytes())?;
-            }
-            cw.write_field(&r.patient_ids[i.patient as usize])?;
-            cw.write_field(&r.practice_codes[i.practice as usize])?;
-            cw.write_field(&days[(i.issue_day - lo) as usize])?;
-            cw.write_field(&p.name)?;
-            cw.write_field(i.matched_by)?;
-            cw.write_field(&p.dmd_id)?;
-            cw.write_field(&p.product_key)?;
-            cw.write_field(&p.ingredient)?;
-            cw.write_field(p.route.as_str())?;
-            field(&mut cw, Some(p.strength))?;
-            cw.write_field(p.strength_unit.as_str())?;
-            field(&mut cw, Some(i.factor))?;
-            field(&mut cw, Some(i.quantity))?;
-            cw.write_field(&p.unit)?;
-            cw.write_field(i.dose_text.as_bytes())?;
-            cw.write_field(i.dose_status.as_str())?;
-            field(&mut cw, i.units_per_day)?;
-            field(&mut cw, i.patches_at_once)?;
-            field(&mut cw, Some(i.days_supply))?;
-            cw.write_field(i.days_supply_source)?;
-            field(&mut cw, Some(i.total_ome_mg))?;
-            field(&mut cw, Some(i.total_ome_mg / i.days_supply))?;
-            field(&mut cw, i.instructed_ome_mg_day)?;
-            cw.write_record(None::<&[u8]>)?;
+        ItemFragments {
+            product_head,
+            product_unit,
+            dose,
+            practice,
+            day,
+            first_day: lo,
         }
-        cw.flush()?;
+    }
+}
+
+fn write_items_csv(out: &Path, r: &AuditResult, config: &AuditConfig) -> Result<PathBuf> {
+    let path = out.join("items.csv");
+    let fragments = ItemFragments::new(r);
+    write_atomically(&path, |w| {
+        w.write_all(ITEM_COLUMNS.join(",").as_bytes())?;
+        w.write_all(b"\n")?;
+        let blocks: Vec<&[audit::Item]> = r.items.chunks(ITEM_BLOCK).collect();
+        for pair in blocks.chunks(2) {
+            let (first, second) = std::thread::scope(|s| {
+                let second = pair
+                    .get(1)
+                    .map(|b| s.spawn(|| format_items(b, r, config, &fragments)));
+                let first = format_items(pair[0], r, config, &fragments);
+                (first, second.map(|h| h.join()))
+            });
+            w.write_all(&first)?;
+            match second {
+                Some(Ok(bytes)) => w.write_all(&bytes)?,
+                Some(Err(_)) => bail!("formatting items.csv failed"),
+                None => {}
+            }
+        }
         Ok(())
     })?;
     Ok(path)
 }
 
+/// items.csv rows of some items, in ITEM_COLUMNS order.
+fn format_items(
+    items: &[audit::Item],
+    r: &AuditResult,
+    config: &AuditConfig,
+    f: &ItemFragments,
+) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut out = Vec::with_capacity(items.len() * 200);
+    let mut num = String::new();
+    for i in items {
+        let v = r.item_values(i, config);
+        let _ = write!(out, "{},{},", i.file + 1, i.line);
+        push_field(&mut out, &r.patient_ids[i.patient as usize]);
+        out.push(b',');
+        out.extend_from_slice(&f.practice[i.practice as usize]);
+        out.extend_from_slice(&f.day[(i.issue_day - f.first_day) as usize]);
+        out.extend_from_slice(&f.product_head[i.product as usize]);
+        push_number(&mut out, &mut num, Some(i.quantity));
+        out.extend_from_slice(&f.product_unit[i.product as usize]);
+        out.extend_from_slice(&f.dose[i.dose as usize]);
+        push_number(&mut out, &mut num, v.units_per_day);
+        out.push(b',');
+        push_number(&mut out, &mut num, v.patches_at_once);
+        out.push(b',');
+        push_number(&mut out, &mut num, Some(v.days_supply));
+        out.push(b',');
+        out.extend_from_slice(v.days_supply_source.as_bytes());
+        out.push(b',');
+        push_number(&mut out, &mut num, Some(v.total_ome_mg));
+        out.push(b',');
+        push_number(&mut out, &mut num, Some(v.total_ome_mg / v.days_supply));
+        out.push(b',');
+        push_number(&mut out, &mut num, v.instructed_ome_mg_day);
+        out.push(b'\n');
+    }
+    out
+}
+
 fn write_manifest(
     out: &Path,
     args: &Args,
-    files: &[crate::extract::ExtractFile],
+    files: &[FileInfo],
     r: &AuditResult,
     config: &AuditConfig,
     written: &[PathBuf],
@@ -715,7 +788,7 @@ fn write_manifest(
                 "format": f.format,
                 "bytes": f.bytes,
                 "sha256": f.sha256,
-                "rows": f.rows(),
+                "rows": f.rows,
                 "columns": f.columns,
                 "date_format": df,
             })
