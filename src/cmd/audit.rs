@@ -302,7 +302,7 @@ fn opt_text(v: Option<String>) -> Option<String> {
     v
 }
 
-fn patient_table(result: &AuditResult, rows: &[&audit::PatientRow], with_exclusion: bool) -> Table {
+fn patient_table(rows: &[&audit::PatientRow], with_exclusion: bool) -> Table {
     let m =
         |f: fn(&audit::PatientRow) -> Option<f64>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     let mut t = Table::new()
@@ -381,8 +381,114 @@ fn patient_table(result: &AuditResult, rows: &[&audit::PatientRow], with_exclusi
                     .collect(),
             );
     }
-    let _ = result;
     t
+}
+
+/// Columns of review_list and patients (patients adds the exclusion columns).
+const PATIENT_COLUMNS: &[&str] = &[
+    "patient_id",
+    "practice_code",
+    "ics_code",
+    "ome_mg_day",
+    "instructed_ome_mg_day",
+    "peak_ome_mg_day",
+    "dose_band",
+    "duration_days",
+    "duration_censored",
+    "high_dose",
+    "long_term",
+    "reasons",
+    "current_products",
+    "last_issue_date",
+    "doses_disagree",
+    "excluded",
+    "excluded_reason",
+];
+
+/// One review_list / patients row as CSV, the same cells as [`patient_table`] writes.
+fn push_patient_row(
+    out: &mut Vec<u8>,
+    num: &mut String,
+    r: &audit::PatientRow,
+    with_exclusion: bool,
+) {
+    use std::io::Write as _;
+    let m = &r.measures;
+    let flag = |out: &mut Vec<u8>, b: Option<bool>| {
+        out.extend_from_slice(match b {
+            Some(true) => b"true,",
+            Some(false) => b"false,",
+            None => b",",
+        })
+    };
+    for f in [&r.patient_id, &r.practice_code, &r.ics_code] {
+        push_field(out, f);
+        out.push(b',');
+    }
+    for v in [
+        Some(m.ome_mg_day),
+        m.instructed_ome_mg_day,
+        Some(m.peak_ome_mg_day),
+    ] {
+        push_number(out, num, v);
+        out.push(b',');
+    }
+    push_field(out, r.dose_band);
+    out.push(b',');
+    if let Some(d) = m.duration_days {
+        let _ = write!(out, "{d}");
+    }
+    out.push(b',');
+    flag(out, Some(m.duration_censored));
+    flag(out, Some(m.high_dose));
+    flag(out, Some(m.long_term));
+    push_field(out, &r.reasons);
+    out.push(b',');
+    push_field(out, &r.current_products);
+    out.push(b',');
+    if let Some(d) = m.last_issue_day {
+        out.extend_from_slice(day_text(d).as_bytes());
+    }
+    out.push(b',');
+    flag(out, r.doses_disagree);
+    if with_exclusion {
+        flag(out, Some(r.excluded_reason.is_some()));
+        push_field(out, r.excluded_reason.as_deref().unwrap_or(""));
+        out.push(b',');
+    }
+    // Every cell above ends with a comma: the last one ends the row instead.
+    out.pop();
+    out.push(b'\n');
+}
+
+fn write_patients_csv(
+    out: &Path,
+    stem: &str,
+    rows: &[&audit::PatientRow],
+    with_exclusion: bool,
+) -> Result<PathBuf> {
+    let path = out.join(format!("{stem}.csv"));
+    let columns = if with_exclusion {
+        PATIENT_COLUMNS
+    } else {
+        &PATIENT_COLUMNS[..PATIENT_COLUMNS.len() - 2]
+    };
+    write_atomically(&path, |w| {
+        let mut buf = columns.join(",").into_bytes();
+        buf.push(b'\n');
+        let mut num = String::new();
+        for block in rows.chunks(10_000) {
+            for r in block {
+                push_patient_row(&mut buf, &mut num, r, with_exclusion);
+            }
+            w.write_all(&buf)?;
+            buf.clear();
+        }
+        w.write_all(&buf)?;
+        Ok(())
+    })
+    .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }
 
 fn write_outputs(
@@ -405,18 +511,16 @@ fn write_outputs(
         .copied()
         .filter(|p| p.excluded_reason.is_none() && (p.measures.high_dose || p.measures.long_term))
         .collect();
-    written.push(write_table(
-        out,
-        "review_list",
-        &patient_table(r, &review, false),
-        format,
-    )?);
-    written.push(write_table(
-        out,
-        "patients",
-        &patient_table(r, &all, true),
-        format,
-    )?);
+    for (stem, rows, with_exclusion) in [("review_list", &review, false), ("patients", &all, true)]
+    {
+        written.push(match format {
+            // One row per current patient, a million or more for a region: written directly.
+            Format::Csv => write_patients_csv(out, stem, rows, with_exclusion)?,
+            Format::Parquet => {
+                write_table(out, stem, &patient_table(rows, with_exclusion), format)?
+            }
+        });
+    }
     crate::timing::lap("write patients");
     written.push(write_table(
         out,
@@ -974,4 +1078,59 @@ fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Result<()
         out.display()
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::PatientMeasures;
+
+    fn row(id: &str, excluded: Option<&str>, disagree: Option<bool>) -> audit::PatientRow {
+        audit::PatientRow {
+            patient_id: id.into(),
+            practice_code: "A81001".into(),
+            ics_code: "QHM".into(),
+            measures: PatientMeasures {
+                current: true,
+                ome_mg_day: 120.5,
+                instructed_ome_mg_day: None,
+                peak_ome_mg_day: 180.0,
+                window_ome_mg: 3374.0,
+                episode_start: Some(20_000),
+                duration_days: Some(95),
+                duration_censored: false,
+                high_dose: true,
+                long_term: true,
+                window_products: vec![1],
+                last_issue_day: Some(20_390),
+            },
+            dose_band: "120-199",
+            reasons: "high dose: 120.5 mg OME/day (above 120); long-term: 95 days".into(),
+            current_products: "Morphine 60mg, \"MR\" tablets".into(),
+            doses_disagree: disagree,
+            excluded_reason: excluded.map(String::from),
+        }
+    }
+
+    /// The direct CSV writer and the typed table (Parquet) give the same columns and cells.
+    #[test]
+    fn patient_csv_matches_the_table() {
+        let rows = [
+            row("P1", None, Some(true)),
+            row("P,2", Some("palliative, per register"), None),
+        ];
+        let refs: Vec<&audit::PatientRow> = rows.iter().collect();
+        let dir = tempfile::tempdir().unwrap();
+        for with_exclusion in [false, true] {
+            let path = write_patients_csv(dir.path(), "p", &refs, with_exclusion).unwrap();
+            let mut reader = csv::Reader::from_path(&path).unwrap();
+            let table = patient_table(&refs, with_exclusion);
+            let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+            assert_eq!(header, table.header());
+            for (i, rec) in reader.records().enumerate() {
+                let cells: Vec<String> = rec.unwrap().iter().map(String::from).collect();
+                assert_eq!(cells, table.row_cells(i), "row {i}");
+            }
+        }
+    }
 }
