@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use polars::prelude::PlHashMap;
+use polars::prelude::{PlHashMap, StringChunked};
 
 use crate::cli::ExitError;
 use crate::dictionary::Dictionary;
@@ -340,57 +340,305 @@ struct FileState {
 /// only the compact [`Item`]s of opioid rows are kept, so memory grows with the opioid items,
 /// not with the text of the extract. Every distinct date, quantity, product and dose text is
 /// parsed once.
+///
+/// Each chunk is worked in two halves at once, on two threads: [`Who`] interns the patient,
+/// practice and ICS of every row, [`What`] looks up its date, product, quantity, days and dose
+/// text; then one pass in row order applies METHOD.md's order of checks to the ids and counts
+/// every row.
 pub struct Auditor<'a> {
     config: &'a AuditConfig,
-    resolver: Resolver<'a>,
     accounting: Accounting,
     rejected: Vec<Rejected>,
     unresolved: Vec<Unresolved>,
     warnings: Vec<String>,
     files: Vec<FileState>,
-    patients: Interner,
-    practices: Interner,
-    ics_codes: Interner,
-    product_keys: Interner,
+    who: Who,
+    what: What<'a>,
     /// Per practice id: the extract's ics_code (interned) on its first dated row.
     practice_ics_seen: Vec<Option<u32>>,
     /// Per practice id: unresolved opioid items.
     practice_unresolved: Vec<u64>,
-    key_buf: String,
-    product_cache: PlHashMap<String, u32>,
-    outcomes: Vec<ProductOutcome>,
-    products: Vec<ProductUse>,
-    quantity_cache: PlHashMap<String, Result<Quantity, String>>,
-    dose_cache: PlHashMap<String, u32>,
-    doses: Vec<DoseUse>,
     items: Vec<Item>,
     first_day: Option<Day>,
     latest_day: Option<Day>,
+}
+
+/// No id: the cell was empty (or, for a product, there was no name or code at all).
+const NONE: u32 = u32::MAX;
+/// No day: the date was empty or not a date in the file's layout.
+const NO_DAY: Day = Day::MIN;
+
+/// Who a row is about: patient, practice and ICS, interned, for one chunk at a time.
+#[derive(Default)]
+struct Who {
+    patients: Interner,
+    practices: Interner,
+    ics_codes: Interner,
+    /// Per row of the chunk being worked.
+    patient: Vec<u32>,
+    practice: Vec<u32>,
+    ics: Vec<u32>,
+}
+
+impl Who {
+    fn chunk(&mut self, c: &Columns) {
+        self.patient.clear();
+        self.practice.clear();
+        self.ics.clear();
+        for row in 0..c.rows {
+            let id = |interner: &mut Interner, v: &str| {
+                if v.is_empty() {
+                    NONE
+                } else {
+                    interner.get(v)
+                }
+            };
+            let p = id(&mut self.patients, cell(c.patient, row));
+            self.patient.push(p);
+            let p = id(&mut self.practices, cell(c.practice, row));
+            self.practice.push(p);
+            // The extract's ics_code may be empty: "" is a value here, not NONE.
+            self.ics.push(self.ics_codes.get(cell(c.ics, row)));
+        }
+    }
+}
+
+/// Bits of [`What::flags`].
+const WHAT_EMPTY: u8 = 1; // date, drug name, dm+d, BNF and quantity all empty
+const BNF_REPAIRED: u8 = 2;
+
+/// What a row is: date, product, quantity, days and dose text, each distinct value parsed once.
+struct What<'a> {
+    config: &'a AuditConfig,
+    resolver: Resolver<'a>,
+    key_buf: String,
+    product_keys: Interner,
+    product_cache: PlHashMap<String, u32>,
+    outcomes: Vec<ProductOutcome>,
+    products: Vec<ProductUse>,
+    quantity_cache: PlHashMap<String, u32>,
+    quantities: Vec<Result<Quantity, String>>,
+    days_cache: PlHashMap<String, u32>,
+    days: Vec<Result<Option<f64>, String>>,
+    dose_cache: PlHashMap<String, u32>,
+    doses: Vec<DoseUse>,
+    /// Per row of the chunk being worked.
+    day: Vec<Day>,
+    outcome: Vec<u32>,
+    quantity: Vec<u32>,
+    days_supply: Vec<u32>,
+    dose: Vec<u32>,
+    flags: Vec<u8>,
+}
+
+/// The canonical columns of one chunk.
+struct Columns<'c> {
+    rows: usize,
+    patient: Option<&'c StringChunked>,
+    practice: Option<&'c StringChunked>,
+    date: Option<&'c StringChunked>,
+    name: Option<&'c StringChunked>,
+    dmd: Option<&'c StringChunked>,
+    bnf: Option<&'c StringChunked>,
+    qty: Option<&'c StringChunked>,
+    qty_unit: Option<&'c StringChunked>,
+    dose: Option<&'c StringChunked>,
+    days: Option<&'c StringChunked>,
+    ics: Option<&'c StringChunked>,
+}
+
+impl<'c> Columns<'c> {
+    fn of(chunk: &'c Chunk, columns: &BTreeMap<String, String>) -> Columns<'c> {
+        let col = |c: &str| chunk.column(columns.get(c));
+        Columns {
+            rows: chunk.rows(),
+            patient: col("patient_id"),
+            practice: col("practice_code"),
+            date: col("issue_date"),
+            name: col("drug_name"),
+            dmd: col("dmd_code"),
+            bnf: col("bnf_code"),
+            qty: col("quantity"),
+            qty_unit: col("quantity_unit"),
+            dose: col("dose_text"),
+            days: col("days_supply"),
+            ics: col("ics_code"),
+        }
+    }
+}
+
+/// Intern `text` through `cache` into `values`, computing it once with `make`.
+fn cached<T>(
+    cache: &mut PlHashMap<String, u32>,
+    values: &mut Vec<T>,
+    text: &str,
+    make: impl FnOnce(&str) -> T,
+) -> u32 {
+    if let Some(&i) = cache.get(text) {
+        return i;
+    }
+    let i = values.len() as u32;
+    values.push(make(text));
+    cache.insert(text.to_string(), i);
+    i
+}
+
+impl<'a> What<'a> {
+    fn new(config: &'a AuditConfig, dict: &'a Dictionary) -> What<'a> {
+        What {
+            config,
+            resolver: Resolver::new(dict),
+            key_buf: String::new(),
+            product_keys: Interner::default(),
+            product_cache: PlHashMap::default(),
+            outcomes: Vec::new(),
+            products: Vec::new(),
+            quantity_cache: PlHashMap::default(),
+            quantities: Vec::new(),
+            days_cache: PlHashMap::default(),
+            days: Vec::new(),
+            dose_cache: PlHashMap::default(),
+            doses: Vec::new(),
+            day: Vec::new(),
+            outcome: Vec::new(),
+            quantity: Vec::new(),
+            days_supply: Vec::new(),
+            dose: Vec::new(),
+            flags: Vec::new(),
+        }
+    }
+
+    fn chunk(&mut self, c: &Columns, dates: &PlHashMap<String, Option<Day>>) {
+        self.day.clear();
+        self.outcome.clear();
+        self.quantity.clear();
+        self.days_supply.clear();
+        self.dose.clear();
+        self.flags.clear();
+        for row in 0..c.rows {
+            let date_text = cell(c.date, row);
+            let day = dates.get(date_text).copied().flatten().unwrap_or(NO_DAY);
+            self.day.push(day);
+            let (name, dmd, bnf) = (cell(c.name, row), cell(c.dmd, row), cell(c.bnf, row));
+            let (qty_text, qty_unit) = (cell(c.qty, row), cell(c.qty_unit, row));
+            let mut flags = 0;
+            if date_text.is_empty()
+                && name.is_empty()
+                && dmd.is_empty()
+                && bnf.is_empty()
+                && qty_text.is_empty()
+            {
+                flags |= WHAT_EMPTY;
+            }
+            let outcome = if name.is_empty() && dmd.is_empty() && bnf.is_empty() {
+                NONE
+            } else {
+                let repaired = crate::resolve::repair_bnf(bnf);
+                if repaired.is_some() {
+                    flags |= BNF_REPAIRED;
+                }
+                self.outcome(dmd, repaired.as_deref().unwrap_or(bnf), name)
+            };
+            self.outcome.push(outcome);
+            self.flags.push(flags);
+            self.key_buf.clear();
+            self.key_buf.push_str(qty_text);
+            self.key_buf.push('\u{1f}');
+            self.key_buf.push_str(qty_unit);
+            let q = cached(
+                &mut self.quantity_cache,
+                &mut self.quantities,
+                &self.key_buf,
+                |_| values::parse_quantity(qty_text, qty_unit),
+            );
+            self.quantity.push(q);
+            let d = cached(
+                &mut self.days_cache,
+                &mut self.days,
+                cell(c.days, row),
+                values::parse_days,
+            );
+            self.days_supply.push(d);
+            let d = cached(
+                &mut self.dose_cache,
+                &mut self.doses,
+                cell(c.dose, row),
+                |t| DoseUse {
+                    text: t.to_string(),
+                    parse: crate::dose::parse(t),
+                },
+            );
+            self.dose.push(d);
+        }
+    }
+
+    /// The product a row names, resolved once per distinct (dm+d, BNF, name).
+    fn outcome(&mut self, dmd: &str, bnf: &str, name: &str) -> u32 {
+        self.key_buf.clear();
+        for (k, part) in [dmd, bnf, name].iter().enumerate() {
+            if k > 0 {
+                self.key_buf.push('\u{1f}');
+            }
+            self.key_buf.push_str(part);
+        }
+        if let Some(&i) = self.product_cache.get(self.key_buf.as_str()) {
+            return i;
+        }
+        let r = self.resolver.resolve(ItemText {
+            dmd_code: dmd,
+            bnf_code: bnf,
+            name,
+        });
+        let mut o = ProductOutcome {
+            status: r.status,
+            used: NONE,
+            reason: r.reason.clone().unwrap_or_default(),
+        };
+        if let Some(p) = &r.product {
+            let mut factor = 0.0;
+            match unit_ome(p, &self.config.factors) {
+                Some(u) => factor = u.factor.factor,
+                None if o.status == Status::Resolved => {
+                    o.status = Status::Unresolved;
+                    o.reason = missing_factor_reason(p, &self.config.factors);
+                }
+                None => {}
+            }
+            if o.status == Status::Resolved {
+                o.used = self.products.len() as u32;
+                self.products.push(ProductUse {
+                    key: self.product_keys.get(&p.product_key),
+                    product: p.clone(),
+                    matched_by: r.matched_by.map_or("", |m| m.as_str()),
+                    factor,
+                });
+            }
+        } else if o.status == Status::Resolved {
+            // Resolved always carries a product; were it ever not so, the row is still
+            // counted, never dropped.
+            o.status = Status::Unresolved;
+            o.reason = "resolved without a product (a bug in opal: please report it)".into();
+        }
+        let i = self.outcomes.len() as u32;
+        self.outcomes.push(o);
+        self.product_cache.insert(self.key_buf.clone(), i);
+        i
+    }
 }
 
 impl<'a> Auditor<'a> {
     pub fn new(config: &'a AuditConfig, dict: &'a Dictionary) -> Auditor<'a> {
         Auditor {
             config,
-            resolver: Resolver::new(dict),
             accounting: Accounting::default(),
             rejected: Vec::new(),
             unresolved: Vec::new(),
             warnings: Vec::new(),
             files: Vec::new(),
-            patients: Interner::default(),
-            practices: Interner::default(),
-            ics_codes: Interner::default(),
-            product_keys: Interner::default(),
+            who: Who::default(),
+            what: What::new(config, dict),
             practice_ics_seen: Vec::new(),
             practice_unresolved: Vec::new(),
-            key_buf: String::new(),
-            product_cache: PlHashMap::default(),
-            outcomes: Vec::new(),
-            products: Vec::new(),
-            quantity_cache: PlHashMap::default(),
-            dose_cache: PlHashMap::default(),
-            doses: Vec::new(),
             items: Vec::new(),
             first_day: None,
             latest_day: None,
@@ -476,164 +724,61 @@ impl<'a> Auditor<'a> {
         Ok(())
     }
 
-    fn practice_id(&mut self, practice: &str) -> u32 {
-        let id = self.practices.get(practice);
-        if self.practice_ics_seen.len() <= id as usize {
-            self.practice_ics_seen.resize(id as usize + 1, None);
-            self.practice_unresolved.resize(id as usize + 1, 0);
-        }
-        id
-    }
-
-    /// The product a row names, resolved once per distinct (dm+d, BNF, name).
-    fn outcome(&mut self, dmd: &str, bnf: &str, name: &str) -> u32 {
-        self.key_buf.clear();
-        for (k, part) in [dmd, bnf, name].iter().enumerate() {
-            if k > 0 {
-                self.key_buf.push('\u{1f}');
-            }
-            self.key_buf.push_str(part);
-        }
-        if let Some(&i) = self.product_cache.get(self.key_buf.as_str()) {
-            return i;
-        }
-        let r = self.resolver.resolve(ItemText {
-            dmd_code: dmd,
-            bnf_code: bnf,
-            name,
-        });
-        let mut o = ProductOutcome {
-            status: r.status,
-            used: u32::MAX,
-            reason: r.reason.clone().unwrap_or_default(),
-        };
-        if let Some(p) = &r.product {
-            let mut factor = 0.0;
-            match unit_ome(p, &self.config.factors) {
-                Some(u) => factor = u.factor.factor,
-                None if o.status == Status::Resolved => {
-                    o.status = Status::Unresolved;
-                    o.reason = missing_factor_reason(p, &self.config.factors);
-                }
-                None => {}
-            }
-            if o.status == Status::Resolved {
-                o.used = self.products.len() as u32;
-                self.products.push(ProductUse {
-                    key: self.product_keys.get(&p.product_key),
-                    product: p.clone(),
-                    matched_by: r.matched_by.map_or("", |m| m.as_str()),
-                    factor,
-                });
-            }
-        } else if o.status == Status::Resolved {
-            // Resolved always carries a product; were it ever not so, the row is still
-            // counted, never dropped.
-            o.status = Status::Unresolved;
-            o.reason = "resolved without a product (a bug in opal: please report it)".into();
-        }
-        let i = self.outcomes.len() as u32;
-        self.outcomes.push(o);
-        self.product_cache.insert(self.key_buf.clone(), i);
-        i
-    }
-
-    /// The quantity of a row in the product's units, each distinct (text, unit) parsed once.
-    fn quantity(&mut self, text: &str, unit: &str, used: u32) -> Result<f64, String> {
-        self.key_buf.clear();
-        self.key_buf.push_str(text);
-        self.key_buf.push('\u{1f}');
-        self.key_buf.push_str(unit);
-        if !self.quantity_cache.contains_key(self.key_buf.as_str()) {
-            let q = values::parse_quantity(text, unit);
-            self.quantity_cache.insert(self.key_buf.clone(), q);
-        }
-        match &self.quantity_cache[self.key_buf.as_str()] {
-            Ok(q) => Ok(quantity_in_product(
-                q,
-                &self.products[used as usize].product,
-            )),
-            Err(why) => Err(why.clone()),
-        }
-    }
-
-    fn dose(&mut self, text: &str) -> u32 {
-        if let Some(&i) = self.dose_cache.get(text) {
-            return i;
-        }
-        let i = self.doses.len() as u32;
-        self.doses.push(DoseUse {
-            text: text.to_string(),
-            parse: crate::dose::parse(text),
-        });
-        self.dose_cache.insert(text.to_string(), i);
-        i
-    }
-
-    /// The rows of one chunk, the file's date layout being known.
+    /// The rows of one chunk, the file's date layout being known: ids on two threads, then
+    /// the checks in row order.
     fn rows(&mut self, fi: usize, chunk: &Chunk) -> Result<()> {
-        let dates = std::mem::take(&mut self.files[fi].dates.days);
-        let result = self.rows_with(fi, chunk, &dates);
-        self.files[fi].dates.days = dates;
-        result
-    }
-
-    fn rows_with(
-        &mut self,
-        fi: usize,
-        chunk: &Chunk,
-        dates: &PlHashMap<String, Option<Day>>,
-    ) -> Result<()> {
-        let config = self.config;
-        let columns = self.files[fi].columns.clone();
-        let path = self.files[fi].path.clone();
-        let layout = self.files[fi]
+        let file = &self.files[fi];
+        let c = Columns::of(chunk, &file.columns);
+        let (who, what, dates) = (&mut self.who, &mut self.what, &file.dates.days);
+        std::thread::scope(|s| {
+            let half = s.spawn(|| who.chunk(&c));
+            what.chunk(&c, dates);
+            half.join()
+        })
+        .map_err(|_| anyhow::anyhow!("internal error: a worker thread failed"))?;
+        let path = file.path.clone();
+        let layout = file
             .dates
             .format
             .as_ref()
             .map(|f| f.0.clone())
             .unwrap_or_default();
-        let col = |c: &str| chunk.column(columns.get(c));
-        let c_patient = col("patient_id");
-        let c_practice = col("practice_code");
-        let c_date = col("issue_date");
-        let c_name = col("drug_name");
-        let c_dmd = col("dmd_code");
-        let c_bnf = col("bnf_code");
-        let c_qty = col("quantity");
-        let c_qty_unit = col("quantity_unit");
-        let c_dose = col("dose_text");
-        let c_days = col("days_supply");
-        let c_ics = col("ics_code");
-        for row in 0..chunk.rows() {
+        let npractices = self.who.practices.ids.len();
+        if self.practice_ics_seen.len() < npractices {
+            self.practice_ics_seen.resize(npractices, None);
+            self.practice_unresolved.resize(npractices, 0);
+        }
+        self.checks(fi, chunk, &c, &path, &layout)
+    }
+
+    /// METHOD.md's order of checks over one chunk's ids: every row ends in one count.
+    fn checks(
+        &mut self,
+        fi: usize,
+        chunk: &Chunk,
+        c: &Columns,
+        path: &str,
+        layout: &str,
+    ) -> Result<()> {
+        let config = self.config;
+        for row in 0..c.rows {
             self.accounting.read += 1;
             let line = chunk.line(row);
             let rej = |column: &str, value: &str, reason: String| Rejected {
-                file: path.clone(),
+                file: path.to_string(),
                 line,
                 column: column.to_string(),
                 value: value.to_string(),
                 reason,
             };
-            let patient = cell(c_patient, row);
-            let practice = cell(c_practice, row);
-            let date_text = cell(c_date, row);
-            let (name, dmd, bnf) = (cell(c_name, row), cell(c_dmd, row), cell(c_bnf, row));
-            let row_day = dates.get(date_text).copied().flatten();
-            if let Some(d) = row_day {
-                if config.as_of.is_some() || d <= config.today {
-                    self.first_day = Some(self.first_day.map_or(d, |f| f.min(d)));
-                    self.latest_day = Some(self.latest_day.map_or(d, |l| l.max(d)));
-                }
+            let (patient, practice) = (self.who.patient[row], self.who.practice[row]);
+            let day = self.what.day[row];
+            let flags = self.what.flags[row];
+            if day != NO_DAY && (config.as_of.is_some() || day <= config.today) {
+                self.first_day = Some(self.first_day.map_or(day, |f| f.min(day)));
+                self.latest_day = Some(self.latest_day.map_or(day, |l| l.max(day)));
             }
-            if patient.is_empty()
-                && practice.is_empty()
-                && date_text.is_empty()
-                && name.is_empty()
-                && dmd.is_empty()
-                && bnf.is_empty()
-                && cell(c_qty, row).is_empty()
-            {
+            if patient == NONE && practice == NONE && flags & WHAT_EMPTY != 0 {
                 // A blank line is not a row.
                 self.accounting.read -= 1;
                 self.accounting.blank_lines += 1;
@@ -641,13 +786,14 @@ impl<'a> Auditor<'a> {
             }
             let missing = [("patient_id", patient), ("practice_code", practice)]
                 .into_iter()
-                .find(|(_, v)| v.is_empty());
+                .find(|(_, v)| *v == NONE);
             if let Some((column, _)) = missing {
                 let why = format!("{column} is empty");
                 self.reject(rej(column, "", why))?;
                 continue;
             }
-            let Some(day) = row_day else {
+            if day == NO_DAY {
+                let date_text = cell(c.date, row);
                 let why = if date_text.is_empty() {
                     "issue_date is empty".to_string()
                 } else {
@@ -655,19 +801,19 @@ impl<'a> Auditor<'a> {
                 };
                 self.reject(rej("issue_date", date_text, why))?;
                 continue;
-            };
+            }
             if config.as_of.is_none() && day > config.today {
                 let why = format!(
                     "issue date is in the future (after today, {})",
                     format_day(config.today)
                 );
-                self.reject(rej("issue_date", date_text, why))?;
+                self.reject(rej("issue_date", cell(c.date, row), why))?;
                 continue;
             }
-            let practice_id = self.practice_id(practice);
-            let ics_text = cell(c_ics, row);
-            if self.practice_ics_seen[practice_id as usize].is_none() {
-                self.practice_ics_seen[practice_id as usize] = Some(self.ics_codes.get(ics_text));
+            let ics = self.who.ics[row];
+            let seen = &mut self.practice_ics_seen[practice as usize];
+            if seen.is_none() {
+                *seen = Some(ics);
             }
             // Without --as-of the audit date is the latest usable issue date, so no row is
             // after it.
@@ -675,81 +821,80 @@ impl<'a> Auditor<'a> {
                 self.accounting.after_as_of += 1;
                 continue;
             }
-            if name.is_empty() && dmd.is_empty() && bnf.is_empty() {
+            let oi = self.what.outcome[row];
+            if oi == NONE {
                 let why = "no drug name, dm+d code or BNF code (a short row?)".to_string();
                 self.reject(rej("drug_name", "", why))?;
                 continue;
             }
-            let repaired = crate::resolve::repair_bnf(bnf);
-            if repaired.is_some() {
+            if flags & BNF_REPAIRED != 0 {
                 self.accounting.bnf_leading_zero_restored += 1;
             }
-            let bnf = repaired.as_deref().unwrap_or(bnf);
-            let oi = self.outcome(dmd, bnf, name) as usize;
-            match self.outcomes[oi].status {
+            let outcome = &self.what.outcomes[oi as usize];
+            match outcome.status {
                 Status::NotOpioid => {
                     self.accounting.not_opioid += 1;
                     continue;
                 }
                 Status::Excluded => {
                     self.accounting.excluded += 1;
-                    let reason = &self.outcomes[oi].reason;
-                    match self.accounting.excluded_by_reason.get_mut(reason) {
+                    match self.accounting.excluded_by_reason.get_mut(&outcome.reason) {
                         Some(n) => *n += 1,
                         None => {
-                            self.accounting.excluded_by_reason.insert(reason.clone(), 1);
+                            self.accounting
+                                .excluded_by_reason
+                                .insert(outcome.reason.clone(), 1);
                         }
                     }
                     continue;
                 }
                 Status::Unresolved => {
                     self.accounting.unresolved += 1;
-                    self.practice_unresolved[practice_id as usize] += 1;
+                    self.practice_unresolved[practice as usize] += 1;
+                    let bnf = cell(c.bnf, row);
                     self.unresolved.push(Unresolved {
-                        file: path.clone(),
+                        file: path.to_string(),
                         line,
-                        practice_code: practice.to_string(),
-                        drug_name: name.to_string(),
-                        dmd_code: dmd.to_string(),
-                        bnf_code: bnf.to_string(),
-                        reason: self.outcomes[oi].reason.clone(),
+                        practice_code: self.who.practices.ids[practice as usize].clone(),
+                        drug_name: cell(c.name, row).to_string(),
+                        dmd_code: cell(c.dmd, row).to_string(),
+                        bnf_code: crate::resolve::repair_bnf(bnf).unwrap_or_else(|| bnf.into()),
+                        reason: outcome.reason.clone(),
                     });
                     continue;
                 }
                 Status::Resolved => {}
             }
-            let used = self.outcomes[oi].used;
-            let (qty_text, qty_unit) = (cell(c_qty, row), cell(c_qty_unit, row));
-            let quantity = match self.quantity(qty_text, qty_unit, used) {
-                Ok(q) => q,
+            let used = outcome.used;
+            let quantity = match &self.what.quantities[self.what.quantity[row] as usize] {
+                Ok(q) => quantity_in_product(q, &self.what.products[used as usize].product),
                 Err(why) => {
-                    self.reject(rej("quantity", qty_text, why))?;
+                    let why = why.clone();
+                    self.reject(rej("quantity", cell(c.qty, row), why))?;
                     continue;
                 }
             };
-            let days_text = cell(c_days, row);
-            let explicit_days = match values::parse_days(days_text) {
-                Ok(d) => d,
+            let explicit_days = match &self.what.days[self.what.days_supply[row] as usize] {
+                Ok(d) => *d,
                 Err(why) => {
-                    self.reject(rej("days_supply", days_text, why))?;
+                    let why = why.clone();
+                    self.reject(rej("days_supply", cell(c.days, row), why))?;
                     continue;
                 }
             };
-            let dose = self.dose(cell(c_dose, row));
             self.accounting.used += 1;
-            let item = Item {
+            self.items.push(Item {
                 line,
                 quantity,
                 explicit_days: explicit_days.unwrap_or(f64::NAN),
                 file: fi as u32,
-                patient: self.patients.get(patient),
-                practice: practice_id,
-                extract_ics: self.ics_codes.get(ics_text),
+                patient,
+                practice,
+                extract_ics: ics,
                 issue_day: day,
                 product: used,
-                dose,
-            };
-            self.items.push(item);
+                dose: self.what.dose[row],
+            });
         }
         Ok(())
     }
@@ -778,15 +923,19 @@ impl<'a> Auditor<'a> {
                     .unwrap_or_default()
             })
             .collect();
+        // Dose texts of the opioid items (every row's text is parsed, once).
+        let mut seen = vec![false; self.what.doses.len()];
+        self.items.iter().for_each(|i| seen[i.dose as usize] = true);
+        let distinct_dose_texts = seen.iter().filter(|&&s| s).count();
         let mut result = AuditResult {
             as_of,
             first_issue_day: self.first_day,
             accounting: self.accounting,
             items: self.items,
-            products: self.products,
-            doses: self.doses,
-            patient_ids: self.patients.ids,
-            practice_codes: self.practices.ids,
+            products: self.what.products,
+            doses: self.what.doses,
+            patient_ids: self.who.patients.ids,
+            practice_codes: self.who.practices.ids,
             patients: Vec::new(),
             practice_summaries: Vec::new(),
             ics_summaries: Vec::new(),
@@ -794,10 +943,10 @@ impl<'a> Auditor<'a> {
             rejected: self.rejected,
             date_formats,
             warnings: self.warnings,
-            distinct_dose_texts: self.dose_cache.len(),
-            distinct_products: self.product_cache.len(),
+            distinct_dose_texts,
+            distinct_products: self.what.product_cache.len(),
         };
-        let ics_ids = self.ics_codes.ids;
+        let ics_ids = self.who.ics_codes.ids;
         crate::timing::lap("read and audit rows");
         result.patients = patient_rows(&result, &ics_ids, config);
         crate::timing::lap("timelines");
@@ -890,6 +1039,10 @@ fn patient_rows(r: &AuditResult, ics_ids: &[String], config: &AuditConfig) -> Ve
     let mut exposure: Vec<ExposureItem> = Vec::new();
     for patient in 0..r.patient_ids.len() {
         let group = &mut order[starts[patient]..starts[patient + 1]];
+        if group.is_empty() {
+            // Every row's patient is interned, opioid or not.
+            continue;
+        }
         // Items are in file and line order: a stable sort by day gives (day, file, line).
         group.sort_by_key(|&i| items[i as usize].issue_day);
         let group = &*group;
@@ -987,8 +1140,19 @@ pub fn run_files(
         progress(path);
         let mut reader = crate::extract::open_extract(path, opts)?;
         let fi = auditor.begin_file(&reader.path, &reader.columns);
-        while let Some(chunk) = reader.next_chunk()? {
+        let (mut waited, mut worked) = (0.0, 0.0);
+        loop {
+            let t = std::time::Instant::now();
+            let Some(chunk) = reader.next_chunk()? else {
+                break;
+            };
+            let t2 = std::time::Instant::now();
+            waited += (t2 - t).as_secs_f64();
             auditor.add_chunk(fi, chunk)?;
+            worked += t2.elapsed().as_secs_f64();
+        }
+        if std::env::var_os("OPAL_TIMINGS").is_some() {
+            eprintln!("timing: waited for chunks {waited:.3}s, worked on them {worked:.3}s");
         }
         auditor.end_file(fi)?;
         infos.push(reader.finish()?);

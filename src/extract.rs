@@ -566,10 +566,10 @@ fn parse_chunk(
     separator: u8,
     header_fields: usize,
     line_offset: u64,
-) -> Result<DataFrame> {
+) -> (Result<DataFrame>, Vec<u8>) {
     let buffer = polars_buffer::Buffer::from(text);
     let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
-    let mut frame = LazyCsvReader::new_with_sources(sources)
+    let parsed = LazyCsvReader::new_with_sources(sources)
         .with_has_header(true)
         .with_separator(separator)
         .with_infer_schema_length(Some(0))
@@ -589,10 +589,16 @@ fn parse_chunk(
                      same number of fields as the header and that quotes are closed"
                 ),
             },
-        )?;
-    // One chunk per column, so that reading row i is a direct index, not a search.
-    frame.rechunk_mut_par();
-    Ok(frame)
+        )
+        .map(|mut frame| {
+            // One chunk per column, so that reading row i is a direct index, not a search.
+            frame.rechunk_mut_par();
+            frame
+        });
+    // The text is handed back for the next chunk when polars keeps no reference to it:
+    // fresh pages for every chunk cost more than parsing them on these machines.
+    let reclaimed = buffer.into_mut().right().unwrap_or_default();
+    (parsed, reclaimed)
 }
 
 /// Open an extract for reading in chunks: the header is read and matched now, so that a
@@ -701,35 +707,45 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
             let display = worker_display;
             // Lines before the data of the chunk being parsed.
             let mut lines_before = header_lines;
-            let send = |text: Vec<u8>, data_start: usize, lines_before: u64| -> bool {
+            let send = |text: Vec<u8>, data_start: usize, lines_before: u64| {
                 let data = &text[data_start..];
                 let lines = record_start_lines(data, lines_before + 1);
-                let parsed = parse_chunk(
+                let (parsed, reclaimed) = parse_chunk(
                     &display,
                     text,
                     separator,
                     header_fields,
                     lines_before - header_lines,
-                )
-                .map(|frame| Chunk {
+                );
+                let parsed = parsed.map(|frame| Chunk {
                     frame,
                     first_line: lines_before + 1,
                     line_of_row: lines,
                 });
                 let failed = parsed.is_err();
-                tx.send(parsed).is_ok() && !failed
+                (tx.send(parsed).is_ok() && !failed, reclaimed)
             };
             let data_lines = first[header_end..].iter().filter(|&&b| b == b'\n').count() as u64;
-            let mut go = send(first, header_end, lines_before);
+            let (mut go, mut text) = send(first, header_end, lines_before);
             lines_before += data_lines;
             let mut eof = first_eof;
+            // The bytes after the last whole record, carried to the next chunk.
+            let mut carry = buf;
+            let h = header.len();
             while go && !eof {
-                let mut target = chunk_bytes;
+                // One text buffer serves every chunk: the header, the carried bytes, then
+                // as much of the file as fits.
+                text.clear();
+                text.reserve(h + chunk_bytes + carry.len());
+                text.extend_from_slice(&header);
+                text.extend_from_slice(&carry);
+                carry.clear();
+                let mut target = h + chunk_bytes;
                 let cut = loop {
-                    match fill(&mut src, &mut buf, target) {
+                    match fill(&mut src, &mut text, target) {
                         Ok(true) => {
                             eof = true;
-                            break buf.len();
+                            break text.len();
                         }
                         Ok(false) => {}
                         Err(e) => {
@@ -737,22 +753,23 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
                             return (0, String::new());
                         }
                     }
-                    if let Some(c) = last_record_end(&buf) {
-                        break c;
+                    if let Some(c) = last_record_end(&text[h..]) {
+                        break h + c;
                     }
                     target *= 2;
                 };
-                let rest = buf.split_off(cut);
-                let data = chunk_utf8(std::mem::replace(&mut buf, rest));
-                if data.is_empty() {
+                carry.extend_from_slice(&text[cut..]);
+                text.truncate(cut);
+                if text.len() == h {
                     break;
                 }
-                let n = data.iter().filter(|&&b| b == b'\n').count() as u64;
-                let mut text = Vec::with_capacity(header.len() + data.len());
-                text.extend_from_slice(&header);
-                text.extend_from_slice(&data);
-                drop(data);
-                go = send(text, header.len(), lines_before);
+                let n = text[h..].iter().filter(|&&b| b == b'\n').count() as u64;
+                if std::str::from_utf8(&text[h..]).is_err() {
+                    let data = chunk_utf8(text[h..].to_vec());
+                    text.truncate(h);
+                    text.extend_from_slice(&data);
+                }
+                (go, text) = send(text, h, lines_before);
                 lines_before += n;
             }
             if go {

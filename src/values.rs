@@ -210,26 +210,23 @@ pub fn detect_date_format<'a>(
     }
 }
 
-/// The date layout, once the dates seen so far decide it: one known layout reads them all,
-/// and they are not all readable month-first too (`03/04/2026` alone could be either). `None`
-/// means keep reading: a file's layout is detected from the dates that decide it, so that a
-/// large file need not be held whole first.
+/// The date layout, once the dates seen so far decide it: the layout [`detect_date_format`]
+/// picks reads more of them than the US month-first layout does (`03/04/2026` alone could be
+/// either, `2026-04-03` or `25/04/2026` could not). `None` means keep reading: a large file
+/// is read in chunks, and its layout is settled by the first dates that decide it, so that it
+/// need not be held whole first. A few unreadable dates do not stop it settling: they are
+/// rejected rows.
 pub fn settled_date_format<'a>(
     values: impl Iterator<Item = &'a str> + Clone,
 ) -> Option<DateFormat> {
-    let mut seen = values.clone().filter(|v| !v.trim().is_empty()).peekable();
-    seen.peek()?;
     let format = detect_date_format(values.clone()).ok()?;
-    let reads_all = |f: &DateFormat| {
+    let reads = |f: &DateFormat| {
         values
             .clone()
-            .filter(|v| !v.trim().is_empty())
-            .all(|v| parse_date_with(v, f).is_some())
+            .filter(|v| !v.trim().is_empty() && parse_date_with(v, f).is_some())
+            .count()
     };
-    if !reads_all(&format) || reads_all(&DateFormat("%m/%d/%Y".into())) {
-        return None;
-    }
-    Some(format)
+    (reads(&format) > reads(&DateFormat("%m/%d/%Y".into()))).then_some(format)
 }
 
 /// A quantity as issued, in the product's units where the text says how.
@@ -501,5 +498,26 @@ mod tests {
         assert_eq!(parse_days(""), Ok(None));
         assert!(parse_days("0").is_err());
         assert!(parse_days("x").is_err());
+    }
+
+    #[test]
+    fn date_layouts_settle_on_the_first_deciding_dates() {
+        let settled = |v: &[&str]| settled_date_format(v.iter().copied()).map(|f| f.0);
+        assert_eq!(settled(&[]), None);
+        assert_eq!(settled(&["", " "]), None);
+        assert_eq!(settled(&["2026-01-05"]).as_deref(), Some("%Y-%m-%d"));
+        // One bad value among ISO dates does not hold the layout back.
+        assert_eq!(
+            settled(&["2026-01-05", "2026-13-45", "2026-02-01"]).as_deref(),
+            Some("%Y-%m-%d")
+        );
+        // Day-first or month-first: wait.
+        assert_eq!(settled(&["03/02/2026", "11/12/2026"]), None);
+        assert_eq!(
+            settled(&["03/02/2026", "25/02/2026"]).as_deref(),
+            Some("%d/%m/%Y")
+        );
+        // Month-first: never settled here; judged on the whole file (an error with a hint).
+        assert_eq!(settled(&["02/03/2026", "02/25/2026"]), None);
     }
 }

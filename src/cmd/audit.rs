@@ -815,19 +815,19 @@ fn write_items_csv(out: &Path, r: &AuditResult, config: &AuditConfig) -> Result<
         w.write_all(ITEM_COLUMNS.join(",").as_bytes())?;
         w.write_all(b"\n")?;
         let blocks: Vec<&[audit::Item]> = r.items.chunks(ITEM_BLOCK).collect();
+        // Two buffers, reused for every pair of blocks.
+        let (mut a, mut b) = (Vec::new(), Vec::new());
         for pair in blocks.chunks(2) {
-            let (first, second) = std::thread::scope(|s| {
-                let second = pair
-                    .get(1)
-                    .map(|b| s.spawn(|| format_items(b, r, config, &fragments)));
-                let first = format_items(pair[0], r, config, &fragments);
-                (first, second.map(|h| h.join()))
+            std::thread::scope(|s| {
+                if let Some(second) = pair.get(1) {
+                    let (b, fragments) = (&mut b, &fragments);
+                    s.spawn(move || format_items(second, r, config, fragments, b));
+                }
+                format_items(pair[0], r, config, &fragments, &mut a);
             });
-            w.write_all(&first)?;
-            match second {
-                Some(Ok(bytes)) => w.write_all(&bytes)?,
-                Some(Err(_)) => bail!("formatting items.csv failed"),
-                None => {}
+            w.write_all(&a)?;
+            if pair.len() > 1 {
+                w.write_all(&b)?;
             }
         }
         Ok(())
@@ -841,37 +841,37 @@ fn format_items(
     r: &AuditResult,
     config: &AuditConfig,
     f: &ItemFragments,
-) -> Vec<u8> {
+    out: &mut Vec<u8>,
+) {
     use std::io::Write as _;
-    let mut out = Vec::with_capacity(items.len() * 200);
+    out.clear();
     let mut num = String::new();
     for i in items {
         let v = r.item_values(i, config);
         let _ = write!(out, "{},{},", i.file + 1, i.line);
-        push_field(&mut out, &r.patient_ids[i.patient as usize]);
+        push_field(out, &r.patient_ids[i.patient as usize]);
         out.push(b',');
         out.extend_from_slice(&f.practice[i.practice as usize]);
         out.extend_from_slice(&f.day[(i.issue_day - f.first_day) as usize]);
         out.extend_from_slice(&f.product_head[i.product as usize]);
-        push_number(&mut out, &mut num, Some(i.quantity));
+        push_number(out, &mut num, Some(i.quantity));
         out.extend_from_slice(&f.product_unit[i.product as usize]);
         out.extend_from_slice(&f.dose[i.dose as usize]);
-        push_number(&mut out, &mut num, v.units_per_day);
+        push_number(out, &mut num, v.units_per_day);
         out.push(b',');
-        push_number(&mut out, &mut num, v.patches_at_once);
+        push_number(out, &mut num, v.patches_at_once);
         out.push(b',');
-        push_number(&mut out, &mut num, Some(v.days_supply));
+        push_number(out, &mut num, Some(v.days_supply));
         out.push(b',');
         out.extend_from_slice(v.days_supply_source.as_bytes());
         out.push(b',');
-        push_number(&mut out, &mut num, Some(v.total_ome_mg));
+        push_number(out, &mut num, Some(v.total_ome_mg));
         out.push(b',');
-        push_number(&mut out, &mut num, Some(v.total_ome_mg / v.days_supply));
+        push_number(out, &mut num, Some(v.total_ome_mg / v.days_supply));
         out.push(b',');
-        push_number(&mut out, &mut num, v.instructed_ome_mg_day);
+        push_number(out, &mut num, v.instructed_ome_mg_day);
         out.push(b'\n');
     }
-    out
 }
 
 fn write_manifest(
