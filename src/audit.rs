@@ -219,6 +219,12 @@ pub struct AuditResult {
     pub warnings: Vec<String>,
     pub distinct_dose_texts: usize,
     pub distinct_products: usize,
+    /// The extracts' own ics_code values, interned (`Item::extract_ics`).
+    pub ics_codes: Vec<String>,
+    /// Per practice id: the extract's ics_code on its first dated row.
+    practice_ics_seen: Vec<Option<u32>>,
+    /// Per practice id: unresolved opioid items.
+    practice_unresolved: Vec<u64>,
 }
 
 impl AuditResult {
@@ -899,7 +905,8 @@ impl<'a> Auditor<'a> {
         Ok(())
     }
 
-    /// Timelines, flags and summaries, once every file has been read and ended.
+    /// The rows, once every file has been read and ended: the audit date, the items and the
+    /// accounting. [`complete`] works out the patients and summaries from them.
     pub fn finish(self) -> Result<AuditResult> {
         let config = self.config;
         let as_of = match (config.as_of, self.latest_day) {
@@ -928,6 +935,9 @@ impl<'a> Auditor<'a> {
         self.items.iter().for_each(|i| seen[i.dose as usize] = true);
         let distinct_dose_texts = seen.iter().filter(|&&s| s).count();
         let mut result = AuditResult {
+            ics_codes: Vec::new(),
+            practice_ics_seen: Vec::new(),
+            practice_unresolved: Vec::new(),
             as_of,
             first_issue_day: self.first_day,
             accounting: self.accounting,
@@ -946,58 +956,86 @@ impl<'a> Auditor<'a> {
             distinct_dose_texts,
             distinct_products: self.what.product_cache.len(),
         };
-        let ics_ids = self.who.ics_codes.ids;
+        result.ics_codes = self.who.ics_codes.ids;
+        result.practice_ics_seen = self.practice_ics_seen;
+        result.practice_unresolved = self.practice_unresolved;
         crate::timing::lap("read and audit rows");
-        result.patients = patient_rows(&result, &ics_ids, config);
-        crate::timing::lap("timelines");
-
-        let ics = |practice: &str, extract_ics: &str| ics_of(config, practice, extract_ics);
-        let mut practice_ics: BTreeMap<String, String> = BTreeMap::new();
-        let mut practice_unresolved: BTreeMap<String, u64> = BTreeMap::new();
-        for (id, seen) in self.practice_ics_seen.iter().enumerate() {
-            let code = &result.practice_codes[id];
-            if let Some(seen_ics) = seen {
-                practice_ics.insert(code.clone(), ics(code, &ics_ids[*seen_ics as usize]));
-            }
-            if self.practice_unresolved[id] > 0 {
-                practice_unresolved.insert(code.clone(), self.practice_unresolved[id]);
-            }
-        }
-        let unknown: Vec<&String> = practice_ics
-            .iter()
-            .filter(|(_, ics)| *ics == "UNKNOWN")
-            .map(|(p, _)| p)
-            .collect();
-        if result.accounting.bnf_leading_zero_restored > 0 {
-            result.warnings.push(format!(
-                "{} BNF codes had 14 characters (a leading zero lost in a spreadsheet) and were \
-                 read with the zero restored\nhint: export code columns as text",
-                result.accounting.bnf_leading_zero_restored
-            ));
-        }
-        if !unknown.is_empty() {
-            result.warnings.push(format!(
-                "{} practice(s) have no ICS ({}): they are summarised under UNKNOWN\nhint: give \
-                 --practices with a practice_code,ics_code mapping, epraccur.csv or \
-                 gp-reg-pat-prac-map.csv",
-                unknown.len(),
-                unknown
-                    .iter()
-                    .take(5)
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        let (practice_summaries, ics_summaries) = summarise(
-            &result.patients,
-            &practice_ics,
-            &practice_unresolved,
-            config,
-        );
-        result.practice_summaries = practice_summaries;
-        result.ics_summaries = ics_summaries;
         Ok(result)
+    }
+}
+
+/// What the rows become once every file is read: the current patients with their measures,
+/// the summaries, and the warnings about practices.
+#[derive(Debug, Default)]
+pub struct Completion {
+    pub patients: Vec<PatientRow>,
+    pub practice_summaries: Vec<CohortSummary>,
+    pub ics_summaries: Vec<CohortSummary>,
+    pub warnings: Vec<String>,
+}
+
+/// Timelines, flags and summaries from the rows (METHOD.md §6–§8). It borrows the rows, so
+/// that items.csv can be written from them at the same time.
+pub fn complete(r: &AuditResult, config: &AuditConfig) -> Completion {
+    let patients = patient_rows(r, config);
+    crate::timing::lap("timelines");
+    let ics = |practice: &str, extract_ics: &str| ics_of(config, practice, extract_ics);
+    let mut practice_ics: BTreeMap<String, String> = BTreeMap::new();
+    let mut practice_unresolved: BTreeMap<String, u64> = BTreeMap::new();
+    for (id, seen) in r.practice_ics_seen.iter().enumerate() {
+        let code = &r.practice_codes[id];
+        if let Some(seen_ics) = seen {
+            practice_ics.insert(code.clone(), ics(code, &r.ics_codes[*seen_ics as usize]));
+        }
+        if r.practice_unresolved[id] > 0 {
+            practice_unresolved.insert(code.clone(), r.practice_unresolved[id]);
+        }
+    }
+    let unknown: Vec<&String> = practice_ics
+        .iter()
+        .filter(|(_, ics)| *ics == "UNKNOWN")
+        .map(|(p, _)| p)
+        .collect();
+    let mut warnings = Vec::new();
+    if r.accounting.bnf_leading_zero_restored > 0 {
+        warnings.push(format!(
+            "{} BNF codes had 14 characters (a leading zero lost in a spreadsheet) and were \
+             read with the zero restored\nhint: export code columns as text",
+            r.accounting.bnf_leading_zero_restored
+        ));
+    }
+    if !unknown.is_empty() {
+        warnings.push(format!(
+            "{} practice(s) have no ICS ({}): they are summarised under UNKNOWN\nhint: give \
+             --practices with a practice_code,ics_code mapping, epraccur.csv or \
+             gp-reg-pat-prac-map.csv",
+            unknown.len(),
+            unknown
+                .iter()
+                .take(5)
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let (practice_summaries, ics_summaries) =
+        summarise(&patients, &practice_ics, &practice_unresolved, config);
+    crate::timing::lap("summaries");
+    Completion {
+        patients,
+        practice_summaries,
+        ics_summaries,
+        warnings,
+    }
+}
+
+impl AuditResult {
+    /// Take in the patients and summaries worked out by [`complete`].
+    pub fn complete_with(&mut self, c: Completion) {
+        self.patients = c.patients;
+        self.practice_summaries = c.practice_summaries;
+        self.ics_summaries = c.ics_summaries;
+        self.warnings.extend(c.warnings);
     }
 }
 
@@ -1018,7 +1056,7 @@ fn ics_of(config: &AuditConfig, practice: &str, extract_ics: &str) -> String {
 
 /// Patients: items grouped by patient (a counting sort, so one pass), each group in issue
 /// order, then the timeline of each; the current patients are kept.
-fn patient_rows(r: &AuditResult, ics_ids: &[String], config: &AuditConfig) -> Vec<PatientRow> {
+fn patient_rows(r: &AuditResult, config: &AuditConfig) -> Vec<PatientRow> {
     let items = &r.items;
     let mut starts = vec![0usize; r.patient_ids.len() + 1];
     for it in items {
@@ -1034,11 +1072,41 @@ fn patient_rows(r: &AuditResult, ics_ids: &[String], config: &AuditConfig) -> Ve
         order[*slot] = i as u32;
         *slot += 1;
     }
+    // Two halves of the patients on two threads, joined in patient order.
+    let half = r.patient_ids.len() / 2;
+    let (lo, hi) = order.split_at_mut(starts[half]);
+    let (starts, config) = (&starts, config);
+    let (mut rows, more) = std::thread::scope(|s| {
+        let upper =
+            s.spawn(move || patient_range(r, config, starts, half, r.patient_ids.len(), hi));
+        let lower = patient_range(r, config, starts, 0, half, lo);
+        (lower, upper.join())
+    });
+    match more {
+        Ok(more) => rows.extend(more),
+        // A panic in the thread is a bug; it is not swallowed.
+        Err(e) => std::panic::resume_unwind(e),
+    }
+    rows
+}
+
+/// The current patients among `first..end`, whose items' indexes are `order` (which starts at
+/// `starts[first]`).
+fn patient_range(
+    r: &AuditResult,
+    config: &AuditConfig,
+    starts: &[usize],
+    first: usize,
+    end: usize,
+    order: &mut [u32],
+) -> Vec<PatientRow> {
+    let items = &r.items;
+    let base = starts[first];
     let first_day = r.first_issue_day.unwrap_or(r.as_of);
     let mut rows = Vec::new();
     let mut exposure: Vec<ExposureItem> = Vec::new();
-    for patient in 0..r.patient_ids.len() {
-        let group = &mut order[starts[patient]..starts[patient + 1]];
+    for patient in first..end {
+        let group = &mut order[starts[patient] - base..starts[patient + 1] - base];
         if group.is_empty() {
             // Every row's patient is interned, opioid or not.
             continue;
@@ -1068,7 +1136,7 @@ fn patient_rows(r: &AuditResult, ics_ids: &[String], config: &AuditConfig) -> Ve
         let ics_code = ics_of(
             config,
             &practice_code,
-            &ics_ids[latest.extract_ics as usize],
+            &r.ics_codes[latest.extract_ics as usize],
         );
         let patient_id = r.patient_ids[patient].clone();
         let mut names: Vec<String> = Vec::new();
@@ -1125,9 +1193,24 @@ fn patient_rows(r: &AuditResult, ics_ids: &[String], config: &AuditConfig) -> Ve
     rows
 }
 
-/// Audit extract files end to end: each read in chunks and audited as it is read.
-/// `progress` is told each file as it starts.
+/// Audit extract files end to end: each read in chunks and audited as it is read, then the
+/// patients and summaries. `progress` is told each file as it starts.
 pub fn run_files(
+    paths: &[std::path::PathBuf],
+    opts: &crate::extract::ReadOptions,
+    config: &AuditConfig,
+    dict: &Dictionary,
+    progress: impl FnMut(&std::path::Path),
+) -> Result<(Vec<FileInfo>, AuditResult)> {
+    let (infos, mut result) = read_files(paths, opts, config, dict, progress)?;
+    let c = complete(&result, config);
+    result.complete_with(c);
+    Ok((infos, result))
+}
+
+/// The rows of extract files, each read in chunks and audited as it is read; the patients
+/// and summaries are left to [`complete`].
+pub fn read_files(
     paths: &[std::path::PathBuf],
     opts: &crate::extract::ReadOptions,
     config: &AuditConfig,

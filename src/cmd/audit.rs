@@ -250,7 +250,7 @@ pub fn run(args: Args) -> Result<()> {
     // Files are read in chunks and audited as they are read, so reading and auditing are one
     // stage.
     let pb = spinner(args.quiet, "reading and auditing extracts");
-    let (files, result) = audit::run_files(
+    let (files, mut result) = audit::read_files(
         &args.extracts,
         &read_opts,
         &config,
@@ -258,7 +258,6 @@ pub fn run(args: Args) -> Result<()> {
         |path| pb.set_message(format!("reading and auditing {}", path.display())),
     )?;
     pb.finish_and_clear();
-    lap("audit");
     if !result.accounting.balanced() {
         bail!(
             "internal error: row accounting does not add up ({:?})",
@@ -274,8 +273,27 @@ pub fn run(args: Args) -> Result<()> {
         crate::table::check_out_dir(&out, args.force)?;
     }
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let pb = spinner(args.quiet, "writing outputs");
-    let written = write_outputs(&out, &result, &config, args.format)?;
+    let pb = spinner(args.quiet, "building timelines and writing outputs");
+    // items.csv (one row per opioid item, the largest output) is written from the rows while
+    // the timelines, summaries and patient lists are worked out and written.
+    let (items, patients) = std::thread::scope(|s| {
+        let (out, result, config) = (&out, &result, &config);
+        let items = s.spawn(move || write_items(out, result, config, args.format));
+        let patients = (|| -> Result<_> {
+            let c = audit::complete(result, config);
+            let written = write_patient_outputs(out, &c, config, args.format)?;
+            Ok((c, written))
+        })();
+        (items.join(), patients)
+    });
+    let items = match items {
+        Ok(written) => written?,
+        Err(e) => std::panic::resume_unwind(e),
+    };
+    let (completion, mut written) = patients?;
+    result.complete_with(completion);
+    written.push(items);
+    written.extend(write_row_outputs(&out, &result, args.format)?);
     write_manifest(&out, &args, &files, &result, &config, &written)?;
     pb.finish_and_clear();
     lap("write");
@@ -491,9 +509,10 @@ fn write_patients_csv(
     Ok(path)
 }
 
-fn write_outputs(
+/// review_list, patients, practice_summary and ics_summary.
+fn write_patient_outputs(
     out: &Path,
-    r: &AuditResult,
+    r: &audit::Completion,
     config: &AuditConfig,
     format: Format,
 ) -> Result<Vec<PathBuf>> {
@@ -534,12 +553,28 @@ fn write_outputs(
         &summary_table(&r.ics_summaries, true, config.suppress),
         format,
     )?);
-    written.push(match format {
-        // items.csv is the largest output (one row per opioid item): stream it.
+    crate::timing::lap("write summaries");
+    Ok(written)
+}
+
+/// items: the largest output, one row per opioid item.
+fn write_items(
+    out: &Path,
+    r: &AuditResult,
+    config: &AuditConfig,
+    format: Format,
+) -> Result<PathBuf> {
+    let path = match format {
         Format::Csv => write_items_csv(out, r, config)?,
         Format::Parquet => write_table(out, "items", &items_table(r, config), format)?,
-    });
+    };
     crate::timing::lap("write items");
+    Ok(path)
+}
+
+/// unresolved and rejected.
+fn write_row_outputs(out: &Path, r: &AuditResult, format: Format) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
     let u = &r.unresolved;
     let t = Table::new()
         .text("file", u.iter().map(|x| Some(x.file.clone())).collect())
