@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -850,22 +851,48 @@ fn write_items_csv(out: &Path, r: &AuditResult, config: &AuditConfig) -> Result<
         w.write_all(ITEM_COLUMNS.join(",").as_bytes())?;
         w.write_all(b"\n")?;
         let blocks: Vec<&[audit::Item]> = r.items.chunks(ITEM_BLOCK).collect();
-        // Two buffers, reused for every pair of blocks.
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        for pair in blocks.chunks(2) {
-            std::thread::scope(|s| {
-                if let Some(second) = pair.get(1) {
-                    let (b, fragments) = (&mut b, &fragments);
-                    s.spawn(move || format_items(second, r, config, fragments, b));
+        let n = blocks.len();
+        // Blocks are formatted by FORMATTERS threads (block k by thread k % FORMATTERS) while
+        // this one writes them in order. Each formatter owns BUFFERS buffers, handed back
+        // once written, so memory stays bounded.
+        const FORMATTERS: usize = 2;
+        const BUFFERS: usize = 2;
+        std::thread::scope(|s| -> Result<()> {
+            let (full_tx, full_rx) = mpsc::channel::<(usize, Vec<u8>)>();
+            let mut empties = Vec::new();
+            for k in 0..FORMATTERS {
+                let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
+                for _ in 0..BUFFERS {
+                    let _ = empty_tx.send(Vec::new());
                 }
-                format_items(pair[0], r, config, &fragments, &mut a);
-            });
-            w.write_all(&a)?;
-            if pair.len() > 1 {
-                w.write_all(&b)?;
+                empties.push(empty_tx);
+                let (full_tx, blocks, fragments) = (full_tx.clone(), &blocks, &fragments);
+                s.spawn(move || {
+                    for bi in (k..n).step_by(FORMATTERS) {
+                        let Ok(mut buf) = empty_rx.recv() else { return };
+                        format_items(blocks[bi], r, config, fragments, &mut buf);
+                        if full_tx.send((bi, buf)).is_err() {
+                            return;
+                        }
+                    }
+                });
             }
-        }
-        Ok(())
+            drop(full_tx);
+            let mut ready: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+            let mut next = 0;
+            while next < n {
+                let Ok((bi, buf)) = full_rx.recv() else {
+                    bail!("formatting items.csv stopped (a bug in opal: please report it)");
+                };
+                ready.insert(bi, buf);
+                while let Some(buf) = ready.remove(&next) {
+                    w.write_all(&buf)?;
+                    let _ = empties[next % FORMATTERS].send(buf);
+                    next += 1;
+                }
+            }
+            Ok(())
+        })
     })?;
     Ok(path)
 }
