@@ -518,16 +518,18 @@ fn last_record_end(buf: &[u8]) -> Option<usize> {
 /// The physical line each record starts on, when a quoted field spans lines (else the
 /// records are one a line and `None`). Blank lines are records, as polars reads them.
 fn record_start_lines(data: &[u8], first_line: u64) -> Option<Vec<u64>> {
-    if !data.contains(&b'"') {
-        return None;
-    }
-    let mut in_quote = false;
-    let spans = data.iter().any(|&b| {
-        if b == b'"' {
-            in_quote = !in_quote;
+    // Quoted text lies between the 1st and 2nd quote, the 3rd and 4th, ... (an escaped ""
+    // adds two), so a line break inside quotes is one between such a pair.
+    let mut quotes = memchr::memchr_iter(b'"', data);
+    let spans = loop {
+        let Some(open) = quotes.next() else {
+            break false;
+        };
+        let close = quotes.next().unwrap_or(data.len());
+        if memchr::memchr(b'\n', &data[open..close]).is_some() {
+            break true;
         }
-        b == b'\n' && in_quote
-    });
+    };
     if !spans {
         return None;
     }
@@ -566,6 +568,7 @@ fn parse_chunk(
     separator: u8,
     header_fields: usize,
     line_offset: u64,
+    projection: &[String],
 ) -> (Result<DataFrame>, Vec<u8>) {
     let buffer = polars_buffer::Buffer::from(text);
     let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
@@ -575,7 +578,12 @@ fn parse_chunk(
         .with_infer_schema_length(Some(0))
         .with_missing_is_null(true)
         .finish()
-        .and_then(|lf| lf.collect())
+        // Only the columns opal maps are parsed (an extract may carry many more); names are
+        // literal, never patterns.
+        .and_then(|lf| {
+            lf.select([by_name(projection.iter().map(String::as_str), true, false).as_expr()])
+                .collect()
+        })
         .map_err(
             |e| match first_ragged_row(&buffer, separator, header_fields) {
                 Some((line, fields)) => anyhow!(
@@ -698,6 +706,10 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
     let header = first[..header_end].to_vec();
     let header_lines = header.iter().filter(|&&b| b == b'\n').count() as u64;
 
+    let mut mapped: Vec<&String> = columns.values().collect();
+    mapped.sort();
+    mapped.dedup();
+    let projection: Vec<String> = mapped.into_iter().cloned().collect();
     let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(1);
     let worker_display = display.clone();
     let header_fields = headers.len();
@@ -716,6 +728,7 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
                     separator,
                     header_fields,
                     lines_before - header_lines,
+                    &projection,
                 );
                 let parsed = parsed.map(|frame| Chunk {
                     frame,
