@@ -1,25 +1,32 @@
 #!/usr/bin/env bash
-# opal's benchmark harness: synthetic extracts of 1M and 10M rows (50M with --50m), `opal audit`
-# end to end (wall time, rows per second, peak memory), and beside it the floor: polars merely
-# reading the same file and grouping it by patient. Prints a Markdown table for BENCHMARKS.md.
+# opal's benchmark harness (issue 6): synthetic extracts of 1M and 10M rows (50M with --50m),
+# `opal audit` end to end (wall time, rows per second, peak memory), and beside it the floor:
+# polars merely reading the same file and grouping it by patient (examples/floor.rs).
+#
+# Each size is run RUNS times (default 3), the floor and the audit alternating so that both
+# see the same machine; the table gives the medians. Prints Markdown for BENCHMARKS.md.
 #
 #   benches/run.sh            # 1M and 10M rows
 #   benches/run.sh --50m      # also 50M rows (about 6 GB of CSV on disk)
-#   BENCH_DIR=/big/disk benches/run.sh
+#   RUNS=5 BENCH_DIR=/big/disk benches/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=(1000000 10000000)
 [[ "${1:-}" == "--50m" ]] && sizes+=(50000000)
+runs="${RUNS:-3}"
 dir="${BENCH_DIR:-target/bench}"
 mkdir -p "$dir"
 cargo build --release --quiet
 cargo build --release --quiet --example floor
 opal=target/release/opal
 floor=target/release/examples/floor
+# Wall seconds and peak resident KB of a command, its output discarded.
 timev() { /usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null | tail -1; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "| rows | file MB | audit s | rows/s | audit peak MB | floor s | floor peak MB | audit / floor |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+stages=""
 for rows in "${sizes[@]}"; do
   f="$dir/synth-$rows.csv"
   if [[ ! -s "$f" ]]; then
@@ -29,12 +36,24 @@ for rows in "${sizes[@]}"; do
   fi
   n=$(( $(wc -l < "$f") - 1 ))
   mb=$(( $(stat -c %s "$f") / 1000000 ))
-  read -r fs fk < <(timev "$floor" "$f")
+  fs=(); fk=(); as=(); ak=()
+  for ((i = 0; i < runs; i++)); do
+    read -r s k < <(timev "$floor" "$f"); fs+=("$s"); fk+=("$k")
+    rm -rf "$dir/out-$rows"
+    read -r s k < <(timev "$opal" audit "$f" --out "$dir/out-$rows" --quiet); as+=("$s"); ak+=("$k")
+  done
+  fsm=$(printf '%s\n' "${fs[@]}" | median); fkm=$(printf '%s\n' "${fk[@]}" | median)
+  asm=$(printf '%s\n' "${as[@]}" | median); akm=$(printf '%s\n' "${ak[@]}" | median)
+  rps=$(python3 -c "print(f'{$n/$asm:,.0f}')")
+  ratio=$(python3 -c "print(f'{$asm/$fsm:.2f}')")
+  echo "| $n | $mb | $asm | $rps | $(( akm / 1024 )) | $fsm | $(( fkm / 1024 )) | $ratio |"
+  # Where the time goes, from one more run.
   rm -rf "$dir/out-$rows"
-  read -r as ak < <(timev "$opal" audit "$f" --out "$dir/out-$rows" --quiet)
-  rps=$(python3 -c "print(f'{$n/$as:,.0f}')")
-  ratio=$(python3 -c "print(f'{$as/$fs:.2f}')")
-  echo "| $n | $mb | $as | $rps | $(( ak / 1024 )) | $fs | $(( fk / 1024 )) | $ratio |"
+  stages+="$rows rows: $(OPAL_TIMINGS=1 "$opal" audit "$f" --out "$dir/out-$rows" --quiet 2>&1 >/dev/null \
+    | sed -n 's/^timing: //p' | paste -sd ';' -)"$'\n'
+  stages+="  runs (audit s): ${as[*]}; floor s: ${fs[*]}"$'\n'
 done
 echo
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB; commit $(git rev-parse --short HEAD); $(date -u +%Y-%m-%d)"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB; commit $(git rev-parse --short HEAD); $(date -u +%Y-%m-%d); median of $runs runs"
+echo
+printf '%s' "$stages"

@@ -1144,4 +1144,23 @@ mod tests {
         );
         assert!(e.contains("appears twice"), "{e}");
     }
+
+    #[test]
+    fn records_are_cut_and_numbered_outside_quotes() {
+        // The last newline is inside a quoted field: the record ends at the one before.
+        let text = b"a,b\n1,\"x\ny\"\n2,\"p\nq";
+        assert_eq!(last_record_end(text), Some(12));
+        assert_eq!(last_record_end(b"no newline"), None);
+        // An escaped quote ("") does not end a quoted field.
+        let text = b"1,\"say \"\"hi\"\"\nthere\"\n2,x\n";
+        assert_eq!(last_record_end(text), Some(text.len()));
+        assert_eq!(record_start_lines(text, 10), Some(vec![10, 12]));
+        // No line break inside quotes: records are one a line.
+        assert_eq!(record_start_lines(b"1,\"a,b\"\n2,c\n", 2), None);
+        // A blank line is a record, as polars reads it.
+        assert_eq!(
+            record_start_lines(b"1,\"a\nb\"\n\n2,c\n", 2),
+            Some(vec![2, 4, 5])
+        );
+    }
 }
