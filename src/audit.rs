@@ -227,18 +227,31 @@ pub struct AuditResult {
     practice_unresolved: Vec<u64>,
 }
 
+/// Days of supply and OME of an item of `product` with `dose`, under the run's settings.
+pub fn item_values(
+    item: &Item,
+    product: &ProductUse,
+    dose: &DoseUse,
+    config: &AuditConfig,
+) -> ItemValues {
+    build_item(
+        &product.product,
+        item.quantity,
+        item.explicit_days(),
+        &dose.parse,
+        config,
+        product.factor,
+    )
+}
+
 impl AuditResult {
     /// Days of supply and OME of an item, under the run's settings.
     pub fn item_values(&self, item: &Item, config: &AuditConfig) -> ItemValues {
-        let p = &self.products[item.product as usize];
-        let d = &self.doses[item.dose as usize];
-        build_item(
-            &p.product,
-            item.quantity,
-            item.explicit_days(),
-            &d.parse,
+        item_values(
+            item,
+            &self.products[item.product as usize],
+            &self.doses[item.dose as usize],
             config,
-            p.factor,
         )
     }
 }
@@ -367,6 +380,8 @@ pub struct Auditor<'a> {
     items: Vec<Item>,
     first_day: Option<Day>,
     latest_day: Option<Day>,
+    /// How much of items, patients, practices, products and doses went out in batches.
+    sent: [usize; 5],
 }
 
 /// No id: the cell was empty (or, for a product, there was no name or code at all).
@@ -648,7 +663,29 @@ impl<'a> Auditor<'a> {
             items: Vec::new(),
             first_day: None,
             latest_day: None,
+            sent: [0; 5],
         }
+    }
+
+    /// What is new since the last batch, for items.csv as it is written
+    /// ([`crate::items::ItemsWriter`]).
+    pub fn batch(&mut self) -> crate::items::ItemBatch {
+        let [i, p, pr, prod, d] = self.sent;
+        let b = crate::items::ItemBatch {
+            items: self.items[i..].to_vec(),
+            patients: self.who.patients.ids[p..].to_vec(),
+            practices: self.who.practices.ids[pr..].to_vec(),
+            products: self.what.products[prod..].to_vec(),
+            doses: self.what.doses[d..].to_vec(),
+        };
+        self.sent = [
+            self.items.len(),
+            self.who.patients.ids.len(),
+            self.who.practices.ids.len(),
+            self.what.products.len(),
+            self.what.doses.len(),
+        ];
+        b
     }
 
     /// Start a file; its chunks are then given with [`Auditor::add_chunk`] and it is ended
@@ -1202,19 +1239,21 @@ pub fn run_files(
     dict: &Dictionary,
     progress: impl FnMut(&std::path::Path),
 ) -> Result<(Vec<FileInfo>, AuditResult)> {
-    let (infos, mut result) = read_files(paths, opts, config, dict, progress)?;
+    let (infos, mut result) = read_files(paths, opts, config, dict, None, progress)?;
     let c = complete(&result, config);
     result.complete_with(c);
     Ok((infos, result))
 }
 
 /// The rows of extract files, each read in chunks and audited as it is read; the patients
-/// and summaries are left to [`complete`].
+/// and summaries are left to [`complete`]. With `items`, each chunk's items go to items.csv as
+/// they are made.
 pub fn read_files(
     paths: &[std::path::PathBuf],
     opts: &crate::extract::ReadOptions,
     config: &AuditConfig,
     dict: &Dictionary,
+    mut items: Option<&mut crate::items::ItemsWriter>,
     mut progress: impl FnMut(&std::path::Path),
 ) -> Result<(Vec<FileInfo>, AuditResult)> {
     let mut auditor = Auditor::new(config, dict);
@@ -1232,12 +1271,18 @@ pub fn read_files(
             let t2 = std::time::Instant::now();
             waited += (t2 - t).as_secs_f64();
             auditor.add_chunk(fi, chunk)?;
+            if let Some(w) = items.as_deref_mut() {
+                w.send(auditor.batch())?;
+            }
             worked += t2.elapsed().as_secs_f64();
         }
         if std::env::var_os("OPAL_TIMINGS").is_some() {
             eprintln!("timing: waited for chunks {waited:.3}s, worked on them {worked:.3}s");
         }
         auditor.end_file(fi)?;
+        if let Some(w) = items.as_deref_mut() {
+            w.send(auditor.batch())?;
+        }
         infos.push(reader.finish()?);
     }
     Ok((infos, auditor.finish()?))

@@ -262,6 +262,50 @@ fn bad_quantities_are_rejected_rows() {
         !r.out.join("review_list.csv").exists(),
         "no outputs after --strict stops"
     );
+    // items.csv is written while the extract is read: a stopped run leaves neither it, its
+    // temporary file, nor the --out folder it made.
+    assert!(
+        !r.out.exists(),
+        "the --out folder made for the run is removed"
+    );
+    let listing: Vec<_> = std::fs::read_dir(r.out.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(listing.is_empty(), "{listing:?}");
+    // Without --out, the temporary items file sits in the working folder until the end.
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_opal"))
+        .args([
+            "audit",
+            bad("bad_quantities.csv").to_str().unwrap(),
+            "--as-of",
+            "2026-10-31",
+            "--strict",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let o = Command::new(env!("CARGO_BIN_EXE_opal"))
+        .args([
+            "audit",
+            bad("bad_quantities.csv").to_str().unwrap(),
+            "--as-of",
+            "2026-10-31",
+            "--quiet",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["opal-audit-2026-10-31"]);
+    assert!(dir.path().join("opal-audit-2026-10-31/items.csv").exists());
 }
 
 #[test]

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,6 +11,7 @@ use crate::audit::{self, day_text, AuditConfig, AuditResult, PrnPolicy};
 use crate::dictionary::{Dictionary, PRODUCTS_CSV};
 use crate::extract::{FileInfo, ReadOptions};
 use crate::factors::{hex_sha256, FactorSet, DEFAULT_SET};
+use crate::items::{push_field, push_number, ItemsWriter};
 use crate::output::{fmt_num, table};
 use crate::summary::summary_table;
 use crate::table::{write_atomically, write_table, Format, Table};
@@ -250,13 +250,28 @@ pub fn run(args: Args) -> Result<()> {
     };
     // Files are read in chunks and audited as they are read, so reading and auditing are one
     // stage.
+    // items.csv is written while the extracts are read, to a temporary file where the
+    // output folder will be (inside --out, else here, beside opal-audit-<date>).
+    let early_out = match &args.out {
+        Some(out) => Some(EarlyDir::create(out)?),
+        None => None,
+    };
+    let mut items_csv = match args.format {
+        Format::Csv => {
+            let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
+            let temp = dir.join(format!(".items.csv.{}.partial", std::process::id()));
+            Some(ItemsWriter::start(temp, config.clone())?)
+        }
+        Format::Parquet => None,
+    };
     let pb = spinner(args.quiet, "reading and auditing extracts");
     let (files, mut result) = audit::read_files(
         &args.extracts,
         &read_opts,
         &config,
         Dictionary::builtin(),
-        |path| pb.set_message(format!("reading and auditing {}", path.display())),
+        items_csv.as_mut(),
+        |path: &Path| pb.set_message(format!("reading and auditing {}", path.display())),
     )?;
     pb.finish_and_clear();
     if !result.accounting.balanced() {
@@ -275,21 +290,28 @@ pub fn run(args: Args) -> Result<()> {
     }
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let pb = spinner(args.quiet, "building timelines and writing outputs");
-    // items.csv (one row per opioid item, the largest output) is written from the rows while
-    // the timelines, summaries and patient lists are worked out and written.
+    // items (Parquet) is written from the rows while the timelines, summaries and patient
+    // lists are worked out and written; items.csv is finished meanwhile on its own thread.
     let (items, patients) = std::thread::scope(|s| {
         let (out, result, config) = (&out, &result, &config);
-        let items = s.spawn(move || write_items(out, result, config, args.format));
+        let items = (args.format == Format::Parquet)
+            .then(|| s.spawn(move || write_items_parquet(out, result, config)));
         let patients = (|| -> Result<_> {
             let c = audit::complete(result, config);
             let written = write_patient_outputs(out, &c, config, args.format)?;
             Ok((c, written))
         })();
-        (items.join(), patients)
+        (items.map(|h| h.join()), patients)
     });
-    let items = match items {
-        Ok(written) => written?,
-        Err(e) => std::panic::resume_unwind(e),
+    let items = match (items, items_csv.take()) {
+        (Some(Ok(written)), _) => written?,
+        (Some(Err(e)), _) => std::panic::resume_unwind(e),
+        (None, Some(w)) => {
+            let path = w.finish(&out.join("items.csv"))?;
+            crate::timing::lap("write items");
+            path
+        }
+        (None, None) => bail!("internal error: no items output"),
     };
     let (completion, mut written) = patients?;
     result.complete_with(completion);
@@ -298,6 +320,9 @@ pub fn run(args: Args) -> Result<()> {
     write_manifest(&out, &args, &files, &result, &config, &written)?;
     pb.finish_and_clear();
     lap("write");
+    if let Some(d) = early_out {
+        d.keep();
+    }
 
     for w in &result.warnings {
         eprintln!("warning: {w}");
@@ -306,6 +331,38 @@ pub fn run(args: Args) -> Result<()> {
         print_summary(&result, &config, &out)?;
     }
     Ok(())
+}
+
+/// An output folder made before the run (items.csv is written into it as the extracts are
+/// read), removed again if the run fails and leaves it empty.
+struct EarlyDir {
+    path: PathBuf,
+    made: bool,
+}
+
+impl EarlyDir {
+    fn create(path: &Path) -> Result<EarlyDir> {
+        let made = !path.exists();
+        std::fs::create_dir_all(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(EarlyDir {
+            path: path.to_path_buf(),
+            made,
+        })
+    }
+
+    fn keep(mut self) {
+        self.made = false;
+    }
+}
+
+impl Drop for EarlyDir {
+    fn drop(&mut self) {
+        if self.made {
+            // Only when empty: nothing the user had is ever removed.
+            let _ = std::fs::remove_dir(&self.path);
+        }
+    }
 }
 
 /// Today's date (UTC) as a day number.
@@ -558,17 +615,9 @@ fn write_patient_outputs(
     Ok(written)
 }
 
-/// items: the largest output, one row per opioid item.
-fn write_items(
-    out: &Path,
-    r: &AuditResult,
-    config: &AuditConfig,
-    format: Format,
-) -> Result<PathBuf> {
-    let path = match format {
-        Format::Csv => write_items_csv(out, r, config)?,
-        Format::Parquet => write_table(out, "items", &items_table(r, config), format)?,
-    };
+/// items.parquet, from the rows (items.csv is written while the extracts are read).
+fn write_items_parquet(out: &Path, r: &AuditResult, config: &AuditConfig) -> Result<PathBuf> {
+    let path = write_table(out, "items", &items_table(r, config), Format::Parquet)?;
     crate::timing::lap("write items");
     Ok(path)
 }
@@ -608,35 +657,6 @@ fn write_row_outputs(out: &Path, r: &AuditResult, format: Format) -> Result<Vec<
     written.push(write_table(out, "rejected", &t, format)?);
     Ok(written)
 }
-
-/// Columns of items.csv, in order.
-const ITEM_COLUMNS: &[&str] = &[
-    "file",
-    "line",
-    "patient_id",
-    "practice_code",
-    "issue_date",
-    "product_name",
-    "matched_by",
-    "dmd_id",
-    "product_key",
-    "ingredient",
-    "route",
-    "strength",
-    "strength_unit",
-    "factor",
-    "quantity",
-    "unit",
-    "dose_text",
-    "dose_status",
-    "units_per_day",
-    "patches_at_once",
-    "days_supply",
-    "days_supply_source",
-    "total_ome_mg",
-    "ome_mg_day",
-    "instructed_ome_mg_day",
-];
 
 fn items_table(r: &AuditResult, config: &AuditConfig) -> Table {
     let items = &r.items;
@@ -713,227 +733,6 @@ fn items_table(r: &AuditResult, config: &AuditConfig) -> Table {
         .number("total_ome_mg", num(&|v| Some(v.total_ome_mg)))
         .number("ome_mg_day", num(&|v| Some(v.total_ome_mg / v.days_supply)))
         .number("instructed_ome_mg_day", num(&|v| v.instructed_ome_mg_day))
-}
-
-/// Rows of items.csv formatted per block; blocks are formatted on two threads at once.
-const ITEM_BLOCK: usize = 50_000;
-
-/// A CSV field as the csv crate writes it: quoted when it holds a comma, quote or line end.
-fn push_field(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
-        out.push(b'"');
-        for b in s.bytes() {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(s.as_bytes());
-    }
-}
-
-fn push_number(out: &mut Vec<u8>, num: &mut String, v: Option<f64>) {
-    num.clear();
-    if let Some(v) = v {
-        crate::output::push_num(num, v);
-    }
-    out.extend_from_slice(num.as_bytes());
-}
-
-/// The parts of an items.csv row that are the same for every item of a product, a dose text,
-/// a practice or a day: formatted once, copied per row.
-struct ItemFragments {
-    /// `product_name,matched_by,dmd_id,product_key,ingredient,route,strength,strength_unit,factor,`
-    product_head: Vec<Vec<u8>>,
-    /// `,unit,`
-    product_unit: Vec<Vec<u8>>,
-    /// `dose_text,dose_status,`
-    dose: Vec<Vec<u8>>,
-    /// `practice_code,`
-    practice: Vec<Vec<u8>>,
-    /// `issue_date,` from the first day on.
-    day: Vec<Vec<u8>>,
-    first_day: i32,
-}
-
-impl ItemFragments {
-    fn new(r: &AuditResult) -> ItemFragments {
-        let mut num = String::new();
-        let product_head = r
-            .products
-            .iter()
-            .map(|u| {
-                let p = &u.product;
-                let mut out = Vec::new();
-                for f in [
-                    p.name.as_str(),
-                    u.matched_by,
-                    &p.dmd_id,
-                    &p.product_key,
-                    &p.ingredient,
-                    p.route.as_str(),
-                ] {
-                    push_field(&mut out, f);
-                    out.push(b',');
-                }
-                push_number(&mut out, &mut num, Some(p.strength));
-                out.push(b',');
-                push_field(&mut out, p.strength_unit.as_str());
-                out.push(b',');
-                push_number(&mut out, &mut num, Some(u.factor));
-                out.push(b',');
-                out
-            })
-            .collect();
-        let product_unit = r
-            .products
-            .iter()
-            .map(|u| {
-                let mut out = vec![b','];
-                push_field(&mut out, &u.product.unit);
-                out.push(b',');
-                out
-            })
-            .collect();
-        let dose = r
-            .doses
-            .iter()
-            .map(|d| {
-                let mut out = Vec::new();
-                push_field(&mut out, &d.text);
-                out.push(b',');
-                push_field(&mut out, d.parse.status.as_str());
-                out.push(b',');
-                out
-            })
-            .collect();
-        let practice = r
-            .practice_codes
-            .iter()
-            .map(|c| {
-                let mut out = Vec::new();
-                push_field(&mut out, c);
-                out.push(b',');
-                out
-            })
-            .collect();
-        let (lo, hi) = r.items.iter().fold((i32::MAX, i32::MIN), |(lo, hi), i| {
-            (lo.min(i.issue_day), hi.max(i.issue_day))
-        });
-        let day = if lo <= hi {
-            (lo..=hi)
-                .map(|d| {
-                    let mut out = day_text(d).into_bytes();
-                    out.push(b',');
-                    out
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        ItemFragments {
-            product_head,
-            product_unit,
-            dose,
-            practice,
-            day,
-            first_day: lo,
-        }
-    }
-}
-
-fn write_items_csv(out: &Path, r: &AuditResult, config: &AuditConfig) -> Result<PathBuf> {
-    let path = out.join("items.csv");
-    let fragments = ItemFragments::new(r);
-    write_atomically(&path, |w| {
-        w.write_all(ITEM_COLUMNS.join(",").as_bytes())?;
-        w.write_all(b"\n")?;
-        let blocks: Vec<&[audit::Item]> = r.items.chunks(ITEM_BLOCK).collect();
-        let n = blocks.len();
-        // Blocks are formatted by FORMATTERS threads (block k by thread k % FORMATTERS) while
-        // this one writes them in order. Each formatter owns BUFFERS buffers, handed back
-        // once written, so memory stays bounded.
-        const FORMATTERS: usize = 2;
-        const BUFFERS: usize = 2;
-        std::thread::scope(|s| -> Result<()> {
-            let (full_tx, full_rx) = mpsc::channel::<(usize, Vec<u8>)>();
-            let mut empties = Vec::new();
-            for k in 0..FORMATTERS {
-                let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
-                for _ in 0..BUFFERS {
-                    let _ = empty_tx.send(Vec::new());
-                }
-                empties.push(empty_tx);
-                let (full_tx, blocks, fragments) = (full_tx.clone(), &blocks, &fragments);
-                s.spawn(move || {
-                    for bi in (k..n).step_by(FORMATTERS) {
-                        let Ok(mut buf) = empty_rx.recv() else { return };
-                        format_items(blocks[bi], r, config, fragments, &mut buf);
-                        if full_tx.send((bi, buf)).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-            drop(full_tx);
-            let mut ready: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
-            let mut next = 0;
-            while next < n {
-                let Ok((bi, buf)) = full_rx.recv() else {
-                    bail!("formatting items.csv stopped (a bug in opal: please report it)");
-                };
-                ready.insert(bi, buf);
-                while let Some(buf) = ready.remove(&next) {
-                    w.write_all(&buf)?;
-                    let _ = empties[next % FORMATTERS].send(buf);
-                    next += 1;
-                }
-            }
-            Ok(())
-        })
-    })?;
-    Ok(path)
-}
-
-/// items.csv rows of some items, in ITEM_COLUMNS order.
-fn format_items(
-    items: &[audit::Item],
-    r: &AuditResult,
-    config: &AuditConfig,
-    f: &ItemFragments,
-    out: &mut Vec<u8>,
-) {
-    use std::io::Write as _;
-    out.clear();
-    let mut num = String::new();
-    for i in items {
-        let v = r.item_values(i, config);
-        let _ = write!(out, "{},{},", i.file + 1, i.line);
-        push_field(out, &r.patient_ids[i.patient as usize]);
-        out.push(b',');
-        out.extend_from_slice(&f.practice[i.practice as usize]);
-        out.extend_from_slice(&f.day[(i.issue_day - f.first_day) as usize]);
-        out.extend_from_slice(&f.product_head[i.product as usize]);
-        push_number(out, &mut num, Some(i.quantity));
-        out.extend_from_slice(&f.product_unit[i.product as usize]);
-        out.extend_from_slice(&f.dose[i.dose as usize]);
-        push_number(out, &mut num, v.units_per_day);
-        out.push(b',');
-        push_number(out, &mut num, v.patches_at_once);
-        out.push(b',');
-        push_number(out, &mut num, Some(v.days_supply));
-        out.push(b',');
-        out.extend_from_slice(v.days_supply_source.as_bytes());
-        out.push(b',');
-        push_number(out, &mut num, Some(v.total_ome_mg));
-        out.push(b',');
-        push_number(out, &mut num, Some(v.total_ome_mg / v.days_supply));
-        out.push(b',');
-        push_number(out, &mut num, v.instructed_ome_mg_day);
-        out.push(b'\n');
-    }
 }
 
 fn write_manifest(
