@@ -199,6 +199,13 @@ pub struct PatientRow {
     pub excluded_reason: Option<String>,
 }
 
+impl PatientRow {
+    /// On the review list: above the threshold or long-term, and not excluded.
+    pub fn to_review(&self) -> bool {
+        self.excluded_reason.is_none() && (self.measures.high_dose || self.measures.long_term)
+    }
+}
+
 /// Everything an audit produces.
 #[derive(Debug)]
 pub struct AuditResult {

@@ -235,6 +235,7 @@ impl ItemsWriter {
                     }
                 }
                 w.flush()?;
+                crate::timing::lap("items.csv written");
                 let file = w.into_inner().map_err(|e| anyhow!("{}", e.error()))?;
                 file.sync_all()?;
                 Ok(())
@@ -261,6 +262,12 @@ impl ItemsWriter {
             Some(Ok(Err(e))) => Err(e.context(format!("cannot write {}", self.temp.display()))),
             _ => Err(anyhow!("cannot write {}", self.temp.display())),
         }
+    }
+
+    /// No more batches: the thread writes what it has, then syncs the file, while the caller
+    /// goes on (the timelines, say).
+    pub fn close(&mut self) {
+        self.batches = None;
     }
 
     /// Wait for the last rows, then move the file into place as `dest`.

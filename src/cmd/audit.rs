@@ -274,6 +274,9 @@ pub fn run(args: Args) -> Result<()> {
         |path: &Path| pb.set_message(format!("reading and auditing {}", path.display())),
     )?;
     pb.finish_and_clear();
+    if let Some(w) = items_csv.as_mut() {
+        w.close();
+    }
     if !result.accounting.balanced() {
         bail!(
             "internal error: row accounting does not add up ({:?})",
@@ -482,21 +485,14 @@ const PATIENT_COLUMNS: &[&str] = &[
 ];
 
 /// One review_list / patients row as CSV, the same cells as [`patient_table`] writes.
+/// One row of patients.csv (`with_exclusion`) or review_list.csv, in PATIENT_COLUMNS order.
 fn push_patient_row(
     out: &mut Vec<u8>,
     num: &mut String,
     r: &audit::PatientRow,
     with_exclusion: bool,
 ) {
-    use std::io::Write as _;
     let m = &r.measures;
-    let flag = |out: &mut Vec<u8>, b: Option<bool>| {
-        out.extend_from_slice(match b {
-            Some(true) => b"true,",
-            Some(false) => b"false,",
-            None => b",",
-        })
-    };
     for f in [&r.patient_id, &r.practice_code, &r.ics_code] {
         push_field(out, f);
         out.push(b',');
@@ -512,12 +508,12 @@ fn push_patient_row(
     push_field(out, r.dose_band);
     out.push(b',');
     if let Some(d) = m.duration_days {
-        let _ = write!(out, "{d}");
+        push_int(out, d);
     }
     out.push(b',');
-    flag(out, Some(m.duration_censored));
-    flag(out, Some(m.high_dose));
-    flag(out, Some(m.long_term));
+    push_flag(out, Some(m.duration_censored));
+    push_flag(out, Some(m.high_dose));
+    push_flag(out, Some(m.long_term));
     push_field(out, &r.reasons);
     out.push(b',');
     push_field(out, &r.current_products);
@@ -526,45 +522,92 @@ fn push_patient_row(
         out.extend_from_slice(day_text(d).as_bytes());
     }
     out.push(b',');
-    flag(out, r.doses_disagree);
+    push_flag(out, r.doses_disagree);
     if with_exclusion {
-        flag(out, Some(r.excluded_reason.is_some()));
-        push_field(out, r.excluded_reason.as_deref().unwrap_or(""));
-        out.push(b',');
+        push_exclusion(out, r);
     }
     // Every cell above ends with a comma: the last one ends the row instead.
     out.pop();
     out.push(b'\n');
 }
 
-fn write_patients_csv(
-    out: &Path,
-    stem: &str,
-    rows: &[&audit::PatientRow],
-    with_exclusion: bool,
-) -> Result<PathBuf> {
-    let path = out.join(format!("{stem}.csv"));
-    let columns = if with_exclusion {
-        PATIENT_COLUMNS
-    } else {
-        &PATIENT_COLUMNS[..PATIENT_COLUMNS.len() - 2]
-    };
-    write_atomically(&path, |w| {
-        let mut buf = columns.join(",").into_bytes();
-        buf.push(b'\n');
-        let mut num = String::new();
-        for block in rows.chunks(10_000) {
-            for r in block {
-                push_patient_row(&mut buf, &mut num, r, with_exclusion);
-            }
-            w.write_all(&buf)?;
-            buf.clear();
-        }
-        w.write_all(&buf)?;
-        Ok(())
+fn push_int(out: &mut Vec<u8>, v: i64) {
+    use std::io::Write as _;
+    let _ = write!(out, "{v}");
+}
+
+fn push_flag(out: &mut Vec<u8>, b: Option<bool>) {
+    out.extend_from_slice(match b {
+        Some(true) => b"true,",
+        Some(false) => b"false,",
+        None => b",",
     })
-    .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
+}
+
+/// `excluded,excluded_reason,` of patients.csv.
+fn push_exclusion(out: &mut Vec<u8>, r: &audit::PatientRow) {
+    push_flag(out, Some(r.excluded_reason.is_some()));
+    push_field(out, r.excluded_reason.as_deref().unwrap_or(""));
+    out.push(b',');
+}
+
+/// review_list.csv and patients.csv, written together in one pass over `rows` (in their
+/// order): a review-list row is the patients row without the exclusion columns, so each row is
+/// formatted once. Blocks of rows are formatted on two threads. Returns both paths.
+fn write_patients_csv(out: &Path, rows: &[&audit::PatientRow]) -> Result<[PathBuf; 2]> {
+    /// Rows of one block: (patients.csv, review_list.csv) text.
+    fn format(rows: &[&audit::PatientRow], mut bufs: (Vec<u8>, Vec<u8>)) -> (Vec<u8>, Vec<u8>) {
+        let (all, review) = &mut bufs;
+        all.clear();
+        review.clear();
+        let mut num = String::new();
+        for r in rows {
+            let start = all.len();
+            push_patient_row(all, &mut num, r, false);
+            if r.to_review() {
+                review.extend_from_slice(&all[start..]);
+            }
+            // The exclusion columns follow: the row's end is moved past them.
+            all.pop();
+            all.push(b',');
+            push_exclusion(all, r);
+            all.pop();
+            all.push(b'\n');
+        }
+        bufs
+    }
+    let review_path = out.join("review_list.csv");
+    let all_path = out.join("patients.csv");
+    write_atomically(&review_path, |rw| {
+        write_atomically(&all_path, |aw| {
+            let n = PATIENT_COLUMNS.len();
+            rw.write_all(PATIENT_COLUMNS[..n - 2].join(",").as_bytes())?;
+            rw.write_all(b"\n")?;
+            aw.write_all(PATIENT_COLUMNS.join(",").as_bytes())?;
+            aw.write_all(b"\n")?;
+            let (mut a, mut b) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+            for pair in rows.chunks(20_000) {
+                let (first, second) = pair.split_at(pair.len().div_ceil(2));
+                let (mine, other) = std::thread::scope(|s| {
+                    let other = s.spawn(move || format(second, b));
+                    (format(first, a), other.join())
+                });
+                a = mine;
+                b = match other {
+                    Ok(done) => done,
+                    Err(e) => std::panic::resume_unwind(e),
+                };
+                for (all, review) in [&a, &b] {
+                    aw.write_all(all)?;
+                    rw.write_all(review)?;
+                }
+            }
+            Ok(())
+        })
+        .with_context(|| format!("cannot write {}", all_path.display()))
+    })
+    .with_context(|| format!("cannot write {}", review_path.display()))?;
+    Ok([review_path, all_path])
 }
 
 /// review_list, patients, practice_summary and ics_summary.
@@ -576,27 +619,59 @@ fn write_patient_outputs(
 ) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     // Patients: by practice, then OME/day descending, then id, so reruns are identical.
-    let mut all: Vec<&audit::PatientRow> = r.patients.iter().collect();
-    all.sort_by(|a, b| {
-        a.practice_code
-            .cmp(&b.practice_code)
-            .then(b.measures.ome_mg_day.total_cmp(&a.measures.ome_mg_day))
-            .then(a.patient_id.cmp(&b.patient_id))
-    });
-    let review: Vec<&audit::PatientRow> = all
+    // Sorted on compact keys (the practice's rank among the codes, the OME, the row), so
+    // that the codes and ids, scattered in memory, are compared only on ties; patient ids
+    // are distinct, so the order is total and an unstable sort gives the same order.
+    let mut codes: Vec<&str> = r
+        .patients
         .iter()
-        .copied()
-        .filter(|p| p.excluded_reason.is_none() && (p.measures.high_dose || p.measures.long_term))
+        .map(|p| p.practice_code.as_str())
         .collect();
-    for (stem, rows, with_exclusion) in [("review_list", &review, false), ("patients", &all, true)]
-    {
-        written.push(match format {
-            // One row per current patient, a million or more for a region: written directly.
-            Format::Csv => write_patients_csv(out, stem, rows, with_exclusion)?,
-            Format::Parquet => {
-                write_table(out, stem, &patient_table(rows, with_exclusion), format)?
+    codes.sort_unstable();
+    codes.dedup();
+    let rank: std::collections::HashMap<&str, u32> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, i as u32))
+        .collect();
+    let mut keys: Vec<(u32, f64, u32)> = r
+        .patients
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                rank[p.practice_code.as_str()],
+                p.measures.ome_mg_day,
+                i as u32,
+            )
+        })
+        .collect();
+    keys.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then_with(|| {
+            r.patients[a.2 as usize]
+                .patient_id
+                .cmp(&r.patients[b.2 as usize].patient_id)
+        })
+    });
+    let all: Vec<&audit::PatientRow> = keys.iter().map(|k| &r.patients[k.2 as usize]).collect();
+    crate::timing::lap("sort patients");
+    match format {
+        // One row per current patient, a million or more for a region: written directly.
+        Format::Csv => written.extend(write_patients_csv(out, &all)?),
+        Format::Parquet => {
+            let review: Vec<&audit::PatientRow> =
+                all.iter().copied().filter(|p| p.to_review()).collect();
+            for (stem, rows, with_exclusion) in
+                [("review_list", &review, false), ("patients", &all, true)]
+            {
+                written.push(write_table(
+                    out,
+                    stem,
+                    &patient_table(rows, with_exclusion),
+                    format,
+                )?);
             }
-        });
+        }
     }
     crate::timing::lap("write patients");
     written.push(write_table(
@@ -801,7 +876,7 @@ fn write_manifest(
         "patients": {
             "current": r.patients.len(),
             "excluded": r.patients.iter().filter(|p| p.excluded_reason.is_some()).count(),
-            "review_list": r.patients.iter().filter(|p| p.excluded_reason.is_none() && (p.measures.high_dose || p.measures.long_term)).count(),
+            "review_list": r.patients.iter().filter(|p| p.to_review()).count(),
         },
         "distinct": {"products": r.distinct_products, "dose_texts": r.distinct_dose_texts},
         "outputs": outputs,
@@ -927,11 +1002,7 @@ fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Result<()
         a.after_as_of.to_string(),
     ]);
     writeln!(o, "row accounting (read = the sum of the rest)\n{t}")?;
-    let review = r
-        .patients
-        .iter()
-        .filter(|p| p.excluded_reason.is_none() && (p.measures.high_dose || p.measures.long_term))
-        .count();
+    let review = r.patients.iter().filter(|p| p.to_review()).count();
     writeln!(
         o,
         "{} patients to review; outputs in {}",
@@ -976,22 +1047,41 @@ mod tests {
     /// The direct CSV writer and the typed table (Parquet) give the same columns and cells.
     #[test]
     fn patient_csv_matches_the_table() {
-        let rows = [
+        let mut rows = vec![
             row("P1", None, Some(true)),
             row("P,2", Some("palliative, per register"), None),
+            row("P3", None, None),
         ];
+        rows[2].measures.high_dose = false;
+        rows[2].measures.long_term = false;
+        // More rows than one block, so that both formatting threads and several blocks run.
+        for i in 0..25_000 {
+            let mut r = row(&format!("Q{i}"), None, None);
+            r.measures.long_term = i % 3 == 0;
+            r.measures.high_dose = i % 5 == 0;
+            r.measures.duration_days = (i % 7 != 0).then_some(i64::from(i));
+            rows.push(r);
+        }
         let refs: Vec<&audit::PatientRow> = rows.iter().collect();
+        let review: Vec<&audit::PatientRow> =
+            refs.iter().copied().filter(|p| p.to_review()).collect();
+        // P1, and of the rest those with i a multiple of 3 or of 5: 8334 + 5000 - 1667.
+        assert_eq!(review.len(), 1 + 11_667);
         let dir = tempfile::tempdir().unwrap();
-        for with_exclusion in [false, true] {
-            let path = write_patients_csv(dir.path(), "p", &refs, with_exclusion).unwrap();
+        let [review_path, all_path] = write_patients_csv(dir.path(), &refs).unwrap();
+        for (path, rows, with_exclusion) in [(review_path, &review, false), (all_path, &refs, true)]
+        {
             let mut reader = csv::Reader::from_path(&path).unwrap();
-            let table = patient_table(&refs, with_exclusion);
+            let table = patient_table(rows, with_exclusion);
             let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
             assert_eq!(header, table.header());
+            let mut n = 0;
             for (i, rec) in reader.records().enumerate() {
                 let cells: Vec<String> = rec.unwrap().iter().map(String::from).collect();
                 assert_eq!(cells, table.row_cells(i), "row {i}");
+                n += 1;
             }
+            assert_eq!(n, rows.len());
         }
     }
 }
