@@ -779,3 +779,70 @@ fn extract_layouts_read_alike() {
     let got = run("zeros.csv", zeros.as_bytes(), &[]);
     assert!(got.contains("0012,A01,"), "{got}");
 }
+
+/// `--format parquet` writes the same rows and cells as CSV, typed: text as text, numbers as
+/// numbers (CSV rounds them to 6 decimals), flags as booleans.
+#[test]
+fn parquet_outputs_hold_the_csv_cells() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let (extract, practices, lists, _) = scenario(dir.path());
+    let run = |format: &str| {
+        let out = dir.path().join(format);
+        let (code, _, err) = opal(&[
+            "audit",
+            extract.to_str().unwrap(),
+            "--practices",
+            practices.to_str().unwrap(),
+            "--list-sizes",
+            lists.to_str().unwrap(),
+            "--as-of",
+            "2026-10-31",
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let (csv_out, pq_out) = (run("csv"), run("parquet"));
+    for stem in ["items", "patients", "review_list", "practice_summary"] {
+        let mut reader = csv::Reader::from_path(csv_out.join(format!("{stem}.csv"))).unwrap();
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        let file = std::fs::File::open(pq_out.join(format!("{stem}.parquet"))).unwrap();
+        let df = ParquetReader::new(file).finish().unwrap();
+        let names: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(names, header, "{stem}");
+        assert_eq!(df.height(), rows.len(), "{stem}");
+        assert!(!rows.is_empty(), "{stem} has rows to compare");
+        for (c, name) in header.iter().enumerate() {
+            let col = df.column(name).unwrap().as_materialized_series().clone();
+            for (i, row) in rows.iter().enumerate() {
+                let cell = &row[c];
+                let value = col.get(i).unwrap();
+                let same = match value {
+                    AnyValue::Null => cell.is_empty(),
+                    AnyValue::String(s) => s == cell,
+                    AnyValue::StringOwned(ref s) => s.as_str() == cell,
+                    AnyValue::Boolean(b) => cell == if b { "true" } else { "false" },
+                    AnyValue::Int64(n) => cell.parse::<i64>() == Ok(n),
+                    AnyValue::Float64(x) => cell
+                        .parse::<f64>()
+                        .is_ok_and(|y| (x - y).abs() <= 5e-7 * x.abs().max(1.0)),
+                    ref other => panic!("{stem}.{name}: unexpected type {other:?}"),
+                };
+                assert!(
+                    same,
+                    "{stem} row {i} {name}: csv '{cell}', parquet {value:?}"
+                );
+            }
+        }
+    }
+}

@@ -14,7 +14,11 @@ use crate::factors::{hex_sha256, FactorSet, DEFAULT_SET};
 use crate::items::{push_field, push_number, ItemsWriter};
 use crate::output::{fmt_num, table};
 use crate::summary::summary_table;
-use crate::table::{write_atomically, write_table, Format, Table};
+use polars::prelude::{Column, DataFrame, NamedFrom, PolarsResult, Series};
+
+use crate::table::{
+    write_atomically, write_parquet_blocks, write_table, Format, Table, PARQUET_BLOCK_ROWS,
+};
 use crate::timeline::{Stockpile, TimelineSettings};
 use crate::values::{self, DateFormat};
 
@@ -101,7 +105,7 @@ pub struct Args {
     /// Stop with exit code 3 at the first rejected row.
     #[arg(long)]
     strict: bool,
-    /// Print nothing but errors.
+    /// Print nothing but warnings and errors: no progress, no summary (for batch jobs).
     #[arg(long, short)]
     quiet: bool,
     /// Map a column: --column patient_id="Patient Ref" (repeatable).
@@ -664,12 +668,11 @@ fn write_patient_outputs(
             for (stem, rows, with_exclusion) in
                 [("review_list", &review, false), ("patients", &all, true)]
             {
-                written.push(write_table(
-                    out,
-                    stem,
-                    &patient_table(rows, with_exclusion),
-                    format,
-                )?);
+                let tables = std::iter::once(&rows[..0])
+                    .filter(|_| rows.is_empty())
+                    .chain(rows.chunks(PARQUET_BLOCK_ROWS))
+                    .map(|block| patient_table(block, with_exclusion).into_frame());
+                written.push(write_parquet_blocks(out, stem, tables)?);
             }
         }
     }
@@ -692,7 +695,13 @@ fn write_patient_outputs(
 
 /// items.parquet, from the rows (items.csv is written while the extracts are read).
 fn write_items_parquet(out: &Path, r: &AuditResult, config: &AuditConfig) -> Result<PathBuf> {
-    let path = write_table(out, "items", &items_table(r, config), Format::Parquet)?;
+    // A block of items at a time: a frame of one item's cells is many times its size.
+    let blocks = r.items.chunks(PARQUET_BLOCK_ROWS);
+    let tables = std::iter::once(&r.items[..0])
+        .filter(|_| r.items.is_empty())
+        .chain(blocks)
+        .map(|items| items_frame(r, items, config));
+    let path = write_parquet_blocks(out, "items", tables)?;
     crate::timing::lap("write items");
     Ok(path)
 }
@@ -733,81 +742,90 @@ fn write_row_outputs(out: &Path, r: &AuditResult, format: Format) -> Result<Vec<
     Ok(written)
 }
 
-fn items_table(r: &AuditResult, config: &AuditConfig) -> Table {
-    let items = &r.items;
+/// The items.parquet columns of some items (the columns of items.csv, typed), text cells
+/// borrowed from the interned values rather than copied per item.
+fn items_frame(
+    r: &AuditResult,
+    items: &[audit::Item],
+    config: &AuditConfig,
+) -> PolarsResult<DataFrame> {
     let values: Vec<audit::ItemValues> = items.iter().map(|i| r.item_values(i, config)).collect();
     let product = |i: &audit::Item| &r.products[i.product as usize];
-    let text = |f: &dyn Fn(&audit::Item) -> String| -> Vec<Option<String>> {
-        items.iter().map(|i| Some(f(i))).collect()
+    let lo = items.iter().map(|i| i.issue_day).min().unwrap_or(0);
+    let hi = items.iter().map(|i| i.issue_day).max().unwrap_or(-1);
+    let days: Vec<String> = (lo..=hi).map(day_text).collect();
+    fn text_column<'a>(
+        items: &[audit::Item],
+        name: &str,
+        f: impl Fn(&audit::Item) -> &'a str,
+    ) -> Column {
+        let v: Vec<&str> = items.iter().map(f).collect();
+        Series::new(name.into(), v).into()
+    }
+    let num = |name: &str, f: &dyn Fn(&audit::Item, &audit::ItemValues) -> Option<f64>| -> Column {
+        let v: Vec<Option<f64>> = items.iter().zip(&values).map(|(i, v)| f(i, v)).collect();
+        Series::new(name.into(), v).into()
     };
-    let num = |f: &dyn Fn(&audit::ItemValues) -> Option<f64>| -> Vec<Option<f64>> {
-        values.iter().map(f).collect()
+    let int = |name: &str, f: &dyn Fn(&audit::Item) -> i64| -> Column {
+        let v: Vec<i64> = items.iter().map(f).collect();
+        Series::new(name.into(), v).into()
     };
-    Table::new()
-        .integer(
-            "file",
-            items.iter().map(|i| Some(i.file as i64 + 1)).collect(),
-        )
-        .integer("line", items.iter().map(|i| Some(i.line as i64)).collect())
-        .text(
-            "patient_id",
-            text(&|i| r.patient_ids[i.patient as usize].clone()),
-        )
-        .text(
-            "practice_code",
-            text(&|i| r.practice_codes[i.practice as usize].clone()),
-        )
-        .text("issue_date", text(&|i| day_text(i.issue_day)))
-        .text("product_name", text(&|i| product(i).product.name.clone()))
-        .text("matched_by", text(&|i| product(i).matched_by.to_string()))
-        .text("dmd_id", text(&|i| product(i).product.dmd_id.clone()))
-        .text(
-            "product_key",
-            text(&|i| product(i).product.product_key.clone()),
-        )
-        .text(
-            "ingredient",
-            text(&|i| product(i).product.ingredient.clone()),
-        )
-        .text("route", text(&|i| product(i).product.route.to_string()))
-        .number(
-            "strength",
-            items
-                .iter()
-                .map(|i| Some(product(i).product.strength))
-                .collect(),
-        )
-        .text(
-            "strength_unit",
-            text(&|i| product(i).product.strength_unit.as_str().to_string()),
-        )
-        .number(
-            "factor",
-            items.iter().map(|i| Some(product(i).factor)).collect(),
-        )
-        .number("quantity", items.iter().map(|i| Some(i.quantity)).collect())
-        .text("unit", text(&|i| product(i).product.unit.clone()))
-        .text(
-            "dose_text",
-            text(&|i| r.doses[i.dose as usize].text.clone()),
-        )
-        .text(
-            "dose_status",
-            text(&|i| r.doses[i.dose as usize].parse.status.as_str().to_string()),
-        )
-        .number("units_per_day", num(&|v| v.units_per_day))
-        .number("patches_at_once", num(&|v| v.patches_at_once))
-        .number("days_supply", num(&|v| Some(v.days_supply)))
-        .text(
-            "days_supply_source",
+    DataFrame::new_infer_height(vec![
+        int("file", &|i| i64::from(i.file) + 1),
+        int("line", &|i| i.line as i64),
+        text_column(items, "patient_id", |i: &audit::Item| {
+            &r.patient_ids[i.patient as usize]
+        }),
+        text_column(items, "practice_code", |i: &audit::Item| {
+            &r.practice_codes[i.practice as usize]
+        }),
+        text_column(items, "issue_date", |i: &audit::Item| {
+            &days[(i.issue_day - lo) as usize]
+        }),
+        text_column(items, "product_name", |i: &audit::Item| {
+            &product(i).product.name
+        }),
+        text_column(items, "matched_by", |i: &audit::Item| product(i).matched_by),
+        text_column(items, "dmd_id", |i: &audit::Item| {
+            &product(i).product.dmd_id
+        }),
+        text_column(items, "product_key", |i: &audit::Item| {
+            &product(i).product.product_key
+        }),
+        text_column(items, "ingredient", |i: &audit::Item| {
+            &product(i).product.ingredient
+        }),
+        text_column(items, "route", |i: &audit::Item| {
+            product(i).product.route.as_str()
+        }),
+        num("strength", &|i, _| Some(product(i).product.strength)),
+        text_column(items, "strength_unit", |i: &audit::Item| {
+            product(i).product.strength_unit.as_str()
+        }),
+        num("factor", &|i, _| Some(product(i).factor)),
+        num("quantity", &|i, _| Some(i.quantity)),
+        text_column(items, "unit", |i: &audit::Item| &product(i).product.unit),
+        text_column(items, "dose_text", |i: &audit::Item| {
+            &r.doses[i.dose as usize].text
+        }),
+        text_column(items, "dose_status", |i: &audit::Item| {
+            r.doses[i.dose as usize].parse.status.as_str()
+        }),
+        num("units_per_day", &|_, v| v.units_per_day),
+        num("patches_at_once", &|_, v| v.patches_at_once),
+        num("days_supply", &|_, v| Some(v.days_supply)),
+        Series::new(
+            "days_supply_source".into(),
             values
                 .iter()
-                .map(|v| Some(v.days_supply_source.to_string()))
-                .collect(),
+                .map(|v| v.days_supply_source)
+                .collect::<Vec<_>>(),
         )
-        .number("total_ome_mg", num(&|v| Some(v.total_ome_mg)))
-        .number("ome_mg_day", num(&|v| Some(v.total_ome_mg / v.days_supply)))
-        .number("instructed_ome_mg_day", num(&|v| v.instructed_ome_mg_day))
+        .into(),
+        num("total_ome_mg", &|_, v| Some(v.total_ome_mg)),
+        num("ome_mg_day", &|_, v| Some(v.total_ome_mg / v.days_supply)),
+        num("instructed_ome_mg_day", &|_, v| v.instructed_ome_mg_day),
+    ])
 }
 
 fn write_manifest(
