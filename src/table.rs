@@ -122,20 +122,7 @@ impl Table {
     }
 
     fn to_frame(&self) -> PolarsResult<DataFrame> {
-        let cols: Vec<Column> = self
-            .columns
-            .iter()
-            .map(|(name, v)| {
-                let name = PlSmallStr::from(name.as_str());
-                match v {
-                    Values::Text(x) => Series::new(name, x.clone()).into(),
-                    Values::Number(x) => Series::new(name, x.clone()).into(),
-                    Values::Integer(x) => Series::new(name, x.clone()).into(),
-                    Values::Flag(x) => Series::new(name, x.clone()).into(),
-                }
-            })
-            .collect();
-        DataFrame::new_infer_height(cols)
+        self.clone().into_frame()
     }
 }
 
