@@ -614,23 +614,12 @@ fn write_patients_csv(out: &Path, rows: &[&audit::PatientRow]) -> Result<[PathBu
     Ok([review_path, all_path])
 }
 
-/// review_list, patients, practice_summary and ics_summary.
-fn write_patient_outputs(
-    out: &Path,
-    r: &audit::Completion,
-    config: &AuditConfig,
-    format: Format,
-) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-    // Patients: by practice, then OME/day descending, then id, so reruns are identical.
-    // Sorted on compact keys (the practice's rank among the codes, the OME, the row), so
-    // that the codes and ids, scattered in memory, are compared only on ties; patient ids
-    // are distinct, so the order is total and an unstable sort gives the same order.
-    let mut codes: Vec<&str> = r
-        .patients
-        .iter()
-        .map(|p| p.practice_code.as_str())
-        .collect();
+/// Patients in the order of the lists: by practice, then OME/day descending, then id, so that
+/// reruns are identical. Sorted on compact keys (the practice's rank among the codes, the OME,
+/// the row), so that the codes and ids, scattered in memory, are compared only on ties;
+/// patient ids are distinct, so the order is total and an unstable sort gives the same order.
+fn patient_order(patients: &[audit::PatientRow]) -> Vec<&audit::PatientRow> {
+    let mut codes: Vec<&str> = patients.iter().map(|p| p.practice_code.as_str()).collect();
     codes.sort_unstable();
     codes.dedup();
     let rank: std::collections::HashMap<&str, u32> = codes
@@ -638,8 +627,7 @@ fn write_patient_outputs(
         .enumerate()
         .map(|(i, c)| (*c, i as u32))
         .collect();
-    let mut keys: Vec<(u32, f64, u32)> = r
-        .patients
+    let mut keys: Vec<(u32, f64, u32)> = patients
         .iter()
         .enumerate()
         .map(|(i, p)| {
@@ -652,12 +640,23 @@ fn write_patient_outputs(
         .collect();
     keys.sort_unstable_by(|a, b| {
         a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then_with(|| {
-            r.patients[a.2 as usize]
+            patients[a.2 as usize]
                 .patient_id
-                .cmp(&r.patients[b.2 as usize].patient_id)
+                .cmp(&patients[b.2 as usize].patient_id)
         })
     });
-    let all: Vec<&audit::PatientRow> = keys.iter().map(|k| &r.patients[k.2 as usize]).collect();
+    keys.iter().map(|k| &patients[k.2 as usize]).collect()
+}
+
+/// review_list, patients, practice_summary and ics_summary.
+fn write_patient_outputs(
+    out: &Path,
+    r: &audit::Completion,
+    config: &AuditConfig,
+    format: Format,
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    let all = patient_order(&r.patients);
     crate::timing::lap("sort patients");
     match format {
         // One row per current patient, a million or more for a region: written directly.
@@ -1060,6 +1059,33 @@ mod tests {
             doses_disagree: disagree,
             excluded_reason: excluded.map(String::from),
         }
+    }
+
+    /// The lists' order: practice code, then OME/day from the highest, then patient id.
+    #[test]
+    fn patients_are_listed_by_practice_then_dose_then_id() {
+        let mut rows = Vec::new();
+        for (id, practice, ome) in [
+            ("P9", "B2", 40.0),
+            ("P3", "A1", 90.0),
+            ("P7", "A1", 180.0),
+            ("P1", "B2", 40.0),
+            ("P5", "A1", 90.0),
+            ("P2", "A10", 500.0),
+            ("P4", "B2", 0.0),
+        ] {
+            let mut r = row(id, None, None);
+            r.practice_code = practice.into();
+            r.measures.ome_mg_day = ome;
+            rows.push(r);
+        }
+        let order: Vec<&str> = patient_order(&rows)
+            .iter()
+            .map(|r| r.patient_id.as_str())
+            .collect();
+        // A1: 180 (P7), then the tie at 90 by id (P3, P5); A10 after A1 as text; B2: the tie at
+        // 40 by id (P1, P9), then 0 (P4).
+        assert_eq!(order, ["P7", "P3", "P5", "P2", "P1", "P9", "P4"]);
     }
 
     /// The direct CSV writer and the typed table (Parquet) give the same columns and cells.
