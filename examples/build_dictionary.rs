@@ -46,6 +46,7 @@ fn main() -> Result<()> {
     let overrides = read_overrides(&out.join("product_overrides.csv"))?;
     let mut built = build(&rows, &overrides)?;
     built.extend(dependence_products(&out.join("dependence_products.csv"))?);
+    built.extend(named_overrides(&rows, &overrides));
     write_products(&out.join("products.csv"), &built)?;
     write_openprescribing_factors(
         &shared.join("openprescribing/opioid_ing_form_ome.csv"),
@@ -107,6 +108,7 @@ fn read_codelists(dir: &Path) -> Result<Vec<Row>> {
 
 #[derive(Debug, Clone)]
 struct Override {
+    name: String,
     ingredients: Vec<String>,
     strength: f64,
     strength_unit: StrengthUnit,
@@ -124,6 +126,7 @@ fn read_overrides(path: &Path) -> Result<HashMap<String, Override>> {
         let g = |n: usize| rec.get(n).unwrap_or("").trim().to_string();
         let line = i + 2;
         let o = Override {
+            name: g(0),
             ingredients: g(1).split(';').map(str::to_string).collect(),
             strength: g(2)
                 .parse()
@@ -365,6 +368,33 @@ fn failure_text(e: &names::NameFailure) -> String {
     }
 }
 
+/// Overrides that name no product of the codelists (J Collis Browne's mixture): products by
+/// name alone, with no dm+d id or BNF code, like the dependence products.
+fn named_overrides(rows: &[Row], overrides: &HashMap<String, Override>) -> Vec<Built> {
+    let known: std::collections::HashSet<String> =
+        rows.iter().map(|r| names::normalise(&r.name)).collect();
+    let mut out: Vec<Built> = overrides
+        .iter()
+        .filter(|(norm, _)| !known.contains(*norm) && !norm.starts_with("generic "))
+        .map(|(_, o)| Built {
+            row: Row {
+                dmd_id: String::new(),
+                dmd_type: String::new(),
+                name: o.name.clone(),
+                bnf_code: String::new(),
+                source: "product_overrides".into(),
+            },
+            vmp_id: String::new(),
+            parsed: Some(from_override(o)),
+            unresolved: None,
+            derived_from: "override".into(),
+            ingredient_hint: String::new(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.row.name.cmp(&b.row.name));
+    out
+}
+
 fn dependence_products(path: &Path) -> Result<Vec<Built>> {
     let mut reader = csv::Reader::from_path(path)?;
     let mut out = Vec::new();
@@ -523,6 +553,13 @@ fn write_openprescribing_factors(input: &Path, output: &Path) -> Result<()> {
             "",
             source,
         ])?;
+        // OpenPrescribing's route is the dm+d form's route (vw__opioids_total_dmd.sql,
+        // simp_form), and dm+d files sublingual tablets as oromucosal: opal's sublingual
+        // products take the oromucosal row under this set.
+        if key.1 == "oromucosal" && !rows.contains_key(&(key.0.clone(), "sublingual".into())) {
+            let note = format!("{source}; sublingual tablets: dm+d's route for them is oromucosal");
+            w.write_record([key.0.as_str(), "sublingual", &fmt_num(*factor), "", &note])?;
+        }
     }
     w.flush()?;
     Ok(())

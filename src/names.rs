@@ -215,25 +215,32 @@ const WORDS: &[(&str, &str)] = &[
     ("transdermal", "transdermal"),
     ("micrograms", "microgram"),
     ("mls", "ml"),
-    // English Prescribing Dataset abbreviations (BNF_DESCRIPTION).
-    ("morph", "morphine"),
-    ("diamorph", "diamorphine"),
-    ("dihydrocod", "dihydrocodeine"),
-    ("paracet", "paracetamol"),
-    ("buprenorph", "buprenorphine"),
-    ("gran", "granules"),
-    ("sach", "sachet"),
-    ("eff", "effervescent"),
-    ("disper", "dispersible"),
-    ("orodisper", "orodispersible"),
-    ("capl", "caplet"),
-    ("linct", "linctus"),
-    ("subling", "sublingual"),
-    ("t/derm", "transdermal"),
-    ("solb", "soluble"),
-    ("conc", "concentrate"),
+    // The English Prescribing Dataset's abbreviations are data: data/epd_abbreviations.csv.
     ("oral/susp", "oral suspension"),
 ];
+
+/// The English Prescribing Dataset's abbreviations of BNF_DESCRIPTION (`Suppos`, `Nsl Spy`,
+/// `Oral Dps`, `Inf`, `Vl`, `Pfs`, `Dextroprop`...): reviewed data, derived by joining an EPD
+/// month's descriptions to dm+d names on the BNF code, with hand-added rows for the forms that
+/// month does not hold (`data/epd_abbreviations.csv`, each row with its source).
+pub const EPD_ABBREVIATIONS_CSV: &str = include_str!("../data/epd_abbreviations.csv");
+
+/// (abbreviation, expansion) pairs of [`EPD_ABBREVIATIONS_CSV`], lower case.
+pub fn epd_abbreviations() -> &'static [(String, String)] {
+    static TABLE: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut reader = csv::Reader::from_reader(EPD_ABBREVIATIONS_CSV.as_bytes());
+        reader
+            .records()
+            .filter_map(Result::ok)
+            .filter_map(|r| {
+                let (from, to) = (r.get(0)?.trim(), r.get(1)?.trim());
+                (!from.is_empty() && !to.is_empty())
+                    .then(|| (from.to_lowercase(), to.to_lowercase()))
+            })
+            .collect()
+    })
+}
 
 /// Phrases joined before word rewrites, so that `sugar free` and `co codamol` are one word.
 const PHRASES: &[(&str, &str)] = &[
@@ -309,6 +316,9 @@ fn normalise_once(name: &str) -> String {
             let w = w.trim_end_matches('.');
             if let Some((_, to)) = WORDS.iter().find(|(from, _)| *from == w) {
                 return (*to).to_string();
+            }
+            if let Some((_, to)) = epd_abbreviations().iter().find(|(from, _)| from == w) {
+                return to.clone();
             }
             // 10mls, 5mls
             if let Some(num) = w.strip_suffix("mls") {
@@ -987,9 +997,9 @@ pub fn parse(
         strength = rate;
         patch_rate = Some(rate);
         patch_wear_days = Some(
-            brand
-                .and_then(|b| b.patch_wear_days)
-                .unwrap_or_else(|| default_wear_days(&ingredient, rate)),
+            wear_days_in_name(normalised)
+                .or_else(|| brand.and_then(|b| b.patch_wear_days))
+                .unwrap_or_else(|| crate::product::default_patch_wear_days(&ingredient, rate)),
         );
     } else if patch_rate.is_some() {
         return Err(NameFailure::Incomplete(format!(
@@ -1013,14 +1023,27 @@ pub fn parse(
     })
 }
 
-/// Days one patch is worn when neither the brand nor the directions say (METHOD.md §3):
-/// fentanyl 3; buprenorphine up to 20 micrograms/hour 7, above that 4.
-pub fn default_wear_days(ingredient: &str, rate_mcg_per_hour: f64) -> f64 {
-    match ingredient {
-        "buprenorphine" if rate_mcg_per_hour <= 20.0 => 7.0,
-        "buprenorphine" => 4.0,
-        _ => 3.0,
-    }
+static_re!(
+    re_wear,
+    r"(?:^|\s)(\d+|one|two|three|four|five|six|seven)[ -]?(day|hour|hr)s?\b"
+);
+
+/// Wear time a patch's name states (`72 hour`, `three day`, `96 hour`, `four day`, `seven
+/// day`, `7-day`), in days; newer dm+d generic names carry it. Only 1 to 7 days are read.
+pub fn wear_days_in_name(normalised: &str) -> Option<f64> {
+    let c = re_wear().captures(normalised)?;
+    let n = match &c[1] {
+        "one" => 1.0,
+        "two" => 2.0,
+        "three" => 3.0,
+        "four" => 4.0,
+        "five" => 5.0,
+        "six" => 6.0,
+        "seven" => 7.0,
+        digits => digits.parse::<f64>().ok()?,
+    };
+    let days = if &c[2] == "day" { n } else { n / 24.0 };
+    (1.0..=7.0).contains(&days).then_some(days)
 }
 
 #[cfg(test)]
@@ -1129,6 +1152,53 @@ mod tests {
         assert_eq!((x.ingredient.as_str(), x.strength), ("oxycodone", 20.0));
         let x = p("Morphine Sulf_Inj 10mg/ml 2ml Amp");
         assert_eq!((x.strength, x.unit.as_str()), (20.0, "ampoule"));
+    }
+
+    /// Issue 12.7: wear time read from the name, before the brand and the ingredient default.
+    #[test]
+    fn issue12_7_patch_wear_from_the_name() {
+        for (text, days) in [
+            (
+                "buprenorphine 5microgram/hour seven day transdermal patch",
+                Some(7.0),
+            ),
+            (
+                "fentanyl 25microgram/hour 72 hour transdermal patch",
+                Some(3.0),
+            ),
+            (
+                "fentanyl 25microgram/hour three day transdermal patch",
+                Some(3.0),
+            ),
+            (
+                "buprenorphine 35microgram/hour 96 hour transdermal patch",
+                Some(4.0),
+            ),
+            (
+                "buprenorphine 20microgram/hour four day transdermal patch",
+                Some(4.0),
+            ),
+            ("buprenorphine patch 5microgram/hour 7day", Some(7.0)),
+            ("buprenorphine patch 70microgram/hour 96hr", Some(4.0)),
+            ("morphine 10mg 12-hour tablet", None),
+            ("fentanyl 25microgram/hour transdermal patch", None),
+            ("buprenorphine 14 day patch", None),
+        ] {
+            assert_eq!(wear_days_in_name(text), days, "{text}");
+        }
+        // The name wins over the default (buprenorphine 20 would be 7 days) and the brand.
+        assert_eq!(
+            p("Buprenorphine 20micrograms/hour four day transdermal patches").patch_wear_days,
+            Some(4.0)
+        );
+        assert_eq!(
+            p("Buprenorphine_Patch 35mcg/hr (96hr)").patch_wear_days,
+            Some(4.0)
+        );
+        assert_eq!(
+            p("Fentanyl 25micrograms/hour transdermal patches").patch_wear_days,
+            Some(3.0)
+        );
     }
 
     #[test]

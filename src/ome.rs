@@ -32,7 +32,7 @@ pub fn unit_ome<'f>(product: &Product, set: &'f FactorSet) -> Option<UnitOme<'f>
     Some(match product.patch_rate_mcg_per_hour {
         Some(rate) => {
             let per_day = patch_ome_mg_day(rate, factor.factor);
-            let wear = product.patch_wear_days.unwrap_or(1.0);
+            let wear = product.wear_days().unwrap_or(1.0);
             UnitOme {
                 factor,
                 ome_mg_per_unit: per_day * wear,

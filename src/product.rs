@@ -159,6 +159,16 @@ impl Product {
     }
 
     /// mg of the opioid in one unit of quantity, for a liquid per ml; `None` for patches.
+    /// Days one patch is worn: the product's own (its name, its brand), else the ingredient's
+    /// default ([`default_patch_wear_days`]). `None` for a product that is not a patch.
+    pub fn wear_days(&self) -> Option<f64> {
+        let rate = self.patch_rate_mcg_per_hour?;
+        Some(
+            self.patch_wear_days
+                .unwrap_or_else(|| default_patch_wear_days(&self.ingredient, rate)),
+        )
+    }
+
     pub fn mg_per_unit(&self) -> Option<f64> {
         match self.strength_unit {
             StrengthUnit::Mg | StrengthUnit::MgPerMl => Some(self.strength),
@@ -169,6 +179,17 @@ impl Product {
 
 /// BNF code of the generic equivalent of a presentation: `chemical(9) + "AA" + last 2`.
 /// Returns `None` when the code is not 15 characters.
+/// The one fallback for patch wear time, when neither the name, the brand nor the
+/// directions say (METHOD.md §3): fentanyl 3 days; buprenorphine up to 20 micrograms/hour 7,
+/// above that 4.
+pub fn default_patch_wear_days(ingredient: &str, rate_mcg_per_hour: f64) -> f64 {
+    match ingredient {
+        "buprenorphine" if rate_mcg_per_hour <= 20.0 => 7.0,
+        "buprenorphine" => 4.0,
+        _ => 3.0,
+    }
+}
+
 pub fn bnf_generic_code(bnf: &str) -> Option<String> {
     let bnf = bnf.trim();
     if bnf.len() != 15 || !bnf.is_ascii() {

@@ -428,3 +428,138 @@ fn a_patient_extract_given_to_epd_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// Issue 12.9: `--factors openprescribing` gives OpenPrescribing's OME for every route of
+/// its table (oral, rectal, injection, transdermal, buccal, oromucosal, nasal, inhalation),
+/// sublingual tablets included (OpenPrescribing's route for them, from dm+d, is oromucosal),
+/// and buccal films none (its SQL gives them the route "film", which has no row). One
+/// practice per route, so that each total is one hand sum.
+#[test]
+fn issue12_9_openprescribing_ome_for_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("epd_202409.csv");
+    let head = "YEAR_MONTH,REGIONAL_OFFICE_NAME,REGIONAL_OFFICE_CODE,ICB_NAME,ICB_CODE,PCO_NAME,\
+                PCO_CODE,PRACTICE_NAME,PRACTICE_CODE,BNF_CODE,BNF_DESCRIPTION,SNOMED_CODE,\
+                QUANTITY,ITEMS,TOTAL_QUANTITY,NIC,ACTUAL_COST\n";
+    // (practice, BNF code, description, total quantity, OME by hand)
+    let cases: &[(&str, &str, &str, u32, f64)] = &[
+        // oral: co-codamol 30mg × 0.1 = 3 a tablet.
+        (
+            "P00001",
+            "0407010F0AAAHAH",
+            "Co-Codamol_Tab 30mg/500mg",
+            100,
+            300.0,
+        ),
+        // rectal: codeine 30mg suppository × 0.1 = 3.
+        (
+            "P00002",
+            "0407020C0AAASAS",
+            "Codeine Phos_Suppos 30mg",
+            10,
+            30.0,
+        ),
+        // injection: diamorphine 10mg × 3.3 = 33 an ampoule.
+        (
+            "P00003",
+            "0407020K0AAABAB",
+            "Diamorph HCl_Inj 10mg Amp",
+            5,
+            165.0,
+        ),
+        // transdermal: fentanyl 25 × 24 / 1000 × 100 = 60 a day, × 72 h = 180 a patch.
+        (
+            "P00004",
+            "0407020A0AAAEAE",
+            "Fentanyl_Transdermal Patch 25mcg/hr",
+            10,
+            1800.0,
+        ),
+        // buccal tablet: fentanyl 0.1mg × 130 = 13.
+        (
+            "P00005",
+            "0407020A0AABCBC",
+            "Fentanyl_Buccal Tab 100mcg S/F",
+            28,
+            364.0,
+        ),
+        // sublingual (oromucosal in OpenPrescribing): fentanyl 0.1 × 130 = 13,
+        // buprenorphine 0.2 × 60 = 12.
+        (
+            "P00006",
+            "0407020A0AAAWAW",
+            "Fentanyl_Tab Subling 100mcg S/F",
+            10,
+            130.0,
+        ),
+        (
+            "P00007",
+            "0407020B0AAABAB",
+            "Buprenorphine_Tab Subling 200mcg S/F",
+            50,
+            600.0,
+        ),
+        // oromucosal lozenge: fentanyl 0.2 × 130 = 26.
+        (
+            "P00008",
+            "0407020A0AAAIAI",
+            "Fentanyl Cit_Loz 200mcg",
+            3,
+            78.0,
+        ),
+        // nasal: fentanyl 100 micrograms a dose × 160 = 16.
+        (
+            "P00009",
+            "0407020A0AABJBJ",
+            "Fentanyl_Nsl Spy 100mcg/D",
+            10,
+            160.0,
+        ),
+        // inhalation: diamorphine 30mg cigarette × 1 = 30.
+        (
+            "P00010",
+            "0407020K0AABFBF",
+            "Diamorph HCl_Cigarette 30mg",
+            2,
+            60.0,
+        ),
+        // buccal film: no factor in OpenPrescribing's table.
+        (
+            "P00011",
+            "0407020A0AABTBT",
+            "Fentanyl_Buccal Film 200mcg S/F",
+            4,
+            0.0,
+        ),
+    ];
+    let mut text = head.to_string();
+    for (practice, code, desc, qty, _) in cases {
+        text.push_str(&format!(
+            "202409,NORTH EAST,Y63,ICB,QHM,X,00L00,A PRACTICE,{practice},{code},{desc},,{qty},1,{qty},1,1\n"
+        ));
+    }
+    std::fs::write(&f, text).unwrap();
+    let out = dir.path().join("op");
+    let ok = Command::new(env!("CARGO_BIN_EXE_opal"))
+        .args([
+            "epd",
+            f.to_str().unwrap(),
+            "--factors",
+            "openprescribing",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let rows = read(&out.join("practice_measures.csv"));
+    for (practice, _, desc, _, ome) in cases {
+        let got: f64 = rows
+            .iter()
+            .find(|r| r["practice_code"] == *practice)
+            .map(|r| r["total_ome_mg"].parse().unwrap())
+            .unwrap_or(0.0);
+        assert!((got - ome).abs() < 1e-9, "{desc}: {got}, by hand {ome}");
+    }
+}
