@@ -43,14 +43,15 @@ impl PrnPolicy {
         }
     }
 
-    /// Units a day from a parse, under this policy.
+    /// Units a day from a parse, under this policy. A maximum alone ("max 8 in 24 hours"
+    /// with no frequency) is enough for `max` and `min`; `mean` needs both ends.
     pub fn units_per_day(self, d: &DoseParse) -> Option<f64> {
-        let (lo, hi) = (d.units_min?, d.units_max?);
-        let v = match self {
-            PrnPolicy::Max => hi,
-            PrnPolicy::Mean => (lo + hi) / 2.0,
-            PrnPolicy::Min if lo > EPS => lo,
-            PrnPolicy::Min => hi,
+        let hi = d.units_max?;
+        let v = match (self, d.units_min) {
+            (PrnPolicy::Max, _) => hi,
+            (PrnPolicy::Mean, lo) => (lo? + hi) / 2.0,
+            (PrnPolicy::Min, Some(lo)) if lo > EPS => lo,
+            (PrnPolicy::Min, _) => hi,
         };
         (v > EPS).then_some(v)
     }
@@ -74,6 +75,11 @@ pub struct AuditConfig {
     /// The day of the run: without `--as-of`, issue dates after it are rejected as in the
     /// future (a typo must not become the audit date).
     pub today: Day,
+    /// `--include-dependence`: products for opioid dependence are audited, not excluded.
+    pub include_dependence: bool,
+    /// `--max-days-supply`: an item whose days of supply (however found) is above this is
+    /// rejected as implausible (METHOD.md §5).
+    pub max_days_supply: f64,
 }
 
 /// A row that could not be used, and why.
@@ -181,6 +187,9 @@ pub struct ItemValues {
     pub patches_at_once: Option<f64>,
     pub days_supply: f64,
     pub days_supply_source: &'static str,
+    /// A stated duration and quantity ÷ units a day differ by more than half the stated
+    /// duration (the stated one is kept); empty when there is not both.
+    pub days_supply_disagree: Option<bool>,
     pub total_ome_mg: f64,
     pub instructed_ome_mg_day: Option<f64>,
 }
@@ -200,9 +209,11 @@ pub struct PatientRow {
 }
 
 impl PatientRow {
-    /// On the review list: above the threshold or long-term, and not excluded.
+    /// On the review list: above the threshold (the window mean, or today's dose), or
+    /// long-term, and not excluded.
     pub fn to_review(&self) -> bool {
-        self.excluded_reason.is_none() && (self.measures.high_dose || self.measures.long_term)
+        let m = &self.measures;
+        self.excluded_reason.is_none() && (m.high_dose || m.long_term || m.high_dose_now)
     }
 }
 
@@ -515,7 +526,7 @@ impl<'a> What<'a> {
     fn new(config: &'a AuditConfig, dict: &'a Dictionary) -> What<'a> {
         What {
             config,
-            resolver: Resolver::new(dict),
+            resolver: Resolver::new(dict).include_dependence(config.include_dependence),
             key_buf: String::new(),
             product_keys: Interner::default(),
             product_cache: PlHashMap::default(),
@@ -932,6 +943,20 @@ impl<'a> Auditor<'a> {
                     continue;
                 }
             };
+            let product = &self.what.products[used as usize];
+            let dose = &self.what.doses[self.what.dose[row] as usize];
+            if let Some((column, why)) =
+                implausible_supply(product, quantity, explicit_days, dose, config)
+            {
+                let col = match column {
+                    "days_supply" => c.days,
+                    "quantity" => c.qty,
+                    "dose_text" => c.dose,
+                    _ => c.name,
+                };
+                self.reject(rej(column, cell(col, row), why))?;
+                continue;
+            }
             self.accounting.used += 1;
             self.items.push(Item {
                 line,
@@ -1168,6 +1193,7 @@ fn patient_range(
                 days_supply: v.days_supply,
                 total_ome_mg: v.total_ome_mg,
                 instructed_ome_mg_day: v.instructed_ome_mg_day,
+                days_assumed: v.days_supply_source == "default",
             }
         }));
         let m = timeline::measure(&exposure, r.as_of, first_day, &config.timeline);
@@ -1183,20 +1209,25 @@ fn patient_range(
             &r.ics_codes[latest.extract_ics as usize],
         );
         let patient_id = r.patient_ids[patient].clone();
-        let mut names: Vec<String> = Vec::new();
-        for key in &m.window_products {
-            if let Some(&i) = group
-                .iter()
-                .rev()
-                .find(|&&i| r.products[items[i as usize].product as usize].key == *key)
-            {
-                let n = &r.products[items[i as usize].product as usize].product.name;
-                if !names.contains(n) {
-                    names.push(n.clone());
+        // The name of each product key, from its latest item.
+        let names_of = |keys: &[u32]| {
+            let mut names: Vec<String> = Vec::new();
+            for key in keys {
+                if let Some(&i) = group
+                    .iter()
+                    .rev()
+                    .find(|&&i| r.products[items[i as usize].product as usize].key == *key)
+                {
+                    let n = &r.products[items[i as usize].product as usize].product.name;
+                    if !names.contains(n) {
+                        names.push(n.clone());
+                    }
                 }
             }
-        }
-        names.sort();
+            names.sort();
+            names
+        };
+        let names = names_of(&m.window_products);
         let band = timeline::dose_band(m.ome_mg_day);
         let disagree = timeline::doses_disagree(m.ome_mg_day, m.instructed_ome_mg_day);
         let mut reasons = Vec::new();
@@ -1219,8 +1250,24 @@ fn patient_range(
                 }
             ));
         }
-        if disagree == Some(true) && (m.high_dose || m.long_term) {
+        if m.high_dose_now && !m.high_dose {
+            reasons.push(format!(
+                "current dose {} mg OME/day above {} ({}-day mean {})",
+                round1(m.current_ome_mg_day),
+                crate::output::fmt_num(config.timeline.threshold_mg_day),
+                config.timeline.dose_window_days,
+                round1(m.ome_mg_day)
+            ));
+        }
+        let listed = m.high_dose || m.long_term || m.high_dose_now;
+        if disagree == Some(true) && listed {
             reasons.push("instructed and supplied doses disagree".into());
+        }
+        if listed && !m.assumed_products.is_empty() {
+            reasons.push(format!(
+                "days of supply assumed for: {}",
+                names_of(&m.assumed_products).join("; ")
+            ));
         }
         rows.push(PatientRow {
             excluded_reason: config.excluded_patients.get(&patient_id).cloned(),
@@ -1299,6 +1346,86 @@ fn round1(v: f64) -> String {
     crate::output::fmt_num((v * 10.0).round() / 10.0)
 }
 
+/// Bounds of a plausible item (METHOD.md §5, "Implausible supplies"): more than this many
+/// units of quantity (tablets, ml, patches...) in one item is not a supply.
+pub const MAX_QUANTITY_UNITS: f64 = 10_000.0;
+/// The highest plausible strength of one unit: mg per tablet, capsule, ampoule or dose (dm+d
+/// holds 750mg morphine suppositories and 500mg diamorphine ampoules).
+pub const MAX_STRENGTH_MG: f64 = 1_000.0;
+/// The highest plausible strength of a liquid, mg per ml (dm+d holds a 1g/5ml morphine).
+pub const MAX_STRENGTH_MG_PER_ML: f64 = 500.0;
+/// The highest plausible delivery rate of one patch, micrograms per hour.
+pub const MAX_PATCH_RATE_MCG_PER_HOUR: f64 = 200.0;
+/// A stated duration below one day is not a duration.
+pub const MIN_EXPLICIT_DAYS: f64 = 1.0;
+
+/// Why an opioid item is not a plausible supply, if it is not: the column to blame and the
+/// reason. A strength beyond any product's, a quantity above [`MAX_QUANTITY_UNITS`], a stated
+/// duration outside `MIN_EXPLICIT_DAYS..=max_days_supply` (or not finite), or days of supply
+/// worked out from the quantity above `max_days_supply`. Such a row would hide a patient (a
+/// supply carried past the audit date) or invent one (1e303 mg a day), so it is rejected.
+pub fn implausible_supply(
+    product: &ProductUse,
+    quantity: f64,
+    explicit_days: Option<f64>,
+    dose: &DoseUse,
+    config: &AuditConfig,
+) -> Option<(&'static str, String)> {
+    let p = &product.product;
+    let (limit, unit) = match p.strength_unit {
+        StrengthUnit::Mg => (MAX_STRENGTH_MG, "mg"),
+        StrengthUnit::MgPerMl => (MAX_STRENGTH_MG_PER_ML, "mg/ml"),
+        StrengthUnit::McgPerHour => (MAX_PATCH_RATE_MCG_PER_HOUR, "micrograms/hour"),
+    };
+    if !(p.strength > 0.0 && p.strength <= limit) {
+        let why = format!(
+            "strength {} {unit} is not plausible for {} (at most {} {unit})",
+            crate::output::fmt_num(p.strength),
+            p.ingredient,
+            crate::output::fmt_num(limit)
+        );
+        return Some(("drug_name", why));
+    }
+    if !(quantity.is_finite() && quantity <= MAX_QUANTITY_UNITS) {
+        let why = format!(
+            "quantity of {} {} is not a plausible supply (at most {} units in one item)",
+            crate::output::fmt_num(quantity),
+            p.unit,
+            crate::output::fmt_num(MAX_QUANTITY_UNITS)
+        );
+        return Some(("quantity", why));
+    }
+    let max = config.max_days_supply;
+    if let Some(d) = explicit_days {
+        if !(d.is_finite() && (MIN_EXPLICIT_DAYS..=max).contains(&d)) {
+            let why = format!(
+                "days supply {} is not a plausible number of days (from {} to {}; \
+                 --max-days-supply)",
+                crate::output::fmt_num(d),
+                crate::output::fmt_num(MIN_EXPLICIT_DAYS),
+                crate::output::fmt_num(max)
+            );
+            return Some(("days_supply", why));
+        }
+        return None;
+    }
+    let v = build_item(p, quantity, None, &dose.parse, config, product.factor);
+    if !(v.days_supply.is_finite() && v.days_supply <= max + EPS) {
+        let (column, from) = match v.days_supply_source {
+            "dose" => ("dose_text", "the quantity and the directions"),
+            _ => ("quantity", "the quantity"),
+        };
+        let why = format!(
+            "{} days of supply, worked out from {from}, is not a plausible supply (at most \
+             {}; --max-days-supply)",
+            crate::output::fmt_num((v.days_supply * 10.0).round() / 10.0),
+            crate::output::fmt_num(max)
+        );
+        return Some((column, why));
+    }
+    None
+}
+
 /// METHOD.md §5 for one item: `quantity` is in the product's units.
 fn build_item(
     p: &Product,
@@ -1313,7 +1440,7 @@ fn build_item(
         .units_per_day(dose)
         .and_then(|v| units_in_product(v, dose.unit.as_deref(), p));
     if let Some(rate) = p.patch_rate_mcg_per_hour {
-        let wear = p.patch_wear_days.unwrap_or(3.0);
+        let wear = p.wear_days().unwrap_or(3.0);
         let at_once = match dose.unit.as_deref() {
             None | Some("patch") => dose.dose_max.filter(|d| *d >= 1.0),
             _ => None,
@@ -1332,6 +1459,7 @@ fn build_item(
             patches_at_once: Some(at_once),
             days_supply: days,
             days_supply_source: source,
+            days_supply_disagree: days_disagree(explicit_days, quantity, upd),
             total_ome_mg: per_day * days,
             instructed_ome_mg_day: instructed,
         };
@@ -1346,12 +1474,49 @@ fn build_item(
         patches_at_once: None,
         days_supply: days,
         days_supply_source: source,
+        days_supply_disagree: days_disagree(explicit_days, quantity, upd),
         total_ome_mg: quantity * p.strength * factor,
         instructed_ome_mg_day: upd.map(|u| u * p.strength * factor),
     }
 }
 
+/// Whether a stated duration and the days the quantity lasts at the parsed units a day differ
+/// by more than half the stated duration (METHOD.md §5); `None` without both.
+pub fn days_disagree(explicit_days: Option<f64>, quantity: f64, upd: Option<f64>) -> Option<bool> {
+    let (stated, per_day) = (explicit_days?, upd?);
+    Some((quantity / per_day - stated).abs() > 0.5 * stated + EPS)
+}
+
 /// ISO date text, for outputs.
 pub fn day_text(d: Day) -> String {
     format_day(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dictionary::{Dictionary, Entry};
+
+    /// The bounds of a plausible item (issue 12.3) never reject a real product: every
+    /// product of the dictionary is within them.
+    #[test]
+    fn every_dictionary_product_is_within_the_plausible_strengths() {
+        let mut checked = 0;
+        for e in Dictionary::builtin().entries() {
+            let Entry::Product(p) = e else { continue };
+            let limit = match p.strength_unit {
+                StrengthUnit::Mg => MAX_STRENGTH_MG,
+                StrengthUnit::MgPerMl => MAX_STRENGTH_MG_PER_ML,
+                StrengthUnit::McgPerHour => MAX_PATCH_RATE_MCG_PER_HOUR,
+            };
+            assert!(
+                p.strength > 0.0 && p.strength <= limit,
+                "{}: {}",
+                p.name,
+                p.strength
+            );
+            checked += 1;
+        }
+        assert!(checked > 2000, "{checked}");
+    }
 }

@@ -1016,6 +1016,13 @@ pub fn parse(text: &str) -> DoseParse {
             out.units_max = Some(c);
             out.status = DoseStatus::Partial;
             out.why = Some("no dose; maximum only".into());
+        } else if let (Some(c), "no frequency", Some(d)) = (cap, why, dose) {
+            // "1-2 when required, max 8 in 24 hours": a maximum without a minimum. As
+            // needed, none at all is within the directions; otherwise at least one dose.
+            out.units_min = Some(if prn { 0.0 } else { d.0.min.min(c) });
+            out.units_max = Some(c);
+            out.status = DoseStatus::Partial;
+            out.why = Some("no frequency; maximum only".into());
         }
         return out;
     }
@@ -1134,6 +1141,29 @@ mod tests {
         assert_eq!(tokenize("twenty eight")[0], Tok::Num(28.0));
         assert_eq!(tokenize("one and a half")[0], Tok::Num(1.5));
         assert_eq!(tokenize("1 1/2 tabs")[0], Tok::Num(1.5));
+    }
+
+    /// Issue 12.5: a maximum without a frequency. As needed, none a day is within the
+    /// directions, so 0..8; under the `max` PRN policy 8 a day.
+    #[test]
+    fn issue12_5_maximum_without_minimum() {
+        for text in [
+            "1-2 when required, max 8 in 24 hours",
+            "one or two when needed maximum 8 in 24 hours",
+            "1-2 prn max 8/24h",
+        ] {
+            let d = parse(text);
+            assert_eq!(
+                (d.units_min, d.units_max),
+                (Some(0.0), Some(8.0)),
+                "{text}: {d:?}"
+            );
+            assert!(d.prn, "{text}");
+            assert_eq!(d.status, DoseStatus::Partial, "{text}");
+        }
+        // Not as needed: at least the one dose.
+        let d = parse("2 tablets, max 8 in 24 hours");
+        assert_eq!((d.units_min, d.units_max), (Some(2.0), Some(8.0)), "{d:?}");
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub const ITEM_COLUMNS: &[&str] = &[
     "patches_at_once",
     "days_supply",
     "days_supply_source",
+    "days_supply_disagree",
     "total_ome_mg",
     "ome_mg_day",
     "instructed_ome_mg_day",
@@ -192,6 +193,11 @@ impl Mirror {
             out.push(b',');
             out.extend_from_slice(v.days_supply_source.as_bytes());
             out.push(b',');
+            out.extend_from_slice(match v.days_supply_disagree {
+                Some(true) => b"true,",
+                Some(false) => b"false,",
+                None => b",",
+            });
             push_number(out, &mut num, Some(v.total_ome_mg));
             out.push(b',');
             push_number(out, &mut num, Some(v.total_ome_mg / v.days_supply));

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use crate::dictionary::{Dictionary, Entry};
 use crate::names::{self, NameFailure, NameHints};
-use crate::product::Product;
+use crate::product::{Product, Release, Route, StrengthUnit};
+use crate::timeline::EPS;
 
 /// How an item ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -83,15 +84,27 @@ impl Resolution {
         }
     }
 
-    fn found(product: Arc<Product>, by: MatchedBy) -> Resolution {
-        match product.excluded_reason.clone() {
-            Some(reason) => Resolution {
+    /// A product found: resolved, or excluded when it is for opioid dependence (its own
+    /// mark, or [`dependence_reason`]) unless `include_dependence`.
+    fn found(product: Arc<Product>, by: MatchedBy, include_dependence: bool) -> Resolution {
+        let dependence = product
+            .excluded_reason
+            .clone()
+            .or_else(|| dependence_reason(&product).map(String::from));
+        match dependence {
+            Some(reason) if !include_dependence => Resolution {
                 status: Status::Excluded,
                 matched_by: Some(by),
                 product: Some(product),
                 reason: Some(reason),
             },
-            None => Resolution {
+            Some(reason) if is_depot_injection(&product) => Resolution {
+                status: Status::Unresolved,
+                matched_by: Some(by),
+                product: None,
+                reason: Some(format!("{reason}: {DEPOT_NO_FACTOR}")),
+            },
+            _ => Resolution {
                 status: Status::Resolved,
                 matched_by: Some(by),
                 product: Some(product),
@@ -100,6 +113,41 @@ impl Resolution {
         }
     }
 }
+
+/// Why a product is for opioid dependence whatever code it came with (METHOD.md §2), if it
+/// is: methadone oral solutions and concentrates of 1 mg/ml and above (in primary care
+/// almost always substitution treatment; the 2mg/5ml linctus is a cough medicine and stays),
+/// buprenorphine sublingual or buccal 2 mg and above (licensed for dependence only), and
+/// prolonged-release buprenorphine injections (Buvidal, Sublocade and their generic names).
+pub fn dependence_reason(p: &Product) -> Option<&'static str> {
+    match (p.ingredient.as_str(), p.route) {
+        ("methadone", Route::Oral)
+            if p.strength_unit == StrengthUnit::MgPerMl && p.strength >= 1.0 - EPS =>
+        {
+            Some("opioid dependence (methadone oral solution 1mg/ml and above)")
+        }
+        ("buprenorphine", Route::Sublingual | Route::Buccal | Route::Oromucosal)
+            if p.strength_unit == StrengthUnit::Mg && p.strength >= 2.0 - EPS =>
+        {
+            Some("opioid dependence (buprenorphine 2mg and above)")
+        }
+        _ if is_depot_injection(p) => {
+            Some("opioid dependence (prolonged-release buprenorphine injection)")
+        }
+        _ => None,
+    }
+}
+
+/// A prolonged-release buprenorphine injection: a weekly or monthly depot for dependence.
+fn is_depot_injection(p: &Product) -> bool {
+    p.ingredient == "buprenorphine"
+        && p.route == Route::Injection
+        && (p.release == Release::Modified || p.form.contains("prolonged-release"))
+}
+
+const DEPOT_NO_FACTOR: &str = "included by --include-dependence, but no factor set converts a \
+                               prolonged-release buprenorphine injection (a weekly or monthly \
+                               depot; the injection factor is for short-acting doses)";
 
 /// What an extract row says about the item. Empty strings count as absent.
 #[derive(Debug, Clone, Copy, Default)]
@@ -137,13 +185,27 @@ pub fn repair_bnf(code: &str) -> Option<String> {
 #[derive(Debug, Clone, Copy)]
 pub struct Resolver<'d> {
     dict: &'d Dictionary,
+    /// `--include-dependence`: products for opioid dependence are resolved (with their
+    /// factor where the set has one) instead of excluded.
+    include_dependence: bool,
 }
 
 const DEPENDENCE: &str = "opioid dependence (BNF 0410)";
 
 impl<'d> Resolver<'d> {
     pub fn new(dict: &'d Dictionary) -> Resolver<'d> {
-        Resolver { dict }
+        Resolver {
+            dict,
+            include_dependence: false,
+        }
+    }
+
+    /// The same resolver, with products for opioid dependence included (or not).
+    pub fn include_dependence(self, include: bool) -> Resolver<'d> {
+        Resolver {
+            include_dependence: include,
+            ..self
+        }
     }
 
     pub fn builtin() -> Resolver<'static> {
@@ -191,9 +253,18 @@ impl<'d> Resolver<'d> {
                 Status::NotOpioid => name.is_empty() && bnf.starts_with("0410030"),
                 _ => true,
             };
-            if is_dependence_opioid {
+            if is_dependence_opioid && !self.include_dependence {
                 result.status = Status::Excluded;
                 result.reason = Some(DEPENDENCE.into());
+            } else if is_dependence_opioid && result.status != Status::Resolved {
+                // Included, but nothing says what the product is.
+                let why = result
+                    .reason
+                    .take()
+                    .unwrap_or_else(|| "not in the product dictionary and no name to read".into());
+                result = Resolution::unresolved(format!(
+                    "{DEPENDENCE} included by --include-dependence: {why}"
+                ));
             }
         }
         result
@@ -201,7 +272,7 @@ impl<'d> Resolver<'d> {
 
     fn entry_resolution(&self, entry: &Entry, by: MatchedBy) -> Resolution {
         match entry {
-            Entry::Product(p) => Resolution::found(p.clone(), by),
+            Entry::Product(p) => Resolution::found(p.clone(), by, self.include_dependence),
             Entry::Unresolvable { name, reason, .. } => Resolution {
                 status: Status::Unresolved,
                 matched_by: Some(by),
@@ -298,20 +369,11 @@ impl<'d> Resolver<'d> {
                         excluded_reason: parsed.excluded_reason,
                     },
                 };
-                let mut product = product;
-                if product.excluded_reason.is_none()
-                    && product.ingredient == "buprenorphine"
-                    && matches!(
-                        product.route,
-                        crate::product::Route::Sublingual | crate::product::Route::Buccal
-                    )
-                    && product.strength >= 2.0
-                {
-                    // 2mg and above are licensed only for opioid dependence.
-                    product.excluded_reason =
-                        Some("opioid dependence (buprenorphine 2mg and above)".into());
-                }
-                Resolution::found(Arc::new(product), MatchedBy::Parsed)
+                Resolution::found(
+                    Arc::new(product),
+                    MatchedBy::Parsed,
+                    self.include_dependence,
+                )
             }
             Err(NameFailure::NotOpioid) => Resolution::not_opioid(),
             Err(NameFailure::Incomplete(why)) => Resolution::unresolved(why),
@@ -388,15 +450,125 @@ mod tests {
             r("", "", "Buprenorphine 200microgram sublingual tablets").status,
             Status::Resolved
         );
-        // Methadone 1mg/ml is excluded when coded 0410, resolved for pain otherwise.
+        // Methadone 1mg/ml is excluded by its 0410 code, and by name alone (issue 12.1).
         let x = r("", "0410030C0AAAAAA", "Methadone 1mg/ml oral solution");
         assert_eq!(x.status, Status::Excluded);
         let x = r("", "", "Methadone 1mg/ml oral solution");
-        assert_eq!(x.status, Status::Resolved);
-        assert_eq!(x.product.unwrap().strength, 1.0);
+        assert_eq!(x.status, Status::Excluded);
         // Nicotine is in BNF 0410 but is not an opioid.
         assert_eq!(
             r("", "0410020A0AAAAAA", "Nicotine 2mg gum").status,
+            Status::NotOpioid
+        );
+    }
+
+    /// Issue 12.1: products for opioid dependence are excluded by name as well as by code,
+    /// whatever code (0407 or none) comes with them; analgesic methadone stays.
+    #[test]
+    fn issue12_1_dependence_products_by_name() {
+        let dependence = [
+            ("Methadone 1mg/ml oral solution", "methadone oral solution"),
+            (
+                "Methadone 1mg/ml oral solution sugar free",
+                "methadone oral solution",
+            ),
+            ("Methadone HCl_Mix 1mg/1ml", "methadone oral solution"),
+            (
+                "Physeptone 1mg/ml mixture sugar free",
+                "methadone oral solution",
+            ),
+            (
+                "Methadone 10mg/ml oral concentrate",
+                "methadone oral solution",
+            ),
+            (
+                "Methadone HCl_Oral Conc 20mg/ml S/F",
+                "methadone oral solution",
+            ),
+            (
+                "Buprenorphine 128mg/0.36ml prolonged-release solution for injection pre-filled \
+                 syringes",
+                "prolonged-release buprenorphine injection",
+            ),
+            (
+                "Buprenorphine 8mg/0.16ml prolonged-release solution for injection",
+                "prolonged-release buprenorphine injection",
+            ),
+            (
+                "Buvidal 64mg/0.18ml prolonged-release solution for injection",
+                "dependence",
+            ),
+            (
+                "Sublocade 100mg/0.5ml prolonged-release solution for injection",
+                "dependence",
+            ),
+            ("Buprenorphine 8mg sublingual tablets", "dependence"),
+        ];
+        for (name, why) in dependence {
+            for bnf in ["", "0407020M0AAAAAA"] {
+                let x = r("", bnf, name);
+                assert_eq!(x.status, Status::Excluded, "{name} coded '{bnf}'");
+                assert!(
+                    x.reason.as_deref().unwrap_or("").contains(why),
+                    "{name}: {x:?}"
+                );
+            }
+        }
+        // Analgesic methadone and buprenorphine stay: tablets, the cough linctus, injections
+        // of short action, low-strength sublingual tablets, patches.
+        for (name, strength) in [
+            ("Methadone 5mg tablets", 5.0),
+            ("Methadone 2mg/5ml linctus", 0.4),
+            ("Methadone 10mg/1ml solution for injection ampoules", 10.0),
+            (
+                "Buprenorphine 300micrograms/1ml solution for injection ampoules",
+                0.3,
+            ),
+            (
+                "Buprenorphine 400microgram sublingual tablets sugar free",
+                0.4,
+            ),
+            (
+                "Buprenorphine 10micrograms/hour seven day transdermal patches",
+                10.0,
+            ),
+        ] {
+            let x = r("", "", name);
+            assert_eq!(x.status, Status::Resolved, "{name}: {x:?}");
+            assert_eq!(x.product.unwrap().strength, strength, "{name}");
+        }
+    }
+
+    /// Issue 12.2: `--include-dependence` resolves them with the set's factor; a depot
+    /// injection has no factor in any set and is unresolved, saying so.
+    #[test]
+    fn issue12_2_include_dependence() {
+        let inc = Resolver::builtin().include_dependence(true);
+        let res = |bnf: &str, name: &str| {
+            inc.resolve(ItemText {
+                dmd_code: "",
+                bnf_code: bnf,
+                name,
+            })
+        };
+        let x = res("0410030C0AAAAAA", "Methadone 1mg/ml oral solution");
+        assert_eq!(x.status, Status::Resolved, "{x:?}");
+        let p = x.product.unwrap();
+        assert_eq!((p.ingredient.as_str(), p.strength), ("methadone", 1.0));
+        let x = res("", "Espranor 8mg oral lyophilisates");
+        assert_eq!(x.status, Status::Resolved, "{x:?}");
+        let x = res(
+            "",
+            "Buvidal 128mg/0.36ml prolonged-release solution for injection",
+        );
+        assert_eq!(x.status, Status::Unresolved);
+        assert!(x.reason.unwrap().contains("no factor set converts"));
+        // A dependence code with nothing to say what it is.
+        let x = res("0410030A0AAAZZZ", "");
+        assert_eq!(x.status, Status::Unresolved, "{x:?}");
+        // Non-opioids of BNF 0410 are still not opioids.
+        assert_eq!(
+            res("0410020A0AAAAAA", "Nicotine 2mg gum").status,
             Status::NotOpioid
         );
     }

@@ -7,8 +7,24 @@
 
 use crate::values::Day;
 
-/// Comparisons at thresholds: 120 must stay 120.
+/// The one tolerance of comparisons: 120 mg must stay 120, and a day position within it of
+/// another is that position (a supply ending on the start of `as_of` does not cover it).
 pub const EPS: f64 = 1e-9;
+
+/// Day positions are kept exact where they should be: a supply end within a millionth of a
+/// day of a whole day is that whole day, so a chain of carried-forward supplies of
+/// fractional length (three of 18.666… days) ends on the day it should, not 1e-11 past it.
+const WHOLE_DAY: f64 = 1e-6;
+
+/// A day position, snapped to the whole day it is within [`WHOLE_DAY`] of.
+pub fn exact_day(position: f64) -> f64 {
+    let whole = position.round();
+    if (position - whole).abs() <= WHOLE_DAY {
+        whole
+    } else {
+        position
+    }
+}
 
 /// What to do with an early repeat of the same product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +78,8 @@ pub struct ExposureItem {
     pub total_ome_mg: f64,
     /// Parsed units per day × strength × factor, when the directions were read.
     pub instructed_ome_mg_day: Option<f64>,
+    /// Days of supply were the default: nothing (duration, directions, patch) said them.
+    pub days_assumed: bool,
 }
 
 /// Where an item sits on the timeline.
@@ -81,6 +99,8 @@ pub struct PatientMeasures {
     pub ome_mg_day: f64,
     /// Sum of instructed OME/day of the items covering `as_of` (`None` when none is known).
     pub instructed_ome_mg_day: Option<f64>,
+    /// Today's dose: the summed supply rate of the items covering `as_of`.
+    pub current_ome_mg_day: f64,
     /// Highest single-day total in the look-back.
     pub peak_ome_mg_day: f64,
     /// OME falling in the dose window.
@@ -92,9 +112,13 @@ pub struct PatientMeasures {
     /// The current episode starts on the first issue date of the whole input.
     pub duration_censored: bool,
     pub high_dose: bool,
+    /// Current, with today's dose above the threshold (`high_dose` keeps the window mean).
+    pub high_dose_now: bool,
     pub long_term: bool,
     /// Products (keys) with supply in the dose window.
     pub window_products: Vec<u32>,
+    /// Of those, the products with an item in the window whose days of supply were assumed.
+    pub assumed_products: Vec<u32>,
     pub last_issue_day: Option<Day>,
 }
 
@@ -120,7 +144,7 @@ pub fn coverage(items: &[ExposureItem], stockpile: Stockpile) -> Vec<Coverage> {
             _ => issue,
         };
         let days = item.days_supply.max(EPS);
-        let end = start + days;
+        let end = exact_day(start + days);
         out[i] = Coverage {
             start,
             end,
@@ -170,12 +194,16 @@ pub fn measure(
     );
     let mut window_ome = 0.0;
     let mut window_products: Vec<u32> = Vec::new();
+    let mut assumed_products: Vec<u32> = Vec::new();
     for (c, item) in cover.iter().zip(items) {
         let o = overlap((c.start, c.end), window);
-        if o > 0.0 {
+        if o > EPS {
             window_ome += c.rate_mg_day * o;
             if !window_products.contains(&item.product) {
                 window_products.push(item.product);
+            }
+            if item.days_assumed && !assumed_products.contains(&item.product) {
+                assumed_products.push(item.product);
             }
         }
     }
@@ -196,8 +224,10 @@ pub fn measure(
 
     let today = (as_of_f, as_of_f + 1.0);
     let mut instructed: Option<f64> = None;
+    let mut current_ome = 0.0;
     for (c, item) in cover.iter().zip(items) {
-        if overlap((c.start, c.end), today) > 0.0 {
+        if overlap((c.start, c.end), today) > EPS {
+            current_ome += c.rate_mg_day;
             if let Some(v) = item.instructed_ome_mg_day {
                 *instructed.get_or_insert(0.0) += v;
             }
@@ -212,19 +242,23 @@ pub fn measure(
     };
     let duration_censored = current && episode_start == Some(first_issue_day);
     let high_dose = current && ome_mg_day > s.threshold_mg_day + EPS;
+    let high_dose_now = current && current_ome > s.threshold_mg_day + EPS;
     let long_term = duration_days.is_some_and(|d| d > s.long_term_days);
     PatientMeasures {
         current,
         ome_mg_day,
         instructed_ome_mg_day: instructed,
+        current_ome_mg_day: current_ome,
         peak_ome_mg_day: peak,
         window_ome_mg: window_ome,
         episode_start,
         duration_days,
         duration_censored,
         high_dose,
+        high_dose_now,
         long_term,
         window_products,
+        assumed_products,
         last_issue_day: items.iter().map(|i| i.issue_day).max(),
     }
 }
@@ -264,6 +298,7 @@ mod tests {
             days_supply: days,
             total_ome_mg: ome,
             instructed_ome_mg_day: None,
+            days_assumed: false,
         }
     }
 
@@ -292,6 +327,58 @@ mod tests {
         assert_eq!(episodes(&[c(0.0, 28.0), c(59.0, 87.0)], 30.0).len(), 2);
         // Issued the day the supply runs out: gap 0.
         assert_eq!(episodes(&[c(0.0, 28.0), c(28.0, 56.0)], 0.0).len(), 1);
+    }
+
+    /// Issue 12.13: three carried-forward supplies of 56/3 days from day 0 end exactly on
+    /// day 56 (in floating point the sum is 56.00000000000001). At `as_of` 56 none of them
+    /// covers the day: no current dose, no instructed dose, and the window ends with them.
+    #[test]
+    fn issue12_13_fractional_chain_ends_on_the_day() {
+        let days = 56.0 / 3.0;
+        let mut items = vec![item(1, 0, days, 280.0); 3];
+        for i in &mut items {
+            i.instructed_ome_mg_day = Some(15.0);
+        }
+        let c = coverage(&items, Stockpile::Carry);
+        assert_eq!(c[2].end, 56.0);
+        let m = measure(&items, 56, 0, &TimelineSettings::default());
+        assert_eq!(m.current_ome_mg_day, 0.0);
+        assert_eq!(m.instructed_ome_mg_day, None);
+        // Window days 29..=56: days 29..56 are covered at 15 mg/day (280 / 18.67): 27 days.
+        assert!(
+            (m.window_ome_mg - 27.0 * 15.0).abs() < 1e-9,
+            "{}",
+            m.window_ome_mg
+        );
+        // One day earlier, the third supply covers as_of.
+        let m = measure(&items, 55, 0, &TimelineSettings::default());
+        assert!((m.current_ome_mg_day - 15.0).abs() < 1e-9);
+        assert_eq!(m.instructed_ome_mg_day, Some(15.0));
+    }
+
+    /// Issue 12.4: today's dose. A fentanyl 75 micrograms/hour patch (180 mg/day) started ten
+    /// days before `as_of`: the 28-day mean is 10 × 180 / 28 = 64.29, not high dose; today's
+    /// dose is 180, so `high_dose_now`. With a 20 mg/day item alongside, today's rate adds.
+    #[test]
+    fn issue12_4_current_dose() {
+        let s = TimelineSettings::default();
+        // 4 patches × 3 days = 12 days at 180 mg/day, issued on day 91 (as_of 100).
+        let patch = item(1, 91, 12.0, 12.0 * 180.0);
+        let m = measure(std::slice::from_ref(&patch), 100, 0, &s);
+        assert!(
+            (m.ome_mg_day - 10.0 * 180.0 / 28.0).abs() < 1e-9,
+            "{}",
+            m.ome_mg_day
+        );
+        assert!(!m.high_dose);
+        assert!((m.current_ome_mg_day - 180.0).abs() < 1e-9);
+        assert!(m.high_dose_now);
+        let m = measure(&[patch, item(2, 80, 28.0, 560.0)], 100, 0, &s);
+        assert!((m.current_ome_mg_day - 200.0).abs() < 1e-9);
+        // Exactly at the threshold is not above it.
+        let m = measure(&[item(1, 91, 28.0, 28.0 * 120.0)], 100, 0, &s);
+        assert!((m.current_ome_mg_day - 120.0).abs() < 1e-9);
+        assert!(!m.high_dose_now);
     }
 
     #[test]

@@ -43,6 +43,14 @@ impl Extract {
         self
     }
 
+    /// The explicit days of supply of the last row added.
+    fn days(&mut self, days: &str) -> &mut Self {
+        if let Some(last) = self.rows.last_mut() {
+            last[6] = days.into();
+        }
+        self
+    }
+
     fn raw(&mut self, cells: [&str; 6]) -> &mut Self {
         self.rows.push([
             cells[0].into(),
@@ -845,4 +853,246 @@ fn parquet_outputs_hold_the_csv_cells() {
             }
         }
     }
+}
+
+/// Issue 12 (safe to send to a practice), end to end, every number worked by hand. As of
+/// 2026-10-31; offsets are days before it.
+fn safety_extract(dir: &Path) -> PathBuf {
+    let mut e = Extract::new();
+    let a = "A81001";
+    // OST: methadone 1mg/ml oral solution, 60 ml a day for 104 days. Dependence: excluded
+    // (4 rows). Included, 60 mg × 3 = 180 mg OME/day, long-term (104 days).
+    for offset in [-104, -76, -48, -20] {
+        e.add(
+            "OST",
+            a,
+            offset,
+            "Methadone 1mg/ml oral solution",
+            "1680",
+            "60ml daily",
+        );
+    }
+    // DEPOT: a monthly buprenorphine depot: excluded; included, unresolved (no factor).
+    e.add(
+        "DEPOT",
+        a,
+        -10,
+        "Buprenorphine 128mg/0.36ml prolonged-release solution for injection pre-filled syringes",
+        "1",
+        "inject monthly",
+    );
+    // TABS: methadone 5mg tablets for pain, one twice daily, 56: 28 days at 10 mg × 3 = 30.
+    e.add(
+        "TABS",
+        a,
+        -27,
+        "Methadone 5mg tablets",
+        "56",
+        "one twice daily",
+    );
+    // HUGE: a days supply of 99999999999 is rejected; the 240 mg/day item after it counts
+    // (112 × 60 mg over 28 days). Kept, it would carry the second item past the audit date.
+    e.add("HUGE", a, -60, MST60, "112", "2 bd")
+        .days("99999999999");
+    e.add("HUGE", a, -27, MST60, "112", "2 bd");
+    // Implausible rows, each rejected: 1e-300 days, 20,000 tablets, a 50 g tablet, and
+    // 5000 tablets at one a week (35,000 days).
+    e.add("TINY", a, -5, MST10, "56", "1 bd").days("1e-300");
+    e.add("QTY", a, -5, MST10, "20000", "1 bd");
+    e.add("STRENGTH", a, -5, "Morphine 50000mg tablets", "10", "1 od");
+    e.add("DERIVED", a, -5, MST10, "5000", "1 weekly");
+    // NOW: fentanyl 75 micrograms/hour (180 mg/day) from 9 days ago, 4 patches every 72 hours
+    // = 12 days. Window: 10 days × 180 / 28 = 64.29; today 180.
+    e.add(
+        "NOW",
+        a,
+        -9,
+        "Fentanyl 75micrograms/hour transdermal patches",
+        "4",
+        "apply one patch every 72 hours",
+    );
+    // ASSUMED: MST 60mg, 56 tablets with no directions, every 28 days for 100 days: 28 days
+    // assumed each, 120 mg/day, long-term (100 days).
+    for offset in [-100, -72, -44, -16] {
+        e.add("ASSUMED", a, offset, MST60, "56", "");
+    }
+    // PRN: oxycodone 5mg, "1-2 when required, max 8 in 24 hours": 8 a day (max policy), 56
+    // capsules last 7 days; 8 × 5 × 1.5 = 60 mg/day for the window's last 4 days: 240 / 28.
+    e.add(
+        "PRN",
+        a,
+        -3,
+        "Oxycodone 5mg capsules",
+        "56",
+        "1-2 when required, max 8 in 24 hours",
+    );
+    // DIS1: 56 tablets at one twice daily last 28 days, but 7 days are stated: disagree.
+    // DIS2: 28 stated, 28 worked out: agree.
+    e.add("DIS1", a, -3, MST10, "56", "1 bd").days("7");
+    e.add("DIS2", a, -3, MST10, "56", "1 bd").days("28");
+    let path = dir.join("safety.csv");
+    e.write(&path);
+    path
+}
+
+fn run_safety(dir: &Path, extract: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let mut args = vec![
+        "audit",
+        extract.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, stderr) = opal(&args);
+    assert_eq!(code, 0, "{stderr}");
+    out
+}
+
+#[test]
+fn issue12_safety_rules_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let extract = safety_extract(dir.path());
+    let out = run_safety(dir.path(), &extract, "default", &[]);
+    let a = accounting(&out);
+    // 20 rows: 5 excluded (OST ×4, DEPOT), 5 rejected (HUGE's first, TINY, QTY, STRENGTH,
+    // DERIVED), 10 used.
+    assert_eq!(
+        (a["read"].as_u64(), a["excluded"].as_u64()),
+        (Some(20), Some(5)),
+        "{a}"
+    );
+    assert_eq!(
+        (a["rejected"].as_u64(), a["used"].as_u64()),
+        (Some(5), Some(10)),
+        "{a}"
+    );
+
+    // 12.3: each implausible row names its column and why.
+    let rejected = read(&out.join("rejected.csv"));
+    let rej = |column: &str, value: &str, why: &str| {
+        assert!(
+            rejected
+                .iter()
+                .any(|r| r["column"] == column && r["value"] == value && r["reason"].contains(why)),
+            "{column} {value} {why}: {rejected:?}"
+        );
+    };
+    rej(
+        "days_supply",
+        "99999999999",
+        "not a plausible number of days",
+    );
+    rej("days_supply", "1e-300", "not a plausible number of days");
+    rej("quantity", "20000", "not a plausible supply");
+    rej(
+        "drug_name",
+        "Morphine 50000mg tablets",
+        "strength 50000 mg is not plausible",
+    );
+    rej("dose_text", "1 weekly", "35000 days of supply");
+
+    let patients = read(&out.join("patients.csv"));
+    let ids: Vec<&str> = patients.iter().map(|r| r["patient_id"].as_str()).collect();
+    // 12.1: dependence treatment is on no list.
+    assert!(!ids.contains(&"OST") && !ids.contains(&"DEPOT"), "{ids:?}");
+    let p = by(&patients, "patient_id", "TABS");
+    assert!(close(num(&p, "ome_mg_day"), 30.0), "{p:?}");
+    // 12.3: the 240 mg/day patient is seen.
+    let p = by(&patients, "patient_id", "HUGE");
+    assert!(close(num(&p, "ome_mg_day"), 240.0), "{p:?}");
+    assert_eq!(p["high_dose"], "true");
+
+    // 12.4: today's dose.
+    let review = read(&out.join("review_list.csv"));
+    let p = by(&review, "patient_id", "NOW");
+    assert!(close(num(&p, "ome_mg_day"), 1800.0 / 28.0), "{p:?}");
+    assert!(close(num(&p, "current_ome_mg_day"), 180.0), "{p:?}");
+    assert_eq!(
+        (p["high_dose"].as_str(), p["high_dose_now"].as_str()),
+        ("false", "true")
+    );
+    assert!(
+        p["reasons"].contains("current dose 180 mg OME/day above 120 (28-day mean 64.3)"),
+        "{p:?}"
+    );
+    // 12.6: days of supply assumed, said on the review list.
+    let p = by(&review, "patient_id", "ASSUMED");
+    assert!(close(num(&p, "ome_mg_day"), 120.0), "{p:?}");
+    assert_eq!(p["long_term"], "true");
+    assert!(
+        p["reasons"].contains("days of supply assumed for: MST Continus 60mg tablets"),
+        "{p:?}"
+    );
+    assert!(
+        !by(&review, "patient_id", "HUGE")["reasons"].contains("assumed"),
+        "directions were read"
+    );
+
+    let items = read(&out.join("items.csv"));
+    // 12.5: the cap is the daily amount under the max policy.
+    let i = by(&items, "patient_id", "PRN");
+    assert_eq!(
+        (i["units_per_day"].as_str(), i["days_supply"].as_str()),
+        ("8", "7")
+    );
+    let p = by(&patients, "patient_id", "PRN");
+    assert!(close(num(&p, "ome_mg_day"), 240.0 / 28.0), "{p:?}");
+    // 12.6: a stated duration that the quantity and directions contradict.
+    let i = by(&items, "patient_id", "DIS1");
+    assert_eq!(
+        (
+            i["days_supply"].as_str(),
+            i["days_supply_disagree"].as_str()
+        ),
+        ("7", "true")
+    );
+    assert_eq!(
+        by(&items, "patient_id", "DIS2")["days_supply_disagree"],
+        "false"
+    );
+    assert_eq!(by(&items, "patient_id", "TABS")["days_supply_disagree"], "");
+
+    // 12.2: --include-dependence, shown in the manifest.
+    let out = run_safety(dir.path(), &extract, "included", &["--include-dependence"]);
+    let a = accounting(&out);
+    assert_eq!(
+        (
+            a["excluded"].as_u64(),
+            a["unresolved"].as_u64(),
+            a["used"].as_u64()
+        ),
+        (Some(0), Some(1), Some(14)),
+        "{a}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["settings"]["include_dependence"], true);
+    let p = by(&read(&out.join("review_list.csv")), "patient_id", "OST");
+    assert!(close(num(&p, "ome_mg_day"), 180.0), "{p:?}");
+    assert_eq!(
+        (p["high_dose"].as_str(), p["long_term"].as_str()),
+        ("true", "true")
+    );
+    let u = by(&read(&out.join("unresolved.csv")), "line", "6");
+    assert!(u["reason"].contains("no factor set converts"), "{u:?}");
+
+    // --strict stops at the first implausible row (line 8: HUGE's first).
+    let (code, _, stderr) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--strict",
+        "--out",
+        dir.path().join("strict").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("line 8") && stderr.contains("not a plausible number of days"),
+        "{stderr}"
+    );
 }

@@ -82,6 +82,15 @@ pub struct Args {
     /// Days of supply when neither a duration nor the directions say.
     #[arg(long, value_name = "DAYS", default_value_t = 28.0)]
     default_days: f64,
+    /// Reject an item whose days of supply (stated, or worked out from the quantity and the
+    /// directions) is above this many days: not a plausible supply.
+    #[arg(long, value_name = "DAYS", default_value_t = 366.0)]
+    max_days_supply: f64,
+    /// Audit products for opioid dependence (BNF 0410, methadone oral solutions,
+    /// buprenorphine 2mg and above sublingual, prolonged-release buprenorphine injections)
+    /// instead of excluding them.
+    #[arg(long)]
+    include_dependence: bool,
     /// Which end of a PRN range sets days of supply and instructed OME.
     #[arg(long, value_enum, default_value = "max")]
     prn_policy: PrnPolicy,
@@ -188,6 +197,9 @@ pub fn run(args: Args) -> Result<()> {
     if !(args.default_days.is_finite() && args.default_days > 0.0) {
         bail!("--default-days must be above zero");
     }
+    if !(args.max_days_supply.is_finite() && args.max_days_supply >= args.default_days) {
+        bail!("--max-days-supply must be a number of days, at least --default-days");
+    }
     let as_of = match &args.as_of {
         Some(s) => Some(
             values::parse_date_with(s, &DateFormat("%Y-%m-%d".into()))
@@ -239,6 +251,8 @@ pub fn run(args: Args) -> Result<()> {
             .map(crate::practices::read_list_sizes)
             .transpose()?,
         today: today(),
+        include_dependence: args.include_dependence,
+        max_days_supply: args.max_days_supply,
     };
     // Refuse to overwrite before doing the work, when the folder is named.
     if let Some(out) = &args.out {
@@ -406,6 +420,10 @@ fn patient_table(rows: &[&audit::PatientRow], with_exclusion: bool) -> Table {
             "instructed_ome_mg_day",
             m(|r| r.measures.instructed_ome_mg_day),
         )
+        .number(
+            "current_ome_mg_day",
+            m(|r| Some(r.measures.current_ome_mg_day)),
+        )
         .number("peak_ome_mg_day", m(|r| Some(r.measures.peak_ome_mg_day)))
         .text(
             "dose_band",
@@ -424,6 +442,12 @@ fn patient_table(rows: &[&audit::PatientRow], with_exclusion: bool) -> Table {
         .flag(
             "high_dose",
             rows.iter().map(|r| Some(r.measures.high_dose)).collect(),
+        )
+        .flag(
+            "high_dose_now",
+            rows.iter()
+                .map(|r| Some(r.measures.high_dose_now))
+                .collect(),
         )
         .flag(
             "long_term",
@@ -474,11 +498,13 @@ const PATIENT_COLUMNS: &[&str] = &[
     "ics_code",
     "ome_mg_day",
     "instructed_ome_mg_day",
+    "current_ome_mg_day",
     "peak_ome_mg_day",
     "dose_band",
     "duration_days",
     "duration_censored",
     "high_dose",
+    "high_dose_now",
     "long_term",
     "reasons",
     "current_products",
@@ -504,6 +530,7 @@ fn push_patient_row(
     for v in [
         Some(m.ome_mg_day),
         m.instructed_ome_mg_day,
+        Some(m.current_ome_mg_day),
         Some(m.peak_ome_mg_day),
     ] {
         push_number(out, num, v);
@@ -517,6 +544,7 @@ fn push_patient_row(
     out.push(b',');
     push_flag(out, Some(m.duration_censored));
     push_flag(out, Some(m.high_dose));
+    push_flag(out, Some(m.high_dose_now));
     push_flag(out, Some(m.long_term));
     push_field(out, &r.reasons);
     out.push(b',');
@@ -821,6 +849,14 @@ fn items_frame(
                 .collect::<Vec<_>>(),
         )
         .into(),
+        Series::new(
+            "days_supply_disagree".into(),
+            values
+                .iter()
+                .map(|v| v.days_supply_disagree)
+                .collect::<Vec<_>>(),
+        )
+        .into(),
         num("total_ome_mg", &|_, v| Some(v.total_ome_mg)),
         num("ome_mg_day", &|_, v| Some(v.total_ome_mg / v.days_supply)),
         num("instructed_ome_mg_day", &|_, v| v.instructed_ome_mg_day),
@@ -879,6 +915,8 @@ fn write_manifest(
             "dose_window_days": config.timeline.dose_window_days,
             "lookback_days": config.timeline.lookback_days,
             "default_days": config.default_days,
+            "max_days_supply": config.max_days_supply,
+            "include_dependence": config.include_dependence,
             "prn_policy": config.prn_policy.as_str(),
             "stockpile": config.timeline.stockpile.as_str(),
             "suppress": config.suppress,
@@ -1043,17 +1081,20 @@ mod tests {
                 current: true,
                 ome_mg_day: 120.5,
                 instructed_ome_mg_day: None,
+                current_ome_mg_day: 118.0,
                 peak_ome_mg_day: 180.0,
                 window_ome_mg: 3374.0,
                 episode_start: Some(20_000),
                 duration_days: Some(95),
                 duration_censored: false,
                 high_dose: true,
+                high_dose_now: false,
                 long_term: true,
                 window_products: vec![1],
+                assumed_products: vec![],
                 last_issue_day: Some(20_390),
             },
-            dose_band: "120-199",
+            dose_band: ">120",
             reasons: "high dose: 120.5 mg OME/day (above 120); long-term: 95 days".into(),
             current_products: "Morphine 60mg, \"MR\" tablets".into(),
             doses_disagree: disagree,
