@@ -1446,6 +1446,13 @@ fn build_item(
             _ => None,
         }
         .unwrap_or(1.0);
+        // "a 50mcg and a 25mcg patch together": the item is one of the two strengths, so
+        // one of its patches at a time, changed as often as the pair.
+        let (at_once, upd) = match (dose.patches_of_two_strengths, upd) {
+            (true, Some(u)) => (1.0, Some(u / at_once)),
+            (true, None) => (1.0, None),
+            (false, u) => (at_once, u),
+        };
         let per_day = at_once * crate::ome::patch_ome_mg_day(rate, factor);
         let (days, source) = match (explicit_days, upd) {
             (Some(d), _) => (d, "explicit"),

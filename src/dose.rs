@@ -19,6 +19,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::OnceLock;
+
+use regex::Regex;
 
 /// How far a text was understood.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +72,9 @@ pub struct DoseParse {
     pub status: DoseStatus,
     /// Why the status is not `parsed`.
     pub why: Option<String>,
+    /// Patches of two strengths worn together ("a 50mcg and a 25mcg patch together"): the
+    /// dose counts every patch worn at once, but an item is one of the strengths.
+    pub patches_of_two_strengths: bool,
 }
 
 impl DoseParse {
@@ -82,8 +88,93 @@ impl DoseParse {
             prn: false,
             status: DoseStatus::Unparsed,
             why: Some(why.to_string()),
+            patches_of_two_strengths: false,
         }
     }
+}
+
+/// What [`rewrite`] took out of a text before the steps are read.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rewrites {
+    /// "and up to two more when needed": as-needed units on top of the regular dose.
+    extra_as_needed: Option<f64>,
+    patches_of_two_strengths: bool,
+}
+
+fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}")))
+}
+
+const NUMBER: &str = r"(\d+(?:\.\d+)?|one|two|three|four|five|six|a|an)";
+
+/// Phrasings read by rewriting them into ones the step reader knows (issue 12.12):
+/// - "2 / day", "2/day", "two a day", "one per day": N daily;
+/// - "1 x2 daily", "one x 3 a day": a dose, then N times;
+/// - "one in the morning and up to two more when needed": the regular dose, and up to N more;
+/// - "apply a 50mcg and a 25mcg patch together": two patches at once, of two strengths.
+fn rewrite(text: &str) -> (String, Rewrites) {
+    static PER_DAY: OnceLock<Regex> = OnceLock::new();
+    static TIMES: OnceLock<Regex> = OnceLock::new();
+    static MORE: OnceLock<Regex> = OnceLock::new();
+    static TWO_PATCHES: OnceLock<Regex> = OnceLock::new();
+    static UP_TO_DOSE: OnceLock<Regex> = OnceLock::new();
+    let mut out = Rewrites::default();
+    let mut t = text.to_lowercase();
+    let two = re(
+        &TWO_PATCHES,
+        r"\b(?:a|one|1)\s*\d+(?:\.\d+)?\s*(?:mcg|micrograms?|microgram)(?:\s*/\s*(?:hr|hour|h))?(?:\s+patch)?\s+and\s+(?:a|one|1)\s*\d+(?:\.\d+)?\s*(?:mcg|micrograms?|microgram)(?:\s*/\s*(?:hr|hour|h))?\s+patch(?:es)?(?:\s+together)?",
+    );
+    if two.is_match(&t) {
+        t = two.replace(&t, "2 patches").into_owned();
+        out.patches_of_two_strengths = true;
+    }
+    let more = re(
+        &MORE,
+        &format!(
+            r"\s*(?:,|and|\+|plus)\s+(?:(?:up to|upto)\s+)?{NUMBER}(?:\s*(?:to|-|or)\s*{NUMBER})?\s+(?:more|extra|further|additional)\s*(?:tablets?|capsules?|doses?)?\s*(?:when|if|as)\s+(?:needed|required|necessary)"
+        ),
+    );
+    if let Some(c) = more.captures(&t) {
+        let most = c.get(2).or(c.get(1)).map_or("", |m| m.as_str());
+        let n = match most {
+            "a" | "an" => Some(1.0),
+            w => w.parse::<f64>().ok().or_else(|| number_word(w)),
+        };
+        if let Some(n) = n {
+            out.extra_as_needed = Some(n);
+            t = more.replace(&t, "").into_owned();
+        }
+    }
+    // "up to two tablets four times a day": a dose of one to two, not "up to N times".
+    let up_to_dose = re(
+        &UP_TO_DOSE,
+        r"\bup\s*to\s+(\d+|two|three|four)\s+(tablets?|capsules?|caps?|tabs?|puffs?|sachets?|sprays?|patches|ml|mls|[a-z]+)\b",
+    );
+    t = up_to_dose
+        .replace_all(&t, |c: &regex::Captures| {
+            let next = &c[2];
+            let frequency_follows = matches!(
+                next,
+                "times" | "time" | "x" | "a" | "per" | "daily" | "hourly" | "hours" | "hrs"
+            ) || next.starts_with("every");
+            if frequency_follows {
+                c[0].to_string()
+            } else {
+                format!("1-{} {next}", &c[1])
+            }
+        })
+        .into_owned();
+    let times = re(
+        &TIMES,
+        r"(\d|\b(?:one|two|half|tablets?|capsules?|caps|tabs?))\s+x\s?(\d+)\s+(daily|a day|per day|/\s*day|times|day)",
+    );
+    t = times.replace_all(&t, "$1 $2 times $3").into_owned();
+    let per_day = re(
+        &PER_DAY,
+        r"(^|[^a-z])(\d+(?:\.\d+)?|one|two|three|four|five|six|tablets?|capsules?|caps|tabs?|ml|mg)\s*(?:/\s*|\bper\s+|\ba\s+)day\b",
+    );
+    t = per_day.replace_all(&t, "$1$2 daily").into_owned();
+    (t, out)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -174,7 +265,20 @@ fn tokenize(text: &str) -> Vec<Tok> {
                 word.push(chars[i + 1]);
                 i += 2;
             }
-            raw.push(Tok::Word(word));
+            // A unit glued to the frequency: "2puffsbd", "2tabsqds".
+            let glued = ["bd", "tds", "qds", "od", "nocte", "mane"]
+                .iter()
+                .find_map(|f| {
+                    let unit = word.strip_suffix(f)?;
+                    unit_word(unit).map(|_| (unit.to_string(), f.to_string()))
+                });
+            match glued {
+                Some((unit, freq)) => {
+                    raw.push(Tok::Word(unit));
+                    raw.push(Tok::Word(freq));
+                }
+                None => raw.push(Tok::Word(word)),
+            }
         } else if c.is_whitespace() {
             i += 1;
         } else {
@@ -280,8 +384,8 @@ fn unit_word(w: &str) -> Option<&'static str> {
         "vial" | "vials" => "vial",
         "ampoule" | "ampoules" | "amp" | "amps" => "ampoule",
         "pastille" | "pastilles" => "pastille",
-        "spoonful" | "spoonfuls" | "spoon" | "spoons" | "teaspoon" | "teaspoons"
-        | "teaspoonful" | "teaspoonfuls" | "tsp" => "spoonful",
+        "spoonful" | "spoonfuls" | "spoonsful" | "spoon" | "spoons" | "teaspoon" | "teaspoons"
+        | "teaspoonful" | "teaspoonfuls" | "teaspoonsful" | "tsp" => "spoonful",
         _ => return None,
     })
 }
@@ -953,6 +1057,21 @@ fn step_daily(step: &Step) -> Result<(Range, Option<&'static str>, Range), &'sta
 
 /// Parse one dose instruction.
 pub fn parse(text: &str) -> DoseParse {
+    let (text, rewrites) = rewrite(text);
+    let mut d = parse_rewritten(&text);
+    if let (Some(n), Some(hi)) = (rewrites.extra_as_needed, d.units_max) {
+        // The regular dose, and as many again as needed on top.
+        d.units_max = Some(hi + n);
+        d.prn = true;
+    }
+    if rewrites.patches_of_two_strengths {
+        d.patches_of_two_strengths = true;
+        d.unit = Some("patch".into());
+    }
+    d
+}
+
+fn parse_rewritten(text: &str) -> DoseParse {
     let toks = tokenize(text);
     if toks.is_empty() {
         return DoseParse::unparsed("empty");
@@ -986,7 +1105,13 @@ pub fn parse(text: &str) -> DoseParse {
                 }
             }
         }
-        if s.doses.is_empty() && s.implied_patch && (s.freq.is_some() || s.interval_days.is_some())
+        // No opioid patch is worn longer than 7 days: "replace every fortnight" names no
+        // amount of one.
+        let patch_interval = s.interval_days.is_none_or(|i| i.max <= 7.0);
+        if s.doses.is_empty()
+            && s.implied_patch
+            && patch_interval
+            && (s.freq.is_some() || s.interval_days.is_some())
         {
             // "change twice a week", "replace every 72 hours": one patch at a time.
             s.doses.push((Range::one(1.0), Some("patch"), 0));
@@ -1071,6 +1196,7 @@ pub fn parse(text: &str) -> DoseParse {
         prn,
         status,
         why,
+        patches_of_two_strengths: false,
     }
 }
 

@@ -930,6 +930,19 @@ fn safety_extract(dir: &Path) -> PathBuf {
     // DIS2: 28 stated, 28 worked out: agree.
     e.add("DIS1", a, -3, MST10, "56", "1 bd").days("7");
     e.add("DIS2", a, -3, MST10, "56", "1 bd").days("28");
+    // PAIR: fentanyl 50 and 25 micrograms/hour worn together, 10 of each, the pair changed
+    // every 3 days (12.12): each item is one of its patches at a time, 10 × 3 = 30 days, at
+    // 120 and 60 mg/day: 180 today, and 21 days × 180 / 28 = 135 in the window.
+    for strength in ["50", "25"] {
+        e.add(
+            "PAIR",
+            a,
+            -20,
+            &format!("Fentanyl {strength}micrograms/hour transdermal patches"),
+            "10",
+            "apply a 50mcg and a 25mcg patch together every 3 days",
+        );
+    }
     let path = dir.join("safety.csv");
     e.write(&path);
     path
@@ -958,16 +971,16 @@ fn issue12_safety_rules_by_hand() {
     let extract = safety_extract(dir.path());
     let out = run_safety(dir.path(), &extract, "default", &[]);
     let a = accounting(&out);
-    // 20 rows: 5 excluded (OST ×4, DEPOT), 5 rejected (HUGE's first, TINY, QTY, STRENGTH,
-    // DERIVED), 10 used.
+    // 22 rows: 5 excluded (OST ×4, DEPOT), 5 rejected (HUGE's first, TINY, QTY, STRENGTH,
+    // DERIVED), 12 used.
     assert_eq!(
         (a["read"].as_u64(), a["excluded"].as_u64()),
-        (Some(20), Some(5)),
+        (Some(22), Some(5)),
         "{a}"
     );
     assert_eq!(
         (a["rejected"].as_u64(), a["used"].as_u64()),
-        (Some(5), Some(10)),
+        (Some(5), Some(12)),
         "{a}"
     );
 
@@ -1004,6 +1017,12 @@ fn issue12_safety_rules_by_hand() {
     // 12.3: the 240 mg/day patient is seen.
     let p = by(&patients, "patient_id", "HUGE");
     assert!(close(num(&p, "ome_mg_day"), 240.0), "{p:?}");
+    assert_eq!(p["high_dose"], "true");
+
+    // 12.12: two strengths worn together.
+    let p = by(&patients, "patient_id", "PAIR");
+    assert!(close(num(&p, "current_ome_mg_day"), 180.0), "{p:?}");
+    assert!(close(num(&p, "ome_mg_day"), 135.0), "{p:?}");
     assert_eq!(p["high_dose"], "true");
 
     // 12.4: today's dose.
@@ -1065,7 +1084,7 @@ fn issue12_safety_rules_by_hand() {
             a["unresolved"].as_u64(),
             a["used"].as_u64()
         ),
-        (Some(0), Some(1), Some(14)),
+        (Some(0), Some(1), Some(16)),
         "{a}"
     );
     let m: serde_json::Value =
