@@ -853,6 +853,15 @@ impl<'a> Auditor<'a> {
                 self.reject(rej(column, "", why))?;
                 continue;
             }
+            if looks_like_nhs_number(&self.who.practices.ids[practice as usize]) {
+                // A shifted row: the value is a patient's, so it is not shown anywhere, and
+                // the row makes no practice.
+                let why = "practice_code has 10 digits, like an NHS number (a shifted row?); \
+                           the value is not shown"
+                    .to_string();
+                self.reject(rej("practice_code", "", why))?;
+                continue;
+            }
             if day == NO_DAY {
                 let date_text = cell(c.date, row);
                 let why = if date_text.is_empty() {
@@ -1344,6 +1353,13 @@ pub fn read_files(
 
 fn round1(v: f64) -> String {
     crate::output::fmt_num((v * 10.0).round() / 10.0)
+}
+
+/// Ten digits, with or without the usual spaces (`943 476 5919`): an NHS number, never an ODS
+/// practice code (a letter and five characters).
+pub fn looks_like_nhs_number(code: &str) -> bool {
+    let digits = code.bytes().filter(u8::is_ascii_digit).count();
+    digits == 10 && code.bytes().all(|b| b.is_ascii_digit() || b == b' ')
 }
 
 /// Bounds of a plausible item (METHOD.md §5, "Implausible supplies"): more than this many

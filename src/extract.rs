@@ -294,10 +294,21 @@ pub fn read_table(
                  export the extract again",
                     headers.len()
                 ),
-                None => anyhow!(
-                    "{display}: cannot read as CSV ({e})\nhint: check that every row has the same \
-                 number of fields as the header and that quotes are closed"
-                ),
+                // polars' message may quote the rows after an open quote: not shown.
+                None => match unclosed_quote_line(&buffer) {
+                    Some(line) => anyhow!(
+                        "{display}: line {line} opens a quote (\") that is never closed\nhint: \
+                         a quote inside a field must be doubled (\"\"); check that line, or \
+                         export the extract again"
+                    ),
+                    None => {
+                        let _ = e;
+                        anyhow!(
+                            "{display}: cannot read as CSV\nhint: check that every row has the \
+                             same number of fields as the header and that quotes are closed"
+                        )
+                    }
+                },
             },
         )?;
     let mut frame = frame;
@@ -592,10 +603,22 @@ fn parse_chunk(
                      quoted; check that line, or export the extract again",
                     line + line_offset
                 ),
-                None => anyhow!(
-                    "{display}: cannot read as CSV ({e})\nhint: check that every row has the \
-                     same number of fields as the header and that quotes are closed"
-                ),
+                // polars' message may quote the rows after an open quote: not shown.
+                None => match unclosed_quote_line(&buffer) {
+                    Some(line) => anyhow!(
+                        "{display}: line {} opens a quote (\") that is never closed\nhint: a \
+                         quote inside a field must be doubled (\"\"); check that line, or \
+                         export the extract again",
+                        line + line_offset
+                    ),
+                    None => {
+                        let _ = e;
+                        anyhow!(
+                            "{display}: cannot read as CSV\nhint: check that every row has the \
+                             same number of fields as the header and that quotes are closed"
+                        )
+                    }
+                },
             },
         )
         .map(|mut frame| {
@@ -959,6 +982,63 @@ fn record_lines(data: &[u8], separator: u8) -> Option<Vec<u64>> {
     Some(lines)
 }
 
+/// A header as a message may quote it: escaped, at most 40 characters, and `<value>` when it
+/// looks like data rather than a column name (three digits in a row, an `@`, a date) — a
+/// headerless extract's first line is a patient's row, and it must never reach the terminal.
+pub fn shown_header(h: &str) -> String {
+    let digits_in_a_row = h
+        .as_bytes()
+        .windows(3)
+        .any(|w| w.iter().all(u8::is_ascii_digit));
+    let looks_like_data = digits_in_a_row
+        || h.contains('@')
+        || (h.chars().filter(char::is_ascii_digit).count() >= 2 && h.contains(['/', '-', '.']));
+    if looks_like_data {
+        return "<value>".into();
+    }
+    let escaped = crate::output::escape(h.trim());
+    match escaped.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &escaped[..cut]),
+        None => escaped,
+    }
+}
+
+/// The headers found, for a message: at most 20, each [`shown_header`], and a note when the
+/// first line looks like a data row.
+pub fn headers_found(headers: &[String]) -> String {
+    let mut shown: Vec<String> = headers.iter().take(20).map(|h| shown_header(h)).collect();
+    if headers.len() > 20 {
+        shown.push(format!("and {} more", headers.len() - 20));
+    }
+    let values = shown.iter().filter(|h| *h == "<value>").count();
+    let mut out = shown.join(", ");
+    if values >= 2 {
+        out.push_str(
+            "; the first line looks like a data row, not a header: values are not shown. Does \
+             the export include its header row?",
+        );
+    }
+    out
+}
+
+/// The line (1-based within `data`) where a quote opens that is never closed, if one does.
+fn unclosed_quote_line(data: &[u8]) -> Option<u64> {
+    let (mut line, mut open_at, mut in_quote) = (1u64, 0u64, false);
+    for &b in data {
+        match b {
+            b'"' => {
+                in_quote = !in_quote;
+                if in_quote {
+                    open_at = line;
+                }
+            }
+            b'\n' => line += 1,
+            _ => {}
+        }
+    }
+    in_quote.then_some(open_at)
+}
+
 /// Match headers to canonical columns; errors name the column, the headers found and a hint.
 pub fn map_columns(
     display: &str,
@@ -973,8 +1053,10 @@ pub fn map_columns(
         }
         if let Some(first) = seen.insert(h.to_lowercase(), h) {
             bail!(
-                "{display}: the header '{h}' appears twice (also as '{first}')\nhint: rename or \
-                 remove one of them, or export the extract again"
+                "{display}: the header '{}' appears twice (also as '{}')\nhint: rename or \
+                 remove one of them, or export the extract again",
+                shown_header(h),
+                shown_header(first)
             );
         }
     }
@@ -992,9 +1074,11 @@ pub fn map_columns(
             .find(|h| *h == header || h.eq_ignore_ascii_case(header))
         else {
             bail!(
-                "{display}: --column {canonical}=\"{header}\", but there is no header \
-                 '{header}' (found: {})",
-                headers.join(", ")
+                "{display}: --column {canonical}=\"{}\", but there is no header '{}' (found: \
+                 {})",
+                crate::output::escape(header),
+                crate::output::escape(header),
+                headers_found(headers)
             );
         };
         map.insert(canonical.clone(), found.clone());
@@ -1020,10 +1104,10 @@ pub fn map_columns(
                 "{display}: several headers could be {canonical}: {}\nhint: say which with \
                  --column {canonical}=\"{}\"",
                 many.iter()
-                    .map(|h| format!("'{h}'"))
+                    .map(|h| format!("'{}'", shown_header(h)))
                     .collect::<Vec<_>>()
                     .join(", "),
-                many[0]
+                shown_header(many[0])
             ),
         }
     }
@@ -1066,7 +1150,7 @@ pub fn map_columns(
         bail!(
             "{display}: no column for {} (found: {})\nhint: {hint}",
             what.join(", "),
-            headers.join(", ")
+            headers_found(headers)
         );
     }
     Ok(map)

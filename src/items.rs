@@ -49,8 +49,10 @@ pub const ITEM_COLUMNS: &[&str] = &[
     "instructed_ome_mg_day",
 ];
 
-/// A CSV field as the csv crate writes it: quoted when it holds a comma, quote or line end.
+/// A CSV text field as the csv crate writes it: quoted when it holds a comma, quote or line
+/// end, and safe to open in a spreadsheet ([`crate::output::csv_text`]).
 pub fn push_field(out: &mut Vec<u8>, s: &str) {
+    let s = &*crate::output::csv_text(s);
     if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
         out.push(b'"');
         for b in s.bytes() {

@@ -14,6 +14,18 @@ pub fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
         .from_writer(w)
 }
 
+/// A text cell of a CSV output, safe to open in a spreadsheet: a cell that begins with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return would be read as a formula (`=HYPERLINK(...)`,
+/// `=cmd|' /C calc'!A0`), so it gets a leading `'` (OWASP's advice on CSV injection). Numbers
+/// are written as numbers, not through here; Parquet values are left as they are.
+pub fn csv_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// A number as opal writes it: at most 6 decimals, no trailing zeros, no `-0`.
 pub fn fmt_num(v: f64) -> String {
     let mut out = String::new();
@@ -81,9 +93,37 @@ pub fn table(header: &[&str]) -> Table {
     t
 }
 
+/// Add a row of cells to a terminal table, each [`escape`]d.
+pub fn add_row(t: &mut Table, cells: Vec<String>) {
+    t.add_row(cells.iter().map(|c| escape(c)).collect::<Vec<_>>());
+}
+
 /// Whether stdout is a terminal (tables) or a pipe/file (CSV).
 pub fn stdout_is_terminal() -> bool {
     io::stdout().is_terminal()
+}
+
+/// Text for a terminal: control characters (C0 but the line break, DEL, C1), bidirectional
+/// overrides and isolates, and zero-width characters are written as `\u{..}`, so that text
+/// from an input (a practice code, a product name, a binary file) cannot move the cursor,
+/// ring the bell, recolour the terminal or reorder what is shown.
+pub fn escape(text: &str) -> String {
+    let risky = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    if !text.chars().any(risky) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if risky(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -39,7 +39,9 @@ impl Values {
     fn push_cell(&self, row: usize, out: &mut String) {
         use std::fmt::Write as _;
         match self {
-            Values::Text(v) => out.push_str(v[row].as_deref().unwrap_or("")),
+            Values::Text(v) => {
+                out.push_str(&crate::output::csv_text(v[row].as_deref().unwrap_or("")))
+            }
             Values::Number(v) => {
                 if let Some(x) = v[row] {
                     push_num(out, x);

@@ -1115,3 +1115,154 @@ fn issue12_safety_rules_by_hand() {
         "{stderr}"
     );
 }
+
+/// Issue 13.2: no patient identifier in any message, on the terminal or in the manifest and
+/// summaries: (a) a quote left open, whose rows polars would quote; (b) a headerless extract,
+/// whose first row would be "the headers found"; (c) a shifted row that puts an NHS number in
+/// the practice column (rejected, not made a practice).
+#[test]
+fn issue13_2_no_identifier_in_any_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = ["9434765919", "9434765920", "9434765921", "9434765922"];
+    let head = "patient_id,practice_code,issue_date,drug_name,quantity,dose_text\n";
+    let row = |id: &str, practice: &str, dose: &str| {
+        format!("{id},{practice},2026-10-01,MST Continus 10mg tablets,56,{dose}\n")
+    };
+    let cases = [
+        (
+            "open_quote",
+            format!(
+                "{head}{}{}{}{}",
+                row(ids[0], "A81001", "1 bd"),
+                row(ids[1], "A81001", "\"2 bd"),
+                row(ids[2], "A81001", "1 bd"),
+                row(ids[3], "A81001", "1 bd")
+            ),
+            1,
+            "line 3 opens a quote",
+        ),
+        (
+            "headerless",
+            format!(
+                "{}{}",
+                row(ids[0], "A81001", "1 bd"),
+                row(ids[1], "A81001", "1 bd")
+            ),
+            1,
+            "looks like a data row",
+        ),
+        (
+            "shifted",
+            format!(
+                "{head}{}{}",
+                row(ids[0], "A81001", "1 bd"),
+                // a name exported before the NHS number shifts it into the practice column
+                row("Name Surname", ids[1], "1 bd")
+            ),
+            0,
+            "",
+        ),
+    ];
+    for (name, text, want_code, want_message) in cases {
+        let path = dir.path().join(format!("{name}.csv"));
+        std::fs::write(&path, text).unwrap();
+        let out = dir.path().join(name);
+        let (code, stdout, stderr) = opal(&[
+            "audit",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--as-of",
+            "2026-10-31",
+        ]);
+        assert_eq!(code, want_code, "{name}: {stderr}");
+        assert!(stderr.contains(want_message), "{name}: {stderr}");
+        let mut shown = format!("{stdout}{stderr}");
+        for f in [
+            "manifest.json",
+            "practice_summary.csv",
+            "ics_summary.csv",
+            "rejected.csv",
+        ] {
+            shown.push_str(&std::fs::read_to_string(out.join(f)).unwrap_or_default());
+        }
+        for id in ids {
+            assert!(!shown.contains(id), "{name}: {id} shown:\n{shown}");
+        }
+        if name == "shifted" {
+            let a = accounting(&out);
+            assert_eq!(
+                (a["used"].as_u64(), a["rejected"].as_u64()),
+                (Some(1), Some(1))
+            );
+            let r = by(&read(&out.join("rejected.csv")), "column", "practice_code");
+            assert!(r["reason"].contains("like an NHS number"), "{r:?}");
+        }
+    }
+}
+
+/// Issue 13.3 and 13.4: cells that a spreadsheet would run as formulas are written with a
+/// leading `'` in every CSV output (numbers stay numbers), and control characters from the
+/// input reach the terminal escaped.
+#[test]
+fn issue13_3_4_formulas_and_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.csv");
+    let mut e = Extract::new();
+    // A patient id, a practice code (with an ANSI colour escape and a bell) and a dose text
+    // that are formulas; and an unresolved drug name that is one.
+    e.add(
+        "=HYPERLINK(\"http://x\")",
+        "\u{1b}[31mA81001\u{7}",
+        -10,
+        MST60,
+        "56",
+        "@SUM(A1) 1 bd",
+    );
+    e.add("+44123", "A81002", -10, MST60, "56", "1 bd");
+    e.add("P3", "A81002", -10, "-2+3 morphine tablets", "56", "1 bd");
+    e.write(&path);
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = opal(&[
+        "audit",
+        path.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+    }
+    assert!(stdout.contains("\\u{1b}[31mA81001\\u{7}"), "{stdout}");
+    for f in [
+        "items.csv",
+        "patients.csv",
+        "unresolved.csv",
+        "practice_summary.csv",
+    ] {
+        let mut reader = csv::Reader::from_path(out.join(f)).unwrap();
+        let mut cells = 0;
+        for rec in reader.records() {
+            for cell in rec.unwrap().iter() {
+                cells += 1;
+                let formula = cell.starts_with(['=', '+', '@', '\t', '\r'])
+                    || (cell.starts_with('-') && cell.parse::<f64>().is_err());
+                assert!(!formula, "{f}: {cell}");
+            }
+        }
+        assert!(cells > 0, "{f}");
+    }
+    let items = read(&out.join("items.csv"));
+    assert!(items
+        .iter()
+        .any(|r| r["patient_id"] == "'=HYPERLINK(\"http://x\")"));
+    assert!(items.iter().any(|r| r["patient_id"] == "'+44123"));
+    assert!(items.iter().any(|r| r["dose_text"] == "'@SUM(A1) 1 bd"));
+    let u = read(&out.join("unresolved.csv"));
+    assert_eq!(u[0]["drug_name"], "'-2+3 morphine tablets");
+}

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::audit::{self, day_text, AuditConfig, AuditResult, PrnPolicy};
+use crate::cli::{ranges, ExitError};
 use crate::dictionary::{Dictionary, PRODUCTS_CSV};
 use crate::extract::{FileInfo, ReadOptions};
 use crate::factors::{hex_sha256, FactorSet, DEFAULT_SET};
@@ -63,28 +64,33 @@ pub struct Args {
     /// Replace the files of an existing output folder.
     #[arg(long)]
     force: bool,
-    /// High dose: OME/day strictly above this many mg.
-    #[arg(long, value_name = "MG", default_value_t = 120.0)]
+    /// High dose: OME/day strictly above this many mg (0 to 100000).
+    #[arg(long, value_name = "MG", default_value_t = 120.0, value_parser = ranges::mg_per_day)]
     threshold: f64,
-    /// Long-term: a current episode longer than this many days.
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    /// Long-term: a current episode longer than this many days (0 to 3660).
+    #[arg(long, value_name = "DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(i64).range(0..=i64::from(ranges::MAX_DAYS)))]
     long_term_days: i64,
     /// Gaps of at most this many days join supplies into one episode; an episode ending at
-    /// most this long before the audit date is current.
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    /// most this long before the audit date is current (0 to 3660).
+    #[arg(long, value_name = "DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(ranges::MAX_DAYS)))]
     grace_days: u32,
-    /// OME/day is the mean over this many days ending on the audit date.
-    #[arg(long, value_name = "DAYS", default_value_t = 28)]
+    /// OME/day is the mean over this many days ending on the audit date (1 to 3660).
+    #[arg(long, value_name = "DAYS", default_value_t = 28,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(ranges::MAX_DAYS)))]
     dose_window: u32,
-    /// Peak OME/day is the highest day in this many days ending on the audit date.
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    /// Peak OME/day is the highest day in this many days ending on the audit date (1 to
+    /// 3660).
+    #[arg(long, value_name = "DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(ranges::MAX_DAYS)))]
     lookback: u32,
-    /// Days of supply when neither a duration nor the directions say.
-    #[arg(long, value_name = "DAYS", default_value_t = 28.0)]
+    /// Days of supply when neither a duration nor the directions say (1 to 3660).
+    #[arg(long, value_name = "DAYS", default_value_t = 28.0, value_parser = ranges::days)]
     default_days: f64,
     /// Reject an item whose days of supply (stated, or worked out from the quantity and the
-    /// directions) is above this many days: not a plausible supply.
-    #[arg(long, value_name = "DAYS", default_value_t = 366.0)]
+    /// directions) is above this many days: not a plausible supply (1 to 3660).
+    #[arg(long, value_name = "DAYS", default_value_t = 366.0, value_parser = ranges::days)]
     max_days_supply: f64,
     /// Audit products for opioid dependence (BNF 0410, methadone oral solutions,
     /// buprenorphine 2mg and above sublingual, prolonged-release buprenorphine injections)
@@ -188,22 +194,23 @@ fn read_exclusions(path: &Path) -> Result<BTreeMap<String, String>> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if !(args.threshold.is_finite() && args.threshold >= 0.0) {
-        bail!("--threshold must be a number of mg, 0 or more");
-    }
-    if args.dose_window == 0 || args.lookback == 0 {
-        bail!("--dose-window and --lookback must be at least 1 day");
-    }
-    if !(args.default_days.is_finite() && args.default_days > 0.0) {
-        bail!("--default-days must be above zero");
-    }
-    if !(args.max_days_supply.is_finite() && args.max_days_supply >= args.default_days) {
-        bail!("--max-days-supply must be a number of days, at least --default-days");
+    // The ranges are clap's (exit 2); what is left is how options relate.
+    let usage = |message: String| ExitError {
+        code: crate::cli::exit::USAGE,
+        message,
+    };
+    if args.max_days_supply < args.default_days {
+        return Err(usage("--max-days-supply must be at least --default-days".into()).into());
     }
     let as_of = match &args.as_of {
         Some(s) => Some(
-            values::parse_date_with(s, &DateFormat("%Y-%m-%d".into()))
-                .with_context(|| format!("--as-of '{s}' is not a date\nhint: write it as YYYY-MM-DD, e.g. --as-of 2026-10-31"))?,
+            values::parse_date_with(s, &DateFormat("%Y-%m-%d".into())).ok_or_else(|| {
+                usage(format!(
+                    "--as-of '{}' is not a date\nhint: write it as YYYY-MM-DD, e.g. --as-of \
+                     2026-10-31",
+                    crate::output::escape(s)
+                ))
+            })?,
         ),
         None => None,
     };
@@ -222,9 +229,10 @@ pub fn run(args: Args) -> Result<()> {
         timeline: TimelineSettings {
             threshold_mg_day: args.threshold,
             long_term_days: args.long_term_days,
-            grace_days: args.grace_days as f64,
-            dose_window_days: args.dose_window as i32,
-            lookback_days: args.lookback as i32,
+            grace_days: f64::from(args.grace_days),
+            // Within 1..=3660 (clap), so these cannot fail.
+            dose_window_days: i32::try_from(args.dose_window)?,
+            lookback_days: i32::try_from(args.lookback)?,
             stockpile: match args.stockpile {
                 StockpileArg::Carry => Stockpile::Carry,
                 StockpileArg::Concurrent => Stockpile::Concurrent,
@@ -346,7 +354,7 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     for w in &result.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::output::escape(w));
     }
     if !args.quiet {
         print_summary(&result, &config, &out)?;
@@ -951,7 +959,7 @@ fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Result<()
         o,
         "opal audit at {} (factor set {}; high dose above {} mg/day; long-term more than {} days)",
         day_text(r.as_of),
-        config.factors.name,
+        crate::output::escape(&config.factors.name),
         fmt_num(config.timeline.threshold_mg_day),
         config.timeline.long_term_days
     )?;
@@ -1002,7 +1010,7 @@ fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Result<()
                 _ => String::new(),
             });
         }
-        t.add_row(row);
+        crate::output::add_row(&mut t, row);
     }
     writeln!(o, "{t}")?;
     // Top practices by high-dose rate.
@@ -1027,13 +1035,16 @@ fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Result<()
         };
         let mut t = table(&["practice", "ICS", "patients", "high dose", unit]);
         for (rate, s) in ranked.iter().take(10) {
-            t.add_row(vec![
-                s.code.clone(),
-                s.ics_code.clone(),
-                show(s.patients),
-                show(s.high_dose),
-                format!("{rate:.2}"),
-            ]);
+            crate::output::add_row(
+                &mut t,
+                vec![
+                    s.code.clone(),
+                    s.ics_code.clone(),
+                    show(s.patients),
+                    show(s.high_dose),
+                    format!("{rate:.2}"),
+                ],
+            );
         }
         writeln!(o, "top practices by high-dose rate\n{t}")?;
     }
@@ -1047,22 +1058,25 @@ fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Result<()
         "rejected",
         "after as_of",
     ]);
-    t.add_row(vec![
-        a.read.to_string(),
-        a.used.to_string(),
-        a.not_opioid.to_string(),
-        a.excluded.to_string(),
-        a.unresolved.to_string(),
-        a.rejected.to_string(),
-        a.after_as_of.to_string(),
-    ]);
+    crate::output::add_row(
+        &mut t,
+        vec![
+            a.read.to_string(),
+            a.used.to_string(),
+            a.not_opioid.to_string(),
+            a.excluded.to_string(),
+            a.unresolved.to_string(),
+            a.rejected.to_string(),
+            a.after_as_of.to_string(),
+        ],
+    );
     writeln!(o, "row accounting (read = the sum of the rest)\n{t}")?;
     let review = r.patients.iter().filter(|p| p.to_review()).count();
     writeln!(
         o,
         "{} patients to review; outputs in {}",
         review,
-        out.display()
+        crate::output::escape(&out.display().to_string())
     )?;
     Ok(())
 }

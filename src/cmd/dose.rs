@@ -80,7 +80,7 @@ pub fn run(args: Args) -> Result<()> {
     for text in &texts {
         let p = seen.entry(text.clone()).or_insert_with(|| parse(text));
         w.write_record([
-            text.as_str(),
+            &*crate::output::csv_text(text),
             &fmt_opt(p.units_min),
             &fmt_opt(p.units_max),
             p.unit.as_deref().unwrap_or(""),

@@ -63,7 +63,10 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let config = EpdConfig {
         factors: FactorSet::load(&args.factors)?,
-        version: HighDose::from_threshold(args.threshold)?,
+        version: HighDose::from_threshold(args.threshold).map_err(|e| crate::cli::ExitError {
+            code: crate::cli::exit::USAGE,
+            message: e.to_string(),
+        })?,
         practices: args
             .practices
             .as_deref()
@@ -265,7 +268,7 @@ fn print_summary(r: &EpdResult, config: &EpdConfig) -> Result<()> {
     writeln!(
         o,
         "opal epd (factor set {}; high dose at {} mg/day)",
-        config.factors.name,
+        crate::output::escape(&config.factors.name),
         config.version.mg()
     )?;
     let mut t = table(&[
@@ -279,22 +282,25 @@ fn print_summary(r: &EpdResult, config: &EpdConfig) -> Result<()> {
         "high-dose %",
     ]);
     for m in &r.ics {
-        t.add_row(vec![
-            m.month.clone(),
-            m.code.clone(),
-            m.practices.to_string(),
-            format!("{:.2}", m.total_ome_mg / 1e6),
-            m.ome_per_1000()
-                .map(|v| format!("{v:.0}"))
-                .unwrap_or_default(),
-            format!("{}", m.high_dose_items),
-            m.high_dose_per_1000()
-                .map(|v| format!("{v:.3}"))
-                .unwrap_or_default(),
-            m.high_dose_percent()
-                .map(|v| format!("{v:.1}"))
-                .unwrap_or_default(),
-        ]);
+        crate::output::add_row(
+            &mut t,
+            vec![
+                m.month.clone(),
+                m.code.clone(),
+                m.practices.to_string(),
+                format!("{:.2}", m.total_ome_mg / 1e6),
+                m.ome_per_1000()
+                    .map(|v| format!("{v:.0}"))
+                    .unwrap_or_default(),
+                format!("{}", m.high_dose_items),
+                m.high_dose_per_1000()
+                    .map(|v| format!("{v:.3}"))
+                    .unwrap_or_default(),
+                m.high_dose_percent()
+                    .map(|v| format!("{v:.1}"))
+                    .unwrap_or_default(),
+            ],
+        );
     }
     writeln!(o, "{t}")?;
     let a = &r.accounting;

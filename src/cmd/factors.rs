@@ -76,16 +76,24 @@ pub fn run(args: Args) -> Result<()> {
         "source",
     ]);
     for f in set.rows() {
-        t.add_row(vec![
-            f.ingredient.clone(),
-            f.route.to_string(),
-            fmt_num(f.factor),
-            f.confidence.as_str().to_string(),
-            f.source.clone(),
-        ]);
+        crate::output::add_row(
+            &mut t,
+            vec![
+                f.ingredient.clone(),
+                f.route.to_string(),
+                fmt_num(f.factor),
+                f.confidence.as_str().to_string(),
+                f.source.clone(),
+            ],
+        );
     }
     let mut out = stdout.lock();
-    writeln!(out, "factor set {} (sha256 {})", set.name, set.sha256)?;
+    writeln!(
+        out,
+        "factor set {} (sha256 {})",
+        crate::output::escape(&set.name),
+        set.sha256
+    )?;
     writeln!(out, "{t}")?;
     writeln!(
         out,

@@ -101,7 +101,12 @@ pub fn run(args: Args) -> Result<()> {
     w.write_record(COLUMNS)?;
     for input in &inputs {
         let resolution = resolve_input(&resolver, input);
-        w.write_record(row(&input.shown, &resolution, &set))?;
+        let cells = row(&input.shown, &resolution, &set);
+        w.write_record(
+            cells
+                .iter()
+                .map(|c| crate::output::csv_text(c).into_owned()),
+        )?;
     }
     w.flush()?;
     Ok(())

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::dictionary::Dictionary;
 use crate::synth::{practices, write_extract, SynthConfig};
@@ -24,11 +24,12 @@ use crate::values::{parse_date_with, DateFormat};
     --practices-out practices.csv --list-sizes-out list_sizes.csv"
 )]
 pub struct Args {
-    /// Number of patients.
-    #[arg(long, default_value_t = 1000)]
+    /// Number of patients (1 to 100000000).
+    #[arg(long, default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     patients: u64,
-    /// Months of issues before the end date.
-    #[arg(long, default_value_t = 12)]
+    /// Months of issues before the end date (1 to 600).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=600))]
     months: u32,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
@@ -37,8 +38,8 @@ pub struct Args {
     #[arg(long, default_value = "2026-10-31")]
     end: String,
     /// Share of rows made malformed on purpose (bad dates, zero or text quantities, no
-    /// patient id).
-    #[arg(long, default_value_t = 0.003)]
+    /// patient id): 0 to 1.
+    #[arg(long, default_value_t = 0.003, value_parser = crate::cli::ranges::fraction)]
     malformed_rate: f64,
     /// Extract to write (.csv or .csv.gz).
     #[arg(long, value_name = "FILE")]
@@ -54,9 +55,6 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let end = parse_date_with(&args.end, &DateFormat("%Y-%m-%d".into()))
         .with_context(|| format!("--end '{}' is not a date (YYYY-MM-DD)", args.end))?;
-    if !(0.0..=1.0).contains(&args.malformed_rate) {
-        bail!("--malformed-rate must be between 0 and 1");
-    }
     let config = SynthConfig {
         patients: args.patients,
         months: args.months,
