@@ -151,6 +151,8 @@ pub struct ProductUse {
 pub struct DoseUse {
     pub text: String,
     pub parse: DoseParse,
+    /// Why the text cannot be used as written ([`corrupt_text`]), if it cannot.
+    pub corrupt: Option<&'static str>,
 }
 
 /// One opioid item as used: 56 bytes, so that tens of millions fit in memory. What follows
@@ -280,6 +282,8 @@ struct ProductOutcome {
     /// Index into the products used, when resolved.
     used: u32,
     reason: String,
+    /// The name or a code has a NUL byte or a byte-order mark ([`corrupt_text`]).
+    corrupt: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -413,6 +417,10 @@ struct Who {
     patients: Interner,
     practices: Interner,
     ics_codes: Interner,
+    /// Per patient id and practice id: why it cannot be used ([`corrupt_text`], an NHS
+    /// number in the practice column), worked out once when the id is first seen.
+    bad_patient: Vec<Option<&'static str>>,
+    bad_practice: Vec<Option<&'static str>>,
     /// Per row of the chunk being worked.
     patient: Vec<u32>,
     practice: Vec<u32>,
@@ -433,8 +441,20 @@ impl Who {
                 }
             };
             let p = id(&mut self.patients, cell(c.patient, row));
+            if p != NONE && p as usize == self.bad_patient.len() {
+                self.bad_patient
+                    .push(invisible_id(&self.patients.ids[p as usize]));
+            }
             self.patient.push(p);
             let p = id(&mut self.practices, cell(c.practice, row));
+            if p != NONE && p as usize == self.bad_practice.len() {
+                let code = &self.practices.ids[p as usize];
+                self.bad_practice.push(invisible_id(code).or_else(|| {
+                    looks_like_nhs_number(code).then_some(
+                        "practice_code has 10 digits, like an NHS number (a shifted row?)",
+                    )
+                }));
+            }
             self.practice.push(p);
             // The extract's ics_code may be empty: "" is a value here, not NONE.
             self.ics.push(self.ics_codes.get(cell(c.ics, row)));
@@ -605,6 +625,7 @@ impl<'a> What<'a> {
                 |t| DoseUse {
                     text: t.to_string(),
                     parse: crate::dose::parse(t),
+                    corrupt: corrupt_text(t),
                 },
             );
             self.dose.push(d);
@@ -632,6 +653,7 @@ impl<'a> What<'a> {
             status: r.status,
             used: NONE,
             reason: r.reason.clone().unwrap_or_default(),
+            corrupt: [dmd, bnf, name].into_iter().find_map(corrupt_text),
         };
         if let Some(p) = &r.product {
             let mut factor = 0.0;
@@ -853,13 +875,18 @@ impl<'a> Auditor<'a> {
                 self.reject(rej(column, "", why))?;
                 continue;
             }
-            if looks_like_nhs_number(&self.who.practices.ids[practice as usize]) {
-                // A shifted row: the value is a patient's, so it is not shown anywhere, and
-                // the row makes no practice.
-                let why = "practice_code has 10 digits, like an NHS number (a shifted row?); \
-                           the value is not shown"
-                    .to_string();
-                self.reject(rej("practice_code", "", why))?;
+            // An id that is not one (an NHS number shifted into the practice column, a NUL,
+            // a byte-order mark where two files were joined, nothing visible): the row makes
+            // no patient or practice, and the value, perhaps a patient's, is not shown.
+            let bad = [
+                ("patient_id", self.who.bad_patient[patient as usize]),
+                ("practice_code", self.who.bad_practice[practice as usize]),
+            ]
+            .into_iter()
+            .find_map(|(column, why)| why.map(|w| (column, w)));
+            if let Some((column, why)) = bad {
+                let why = format!("{why}; the value is not shown");
+                self.reject(rej(column, "", why))?;
                 continue;
             }
             if day == NO_DAY {
@@ -901,6 +928,10 @@ impl<'a> Auditor<'a> {
                 self.accounting.bnf_leading_zero_restored += 1;
             }
             let outcome = &self.what.outcomes[oi as usize];
+            if let Some(why) = outcome.corrupt {
+                self.reject(rej("drug_name", "", why.to_string()))?;
+                continue;
+            }
             match outcome.status {
                 Status::NotOpioid => {
                     self.accounting.not_opioid += 1;
@@ -954,6 +985,10 @@ impl<'a> Auditor<'a> {
             };
             let product = &self.what.products[used as usize];
             let dose = &self.what.doses[self.what.dose[row] as usize];
+            if let Some(why) = dose.corrupt {
+                self.reject(rej("dose_text", "", why.to_string()))?;
+                continue;
+            }
             if let Some((column, why)) =
                 implausible_supply(product, quantity, explicit_days, dose, config)
             {
@@ -1353,6 +1388,28 @@ pub fn read_files(
 
 fn round1(v: f64) -> String {
     crate::output::fmt_num((v * 10.0).round() / 10.0)
+}
+
+/// Why a text cannot be used as written: a NUL byte, or a byte-order mark (two exports joined
+/// into one file leave one at the start of a line).
+pub fn corrupt_text(text: &str) -> Option<&'static str> {
+    if text.contains('\0') {
+        Some("has a NUL byte (a damaged export?)")
+    } else if text.contains('\u{feff}') {
+        Some("has a byte-order mark inside the file (two exports joined?)")
+    } else {
+        None
+    }
+}
+
+/// Why an id cannot identify anyone: [`corrupt_text`], or no visible character (only spaces
+/// and zero-width characters).
+pub fn invisible_id(id: &str) -> Option<&'static str> {
+    corrupt_text(id).or_else(|| {
+        id.chars()
+            .all(|c| c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}'))
+            .then_some("has no visible character (only spaces or zero-width characters)")
+    })
 }
 
 /// Ten digits, with or without the usual spaces (`943 476 5919`): an NHS number, never an ODS

@@ -904,9 +904,14 @@ fn to_utf8(mut data: Vec<u8>) -> Vec<u8> {
     chunk_utf8(data)
 }
 
+/// A binary file (a spreadsheet, a zip, a UTF-16 export): NUL in the header line, or NULs
+/// making up more than 1% of the first 8 KB. A stray NUL in a field of a text file is not
+/// that: its row is rejected (`audit::corrupt_text`).
 fn looks_binary(data: &[u8]) -> bool {
     let head = &data[..data.len().min(8192)];
-    head.contains(&0)
+    let first_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    let nuls = head.iter().filter(|&&b| b == 0).count();
+    first_line.contains(&0) || nuls * 100 > head.len()
 }
 
 /// Tab when the first line has more tabs than commas, else comma.

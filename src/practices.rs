@@ -34,8 +34,62 @@ fn find(headers: &[String], names: &[&str]) -> Option<usize> {
         .find_map(|n| headers.iter().position(|h| h == n))
 }
 
+/// A practice or ICS code for a message: escaped, and hidden if it is an NHS number (a
+/// patient file given by mistake).
+fn shown_code(code: &str) -> String {
+    if crate::audit::looks_like_nhs_number(code) {
+        "<value>".into()
+    } else {
+        crate::output::escape(code)
+    }
+}
+
+/// A practice mapping as read, and what was noticed on the way (a practice listed twice).
+pub type Practices = (BTreeMap<String, PracticeInfo>, Vec<String>);
+
+/// The rows of a mapping, keyed by practice: a practice listed twice with the same ICS is a
+/// warning (the later row is used, as before); with two ICSs an error, since its patients
+/// would be summarised under one of them silently.
+#[derive(Default)]
+struct Rows {
+    out: BTreeMap<String, PracticeInfo>,
+    first_line: BTreeMap<String, usize>,
+    warnings: Vec<String>,
+}
+
+impl Rows {
+    fn insert(
+        &mut self,
+        display: &str,
+        line: usize,
+        code: String,
+        info: PracticeInfo,
+    ) -> Result<()> {
+        let shown = shown_code(&code);
+        if let Some(before) = self.out.get(&code) {
+            let first = self.first_line.get(&code).copied().unwrap_or(0);
+            if before.ics_code != info.ics_code {
+                bail!(
+                    "{display}: practice {shown} is listed in two ICSs ({} on line {first}, {} on \
+                     line {line})\nhint: keep one row per practice",
+                    shown_code(&before.ics_code),
+                    shown_code(&info.ics_code)
+                );
+            }
+            self.warnings.push(format!(
+                "{display}: practice {shown} is listed twice (lines {first} and {line}); the \
+                 rows agree on the ICS, the later one is used"
+            ));
+        } else {
+            self.first_line.insert(code.clone(), line);
+        }
+        self.out.insert(code, info);
+        Ok(())
+    }
+}
+
 /// Read a practice mapping in any of the three layouts.
-pub fn read_practices(path: &Path) -> Result<BTreeMap<String, PracticeInfo>> {
+pub fn read_practices(path: &Path) -> Result<Practices> {
     let display = path.display();
     let text = read_text(path)?;
     let mut reader = csv::ReaderBuilder::new()
@@ -47,30 +101,29 @@ pub fn read_practices(path: &Path) -> Result<BTreeMap<String, PracticeInfo>> {
         bail!("{display} is empty");
     };
     let first = first.with_context(|| format!("{display}: line 1"))?;
-    let mut out = BTreeMap::new();
+    let display = display.to_string();
+    let mut rows = Rows::default();
     let looks_code = |s: &str| {
         let s = s.trim();
         s.len() == 6 && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
     };
     if looks_code(first.get(0).unwrap_or("")) && first.len() >= 15 {
         // epraccur: no header.
-        let rows = std::iter::once(Ok(first)).chain(records);
-        for (i, rec) in rows.enumerate() {
+        let lines = std::iter::once(Ok(first)).chain(records);
+        for (i, rec) in lines.enumerate() {
             let rec = rec.with_context(|| format!("{display}: line {}", i + 1))?;
             let code = rec.get(0).unwrap_or("").trim().to_string();
             if code.is_empty() {
                 continue;
             }
-            out.insert(
-                code,
-                PracticeInfo {
-                    ics_code: rec.get(14).unwrap_or("").trim().to_string(),
-                    practice_name: rec.get(1).unwrap_or("").trim().to_string(),
-                    ics_name: String::new(),
-                },
-            );
+            let info = PracticeInfo {
+                ics_code: rec.get(14).unwrap_or("").trim().to_string(),
+                practice_name: rec.get(1).unwrap_or("").trim().to_string(),
+                ics_name: String::new(),
+            };
+            rows.insert(&display, i + 1, code, info)?;
         }
-        return Ok(out);
+        return Ok((rows.out, rows.warnings));
     }
     let headers: Vec<String> = first.iter().map(normalise_header).collect();
     let code = find(&headers, &["practicecode", "practice", "code", "orgcode"]);
@@ -91,7 +144,7 @@ pub fn read_practices(path: &Path) -> Result<BTreeMap<String, PracticeInfo>> {
             "{display}: no practice_code and ics_code columns (found: {})\nhint: give \
              practice_code,ics_code[,practice_name,ics_name], the ODS epraccur.csv, or \
              gp-reg-pat-prac-map.csv",
-            first.iter().collect::<Vec<_>>().join(", ")
+            crate::extract::headers_found(&first.iter().map(String::from).collect::<Vec<_>>())
         );
     };
     let pname = find(&headers, &["practicename", "name"]);
@@ -112,16 +165,14 @@ pub fn read_practices(path: &Path) -> Result<BTreeMap<String, PracticeInfo>> {
         if k.is_empty() {
             continue;
         }
-        out.insert(
-            k,
-            PracticeInfo {
-                ics_code: get(Some(ics)),
-                practice_name: get(pname),
-                ics_name: get(iname),
-            },
-        );
+        let info = PracticeInfo {
+            ics_code: get(Some(ics)),
+            practice_name: get(pname),
+            ics_name: get(iname),
+        };
+        rows.insert(&display, i + 2, k, info)?;
     }
-    Ok(out)
+    Ok((rows.out, rows.warnings))
 }
 
 /// Read registered list sizes.
@@ -196,7 +247,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ep = dir.path().join("epraccur.csv");
         std::fs::write(&ep, "\"L84073\",\"ACORN PRACTICE\",\"Y57\",\"Q82\",\"MAY LANE SURGERY\",\"27 MAY LANE\",\"DURSLEY\",\"GLOUCESTERSHIRE\",\"\",\"GL11 4JN\",\"19740401\",\"\",\"A\",\"B\",\"11M\",\"20130401\"\n").unwrap();
-        let m = read_practices(&ep).unwrap();
+        let (m, _) = read_practices(&ep).unwrap();
         assert_eq!(m["L84073"].ics_code, "11M");
         assert_eq!(m["L84073"].practice_name, "ACORN PRACTICE");
         let simple = dir.path().join("p.csv");
@@ -206,7 +257,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            read_practices(&simple).unwrap()["A81001"].ics_name,
+            read_practices(&simple).unwrap().0["A81001"].ics_name,
             "North East"
         );
         let lists = dir.path().join("l.csv");

@@ -1266,3 +1266,78 @@ fn issue13_3_4_formulas_and_control_characters() {
     let u = read(&out.join("unresolved.csv"));
     assert_eq!(u[0]["drug_name"], "'-2+3 morphine tablets");
 }
+
+/// Issue 13.7: a practice listed twice in --practices is a warning when the rows agree on the
+/// ICS and an error when they do not; an id that is not one (a byte-order mark where two
+/// exports were joined, only a zero-width space) and a NUL byte in a field are rejected rows.
+#[test]
+fn issue13_7_duplicates_and_ids_that_are_not_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.csv");
+    std::fs::write(
+        &path,
+        "patient_id,practice_code,issue_date,drug_name,quantity,dose_text\n\
+         P1,A81001,2026-10-01,MST Continus 10mg tablets,56,1 bd\n\
+         \u{feff}P2,A81001,2026-10-01,MST Continus 10mg tablets,56,1 bd\n\
+         \u{200b},A81001,2026-10-01,MST Continus 10mg tablets,56,1 bd\n\
+         P4,A81001,2026-10-01,MST Continus\0 10mg tablets,56,1 bd\n\
+         P5,A81001,2026-10-01,MST Continus 10mg tablets,56,1\0 bd\n",
+    )
+    .unwrap();
+    let same = dir.path().join("same.csv");
+    std::fs::write(&same, "practice_code,ics_code\nA81001,QHM\nA81001,QHM\n").unwrap();
+    let out = dir.path().join("out");
+    let (code, _, stderr) = opal(&[
+        "audit",
+        path.to_str().unwrap(),
+        "--practices",
+        same.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("A81001 is listed twice (lines 2 and 3)"),
+        "{stderr}"
+    );
+    let a = accounting(&out);
+    assert_eq!(
+        (a["used"].as_u64(), a["rejected"].as_u64()),
+        (Some(1), Some(4)),
+        "{a}"
+    );
+    let rejected = read(&out.join("rejected.csv"));
+    let reasons: Vec<(&str, &str, &str)> = rejected
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_str(),
+                r["column"].as_str(),
+                r["reason"].as_str(),
+            )
+        })
+        .collect();
+    assert!(reasons[0].2.contains("byte-order mark") && reasons[0].1 == "patient_id");
+    assert!(reasons[1].2.contains("no visible character") && reasons[1].1 == "patient_id");
+    assert_eq!((reasons[2].0, reasons[2].1), ("5", "drug_name"));
+    assert_eq!((reasons[3].0, reasons[3].1), ("6", "dose_text"));
+    assert!(rejected.iter().all(|r| r["value"].is_empty()));
+    let two = dir.path().join("two.csv");
+    std::fs::write(&two, "practice_code,ics_code\nA81001,QHM\nA81001,QUY\n").unwrap();
+    let (code, _, stderr) = opal(&[
+        "audit",
+        path.to_str().unwrap(),
+        "--practices",
+        two.to_str().unwrap(),
+        "--out",
+        dir.path().join("out2").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("listed in two ICSs (QHM on line 2, QUY on line 3)"),
+        "{stderr}"
+    );
+}

@@ -224,6 +224,12 @@ pub fn run(args: Args) -> Result<()> {
         column_map.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
     }
     let factors = FactorSet::load(&args.factors)?;
+    let practices = args
+        .practices
+        .as_deref()
+        .map(crate::practices::read_practices)
+        .transpose()?;
+    let mut practice_warnings = Vec::new();
     let config = AuditConfig {
         as_of,
         timeline: TimelineSettings {
@@ -248,11 +254,13 @@ pub fn run(args: Args) -> Result<()> {
             Some(p) => read_exclusions(p)?,
             None => BTreeMap::new(),
         },
-        practices: args
-            .practices
-            .as_deref()
-            .map(crate::practices::read_practices)
-            .transpose()?,
+        practices: match practices {
+            Some((map, warnings)) => {
+                practice_warnings = warnings;
+                Some(map)
+            }
+            None => None,
+        },
         list_sizes: args
             .list_sizes
             .as_deref()
@@ -300,6 +308,7 @@ pub fn run(args: Args) -> Result<()> {
         |path: &Path| pb.set_message(format!("reading and auditing {}", path.display())),
     )?;
     pb.finish_and_clear();
+    result.warnings.splice(0..0, practice_warnings);
     if let Some(w) = items_csv.as_mut() {
         w.close();
     }

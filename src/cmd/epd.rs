@@ -67,11 +67,16 @@ pub fn run(args: Args) -> Result<()> {
             code: crate::cli::exit::USAGE,
             message: e.to_string(),
         })?,
-        practices: args
-            .practices
-            .as_deref()
-            .map(crate::practices::read_practices)
-            .transpose()?,
+        practices: match args.practices.as_deref() {
+            Some(path) => {
+                let (map, warnings) = crate::practices::read_practices(path)?;
+                for w in warnings {
+                    eprintln!("warning: {}", crate::output::escape(&w));
+                }
+                Some(map)
+            }
+            None => None,
+        },
         list_sizes: args
             .list_sizes
             .as_deref()
