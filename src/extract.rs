@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{Read, Seek};
+use std::io::Read;
 use std::path::Path;
 use std::sync::{mpsc, Arc};
 
@@ -65,6 +65,17 @@ const ALIASES: &[(&str, &[&str])] = &[
             "orgcode",
             "gppracticecode",
             "practiceods",
+            // report exports of clinical systems
+            "usualgppractice",
+            "usualgppracticecode",
+            "usualgppracticeodscode",
+            "registeredpractice",
+            "registeredpracticecode",
+            "registeredgppractice",
+            "registeredgppracticecode",
+            "gppractice",
+            "practicenationalcode",
+            "organisationodscode",
         ],
     ),
     (
@@ -245,14 +256,34 @@ pub fn read_table(
     path: &Path,
     map: impl Fn(&str, &[String]) -> Result<BTreeMap<String, String>>,
 ) -> Result<ExtractFile> {
-    let display = path.display().to_string();
-    let raw = std::fs::read(path).with_context(|| format!("cannot read {display}"))?;
+    let stdin = path.as_os_str() == "-";
+    let display = if stdin {
+        "stdin".to_string()
+    } else {
+        path.display().to_string()
+    };
+    // A file, a pipe or stdin (`-`), read to the end without seeking.
+    let raw = if stdin {
+        let mut raw = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut raw)
+            .with_context(|| format!("cannot read {display}"))?;
+        raw
+    } else {
+        std::fs::read(path).with_context(|| format!("cannot read {display}"))?
+    };
     let bytes = raw.len() as u64;
     let sha256 = hex_sha256(&raw);
     if raw.is_empty() {
         bail!("{display} is empty\nhint: check the export finished and the right file was given");
     }
     let is_parquet = raw.starts_with(b"PAR1");
+    if is_parquet && (stdin || !std::fs::metadata(path).is_ok_and(|m| m.is_file())) {
+        bail!(
+            "{display}: a Parquet file cannot be read from a pipe\nhint: save it to a file \
+             first, or give it as CSV"
+        );
+    }
     if is_parquet {
         return read_parquet(display, bytes, sha256, map);
     }
@@ -417,6 +448,8 @@ pub struct FileInfo {
     pub headers: Vec<String>,
     /// Records read (blank lines included).
     pub rows: u64,
+    /// Lines before the header (a report export's title, run date, counts): never rows.
+    pub preamble_lines: u64,
 }
 
 /// The bytes of text read per chunk: big enough that polars parses each on every core, small
@@ -434,6 +467,8 @@ pub struct ExtractReader {
     pub format: &'static str,
     pub columns: BTreeMap<String, String>,
     pub headers: Vec<String>,
+    /// Lines skipped before the header.
+    pub preamble_lines: u64,
     rows: u64,
     source: ChunkSource,
 }
@@ -477,9 +512,12 @@ impl<R: Read> Hashing<R> {
     }
 }
 
+/// The raw bytes of an input: a file, a pipe or stdin, read from the start without seeking.
+type Raw = Box<dyn Read + Send>;
+
 enum Text {
-    Plain(Hashing<File>),
-    Gzip(Box<flate2::read::MultiGzDecoder<Hashing<File>>>),
+    Plain(Hashing<Raw>),
+    Gzip(Box<flate2::read::MultiGzDecoder<Hashing<Raw>>>),
 }
 
 impl Read for Text {
@@ -582,18 +620,29 @@ fn parse_chunk(
     projection: &[String],
 ) -> (Result<DataFrame>, Vec<u8>) {
     let buffer = polars_buffer::Buffer::from(text);
-    let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
-    let parsed = LazyCsvReader::new_with_sources(sources)
-        .with_has_header(true)
-        .with_separator(separator)
-        .with_infer_schema_length(Some(0))
-        .with_missing_is_null(true)
-        .finish()
-        // Only the columns opal maps are parsed (an extract may carry many more); names are
-        // literal, never patterns.
-        .and_then(|lf| {
-            lf.select([by_name(projection.iter().map(String::as_str), true, false).as_expr()])
-                .collect()
+    let parse = |buffer: &polars_buffer::Buffer<u8>| {
+        let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
+        LazyCsvReader::new_with_sources(sources)
+            .with_has_header(true)
+            .with_separator(separator)
+            .with_infer_schema_length(Some(0))
+            .with_missing_is_null(true)
+            .finish()
+            // Only the columns opal maps are parsed (an extract may carry many more); names
+            // are literal, never patterns.
+            .and_then(|lf| {
+                lf.select([by_name(projection.iter().map(String::as_str), true, false).as_expr()])
+                    .collect()
+            })
+    };
+    let parsed = parse(&buffer)
+        .or_else(|e| {
+            // A quote inside an unquoted field (`capsules 1" strip`) is a character: only
+            // when polars stops, so that good files pay nothing for it.
+            match quote_stray_quotes(&buffer, separator) {
+                Some(fixed) => parse(&polars_buffer::Buffer::from(fixed)),
+                None => Err(e),
+            }
         })
         .map_err(
             |e| match first_ragged_row(&buffer, separator, header_fields) {
@@ -635,15 +684,32 @@ fn parse_chunk(
 /// Open an extract for reading in chunks: the header is read and matched now, so that a
 /// missing column is an error before any work is done.
 pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
-    let display = path.display().to_string();
-    let mut file = File::open(path).with_context(|| format!("cannot read {display}"))?;
+    let stdin = path.as_os_str() == "-";
+    let display = if stdin {
+        "stdin".to_string()
+    } else {
+        path.display().to_string()
+    };
+    // A file, a pipe (`<(zcat x.csv.gz)`) or stdin (`-`): read from the start, never seeked.
+    let mut input: Raw = if stdin {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(File::open(path).with_context(|| format!("cannot read {display}"))?)
+    };
     let mut magic = Vec::new();
-    (&mut file)
+    (&mut input)
         .take(4)
         .read_to_end(&mut magic)
         .with_context(|| format!("cannot read {display}"))?;
     if magic.is_empty() {
         bail!("{display} is empty\nhint: check the export finished and the right file was given");
+    }
+    let seekable = !stdin && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    if magic.starts_with(b"PAR1") && !seekable {
+        bail!(
+            "{display}: a Parquet file cannot be read from a pipe\nhint: save it to a file \
+             first, or give the extract as CSV"
+        );
     }
     if magic.starts_with(b"PAR1") {
         let raw = std::fs::read(path).with_context(|| format!("cannot read {display}"))?;
@@ -656,6 +722,7 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
             format: "parquet",
             columns,
             headers: whole.headers,
+            preamble_lines: 0,
             rows: 0,
             source: ChunkSource::Parquet {
                 frame: whole.frame,
@@ -665,10 +732,8 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
             },
         });
     }
-    file.seek(std::io::SeekFrom::Start(0))
-        .with_context(|| format!("cannot read {display}"))?;
     let raw = Hashing {
-        inner: file,
+        inner: Box::new(std::io::Cursor::new(magic.clone()).chain(input)) as Raw,
         hasher: Sha256::new(),
         bytes: 0,
     };
@@ -714,6 +779,14 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
              CSV and Parquet extracts; check the file given"
         );
     }
+    // Old Mac exports end lines with CR alone: read as line ends. (With no LF to cut at,
+    // the whole input is in `buf` by now.)
+    let cr_only = !buf.contains(&b'\n') && buf.contains(&b'\r');
+    if cr_only {
+        buf.iter_mut()
+            .filter(|b| **b == b'\r')
+            .for_each(|b| *b = b'\n');
+    }
     let cut = if first_eof {
         buf.len()
     } else {
@@ -721,13 +794,17 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
     };
     let rest = buf.split_off(cut);
     let first = chunk_utf8(std::mem::replace(&mut buf, rest));
-    let separator = sniff_separator(&first);
-    let headers = header_row(&first, separator)
-        .with_context(|| format!("{display}: cannot read the header row"))?;
-    let columns = map_columns(&display, &headers, opts)?;
-    let header_end = header_end_hint(&first);
-    let header = first[..header_end].to_vec();
-    let header_lines = header.iter().filter(|&&b| b == b'\n').count() as u64;
+    // The header is the first line, within the first 20, that maps the required columns:
+    // clinical-system report exports start with lines about the search.
+    let found = find_header(&display, &first, opts)?;
+    let (separator, headers, columns) = (found.separator, found.headers, found.columns);
+    let physical_header_lines = first[..found.end].iter().filter(|&&b| b == b'\n').count() as u64;
+    // The header as polars reads it: the names trimmed (a stray space in "dose_text " must
+    // not make a column that is never found), one line.
+    let header = clean_header(&headers, separator);
+    let header_lines = 1u64;
+    let first = [header.as_slice(), &first[found.end..]].concat();
+    let header_end = header.len();
 
     let mut mapped: Vec<&String> = columns.values().collect();
     mapped.sort();
@@ -740,8 +817,8 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
         .name("opal-read".into())
         .spawn(move || {
             let display = worker_display;
-            // Lines before the data of the chunk being parsed.
-            let mut lines_before = header_lines;
+            // Physical lines before the data of the chunk being parsed.
+            let mut lines_before = physical_header_lines;
             let send = |text: Vec<u8>, data_start: usize, lines_before: u64| {
                 let data = &text[data_start..];
                 let lines = record_start_lines(data, lines_before + 1);
@@ -799,6 +876,12 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
                 if text.len() == h {
                     break;
                 }
+                if cr_only {
+                    text[h..]
+                        .iter_mut()
+                        .filter(|b| **b == b'\r')
+                        .for_each(|b| *b = b'\n');
+                }
                 let n = text[h..].iter().filter(|&&b| b == b'\n').count() as u64;
                 if std::str::from_utf8(&text[h..]).is_err() {
                     let data = chunk_utf8(text[h..].to_vec());
@@ -821,12 +904,130 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
         format: "csv",
         columns,
         headers,
+        preamble_lines: found.preamble_lines,
         rows: 0,
         source: ChunkSource::Csv {
             chunks: rx,
             worker: Some(worker),
         },
     })
+}
+
+/// Where an extract's header is.
+struct HeaderFound {
+    separator: u8,
+    headers: Vec<String>,
+    columns: BTreeMap<String, String>,
+    /// Byte offset just past the header line in the first chunk.
+    end: usize,
+    preamble_lines: u64,
+}
+
+/// Lines searched for the header.
+const PREAMBLE_LINES: usize = 20;
+
+/// The header: the first line, within the first 20, whose fields map the required columns;
+/// when none does, the first line, and the mapping's error about it.
+fn find_header(display: &str, first: &[u8], opts: &ReadOptions) -> Result<HeaderFound> {
+    let mut start = 0;
+    for skipped in 0..PREAMBLE_LINES {
+        if start >= first.len() {
+            break;
+        }
+        let text = &first[start..];
+        let line = &text[..memchr::memchr(b'\n', text).unwrap_or(text.len())];
+        let blank = line.iter().all(|b| b.is_ascii_whitespace());
+        let separator = sniff_separator(text);
+        // The csv reader would skip a blank line and read the next as this one's.
+        if let (false, Ok(headers)) = (blank, header_row(text, separator)) {
+            if let Ok(columns) = map_columns(display, &headers, opts) {
+                return Ok(HeaderFound {
+                    separator,
+                    headers,
+                    columns,
+                    end: start + header_end_hint(text),
+                    preamble_lines: skipped as u64,
+                });
+            }
+        }
+        match memchr::memchr(b'\n', text) {
+            Some(i) => start += i + 1,
+            None => break,
+        }
+    }
+    let separator = sniff_separator(first);
+    let headers = header_row(first, separator)
+        .with_context(|| format!("{display}: cannot read the header row"))?;
+    let columns = map_columns(display, &headers, opts)?;
+    Ok(HeaderFound {
+        separator,
+        headers,
+        columns,
+        end: header_end_hint(first),
+        preamble_lines: 0,
+    })
+}
+
+/// The header row as polars is given it: the trimmed names, quoted where they need it.
+fn clean_header(headers: &[String], separator: u8) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(separator)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = w.write_record(headers);
+    w.into_inner().unwrap_or_default()
+}
+
+/// A chunk with its stray quotes made literal: a `"` inside a field that did not start with
+/// one (`capsules 1" strip`) is a character, so that field is quoted with its quotes doubled.
+/// `None` when there is none to fix, or when a quoted field never closes (a real error).
+fn quote_stray_quotes(data: &[u8], separator: u8) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len() + 64);
+    let (mut i, mut changed) = (0, false);
+    while i < data.len() {
+        // At the start of a field.
+        if data[i] == b'"' {
+            let start = i;
+            i += 1;
+            loop {
+                let close = memchr::memchr(b'"', &data[i..])? + i;
+                if data.get(close + 1) == Some(&b'"') {
+                    i = close + 2;
+                } else {
+                    i = close + 1;
+                    break;
+                }
+            }
+            out.extend_from_slice(&data[start..i]);
+        } else {
+            let end = data[i..]
+                .iter()
+                .position(|&b| b == separator || b == b'\n' || b == b'\r')
+                .map_or(data.len(), |p| p + i);
+            let field = &data[i..end];
+            if field.contains(&b'"') {
+                changed = true;
+                out.push(b'"');
+                for &b in field {
+                    if b == b'"' {
+                        out.push(b'"');
+                    }
+                    out.push(b);
+                }
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(field);
+            }
+            i = end;
+        }
+        // The separator or line end after the field.
+        if i < data.len() {
+            out.push(data[i]);
+            i += 1;
+        }
+    }
+    changed.then_some(out)
 }
 
 /// Where the header record ends at the latest: the first newline outside quotes.
@@ -892,6 +1093,7 @@ impl ExtractReader {
             columns: self.columns,
             headers: self.headers,
             rows: self.rows,
+            preamble_lines: self.preamble_lines,
         })
     }
 }

@@ -1341,3 +1341,96 @@ fn issue13_7_duplicates_and_ids_that_are_not_ids() {
         "{stderr}"
     );
 }
+
+/// Issue 13.5, 13.6, 13.8: extracts as people have them. The same two items, written as a
+/// pipe to stdin, with a stray space in a header, with CR-only line ends, with a lone quote
+/// in an unquoted field, after a report's preamble, and under each practice spelling of
+/// report exports, all read alike: 2 rows used, with the rejected line numbers exact.
+#[test]
+fn issue13_5_6_8_extracts_as_people_have_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = "P1,A81001,2026-10-01,MST Continus 10mg tablets,56,1 bd\n\
+                P2,A81001,2026-10-01,MST Continus 10mg tablets,56,capsules 1\" strip 1 bd\n\
+                P3,A81001,not a date,MST Continus 10mg tablets,56,1 bd\n";
+    let head = "patient_id,practice_code,issue_date,drug_name,quantity,dose_text";
+    let run = |name: &str, text: &str, stdin: bool| -> (PathBuf, String) {
+        let path = dir.path().join(format!("{name}.csv"));
+        std::fs::write(&path, text).unwrap();
+        let out = dir.path().join(name);
+        let input = if stdin { "-" } else { path.to_str().unwrap() };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_opal"))
+            .args(["audit", input, "--as-of", "2026-10-31", "--quiet", "--out"])
+            .arg(&out)
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write as _;
+            let mut w = child.stdin.take().unwrap();
+            if stdin {
+                w.write_all(text.as_bytes()).unwrap();
+            }
+        }
+        let done = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+        assert!(done.status.success(), "{name}: {stderr}");
+        let a = accounting(&out);
+        assert_eq!(
+            (
+                a["read"].as_u64(),
+                a["used"].as_u64(),
+                a["rejected"].as_u64()
+            ),
+            (Some(3), Some(2), Some(1)),
+            "{name}: {a}"
+        );
+        (out, stderr)
+    };
+    let plain = format!("{head}\n{rows}");
+    let line_of_bad_date =
+        |out: &Path| by(&read(&out.join("rejected.csv")), "column", "issue_date")["line"].clone();
+    let (out, _) = run("stdin", &plain, true);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["inputs"][0]["path"], "stdin");
+    assert_eq!(line_of_bad_date(&out), "4");
+    // The lone quote is a character of the dose text.
+    let i = by(&read(&out.join("items.csv")), "patient_id", "P2");
+    assert_eq!(i["dose_text"], "capsules 1\" strip 1 bd");
+    let (out, _) = run(
+        "spaces",
+        &format!(
+            "{}\n{rows}",
+            head.replace("dose_text", "dose_text ")
+                .replace("quantity", " quantity")
+        ),
+        false,
+    );
+    assert_eq!(line_of_bad_date(&out), "4");
+    let (out, _) = run("cr_only", &plain.replace('\n', "\r"), false);
+    assert_eq!(line_of_bad_date(&out), "4");
+    let preamble = format!(
+        "Search: opioid audit (all patients)\nRun on: 01/11/2026 09:12\nPopulation count: 3\n\n{plain}"
+    );
+    let (out, stderr) = run("preamble", &preamble, false);
+    assert_eq!(line_of_bad_date(&out), "8");
+    assert!(
+        stderr.contains("4 line(s) before the header were skipped"),
+        "{stderr}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["inputs"][0]["preamble_lines"], 4);
+    for spelling in [
+        "Usual GP Practice",
+        "Registered Practice",
+        "Practice ODS Code",
+        "Usual GP Practice Code",
+        "Registered GP Practice",
+        "GP Practice",
+    ] {
+        let text = format!("{}\n{rows}", head.replace("practice_code", spelling));
+        run(&spelling.replace(' ', "_"), &text, false);
+    }
+}

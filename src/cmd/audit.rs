@@ -309,6 +309,16 @@ pub fn run(args: Args) -> Result<()> {
     )?;
     pb.finish_and_clear();
     result.warnings.splice(0..0, practice_warnings);
+    for f in files.iter().filter(|f| f.preamble_lines > 0) {
+        result.warnings.insert(
+            0,
+            format!(
+                "{}: {} line(s) before the header were skipped (a report's title, run date or \
+                 counts); they are not rows",
+                f.path, f.preamble_lines
+            ),
+        );
+    }
     if let Some(w) = items_csv.as_mut() {
         w.close();
     }
@@ -899,6 +909,7 @@ fn write_manifest(
                 "bytes": f.bytes,
                 "sha256": f.sha256,
                 "rows": f.rows,
+                "preamble_lines": f.preamble_lines,
                 "columns": f.columns,
                 "date_format": df,
             })
