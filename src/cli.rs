@@ -1,7 +1,8 @@
 //! Command-line interface: clap types, and the one place errors become messages and exit codes.
 //!
 //! Exit codes (also in the README): 0 success; 1 an error (bad input file, unreadable data);
-//! 2 a usage error (unknown option, bad value); 3 `--strict` stopped at a rejected row.
+//! 2 a usage error (unknown option, bad value, a number out of range); 3 `--strict` stopped at a
+//! rejected row; 130 / 143 interrupted (SIGINT / SIGTERM), partial files removed.
 
 use std::io;
 
@@ -100,6 +101,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    crate::interrupt::install();
     let result = match cli.command {
         Command::Audit(args) => cmd::audit::run(*args),
         Command::Epd(args) => cmd::epd::run(args),

@@ -223,6 +223,7 @@ impl ItemsWriter {
     pub fn start(temp: PathBuf, config: AuditConfig) -> Result<ItemsWriter> {
         let file =
             File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
+        crate::interrupt::register(&temp);
         // A few chunks of items may wait; the audit waits beyond that, so memory is bounded.
         let (tx, rx) = mpsc::sync_channel::<ItemBatch>(4);
         let shown = temp.display().to_string();
@@ -291,6 +292,7 @@ impl ItemsWriter {
         }
         std::fs::rename(&self.temp, dest)
             .with_context(|| format!("cannot move {} into place", dest.display()))?;
+        crate::interrupt::unregister(&self.temp);
         Ok(dest.to_path_buf())
     }
 }
@@ -303,5 +305,6 @@ impl Drop for ItemsWriter {
         }
         // Gone already when moved into place.
         let _ = std::fs::remove_file(&self.temp);
+        crate::interrupt::unregister(&self.temp);
     }
 }

@@ -14,6 +14,7 @@ pub mod epd;
 pub mod extract;
 pub mod factors;
 pub mod input;
+pub mod interrupt;
 pub mod items;
 pub mod names;
 pub mod ome;

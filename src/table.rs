@@ -157,13 +157,20 @@ pub fn write_atomically(
     );
     tmp.set_file_name(name);
     let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let mut w = BufWriter::new(file);
-    write(&mut w)?;
-    w.flush()?;
-    w.into_inner().map_err(|e| e.into_error())?.sync_all().ok();
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} into place", path.display()))?;
-    Ok(())
+    crate::interrupt::register(&tmp);
+    let written = (|| -> Result<()> {
+        let mut w = BufWriter::new(file);
+        write(&mut w)?;
+        w.flush()?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all().ok();
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot move {} into place", path.display()))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    crate::interrupt::unregister(&tmp);
+    written
 }
 
 /// Write a table as `<dir>/<stem>.<csv|parquet>`; returns the path.
@@ -229,6 +236,20 @@ pub fn write_parquet_blocks(
 /// Refuse to write into an existing, non-empty output folder unless `--force`.
 pub fn check_out_dir(out: &Path, force: bool) -> Result<()> {
     if out.exists() {
+        // A folder holding nothing but opal's partial files (a run interrupted before it
+        // could remove them) counts as empty: they are removed.
+        let names: Option<Vec<String>> = std::fs::read_dir(out).ok().map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        });
+        if let Some(names) = &names {
+            if !names.is_empty() && names.iter().all(|n| crate::interrupt::is_partial_name(n)) {
+                for n in names {
+                    let _ = std::fs::remove_file(out.join(n));
+                }
+            }
+        }
         let nonempty = std::fs::read_dir(out)
             .map(|mut d| d.next().is_some())
             .unwrap_or(true);

@@ -1434,3 +1434,71 @@ fn issue13_5_6_8_extracts_as_people_have_them() {
         run(&spelling.replace(' ', "_"), &text, false);
     }
 }
+
+/// Issue 13.9: Ctrl-C (SIGINT) removes the partial items file and exits 130; a folder left
+/// holding nothing but opal's partial files (a run killed outright) is used again without
+/// --force.
+#[test]
+fn issue13_9_interrupted_runs_leave_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let extract = dir.path().join("big.csv");
+    let (code, _, stderr) = opal(&[
+        "synth",
+        "--patients",
+        "30000",
+        "--months",
+        "24",
+        "--out",
+        extract.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = dir.path().join("out");
+    let child = Command::new(env!("CARGO_BIN_EXE_opal"))
+        .args(["audit", extract.to_str().unwrap(), "--quiet", "--out"])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let partial = |out: &Path| {
+        std::fs::read_dir(out)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+            })
+            .unwrap_or(false)
+    };
+    // Wait until items.csv is being written, then interrupt.
+    let started = std::time::Instant::now();
+    while !partial(&out) && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(partial(&out), "the run never started writing");
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let done = child.wait_with_output().unwrap();
+    assert_eq!(
+        done.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(!partial(&out), "a partial file was left");
+    // A folder holding only opal's partial files is used without --force.
+    std::fs::write(out.join(".items.csv.99999.partial"), "half").unwrap();
+    let small = dir.path().join("small.csv");
+    let mut e = Extract::new();
+    e.add("P1", "A81001", -10, MST60, "56", "1 bd");
+    e.write(&small);
+    let (code, _, stderr) = opal(&[
+        "audit",
+        small.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!partial(&out) && out.join("items.csv").exists());
+}

@@ -40,7 +40,7 @@ use crate::values::{self, DateFormat};
     opal audit data/sample/extract.csv --practices data/sample/practices.csv --list-sizes data/sample/list_sizes.csv\n  \
     opal audit 2026-*.csv.gz --as-of 2026-10-31 --out audit-oct --suppress\n  \
     opal audit extract.csv --column patient_id=\"Patient Ref\" --date-format %d.%m.%Y\n\n\
-    Exit codes: 0 done; 1 error; 2 usage; 3 --strict stopped at a rejected row.")]
+    Exit codes: 0 done; 1 error; 2 usage; 3 --strict stopped at a rejected row; 130 interrupted.")]
 pub struct Args {
     /// Extract files (CSV, .csv.gz or Parquet).
     #[arg(value_name = "EXTRACT", required = true)]
