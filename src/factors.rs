@@ -1,242 +1,43 @@
-//! Conversion factor sets: mg of oral morphine per mg of drug, by ingredient and route.
-//!
-//! Three sets ship inside the binary (`uk-fpm`, the default; `openprescribing`; `cdc-2022`),
-//! each a reviewed CSV under `data/factors/` with a source on every row. A user can load a
-//! table of their own; it is validated on load and every error names the row. Every output
-//! records the set's name and the SHA-256 of its exact bytes, so a figure can be traced to the
-//! table that produced it.
-//!
-//! Patches use the same table: the factor for `transdermal` is mg OME per mg of drug
-//! delivered, so a patch worn for a day gives `rate_mcg_per_hour × 24 / 1000 × factor`
-//! mg OME/day (100 → 2.4 mg OME/day per microgram/hour).
+//! Factor sets as the command line names them: a built-in set, or a user's CSV file, with the
+//! SHA-256 of its bytes for the manifest. The rows and their validation are the clinical
+//! core's ([`opal_core::factors`], re-exported here).
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::product::Route;
+pub use opal_core::factors::*;
 
-/// The name of the default factor set.
-pub const DEFAULT_SET: &str = "uk-fpm";
-
-/// The factor sets built into opal: name, CSV text, one-line description.
-pub const BUILTIN_SETS: &[(&str, &str, &str)] = &[
-    (
-        "uk-fpm",
-        include_str!("../data/factors/uk-fpm.csv"),
-        "Faculty of Pain Medicine Opioids Aware / BNF, OpenPrescribing for rarer drugs (default)",
-    ),
-    (
-        "openprescribing",
-        include_str!("../data/factors/openprescribing.csv"),
-        "exactly OpenPrescribing's dm+d OME table (opioid_ing_form_ome)",
-    ),
-    (
-        "cdc-2022",
-        include_str!("../data/factors/cdc-2022.csv"),
-        "CDC 2022 MME factors where CDC gives one; buprenorphine excluded",
-    ),
-];
-
-/// How sure the source is of a factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Confidence {
-    High,
-    Medium,
-    Low,
-}
-
-impl Confidence {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Confidence::High => "high",
-            Confidence::Medium => "medium",
-            Confidence::Low => "low",
-        }
+/// A built-in set by name, or a CSV file by path (anything containing a path separator or
+/// ending in `.csv`, or an existing file, is taken as a file); its `sha256` is that of the
+/// bytes read.
+pub fn load(name_or_path: &str) -> Result<FactorSet> {
+    if let Some((name, text, _)) = BUILTIN_SETS.iter().find(|(n, _, _)| *n == name_or_path) {
+        let mut set = FactorSet::parse(name, text.as_bytes())
+            .map_err(|e| anyhow!("built-in factor set {name} is invalid: {e}"))?;
+        set.sha256 = hex_sha256(text.as_bytes());
+        return Ok(set);
     }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "" | "high" => Some(Confidence::High),
-            "medium" => Some(Confidence::Medium),
-            "low" => Some(Confidence::Low),
-            _ => None,
-        }
+    let looks_like_file = name_or_path.contains('/')
+        || name_or_path.contains('\\')
+        || name_or_path.to_ascii_lowercase().ends_with(".csv")
+        || Path::new(name_or_path).exists();
+    if !looks_like_file {
+        let names: Vec<&str> = BUILTIN_SETS.iter().map(|(n, _, _)| *n).collect();
+        bail!(
+            "unknown factor set '{}'\nhint: use one of {} or the path of a CSV file with columns \
+             ingredient,route,factor[,confidence,source]",
+            crate::output::escape(name_or_path),
+            names.join(", ")
+        );
     }
-}
-
-/// One row of a factor table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Factor {
-    pub ingredient: String,
-    pub route: Route,
-    /// mg oral morphine per mg of the ingredient by this route.
-    pub factor: f64,
-    pub confidence: Confidence,
-    pub source: String,
-}
-
-/// A validated factor table.
-#[derive(Debug, Clone)]
-pub struct FactorSet {
-    /// `uk-fpm`, `openprescribing`, `cdc-2022`, or the file name of a user table.
-    pub name: String,
-    /// Hex SHA-256 of the table's bytes exactly as read.
-    pub sha256: String,
-    rows: Vec<Factor>,
-    index: BTreeMap<(String, Route), usize>,
-}
-
-#[derive(serde::Deserialize)]
-struct RawFactor {
-    ingredient: Option<String>,
-    route: Option<String>,
-    factor: Option<String>,
-    confidence: Option<String>,
-    source: Option<String>,
-}
-
-impl FactorSet {
-    /// A built-in set by name, or a CSV file by path (anything containing a path separator
-    /// or ending in `.csv` is taken as a file).
-    pub fn load(name_or_path: &str) -> Result<FactorSet> {
-        if let Some((name, text, _)) = BUILTIN_SETS.iter().find(|(n, _, _)| *n == name_or_path) {
-            return FactorSet::parse(name, text.as_bytes())
-                .with_context(|| format!("built-in factor set {name} is invalid"));
-        }
-        let looks_like_file = name_or_path.contains('/')
-            || name_or_path.contains('\\')
-            || name_or_path.to_ascii_lowercase().ends_with(".csv")
-            || Path::new(name_or_path).exists();
-        if !looks_like_file {
-            let names: Vec<&str> = BUILTIN_SETS.iter().map(|(n, _, _)| *n).collect();
-            bail!(
-                "unknown factor set '{name_or_path}'\nhint: use one of {} or the path of a CSV \
-                 file with columns ingredient,route,factor[,confidence,source]",
-                names.join(", ")
-            );
-        }
-        let bytes = std::fs::read(name_or_path)
-            .with_context(|| format!("cannot read factor table {name_or_path}"))?;
-        FactorSet::parse(name_or_path, &bytes)
-            .with_context(|| format!("invalid factor table {name_or_path}"))
-    }
-
-    /// The default set, `uk-fpm`.
-    pub fn default_set() -> FactorSet {
-        // The built-in table is checked by a unit test, so this cannot fail at run time.
-        FactorSet::load(DEFAULT_SET).expect("built-in uk-fpm factor set is valid")
-    }
-
-    /// Parse and validate a factor table: required columns, one row per (ingredient, route),
-    /// positive finite factors, known routes.
-    pub fn parse(name: &str, bytes: &[u8]) -> Result<FactorSet> {
-        let sha256 = hex_sha256(bytes);
-        let text = std::str::from_utf8(bytes)
-            .context("the table is not UTF-8 text")?
-            .trim_start_matches('\u{feff}');
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(text.as_bytes());
-        let headers = reader
-            .headers()
-            .context("cannot read the header row")?
-            .clone();
-        for required in ["ingredient", "route", "factor"] {
-            if !headers.iter().any(|h| h.eq_ignore_ascii_case(required)) {
-                bail!(
-                    "missing column '{required}' (found: {})\nhint: a factor table has the \
-                     columns ingredient,route,factor and optionally confidence,source",
-                    headers.iter().collect::<Vec<_>>().join(", ")
-                );
-            }
-        }
-        let lower: csv::StringRecord = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
-        reader.set_headers(lower);
-        let mut rows = Vec::new();
-        let mut index = BTreeMap::new();
-        for (i, record) in reader.deserialize::<RawFactor>().enumerate() {
-            let line = i + 2;
-            let raw = record.with_context(|| format!("line {line}: cannot read the row"))?;
-            let ingredient = raw
-                .ingredient
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase();
-            if ingredient.is_empty() {
-                bail!("line {line}: ingredient is empty");
-            }
-            let route_text = raw.route.unwrap_or_default();
-            let route = Route::parse(&route_text).with_context(|| {
-                format!(
-                    "line {line}: unknown route '{route_text}'\nhint: routes are {}",
-                    Route::ALL
-                        .iter()
-                        .map(|r| r.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
-            let factor_text = raw.factor.unwrap_or_default();
-            let factor: f64 = factor_text.trim().parse().map_err(|_| {
-                anyhow::anyhow!("line {line}: factor '{factor_text}' is not a number")
-            })?;
-            if !factor.is_finite() || factor <= 0.0 {
-                bail!("line {line}: factor {factor_text} must be a positive number");
-            }
-            let confidence_text = raw.confidence.unwrap_or_default();
-            let confidence = Confidence::parse(&confidence_text).with_context(|| {
-                format!("line {line}: confidence '{confidence_text}' is not high, medium or low")
-            })?;
-            let key = (ingredient.clone(), route);
-            if let Some(&first) = index.get(&key) {
-                let first_line: usize = first + 2;
-                bail!(
-                    "line {line}: {ingredient} {} is already given on line {first_line}\nhint: \
-                     keep one row per ingredient and route",
-                    route.as_str()
-                );
-            }
-            index.insert(key, rows.len());
-            rows.push(Factor {
-                ingredient,
-                route,
-                factor,
-                confidence,
-                source: raw.source.unwrap_or_default(),
-            });
-        }
-        if rows.is_empty() {
-            bail!("the table has no rows");
-        }
-        Ok(FactorSet {
-            name: name.to_string(),
-            sha256,
-            rows,
-            index,
-        })
-    }
-
-    /// The factor for an ingredient by a route, if the set has one.
-    pub fn get(&self, ingredient: &str, route: Route) -> Option<&Factor> {
-        self.index
-            .get(&(ingredient.to_string(), route))
-            .map(|&i| &self.rows[i])
-    }
-
-    /// Rows in table order.
-    pub fn rows(&self) -> &[Factor] {
-        &self.rows
-    }
-}
-
-impl fmt::Display for FactorSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (sha256 {})", self.name, &self.sha256[..12])
-    }
+    let bytes = std::fs::read(name_or_path)
+        .with_context(|| format!("cannot read factor table {name_or_path}"))?;
+    let mut set = FactorSet::parse(name_or_path, &bytes)
+        .map_err(|e| anyhow!("invalid factor table {name_or_path}: {e}"))?;
+    set.sha256 = hex_sha256(&bytes);
+    Ok(set)
 }
 
 /// Lower-case hex SHA-256 of some bytes.
@@ -250,81 +51,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_sets_load_and_cover_the_method_table() {
-        for (name, _, _) in BUILTIN_SETS {
-            let set = FactorSet::load(name).unwrap();
-            assert!(set.rows().len() > 10, "{name}");
+    fn sets_carry_the_checksum_of_their_bytes() {
+        for (name, text, _) in BUILTIN_SETS {
+            let set = load(name).unwrap();
+            assert_eq!(set.sha256, hex_sha256(text.as_bytes()), "{name}");
             assert_eq!(set.sha256.len(), 64);
         }
-        let fpm = FactorSet::default_set();
-        // METHOD.md §3, row by row.
-        let expect = [
-            ("morphine", Route::Oral, 1.0),
-            ("morphine", Route::Injection, 2.0),
-            ("diamorphine", Route::Injection, 3.0),
-            ("codeine", Route::Oral, 0.1),
-            ("dihydrocodeine", Route::Oral, 0.1),
-            ("tramadol", Route::Oral, 0.1),
-            ("tramadol", Route::Injection, 0.2),
-            ("tapentadol", Route::Oral, 0.4),
-            ("oxycodone", Route::Oral, 1.5),
-            ("oxycodone", Route::Injection, 3.0),
-            ("hydromorphone", Route::Oral, 5.0),
-            ("hydromorphone", Route::Injection, 12.5),
-            ("methadone", Route::Oral, 3.0),
-            ("pethidine", Route::Oral, 0.1),
-            ("pethidine", Route::Injection, 0.24),
-            ("pentazocine", Route::Oral, 0.37),
-            ("dipipanone", Route::Oral, 0.5),
-            ("meptazinol", Route::Oral, 0.03),
-            ("papaveretum", Route::Injection, 0.67),
-            ("alfentanil", Route::Injection, 30.0),
-            ("alfentanil", Route::Nasal, 30.0),
-            ("fentanyl", Route::Injection, 150.0),
-            ("fentanyl", Route::Buccal, 130.0),
-            ("fentanyl", Route::Sublingual, 130.0),
-            ("fentanyl", Route::Nasal, 160.0),
-            ("buprenorphine", Route::Injection, 100.0),
-            ("buprenorphine", Route::Sublingual, 60.0),
-        ];
-        for (ingredient, route, factor) in expect {
-            let got = fpm.get(ingredient, route).unwrap().factor;
-            assert_eq!(got, factor, "{ingredient} {route:?}");
-        }
-        // Patches: 2.4 mg OME/day per microgram/hour.
-        for ingredient in ["fentanyl", "buprenorphine"] {
-            let f = fpm.get(ingredient, Route::Transdermal).unwrap().factor;
-            assert!((f * 24.0 / 1000.0 - 2.4).abs() < 1e-12);
-        }
-    }
-
-    #[test]
-    fn cdc_differs_where_the_method_says() {
-        let cdc = FactorSet::load("cdc-2022").unwrap();
-        assert_eq!(cdc.get("codeine", Route::Oral).unwrap().factor, 0.15);
-        assert_eq!(cdc.get("tramadol", Route::Oral).unwrap().factor, 0.2);
-        assert_eq!(cdc.get("hydromorphone", Route::Oral).unwrap().factor, 5.0);
-        assert_eq!(cdc.get("methadone", Route::Oral).unwrap().factor, 4.7);
-        assert!(cdc.get("buprenorphine", Route::Transdermal).is_none());
-    }
-
-    #[test]
-    fn user_tables_are_validated_with_the_row() {
-        let err = |text: &str| format!("{:#}", FactorSet::parse("t", text.as_bytes()).unwrap_err());
-        assert!(err("ingredient,factor\nmorphine,1\n").contains("missing column 'route'"));
-        assert!(err("ingredient,route,factor\nmorphine,oral,0\n").contains("line 2"));
-        assert!(err("ingredient,route,factor\nmorphine,oral,x\n").contains("'x' is not a number"));
-        assert!(err("ingredient,route,factor\nmorphine,ear,1\n").contains("unknown route 'ear'"));
-        let dup = err("ingredient,route,factor\nmorphine,oral,1\nmorphine,oral,2\n");
-        assert!(dup.contains("line 3") && dup.contains("line 2"), "{dup}");
-        assert!(err("ingredient,route,factor\n").contains("no rows"));
-        let ok = FactorSet::parse("t", b"Ingredient,Route,Factor\nMorphine,Oral,1.2\n").unwrap();
-        assert_eq!(ok.get("morphine", Route::Oral).unwrap().factor, 1.2);
     }
 
     #[test]
     fn unknown_names_get_a_hint() {
-        let e = format!("{:#}", FactorSet::load("nice").unwrap_err());
+        let e = format!("{:#}", load("nice").unwrap_err());
         assert!(
             e.contains("unknown factor set 'nice'") && e.contains("uk-fpm"),
             "{e}"

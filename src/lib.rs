@@ -5,26 +5,21 @@
 //! command-line front end ([`cli`], [`cmd`]). See `ARCHITECTURE.md` for the bird's-eye view
 //! and `METHOD.md` for the clinical method.
 
+// The clinical method lives in the `opal-core` crate; its modules keep their paths here.
+pub use opal_core::{dictionary, dose, names, ome, product, resolve, timeline, values};
+
 pub mod audit;
 pub mod cli;
 pub mod cmd;
-pub mod dictionary;
-pub mod dose;
 pub mod epd;
 pub mod extract;
 pub mod factors;
 pub mod input;
 pub mod interrupt;
 pub mod items;
-pub mod names;
-pub mod ome;
 pub mod output;
 pub mod practices;
-pub mod product;
-pub mod resolve;
 pub mod summary;
 pub mod synth;
 pub mod table;
-pub mod timeline;
 pub mod timing;
-pub mod values;

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use opal::audit::{run_files, AuditConfig, AuditResult, PrnPolicy};
 use opal::dictionary::Dictionary;
 use opal::extract::{FileInfo, ReadOptions};
-use opal::factors::FactorSet;
 use opal::timeline::TimelineSettings;
 use opal::values::{days_from_civil, DateFormat};
 
@@ -21,7 +20,7 @@ fn config(date_format: Option<&str>) -> AuditConfig {
         timeline: TimelineSettings::default(),
         default_days: 28.0,
         prn_policy: PrnPolicy::Max,
-        factors: FactorSet::load("uk-fpm").unwrap(),
+        factors: opal::factors::load("uk-fpm").unwrap(),
         date_format: date_format.map(|f| DateFormat(f.into())),
         strict: false,
         suppress: false,

@@ -2,22 +2,23 @@
 //! product has a positive finite strength.
 #![no_main]
 
-#[allow(dead_code)]
-#[path = "../../src/product.rs"]
-mod product;
-
-#[allow(dead_code)]
-#[path = "../../src/names.rs"]
-mod names;
-
 use libfuzzer_sys::fuzz_target;
+use opal_core::names;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let n = names::normalise(&text);
-    assert_eq!(names::normalise(&n), n, "normalise is idempotent for {text:?}");
+    assert_eq!(
+        names::normalise(&n),
+        n,
+        "normalise is idempotent for {text:?}"
+    );
     let _ = names::loose_key(&n);
     if let Ok(p) = names::parse(&n, &[], &names::NameHints::default()) {
-        assert!(p.strength.is_finite() && p.strength > 0.0, "{text:?}: {}", p.strength);
+        assert!(
+            p.strength.is_finite() && p.strength > 0.0,
+            "{text:?}: {}",
+            p.strength
+        );
     }
 });

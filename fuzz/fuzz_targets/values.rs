@@ -1,11 +1,8 @@
 //! Quantity, date and day-count parsers never panic; what they accept is sane.
 #![no_main]
 
-#[allow(dead_code)]
-#[path = "../../src/values.rs"]
-mod values;
-
 use libfuzzer_sys::fuzz_target;
+use opal_core::values;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

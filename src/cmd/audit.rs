@@ -11,7 +11,7 @@ use crate::audit::{self, day_text, AuditConfig, AuditResult, PrnPolicy};
 use crate::cli::{ranges, ExitError};
 use crate::dictionary::{Dictionary, PRODUCTS_CSV};
 use crate::extract::{FileInfo, ReadOptions};
-use crate::factors::{hex_sha256, FactorSet, DEFAULT_SET};
+use crate::factors::{hex_sha256, DEFAULT_SET};
 use crate::items::{push_field, push_number, ItemsWriter};
 use crate::output::{fmt_num, table};
 use crate::summary::summary_table;
@@ -223,7 +223,7 @@ pub fn run(args: Args) -> Result<()> {
         };
         column_map.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
     }
-    let factors = FactorSet::load(&args.factors)?;
+    let factors = crate::factors::load(&args.factors)?;
     let practices = args
         .practices
         .as_deref()

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 
 use crate::dictionary::{Dictionary, PRODUCTS_CSV};
 use crate::epd::{self, EpdConfig, EpdResult, HighDose, Measures};
-use crate::factors::{hex_sha256, FactorSet, DEFAULT_SET};
+use crate::factors::{hex_sha256, DEFAULT_SET};
 use crate::output::table;
 use crate::table::{write_atomically, write_table, Format, Table};
 
@@ -62,7 +62,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let config = EpdConfig {
-        factors: FactorSet::load(&args.factors)?,
+        factors: crate::factors::load(&args.factors)?,
         version: HighDose::from_threshold(args.threshold).map_err(|e| crate::cli::ExitError {
             code: crate::cli::exit::USAGE,
             message: e.to_string(),

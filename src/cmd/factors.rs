@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use anyhow::Result;
 
-use crate::factors::{FactorSet, BUILTIN_SETS, DEFAULT_SET};
+use crate::factors::{BUILTIN_SETS, DEFAULT_SET};
 use crate::output::{csv_writer, fmt_num, stdout_is_terminal, table};
 
 /// Print a conversion factor table, with the source of every row.
@@ -52,7 +52,7 @@ pub fn run(args: Args) -> Result<()> {
         .or(args.table)
         .or(args.factors)
         .unwrap_or_else(|| DEFAULT_SET.to_string());
-    let set = FactorSet::load(&which)?;
+    let set = crate::factors::load(&which)?;
     if args.csv || !stdout_is_terminal() {
         let mut w = csv_writer(stdout.lock());
         w.write_record(["ingredient", "route", "factor", "confidence", "source"])?;

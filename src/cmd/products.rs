@@ -77,7 +77,7 @@ struct Input {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let set = FactorSet::load(&args.factors)?;
+    let set = crate::factors::load(&args.factors)?;
     let mut inputs: Vec<Input> = args
         .items
         .iter()

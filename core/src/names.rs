@@ -89,7 +89,7 @@ pub struct BrandAlias {
 pub fn builtin_brands() -> &'static [BrandAlias] {
     static BRANDS: OnceLock<Vec<BrandAlias>> = OnceLock::new();
     BRANDS.get_or_init(|| {
-        parse_brands(include_str!("../data/brands.csv")).expect("data/brands.csv is valid")
+        parse_brands(include_str!("../../data/brands.csv")).expect("data/brands.csv is valid")
     })
 }
 
@@ -223,7 +223,7 @@ const WORDS: &[(&str, &str)] = &[
 /// `Oral Dps`, `Inf`, `Vl`, `Pfs`, `Dextroprop`...): reviewed data, derived by joining an EPD
 /// month's descriptions to dm+d names on the BNF code, with hand-added rows for the forms that
 /// month does not hold (`data/epd_abbreviations.csv`, each row with its source).
-pub const EPD_ABBREVIATIONS_CSV: &str = include_str!("../data/epd_abbreviations.csv");
+pub const EPD_ABBREVIATIONS_CSV: &str = include_str!("../../data/epd_abbreviations.csv");
 
 /// (abbreviation, expansion) pairs of [`EPD_ABBREVIATIONS_CSV`], lower case.
 pub fn epd_abbreviations() -> &'static [(String, String)] {

@@ -8,13 +8,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use anyhow::{bail, Context, Result};
+/// Why a dictionary CSV is not valid: the line and the column.
+pub type Error = String;
+type Result<T> = std::result::Result<T, Error>;
 
 use crate::names::{self, BrandAlias};
 use crate::product::{bnf_generic_code, Product, Release, Route, StrengthUnit};
 
 /// The dictionary CSV shipped with opal.
-pub const PRODUCTS_CSV: &str = include_str!("../data/products.csv");
+pub const PRODUCTS_CSV: &str = include_str!("../../data/products.csv");
 
 /// Columns of `data/products.csv`, in order.
 pub const COLUMNS: &[&str] = &[
@@ -100,18 +102,21 @@ impl Dictionary {
     /// Parse a dictionary CSV with the [`COLUMNS`] header.
     pub fn parse(text: &str) -> Result<Dictionary> {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let headers = reader.headers()?.clone();
+        let headers = reader
+            .headers()
+            .map_err(|e| format!("products.csv: {e}"))?
+            .clone();
         let col = |name: &str| -> Result<usize> {
             headers
                 .iter()
                 .position(|h| h == name)
-                .with_context(|| format!("products.csv has no column {name}"))
+                .ok_or_else(|| format!("products.csv has no column {name}"))
         };
         let idx: Vec<usize> = COLUMNS.iter().map(|c| col(c)).collect::<Result<_>>()?;
         let mut entries = Vec::new();
         for (i, rec) in reader.records().enumerate() {
             let line = i + 2;
-            let rec = rec.with_context(|| format!("products.csv line {line}"))?;
+            let rec = rec.map_err(|e| format!("products.csv line {line}: {e}"))?;
             let f = |c: usize| rec.get(idx[c]).unwrap_or("").trim().to_string();
             let opt_f64 = |c: usize| -> Result<Option<f64>> {
                 let s = f(c);
@@ -120,7 +125,7 @@ impl Dictionary {
                 }
                 s.parse::<f64>()
                     .map(Some)
-                    .with_context(|| format!("products.csv line {line}: {} {s}", COLUMNS[c]))
+                    .map_err(|_| format!("products.csv line {line}: {} {s}", COLUMNS[c]))
             };
             let unresolved = f(16);
             if !unresolved.is_empty() {
@@ -134,13 +139,15 @@ impl Dictionary {
                 continue;
             }
             let route = Route::parse(&f(7))
-                .with_context(|| format!("products.csv line {line}: route {}", f(7)))?;
+                .ok_or_else(|| format!("products.csv line {line}: route {}", f(7)))?;
             let release = Release::parse(&f(10))
-                .with_context(|| format!("products.csv line {line}: release {}", f(10)))?;
+                .ok_or_else(|| format!("products.csv line {line}: release {}", f(10)))?;
             let strength_unit = StrengthUnit::parse(&f(12))
-                .with_context(|| format!("products.csv line {line}: unit {}", f(12)))?;
+                .ok_or_else(|| format!("products.csv line {line}: unit {}", f(12)))?;
             let Some(strength) = opt_f64(11)? else {
-                bail!("products.csv line {line}: no strength and no unresolved_reason");
+                return Err(format!(
+                    "products.csv line {line}: no strength and no unresolved_reason"
+                ));
             };
             let dmd_id = f(0);
             let vmp_id = f(4);

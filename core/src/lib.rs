@@ -1,0 +1,17 @@
+//! opal-core: the clinical method of opal, the opioid prescribing analyser (METHOD.md).
+//!
+//! Products and their dictionary ([`product`], [`dictionary`], [`names`], [`resolve`]),
+//! conversion factors and the OME of a unit ([`factors`], [`ome`]), dose directions
+//! ([`dose`]), dates, quantities and day counts ([`values`]), and a patient's exposure timeline
+//! and measures ([`timeline`]). Data in, data out: this crate reads no file, starts no thread
+//! and looks at no environment — the compiler holds that, as it depends on nothing that could.
+
+pub mod dictionary;
+pub mod dose;
+pub mod factors;
+pub mod names;
+pub mod ome;
+pub mod product;
+pub mod resolve;
+pub mod timeline;
+pub mod values;
