@@ -386,11 +386,11 @@ struct ParquetWhole {
 /// A Parquet file, every column cast to text.
 fn parquet_frame(display: &str, sha256: String) -> Result<ParquetWhole> {
     let lf = LazyFrame::scan_parquet(PlRefPath::from(display), ScanArgsParquet::default())
-        .map_err(|e| anyhow!("cannot read {display} as Parquet: {e}"))?;
+        .map_err(|e| anyhow!("cannot read {display} as Parquet: {}", polars_message(&e)))?;
     let mut frame = lf
         .select([all().as_expr().cast(DataType::String)])
         .collect()
-        .map_err(|e| anyhow!("cannot read {display} as Parquet: {e}"))?;
+        .map_err(|e| anyhow!("cannot read {display} as Parquet: {}", polars_message(&e)))?;
     frame.rechunk_mut_par();
     let headers: Vec<String> = frame
         .get_column_names()
@@ -1226,6 +1226,12 @@ pub fn headers_found(headers: &[String]) -> String {
         );
     }
     out
+}
+
+/// The first line of a polars error: what went wrong, never its query plan.
+fn polars_message(e: &PolarsError) -> String {
+    let text = e.to_string();
+    crate::output::escape(text.lines().next().unwrap_or("").trim())
 }
 
 /// The line (1-based within `data`) where a quote opens that is never closed, if one does.
