@@ -12,50 +12,21 @@ use polars::prelude::{PlHashMap, StringChunked};
 
 use crate::cli::ExitError;
 use crate::dictionary::Dictionary;
-use crate::dose::{DoseParse, DoseStatus};
+use crate::dose::DoseParse;
 use crate::extract::{Chunk, FileInfo};
 use crate::factors::FactorSet;
+use crate::item::quantity_in_product;
+pub use crate::item::{
+    corrupt_text, implausible, invisible_id, looks_like_nhs_number, DaysSource, ItemSettings,
+    ItemValues, PrnPolicy,
+};
 use crate::ome::{missing_factor_reason, unit_ome};
 use crate::practices::PracticeInfo;
-use crate::product::{Product, StrengthUnit};
+use crate::product::Product;
 use crate::resolve::{ItemText, Resolver, Status};
 use crate::summary::{summarise, CohortSummary};
-use crate::timeline::{self, ExposureItem, PatientMeasures, TimelineSettings, EPS};
+use crate::timeline::{self, ExposureItem, PatientMeasures, TimelineSettings};
 use crate::values::{self, format_day, DateFormat, Day, Quantity};
-
-/// Which of a PRN range to use for days of supply and instructed OME.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PrnPolicy {
-    /// The most units a day the directions allow (default).
-    Max,
-    /// The midpoint of the range.
-    Mean,
-    /// The fewest units a day, where above zero (else the most).
-    Min,
-}
-
-impl PrnPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PrnPolicy::Max => "max",
-            PrnPolicy::Mean => "mean",
-            PrnPolicy::Min => "min",
-        }
-    }
-
-    /// Units a day from a parse, under this policy. A maximum alone ("max 8 in 24 hours"
-    /// with no frequency) is enough for `max` and `min`; `mean` needs both ends.
-    pub fn units_per_day(self, d: &DoseParse) -> Option<f64> {
-        let hi = d.units_max?;
-        let v = match (self, d.units_min) {
-            (PrnPolicy::Max, _) => hi,
-            (PrnPolicy::Mean, lo) => (lo? + hi) / 2.0,
-            (PrnPolicy::Min, Some(lo)) if lo > EPS => lo,
-            (PrnPolicy::Min, _) => hi,
-        };
-        (v > EPS).then_some(v)
-    }
-}
 
 /// Everything an audit run needs besides the extracts.
 #[derive(Debug, Clone)]
@@ -80,6 +51,17 @@ pub struct AuditConfig {
     /// `--max-days-supply`: an item whose days of supply (however found) is above this is
     /// rejected as implausible (METHOD.md §5).
     pub max_days_supply: f64,
+}
+
+impl AuditConfig {
+    /// The settings of an item's numbers (METHOD.md §5).
+    pub fn item_settings(&self) -> ItemSettings {
+        ItemSettings {
+            prn_policy: self.prn_policy,
+            default_days: self.default_days,
+            max_days_supply: self.max_days_supply,
+        }
+    }
 }
 
 /// A row that could not be used, and why.
@@ -182,20 +164,6 @@ impl Item {
     }
 }
 
-/// The numbers of one item (METHOD.md §5), with how days of supply were chosen.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ItemValues {
-    pub units_per_day: Option<f64>,
-    pub patches_at_once: Option<f64>,
-    pub days_supply: f64,
-    pub days_supply_source: &'static str,
-    /// A stated duration and quantity ÷ units a day differ by more than half the stated
-    /// duration (the stated one is kept); empty when there is not both.
-    pub days_supply_disagree: Option<bool>,
-    pub total_ome_mg: f64,
-    pub instructed_ome_mg_day: Option<f64>,
-}
-
 /// One current opioid patient at the audit date.
 #[derive(Debug, Clone)]
 pub struct PatientRow {
@@ -254,13 +222,13 @@ pub fn item_values(
     dose: &DoseUse,
     config: &AuditConfig,
 ) -> ItemValues {
-    build_item(
+    crate::item::values(
         &product.product,
         item.quantity,
         item.explicit_days(),
         &dose.parse,
-        config,
         product.factor,
+        &config.item_settings(),
     )
 }
 
@@ -308,52 +276,6 @@ fn cell(col: Option<&polars::prelude::StringChunked>, row: usize) -> &str {
     col.and_then(|c| c.get(row)).map(str::trim).unwrap_or("")
 }
 
-/// Convert parsed dose units a day into the product's units (tablets, ml, patches...).
-fn units_in_product(upd: f64, dose_unit: Option<&str>, p: &Product) -> Option<f64> {
-    let mg = |v: f64| match p.strength_unit {
-        StrengthUnit::Mg | StrengthUnit::MgPerMl if p.strength > 0.0 => Some(v / p.strength),
-        _ => None,
-    };
-    match dose_unit {
-        None => Some(upd),
-        Some("mg") => mg(upd),
-        Some("microgram") => mg(upd / 1000.0),
-        Some("g") => mg(upd * 1000.0),
-        Some("ml") => (p.unit == "ml").then_some(upd),
-        Some("patch") => (p.unit == "patch").then_some(upd),
-        Some(u) => {
-            let counted = [
-                "tablet",
-                "capsule",
-                "suppository",
-                "sachet",
-                "lozenge",
-                "film",
-            ];
-            let doses = ["dose", "spray", "puff"];
-            let fits = u == p.unit
-                || (counted.contains(&u) && counted.contains(&p.unit.as_str()))
-                || (doses.contains(&u) && p.unit == "dose")
-                || (u == "ampoule" && ["ampoule", "vial", "syringe"].contains(&p.unit.as_str()));
-            fits.then_some(upd)
-        }
-    }
-}
-
-/// Quantity in the product's units: packs expanded, mg on a tablet product converted.
-fn quantity_in_product(q: &Quantity, p: &Product) -> f64 {
-    match q.unit.as_deref() {
-        Some("mg") if p.strength_unit != StrengthUnit::McgPerHour && p.strength > 0.0 => {
-            q.amount / p.strength
-        }
-        Some("microgram") if p.strength_unit != StrengthUnit::McgPerHour && p.strength > 0.0 => {
-            q.amount / 1000.0 / p.strength
-        }
-        _ => q.amount,
-    }
-}
-
-/// The date layout of one file and its distinct dates, each parsed once.
 struct FileDates {
     format: Option<DateFormat>,
     /// Distinct issue_date texts → day; `None` until the layout is known.
@@ -989,9 +911,14 @@ impl<'a> Auditor<'a> {
                 self.reject(rej("dose_text", "", why.to_string()))?;
                 continue;
             }
-            if let Some((column, why)) =
-                implausible_supply(product, quantity, explicit_days, dose, config)
-            {
+            if let Some((column, why)) = implausible(
+                &product.product,
+                product.factor,
+                quantity,
+                explicit_days,
+                &dose.parse,
+                &config.item_settings(),
+            ) {
                 let col = match column {
                     "days_supply" => c.days,
                     "quantity" => c.qty,
@@ -1237,7 +1164,7 @@ fn patient_range(
                 days_supply: v.days_supply,
                 total_ome_mg: v.total_ome_mg,
                 instructed_ome_mg_day: v.instructed_ome_mg_day,
-                days_assumed: v.days_supply_source == "default",
+                days_assumed: v.days_supply_source == DaysSource::Default,
             }
         }));
         let m = timeline::measure(&exposure, r.as_of, first_day, &config.timeline);
@@ -1390,213 +1317,7 @@ fn round1(v: f64) -> String {
     crate::output::fmt_num((v * 10.0).round() / 10.0)
 }
 
-/// Why a text cannot be used as written: a NUL byte, or a byte-order mark (two exports joined
-/// into one file leave one at the start of a line).
-pub fn corrupt_text(text: &str) -> Option<&'static str> {
-    if text.contains('\0') {
-        Some("has a NUL byte (a damaged export?)")
-    } else if text.contains('\u{feff}') {
-        Some("has a byte-order mark inside the file (two exports joined?)")
-    } else {
-        None
-    }
-}
-
-/// Why an id cannot identify anyone: [`corrupt_text`], or no visible character (only spaces
-/// and zero-width characters).
-pub fn invisible_id(id: &str) -> Option<&'static str> {
-    corrupt_text(id).or_else(|| {
-        id.chars()
-            .all(|c| c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}'))
-            .then_some("has no visible character (only spaces or zero-width characters)")
-    })
-}
-
-/// Ten digits, with or without the usual spaces (`943 476 5919`): an NHS number, never an ODS
-/// practice code (a letter and five characters).
-pub fn looks_like_nhs_number(code: &str) -> bool {
-    let digits = code.bytes().filter(u8::is_ascii_digit).count();
-    digits == 10 && code.bytes().all(|b| b.is_ascii_digit() || b == b' ')
-}
-
-/// Bounds of a plausible item (METHOD.md §5, "Implausible supplies"): more than this many
-/// units of quantity (tablets, ml, patches...) in one item is not a supply.
-pub const MAX_QUANTITY_UNITS: f64 = 10_000.0;
-/// The highest plausible strength of one unit: mg per tablet, capsule, ampoule or dose (dm+d
-/// holds 750mg morphine suppositories and 500mg diamorphine ampoules).
-pub const MAX_STRENGTH_MG: f64 = 1_000.0;
-/// The highest plausible strength of a liquid, mg per ml (dm+d holds a 1g/5ml morphine).
-pub const MAX_STRENGTH_MG_PER_ML: f64 = 500.0;
-/// The highest plausible delivery rate of one patch, micrograms per hour.
-pub const MAX_PATCH_RATE_MCG_PER_HOUR: f64 = 200.0;
-/// A stated duration below one day is not a duration.
-pub const MIN_EXPLICIT_DAYS: f64 = 1.0;
-
-/// Why an opioid item is not a plausible supply, if it is not: the column to blame and the
-/// reason. A strength beyond any product's, a quantity above [`MAX_QUANTITY_UNITS`], a stated
-/// duration outside `MIN_EXPLICIT_DAYS..=max_days_supply` (or not finite), or days of supply
-/// worked out from the quantity above `max_days_supply`. Such a row would hide a patient (a
-/// supply carried past the audit date) or invent one (1e303 mg a day), so it is rejected.
-pub fn implausible_supply(
-    product: &ProductUse,
-    quantity: f64,
-    explicit_days: Option<f64>,
-    dose: &DoseUse,
-    config: &AuditConfig,
-) -> Option<(&'static str, String)> {
-    let p = &product.product;
-    let (limit, unit) = match p.strength_unit {
-        StrengthUnit::Mg => (MAX_STRENGTH_MG, "mg"),
-        StrengthUnit::MgPerMl => (MAX_STRENGTH_MG_PER_ML, "mg/ml"),
-        StrengthUnit::McgPerHour => (MAX_PATCH_RATE_MCG_PER_HOUR, "micrograms/hour"),
-    };
-    if !(p.strength > 0.0 && p.strength <= limit) {
-        let why = format!(
-            "strength {} {unit} is not plausible for {} (at most {} {unit})",
-            crate::output::fmt_num(p.strength),
-            p.ingredient,
-            crate::output::fmt_num(limit)
-        );
-        return Some(("drug_name", why));
-    }
-    if !(quantity.is_finite() && quantity <= MAX_QUANTITY_UNITS) {
-        let why = format!(
-            "quantity of {} {} is not a plausible supply (at most {} units in one item)",
-            crate::output::fmt_num(quantity),
-            p.unit,
-            crate::output::fmt_num(MAX_QUANTITY_UNITS)
-        );
-        return Some(("quantity", why));
-    }
-    let max = config.max_days_supply;
-    if let Some(d) = explicit_days {
-        if !(d.is_finite() && (MIN_EXPLICIT_DAYS..=max).contains(&d)) {
-            let why = format!(
-                "days supply {} is not a plausible number of days (from {} to {}; \
-                 --max-days-supply)",
-                crate::output::fmt_num(d),
-                crate::output::fmt_num(MIN_EXPLICIT_DAYS),
-                crate::output::fmt_num(max)
-            );
-            return Some(("days_supply", why));
-        }
-        return None;
-    }
-    let v = build_item(p, quantity, None, &dose.parse, config, product.factor);
-    if !(v.days_supply.is_finite() && v.days_supply <= max + EPS) {
-        let (column, from) = match v.days_supply_source {
-            "dose" => ("dose_text", "the quantity and the directions"),
-            _ => ("quantity", "the quantity"),
-        };
-        let why = format!(
-            "{} days of supply, worked out from {from}, is not a plausible supply (at most \
-             {}; --max-days-supply)",
-            crate::output::fmt_num((v.days_supply * 10.0).round() / 10.0),
-            crate::output::fmt_num(max)
-        );
-        return Some((column, why));
-    }
-    None
-}
-
-/// METHOD.md §5 for one item: `quantity` is in the product's units.
-fn build_item(
-    p: &Product,
-    quantity: f64,
-    explicit_days: Option<f64>,
-    dose: &DoseParse,
-    config: &AuditConfig,
-    factor: f64,
-) -> ItemValues {
-    let upd = config
-        .prn_policy
-        .units_per_day(dose)
-        .and_then(|v| units_in_product(v, dose.unit.as_deref(), p));
-    if let Some(rate) = p.patch_rate_mcg_per_hour {
-        let wear = p.wear_days().unwrap_or(3.0);
-        let at_once = match dose.unit.as_deref() {
-            None | Some("patch") => dose.dose_max.filter(|d| *d >= 1.0),
-            _ => None,
-        }
-        .unwrap_or(1.0);
-        // "a 50mcg and a 25mcg patch together": the item is one of the two strengths, so
-        // one of its patches at a time, changed as often as the pair.
-        let (at_once, upd) = match (dose.patches_of_two_strengths, upd) {
-            (true, Some(u)) => (1.0, Some(u / at_once)),
-            (true, None) => (1.0, None),
-            (false, u) => (at_once, u),
-        };
-        let per_day = at_once * crate::ome::patch_ome_mg_day(rate, factor);
-        let (days, source) = match (explicit_days, upd) {
-            (Some(d), _) => (d, "explicit"),
-            (None, Some(u)) => (quantity / u, "dose"),
-            (None, None) => (quantity * wear / at_once, "patch_wear"),
-        };
-        let instructed =
-            matches!(dose.status, DoseStatus::Parsed | DoseStatus::Partial).then_some(per_day);
-        return ItemValues {
-            units_per_day: upd,
-            patches_at_once: Some(at_once),
-            days_supply: days,
-            days_supply_source: source,
-            days_supply_disagree: days_disagree(explicit_days, quantity, upd),
-            total_ome_mg: per_day * days,
-            instructed_ome_mg_day: instructed,
-        };
-    }
-    let (days, source) = match (explicit_days, upd) {
-        (Some(d), _) => (d, "explicit"),
-        (None, Some(u)) => (quantity / u, "dose"),
-        (None, None) => (config.default_days, "default"),
-    };
-    ItemValues {
-        units_per_day: upd,
-        patches_at_once: None,
-        days_supply: days,
-        days_supply_source: source,
-        days_supply_disagree: days_disagree(explicit_days, quantity, upd),
-        total_ome_mg: quantity * p.strength * factor,
-        instructed_ome_mg_day: upd.map(|u| u * p.strength * factor),
-    }
-}
-
-/// Whether a stated duration and the days the quantity lasts at the parsed units a day differ
-/// by more than half the stated duration (METHOD.md §5); `None` without both.
-pub fn days_disagree(explicit_days: Option<f64>, quantity: f64, upd: Option<f64>) -> Option<bool> {
-    let (stated, per_day) = (explicit_days?, upd?);
-    Some((quantity / per_day - stated).abs() > 0.5 * stated + EPS)
-}
-
 /// ISO date text, for outputs.
 pub fn day_text(d: Day) -> String {
     format_day(d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::dictionary::{Dictionary, Entry};
-
-    /// The bounds of a plausible item (issue 12.3) never reject a real product: every
-    /// product of the dictionary is within them.
-    #[test]
-    fn every_dictionary_product_is_within_the_plausible_strengths() {
-        let mut checked = 0;
-        for e in Dictionary::builtin().entries() {
-            let Entry::Product(p) = e else { continue };
-            let limit = match p.strength_unit {
-                StrengthUnit::Mg => MAX_STRENGTH_MG,
-                StrengthUnit::MgPerMl => MAX_STRENGTH_MG_PER_ML,
-                StrengthUnit::McgPerHour => MAX_PATCH_RATE_MCG_PER_HOUR,
-            };
-            assert!(
-                p.strength > 0.0 && p.strength <= limit,
-                "{}: {}",
-                p.name,
-                p.strength
-            );
-            checked += 1;
-        }
-        assert!(checked > 2000, "{checked}");
-    }
 }

@@ -193,7 +193,7 @@ impl Mirror {
             out.push(b',');
             push_number(out, &mut num, Some(v.days_supply));
             out.push(b',');
-            out.extend_from_slice(v.days_supply_source.as_bytes());
+            out.extend_from_slice(v.days_supply_source.as_str().as_bytes());
             out.push(b',');
             out.extend_from_slice(match v.days_supply_disagree {
                 Some(true) => b"true,",

@@ -9,6 +9,7 @@
 pub mod dictionary;
 pub mod dose;
 pub mod factors;
+pub mod item;
 pub mod names;
 pub mod ome;
 pub mod product;

@@ -99,7 +99,7 @@ pub struct Args {
     include_dependence: bool,
     /// Which end of a PRN range sets days of supply and instructed OME.
     #[arg(long, value_enum, default_value = "max")]
-    prn_policy: PrnPolicy,
+    prn_policy: PrnArg,
     /// Early repeats of one product: carry forward (start when the last supply ends) or
     /// concurrent (start on issue).
     #[arg(long, value_enum, default_value = "carry")]
@@ -129,6 +129,27 @@ pub struct Args {
     /// Date layout of issue_date, e.g. %d/%m/%Y or %m/%d/%Y [default: detected].
     #[arg(long, value_name = "FORMAT")]
     date_format: Option<String>,
+}
+
+/// `--prn-policy` (the method's [`PrnPolicy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PrnArg {
+    /// The most units a day the directions allow (default).
+    Max,
+    /// The midpoint of the range.
+    Mean,
+    /// The fewest units a day, where above zero (else the most).
+    Min,
+}
+
+impl From<PrnArg> for PrnPolicy {
+    fn from(a: PrnArg) -> PrnPolicy {
+        match a {
+            PrnArg::Max => PrnPolicy::Max,
+            PrnArg::Mean => PrnPolicy::Mean,
+            PrnArg::Min => PrnPolicy::Min,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -245,7 +266,7 @@ pub fn run(args: Args) -> Result<()> {
             },
         },
         default_days: args.default_days,
-        prn_policy: args.prn_policy,
+        prn_policy: args.prn_policy.into(),
         factors,
         date_format: args.date_format.clone().map(DateFormat),
         strict: args.strict,
@@ -872,7 +893,7 @@ fn items_frame(
             "days_supply_source".into(),
             values
                 .iter()
-                .map(|v| v.days_supply_source)
+                .map(|v| v.days_supply_source.as_str())
                 .collect::<Vec<_>>(),
         )
         .into(),

@@ -1,0 +1,460 @@
+//! One item, by the method (METHOD.md §5): its quantity in the product's units, its days of
+//! supply and where they came from, its total and instructed OME, and whether it is a
+//! plausible supply at all. And the facts of a row that no item can be made of: ids that are
+//! not ids, text with a NUL.
+
+use crate::dose::{DoseParse, DoseStatus};
+use crate::product::{Product, StrengthUnit};
+use crate::timeline::EPS;
+use crate::values::Quantity;
+
+/// The settings an item's numbers depend on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ItemSettings {
+    /// Which end of a PRN range sets days of supply and instructed OME (`--prn-policy`).
+    pub prn_policy: PrnPolicy,
+    /// Days of supply when nothing says them (`--default-days`, 28).
+    pub default_days: f64,
+    /// Above this many days of supply an item is not plausible (`--max-days-supply`, 366).
+    pub max_days_supply: f64,
+}
+
+impl Default for ItemSettings {
+    fn default() -> Self {
+        ItemSettings {
+            prn_policy: PrnPolicy::Max,
+            default_days: 28.0,
+            max_days_supply: 366.0,
+        }
+    }
+}
+
+/// Where an item's days of supply came from, the first that applies (METHOD.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DaysSource {
+    /// A duration column of the extract.
+    Explicit,
+    /// Quantity ÷ the parsed units a day.
+    Dose,
+    /// Patches: count × wear time ÷ patches worn at once.
+    PatchWear,
+    /// Nothing said: `--default-days`.
+    Default,
+}
+
+impl DaysSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DaysSource::Explicit => "explicit",
+            DaysSource::Dose => "dose",
+            DaysSource::PatchWear => "patch_wear",
+            DaysSource::Default => "default",
+        }
+    }
+}
+
+/// A number in a message: at most 6 decimals, trailing zeros dropped; tiny or huge numbers in
+/// exponent form (a message must stay short whatever the input).
+fn fmt(v: f64) -> String {
+    if v != 0.0 && !(1e-6..1e15).contains(&v.abs()) {
+        return format!("{v:e}");
+    }
+    let s = format!("{v:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
+}
+
+/// Which of a PRN range to use for days of supply and instructed OME.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrnPolicy {
+    /// The most units a day the directions allow (default).
+    Max,
+    /// The midpoint of the range.
+    Mean,
+    /// The fewest units a day, where above zero (else the most).
+    Min,
+}
+
+impl PrnPolicy {
+    pub const ALL: [PrnPolicy; 3] = [PrnPolicy::Max, PrnPolicy::Mean, PrnPolicy::Min];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrnPolicy::Max => "max",
+            PrnPolicy::Mean => "mean",
+            PrnPolicy::Min => "min",
+        }
+    }
+
+    /// Units a day from a parse, under this policy. A maximum alone ("max 8 in 24 hours"
+    /// with no frequency) is enough for `max` and `min`; `mean` needs both ends.
+    pub fn units_per_day(self, d: &DoseParse) -> Option<f64> {
+        let hi = d.units_max?;
+        let v = match (self, d.units_min) {
+            (PrnPolicy::Max, _) => hi,
+            (PrnPolicy::Mean, lo) => (lo? + hi) / 2.0,
+            (PrnPolicy::Min, Some(lo)) if lo > EPS => lo,
+            (PrnPolicy::Min, _) => hi,
+        };
+        (v > EPS).then_some(v)
+    }
+}
+
+/// The numbers of one item (METHOD.md §5), with how days of supply were chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ItemValues {
+    pub units_per_day: Option<f64>,
+    pub patches_at_once: Option<f64>,
+    pub days_supply: f64,
+    pub days_supply_source: DaysSource,
+    /// A stated duration and quantity ÷ units a day differ by more than half the stated
+    /// duration (the stated one is kept); empty when there is not both.
+    pub days_supply_disagree: Option<bool>,
+    pub total_ome_mg: f64,
+    pub instructed_ome_mg_day: Option<f64>,
+}
+
+/// Convert parsed dose units a day into the product's units (tablets, ml, patches...).
+pub fn units_in_product(upd: f64, dose_unit: Option<&str>, p: &Product) -> Option<f64> {
+    let mg = |v: f64| match p.strength_unit {
+        StrengthUnit::Mg | StrengthUnit::MgPerMl if p.strength > 0.0 => Some(v / p.strength),
+        _ => None,
+    };
+    match dose_unit {
+        None => Some(upd),
+        Some("mg") => mg(upd),
+        Some("microgram") => mg(upd / 1000.0),
+        Some("g") => mg(upd * 1000.0),
+        Some("ml") => (p.unit == "ml").then_some(upd),
+        Some("patch") => (p.unit == "patch").then_some(upd),
+        Some(u) => {
+            let counted = [
+                "tablet",
+                "capsule",
+                "suppository",
+                "sachet",
+                "lozenge",
+                "film",
+            ];
+            let doses = ["dose", "spray", "puff"];
+            let fits = u == p.unit
+                || (counted.contains(&u) && counted.contains(&p.unit.as_str()))
+                || (doses.contains(&u) && p.unit == "dose")
+                || (u == "ampoule" && ["ampoule", "vial", "syringe"].contains(&p.unit.as_str()));
+            fits.then_some(upd)
+        }
+    }
+}
+
+/// Quantity in the product's units: packs expanded, mg on a tablet product converted.
+pub fn quantity_in_product(q: &Quantity, p: &Product) -> f64 {
+    match q.unit.as_deref() {
+        Some("mg") if p.strength_unit != StrengthUnit::McgPerHour && p.strength > 0.0 => {
+            q.amount / p.strength
+        }
+        Some("microgram") if p.strength_unit != StrengthUnit::McgPerHour && p.strength > 0.0 => {
+            q.amount / 1000.0 / p.strength
+        }
+        _ => q.amount,
+    }
+}
+
+/// The date layout of one file and its distinct dates, each parsed once.
+/// Bounds of a plausible item (METHOD.md §5, "Implausible supplies"): more than this many
+/// units of quantity (tablets, ml, patches...) in one item is not a supply.
+pub const MAX_QUANTITY_UNITS: f64 = 10_000.0;
+/// The highest plausible strength of one unit: mg per tablet, capsule, ampoule or dose (dm+d
+/// holds 750mg morphine suppositories and 500mg diamorphine ampoules).
+pub const MAX_STRENGTH_MG: f64 = 1_000.0;
+/// The highest plausible strength of a liquid, mg per ml (dm+d holds a 1g/5ml morphine).
+pub const MAX_STRENGTH_MG_PER_ML: f64 = 500.0;
+/// The highest plausible delivery rate of one patch, micrograms per hour.
+pub const MAX_PATCH_RATE_MCG_PER_HOUR: f64 = 200.0;
+/// A stated duration below one day is not a duration.
+pub const MIN_EXPLICIT_DAYS: f64 = 1.0;
+
+/// Why an opioid item is not a plausible supply, if it is not: the column to blame and the
+/// reason. A strength beyond any product's, a quantity above [`MAX_QUANTITY_UNITS`], a stated
+/// duration outside `MIN_EXPLICIT_DAYS..=max_days_supply` (or not finite), or days of supply
+/// worked out from the quantity above `max_days_supply`. Such a row would hide a patient (a
+/// supply carried past the audit date) or invent one (1e303 mg a day), so it is rejected.
+pub fn implausible(
+    p: &Product,
+    factor: f64,
+    quantity: f64,
+    explicit_days: Option<f64>,
+    dose: &DoseParse,
+    settings: &ItemSettings,
+) -> Option<(&'static str, String)> {
+    let (limit, unit) = match p.strength_unit {
+        StrengthUnit::Mg => (MAX_STRENGTH_MG, "mg"),
+        StrengthUnit::MgPerMl => (MAX_STRENGTH_MG_PER_ML, "mg/ml"),
+        StrengthUnit::McgPerHour => (MAX_PATCH_RATE_MCG_PER_HOUR, "micrograms/hour"),
+    };
+    if !(p.strength > 0.0 && p.strength <= limit) {
+        let why = format!(
+            "strength {} {unit} is not plausible for {} (at most {} {unit})",
+            fmt(p.strength),
+            p.ingredient,
+            fmt(limit)
+        );
+        return Some(("drug_name", why));
+    }
+    if !(quantity.is_finite() && quantity <= MAX_QUANTITY_UNITS) {
+        let why = format!(
+            "quantity of {} {} is not a plausible supply (at most {} units in one item)",
+            fmt(quantity),
+            p.unit,
+            fmt(MAX_QUANTITY_UNITS)
+        );
+        return Some(("quantity", why));
+    }
+    let max = settings.max_days_supply;
+    if let Some(d) = explicit_days {
+        if !(d.is_finite() && (MIN_EXPLICIT_DAYS..=max).contains(&d)) {
+            let why = format!(
+                "days supply {} is not a plausible number of days (from {} to {}; \
+                 --max-days-supply)",
+                fmt(d),
+                fmt(MIN_EXPLICIT_DAYS),
+                fmt(max)
+            );
+            return Some(("days_supply", why));
+        }
+        return None;
+    }
+    let v = values(p, quantity, None, dose, factor, settings);
+    if !(v.days_supply.is_finite() && v.days_supply <= max + EPS) {
+        let (column, from) = match v.days_supply_source {
+            DaysSource::Dose => ("dose_text", "the quantity and the directions"),
+            _ => ("quantity", "the quantity"),
+        };
+        let why = format!(
+            "{} days of supply, worked out from {from}, is not a plausible supply (at most \
+             {}; --max-days-supply)",
+            fmt((v.days_supply * 10.0).round() / 10.0),
+            fmt(max)
+        );
+        return Some((column, why));
+    }
+    None
+}
+
+/// METHOD.md §5 for one item: `quantity` is in the product's units, `factor` the set's factor
+/// for its ingredient and route.
+pub fn values(
+    p: &Product,
+    quantity: f64,
+    explicit_days: Option<f64>,
+    dose: &DoseParse,
+    factor: f64,
+    settings: &ItemSettings,
+) -> ItemValues {
+    let upd = settings
+        .prn_policy
+        .units_per_day(dose)
+        .and_then(|v| units_in_product(v, dose.unit.as_deref(), p));
+    if let Some(rate) = p.patch_rate_mcg_per_hour {
+        let wear = p.wear_days().unwrap_or(3.0);
+        let at_once = match dose.unit.as_deref() {
+            None | Some("patch") => dose.dose_max.filter(|d| *d >= 1.0),
+            _ => None,
+        }
+        .unwrap_or(1.0);
+        // "a 50mcg and a 25mcg patch together": the item is one of the two strengths, so
+        // one of its patches at a time, changed as often as the pair.
+        let (at_once, upd) = match (dose.patches_of_two_strengths, upd) {
+            (true, Some(u)) => (1.0, Some(u / at_once)),
+            (true, None) => (1.0, None),
+            (false, u) => (at_once, u),
+        };
+        let per_day = at_once * crate::ome::patch_ome_mg_day(rate, factor);
+        let (days, source) = match (explicit_days, upd) {
+            (Some(d), _) => (d, DaysSource::Explicit),
+            (None, Some(u)) => (quantity / u, DaysSource::Dose),
+            (None, None) => (quantity * wear / at_once, DaysSource::PatchWear),
+        };
+        let instructed =
+            matches!(dose.status, DoseStatus::Parsed | DoseStatus::Partial).then_some(per_day);
+        return ItemValues {
+            units_per_day: upd,
+            patches_at_once: Some(at_once),
+            days_supply: days,
+            days_supply_source: source,
+            days_supply_disagree: days_disagree(explicit_days, quantity, upd),
+            total_ome_mg: per_day * days,
+            instructed_ome_mg_day: instructed,
+        };
+    }
+    let (days, source) = match (explicit_days, upd) {
+        (Some(d), _) => (d, DaysSource::Explicit),
+        (None, Some(u)) => (quantity / u, DaysSource::Dose),
+        (None, None) => (settings.default_days, DaysSource::Default),
+    };
+    ItemValues {
+        units_per_day: upd,
+        patches_at_once: None,
+        days_supply: days,
+        days_supply_source: source,
+        days_supply_disagree: days_disagree(explicit_days, quantity, upd),
+        total_ome_mg: quantity * p.strength * factor,
+        instructed_ome_mg_day: upd.map(|u| u * p.strength * factor),
+    }
+}
+
+/// Whether a stated duration and the days the quantity lasts at the parsed units a day differ
+/// by more than half the stated duration (METHOD.md §5); `None` without both.
+pub fn days_disagree(explicit_days: Option<f64>, quantity: f64, upd: Option<f64>) -> Option<bool> {
+    let (stated, per_day) = (explicit_days?, upd?);
+    Some((quantity / per_day - stated).abs() > 0.5 * stated + EPS)
+}
+
+/// Why a text cannot be used as written: a NUL byte, or a byte-order mark (two exports joined
+/// into one file leave one at the start of a line).
+pub fn corrupt_text(text: &str) -> Option<&'static str> {
+    if text.contains('\0') {
+        Some("has a NUL byte (a damaged export?)")
+    } else if text.contains('\u{feff}') {
+        Some("has a byte-order mark inside the file (two exports joined?)")
+    } else {
+        None
+    }
+}
+
+/// Why an id cannot identify anyone: [`corrupt_text`], or no visible character (only spaces
+/// and zero-width characters).
+pub fn invisible_id(id: &str) -> Option<&'static str> {
+    corrupt_text(id).or_else(|| {
+        id.chars()
+            .all(|c| c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}'))
+            .then_some("has no visible character (only spaces or zero-width characters)")
+    })
+}
+
+/// Ten digits, with or without the usual spaces (`943 476 5919`): an NHS number, never an ODS
+/// practice code (a letter and five characters).
+pub fn looks_like_nhs_number(code: &str) -> bool {
+    let digits = code.bytes().filter(u8::is_ascii_digit).count();
+    digits == 10 && code.bytes().all(|b| b.is_ascii_digit() || b == b' ')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dictionary::{Dictionary, Entry};
+
+    fn product(name: &str) -> std::sync::Arc<Product> {
+        match Dictionary::builtin().by_name(&crate::names::normalise(name)) {
+            Some(Entry::Product(p)) => p.clone(),
+            _ => panic!("{name} is not in the dictionary"),
+        }
+    }
+
+    /// METHOD.md §5 and §10 by hand: MST Continus 60mg, one twice daily, 56 tablets: 28 days
+    /// from the directions, 56 × 60 × 1 = 3360 mg, 120 mg/day instructed. Fentanyl 25
+    /// micrograms/hour, 10 patches "every 72 hours": 30 days, 60 mg/day × 30 = 1800 mg. No
+    /// directions: the default 28 days. A stated 7 days against 28 worked out: disagree.
+    #[test]
+    fn item_numbers_by_hand() {
+        let s = ItemSettings::default();
+        let mst = product("MST Continus 60mg tablets");
+        let v = values(
+            &mst,
+            56.0,
+            None,
+            &crate::dose::parse("one twice daily"),
+            1.0,
+            &s,
+        );
+        assert_eq!(
+            (v.days_supply, v.days_supply_source),
+            (28.0, DaysSource::Dose)
+        );
+        assert_eq!(
+            (v.total_ome_mg, v.instructed_ome_mg_day),
+            (3360.0, Some(120.0))
+        );
+        let patch = product("Fentanyl 25micrograms/hour transdermal patches");
+        let every_72 = crate::dose::parse("apply one patch every 72 hours");
+        let v = values(&patch, 10.0, None, &every_72, 100.0, &s);
+        assert!((v.days_supply - 30.0).abs() < 1e-9, "{v:?}");
+        assert!((v.total_ome_mg - 1800.0).abs() < 1e-9, "{v:?}");
+        let v = values(&patch, 10.0, None, &crate::dose::parse(""), 100.0, &s);
+        assert_eq!(
+            (v.days_supply, v.days_supply_source),
+            (30.0, DaysSource::PatchWear)
+        );
+        let v = values(&mst, 56.0, None, &crate::dose::parse(""), 1.0, &s);
+        assert_eq!(
+            (v.days_supply, v.days_supply_source),
+            (28.0, DaysSource::Default)
+        );
+        let v = values(&mst, 56.0, Some(7.0), &crate::dose::parse("1 bd"), 1.0, &s);
+        assert_eq!(
+            (v.days_supply, v.days_supply_source),
+            (7.0, DaysSource::Explicit)
+        );
+        assert_eq!(v.days_supply_disagree, Some(true));
+        // |28 − 20| = 8 is not more than half of 20: agree.
+        let v = values(&mst, 56.0, Some(20.0), &crate::dose::parse("1 bd"), 1.0, &s);
+        assert_eq!(v.days_supply_disagree, Some(false));
+    }
+
+    /// Issue 12.3's bounds, each with the column to blame.
+    #[test]
+    fn implausible_supplies() {
+        let s = ItemSettings::default();
+        let mst = product("MST Continus 60mg tablets");
+        let bd = crate::dose::parse("1 bd");
+        let column = |q: f64, days: Option<f64>, dose: &DoseParse| {
+            implausible(&mst, 1.0, q, days, dose, &s).map(|(c, _)| c)
+        };
+        assert_eq!(
+            column(56.0, Some(99_999_999_999.0), &bd),
+            Some("days_supply")
+        );
+        assert_eq!(column(56.0, Some(1e-300), &bd), Some("days_supply"));
+        assert_eq!(column(56.0, Some(f64::NAN), &bd), Some("days_supply"));
+        assert_eq!(column(56.0, Some(366.0), &bd), None);
+        assert_eq!(column(56.0, Some(1.0), &bd), None);
+        assert_eq!(column(10_001.0, Some(28.0), &bd), Some("quantity"));
+        assert_eq!(column(10_000.0, Some(28.0), &bd), None);
+        // 10,000 tablets at one twice a day would last 5000 days.
+        assert_eq!(column(10_000.0, None, &bd), Some("dose_text"));
+        // 734 tablets at one twice a day last 367 days: above 366.
+        assert_eq!(column(734.0, None, &bd), Some("dose_text"));
+        assert_eq!(column(732.0, None, &bd), None);
+        let mut huge = (*mst).clone();
+        huge.strength = 50_000.0;
+        let why = implausible(&huge, 1.0, 10.0, None, &bd, &s).unwrap();
+        assert_eq!(why.0, "drug_name");
+        assert!(why.1.contains("strength 50000 mg"), "{}", why.1);
+    }
+
+    /// The bounds of a plausible item (issue 12.3) never reject a real product: every
+    /// product of the dictionary is within them.
+    #[test]
+    fn every_dictionary_product_is_within_the_plausible_strengths() {
+        let mut checked = 0;
+        for e in Dictionary::builtin().entries() {
+            let Entry::Product(p) = e else { continue };
+            let limit = match p.strength_unit {
+                StrengthUnit::Mg => MAX_STRENGTH_MG,
+                StrengthUnit::MgPerMl => MAX_STRENGTH_MG_PER_ML,
+                StrengthUnit::McgPerHour => MAX_PATCH_RATE_MCG_PER_HOUR,
+            };
+            assert!(
+                p.strength > 0.0 && p.strength <= limit,
+                "{}: {}",
+                p.name,
+                p.strength
+            );
+            checked += 1;
+        }
+        assert!(checked > 2000, "{checked}");
+    }
+}
