@@ -171,7 +171,7 @@ pub struct PatientRow {
     pub practice_code: String,
     pub ics_code: String,
     pub measures: PatientMeasures,
-    pub dose_band: &'static str,
+    pub dose_band: timeline::DoseBand,
     pub reasons: String,
     pub current_products: String,
     pub doses_disagree: Option<bool>,
@@ -1199,7 +1199,7 @@ fn patient_range(
             names
         };
         let names = names_of(&m.window_products);
-        let band = timeline::dose_band(m.ome_mg_day);
+        let band = timeline::DoseBand::of(m.ome_mg_day);
         let disagree = timeline::doses_disagree(m.ome_mg_day, m.instructed_ome_mg_day);
         let mut reasons = Vec::new();
         if m.high_dose {

@@ -46,8 +46,6 @@ struct RateBase {
     total_ome_mg_window: f64,
 }
 
-const BANDS: [&str; 4] = ["<50", "50-<90", "90-120", ">120"];
-
 /// The usual midpoint median.
 pub fn median(sorted: &[f64]) -> Option<f64> {
     percentile(sorted, 0.5)
@@ -71,9 +69,7 @@ fn add_patient(s: &mut CohortSummary, p: &PatientRow) {
     s.high_dose += m.high_dose as u64;
     s.long_term += m.long_term as u64;
     s.both += (m.high_dose && m.long_term) as u64;
-    if let Some(b) = BANDS.iter().position(|b| *b == p.dose_band) {
-        s.bands[b] += 1;
-    }
+    s.bands[p.dose_band.index()] += 1;
     s.total_ome_mg_window += m.window_ome_mg;
 }
 

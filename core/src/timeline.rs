@@ -263,17 +263,50 @@ pub fn measure(
     }
 }
 
-/// Dose band of a daily OME: `<50`, `50-<90`, `90-120`, `>120` (exactly 120 is not above,
-/// exactly 90 is in the ≥90 band).
-pub fn dose_band(ome_mg_day: f64) -> &'static str {
-    if ome_mg_day < 50.0 - EPS {
-        "<50"
-    } else if ome_mg_day < 90.0 - EPS {
-        "50-<90"
-    } else if ome_mg_day <= 120.0 + EPS {
-        "90-120"
-    } else {
-        ">120"
+/// The dose bands of METHOD.md §7: `<50`, `50-<90`, `90-120`, `>120` (exactly 120 is not
+/// above, exactly 90 is in the ≥90 band of the 2025 Opioids Aware threshold).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DoseBand {
+    Below50,
+    From50To90,
+    From90To120,
+    Above120,
+}
+
+impl DoseBand {
+    /// Every band, lowest first (the order of the summaries' columns).
+    pub const ALL: [DoseBand; 4] = [
+        DoseBand::Below50,
+        DoseBand::From50To90,
+        DoseBand::From90To120,
+        DoseBand::Above120,
+    ];
+
+    /// The band of a daily OME.
+    pub fn of(ome_mg_day: f64) -> DoseBand {
+        if ome_mg_day < 50.0 - EPS {
+            DoseBand::Below50
+        } else if ome_mg_day < 90.0 - EPS {
+            DoseBand::From50To90
+        } else if ome_mg_day <= 120.0 + EPS {
+            DoseBand::From90To120
+        } else {
+            DoseBand::Above120
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DoseBand::Below50 => "<50",
+            DoseBand::From50To90 => "50-<90",
+            DoseBand::From90To120 => "90-120",
+            DoseBand::Above120 => ">120",
+        }
+    }
+
+    /// Position in [`DoseBand::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -390,9 +423,13 @@ mod tests {
         assert!((m.window_ome_mg - 125.0).abs() < 1e-9);
         assert!((m.ome_mg_day - 125.0 / 28.0).abs() < 1e-9);
         assert!((m.peak_ome_mg_day - 10.0).abs() < 1e-9);
-        assert_eq!(dose_band(120.0), "90-120");
-        assert_eq!(dose_band(120.000001), ">120");
-        assert_eq!(dose_band(90.0), "90-120");
-        assert_eq!(dose_band(49.99), "<50");
+        assert_eq!(DoseBand::of(120.0), DoseBand::From90To120);
+        assert_eq!(DoseBand::of(120.000001), DoseBand::Above120);
+        assert_eq!(DoseBand::of(90.0), DoseBand::From90To120);
+        assert_eq!(DoseBand::of(89.99), DoseBand::From50To90);
+        assert_eq!(DoseBand::of(50.0), DoseBand::From50To90);
+        assert_eq!(DoseBand::of(49.99), DoseBand::Below50);
+        let names: Vec<&str> = DoseBand::ALL.iter().map(|b| b.as_str()).collect();
+        assert_eq!(names, ["<50", "50-<90", "90-120", ">120"]);
     }
 }

@@ -475,7 +475,9 @@ fn patient_table(rows: &[&audit::PatientRow], with_exclusion: bool) -> Table {
         .number("peak_ome_mg_day", m(|r| Some(r.measures.peak_ome_mg_day)))
         .text(
             "dose_band",
-            rows.iter().map(|r| Some(r.dose_band.to_string())).collect(),
+            rows.iter()
+                .map(|r| Some(r.dose_band.as_str().to_string()))
+                .collect(),
         )
         .integer(
             "duration_days",
@@ -584,7 +586,7 @@ fn push_patient_row(
         push_number(out, num, v);
         out.push(b',');
     }
-    push_field(out, r.dose_band);
+    push_field(out, r.dose_band.as_str());
     out.push(b',');
     if let Some(d) = m.duration_days {
         push_int(out, d);
@@ -1149,7 +1151,7 @@ mod tests {
                 assumed_products: vec![],
                 last_issue_day: Some(20_390),
             },
-            dose_band: ">120",
+            dose_band: crate::timeline::DoseBand::Above120,
             reasons: "high dose: 120.5 mg OME/day (above 120); long-term: 95 days".into(),
             current_products: "Morphine 60mg, \"MR\" tablets".into(),
             doses_disagree: disagree,
