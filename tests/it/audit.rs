@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)]
 //! `opal audit` end to end on small extracts whose every number is worked by hand in the
 //! comments (METHOD.md §5–§8). The audit date is 2026-10-31 throughout.
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)]
 //! The dose parser against the 80 public instructions (doseminer, MiADE, Public Health
 //! Scotland), opal's own opioid directions worked by hand, and a property test.
 

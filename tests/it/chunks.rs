@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)]
 //! Extracts are read and audited a chunk of rows at a time (issue 6). These tests read small
 //! files in chunks of a few hundred bytes, so that records, quoted line breaks, encodings and
 //! date layouts fall across chunk boundaries, and check the audit against line numbers worked

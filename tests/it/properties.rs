@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)]
 //! Property tests of the parsers that meet raw extract text (the same properties the
 //! cargo-fuzz targets in `fuzz/` check for longer).
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)]
 //! `opal epd` on the real September 2017 EPD month, checked against OME per unit typed by
 //! hand from each BNF description (uk-fpm factors), summed here independently of opal.
 

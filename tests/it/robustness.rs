@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)]
 //! Hostile and messy input: every case meets a clear message or a counted rejected row, never
 //! a panic, and the row accounting always adds up. The corpus is `tests/data/bad/`.
 

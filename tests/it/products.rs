@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)]
 //! The product dictionary and resolver against every row of the public dm+d codelists, and
 //! `opal products` / `opal factors` end to end.
 
