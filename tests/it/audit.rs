@@ -1,6 +1,7 @@
 //! `opal audit` end to end on small extracts whose every number is worked by hand in the
 //! comments (METHOD.md §5–§8). The audit date is 2026-10-31 throughout.
 
+use super::{opal, read};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -82,32 +83,7 @@ impl Extract {
     }
 }
 
-fn opal(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_opal"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 type Rows = Vec<HashMap<String, String>>;
-
-fn read(path: &Path) -> Rows {
-    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let h = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            h.iter()
-                .zip(rec.unwrap().iter())
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect()
-        })
-        .collect()
-}
 
 fn by(rows: &Rows, key: &str, value: &str) -> HashMap<String, String> {
     rows.iter()

@@ -1,6 +1,7 @@
 //! `opal epd` on the real September 2017 EPD month, checked against OME per unit typed by
 //! hand from each BNF description (uk-fpm factors), summed here independently of opal.
 
+use super::read;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -205,19 +206,6 @@ const HIGH_120: &[&str] = &[
     "0407020Q0BKADEB",
     "0407020Q0BKAEEI",
 ];
-
-fn read(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let h = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            h.iter()
-                .zip(rec.unwrap().iter())
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect()
-        })
-        .collect()
-}
 
 #[derive(Default, Debug)]
 struct Hand {

@@ -1,6 +1,7 @@
 //! The product dictionary and resolver against every row of the public dm+d codelists, and
 //! `opal products` / `opal factors` end to end.
 
+use super::opal;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
@@ -670,18 +671,6 @@ fn unseen_real_world_names() {
             "{name}"
         );
     }
-}
-
-fn opal(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_opal"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn csv_rows(text: &str) -> Vec<HashMap<String, String>> {

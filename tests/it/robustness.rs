@@ -1,7 +1,7 @@
 //! Hostile and messy input: every case meets a clear message or a counted rejected row, never
 //! a panic, and the row accounting always adds up. The corpus is `tests/data/bad/`.
 
-use std::collections::HashMap;
+use super::read as rows;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -62,19 +62,6 @@ fn audit(input: &Path, extra: &[&str]) -> Run {
 
 fn manifest(run: &Run) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(run.out.join("manifest.json")).unwrap()).unwrap()
-}
-
-fn rows(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let h = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            h.iter()
-                .zip(rec.unwrap().iter())
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect()
-        })
-        .collect()
 }
 
 fn error(run: &Run) -> &str {
