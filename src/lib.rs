@@ -23,3 +23,4 @@ pub mod summary;
 pub mod synth;
 pub mod table;
 pub mod timing;
+pub mod write;

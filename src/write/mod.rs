@@ -1,0 +1,3 @@
+//! Writing outputs: one declaration of each output's columns, used by every format.
+
+pub mod patients;

@@ -1,0 +1,408 @@
+//! The patient lists, `review_list` and `patients`: their columns declared once
+//! ([`COLUMNS`]: name, type, the cell of a row), used by the fast CSV writer and by the typed
+//! table that Parquet takes, so the two cannot drift apart.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::audit::{day_text, PatientRow};
+use crate::items::{push_field, push_number};
+use crate::table::{write_atomically, Table};
+use crate::values::Day;
+
+/// One cell of a patient row.
+pub enum Cell<'a> {
+    Text(&'a str),
+    /// Text that may be absent: empty in CSV, null in Parquet.
+    OptText(Option<&'a str>),
+    Number(Option<f64>),
+    Integer(Option<i64>),
+    Flag(Option<bool>),
+    /// A date, written as YYYY-MM-DD (text in Parquet, as before).
+    Date(Option<Day>),
+}
+
+/// The type of a column, whatever its rows (an empty list keeps its schema).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Number,
+    Integer,
+    Flag,
+    Date,
+}
+
+/// One column of the patient lists.
+pub struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Only in `patients` (the exclusion columns), not on the review list.
+    pub patients_only: bool,
+    pub cell: for<'a> fn(&'a PatientRow) -> Cell<'a>,
+}
+
+const fn col(
+    name: &'static str,
+    kind: Kind,
+    cell: for<'a> fn(&'a PatientRow) -> Cell<'a>,
+) -> Column {
+    Column {
+        name,
+        kind,
+        patients_only: false,
+        cell,
+    }
+}
+
+/// The columns of `patients`, in order; `review_list` has all but the `patients_only` ones
+/// (which come last).
+pub const COLUMNS: &[Column] = &[
+    col("patient_id", Kind::Text, |r| Cell::Text(&r.patient_id)),
+    col("practice_code", Kind::Text, |r| {
+        Cell::Text(&r.practice_code)
+    }),
+    col("ics_code", Kind::Text, |r| Cell::Text(&r.ics_code)),
+    col("ome_mg_day", Kind::Number, |r| {
+        Cell::Number(Some(r.measures.ome_mg_day))
+    }),
+    col("instructed_ome_mg_day", Kind::Number, |r| {
+        Cell::Number(r.measures.instructed_ome_mg_day)
+    }),
+    col("current_ome_mg_day", Kind::Number, |r| {
+        Cell::Number(Some(r.measures.current_ome_mg_day))
+    }),
+    col("peak_ome_mg_day", Kind::Number, |r| {
+        Cell::Number(Some(r.measures.peak_ome_mg_day))
+    }),
+    col("dose_band", Kind::Text, |r| {
+        Cell::Text(r.dose_band.as_str())
+    }),
+    col("duration_days", Kind::Integer, |r| {
+        Cell::Integer(r.measures.duration_days)
+    }),
+    col("duration_censored", Kind::Flag, |r| {
+        Cell::Flag(Some(r.measures.duration_censored))
+    }),
+    col("high_dose", Kind::Flag, |r| {
+        Cell::Flag(Some(r.measures.high_dose))
+    }),
+    col("high_dose_now", Kind::Flag, |r| {
+        Cell::Flag(Some(r.measures.high_dose_now))
+    }),
+    col("long_term", Kind::Flag, |r| {
+        Cell::Flag(Some(r.measures.long_term))
+    }),
+    col("reasons", Kind::Text, |r| Cell::Text(&r.reasons)),
+    col("current_products", Kind::Text, |r| {
+        Cell::Text(&r.current_products)
+    }),
+    col("last_issue_date", Kind::Date, |r| {
+        Cell::Date(r.measures.last_issue_day)
+    }),
+    col("doses_disagree", Kind::Flag, |r| {
+        Cell::Flag(r.doses_disagree)
+    }),
+    Column {
+        name: "excluded",
+        kind: Kind::Flag,
+        patients_only: true,
+        cell: |r| Cell::Flag(Some(r.excluded_reason.is_some())),
+    },
+    Column {
+        name: "excluded_reason",
+        kind: Kind::Text,
+        patients_only: true,
+        cell: |r| Cell::OptText(r.excluded_reason.as_deref()),
+    },
+];
+
+fn columns(with_exclusion: bool) -> impl Iterator<Item = &'static Column> {
+    COLUMNS
+        .iter()
+        .filter(move |c| with_exclusion || !c.patients_only)
+}
+
+/// The header line of `patients` (`with_exclusion`) or `review_list`.
+pub fn header(with_exclusion: bool) -> String {
+    let names: Vec<&str> = columns(with_exclusion).map(|c| c.name).collect();
+    format!("{}\n", names.join(","))
+}
+
+/// The typed table of some rows (for Parquet).
+pub fn patient_table(rows: &[&PatientRow], with_exclusion: bool) -> Table {
+    let mut t = Table::new();
+    for c in columns(with_exclusion) {
+        let cells: Vec<Cell> = rows.iter().map(|r| (c.cell)(r)).collect();
+        t = match c.kind {
+            Kind::Text => t.text(
+                c.name,
+                cells
+                    .iter()
+                    .map(|x| match x {
+                        Cell::Text(s) | Cell::OptText(Some(s)) => Some(s.to_string()),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Kind::Date => t.text(
+                c.name,
+                cells
+                    .iter()
+                    .map(|x| match x {
+                        Cell::Date(d) => d.map(day_text),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Kind::Number => t.number(
+                c.name,
+                cells
+                    .iter()
+                    .map(|x| match x {
+                        Cell::Number(v) => *v,
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Kind::Integer => t.integer(
+                c.name,
+                cells
+                    .iter()
+                    .map(|x| match x {
+                        Cell::Integer(v) => *v,
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Kind::Flag => t.flag(
+                c.name,
+                cells
+                    .iter()
+                    .map(|x| match x {
+                        Cell::Flag(v) => *v,
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+        };
+    }
+    t
+}
+
+/// The cells of a row as CSV, comma before each but the row's first: the review-list columns,
+/// or (`patients_only`) the exclusion columns that follow them in `patients`.
+fn push_cells(out: &mut Vec<u8>, num: &mut String, r: &PatientRow, patients_only: bool) {
+    for (i, c) in COLUMNS
+        .iter()
+        .filter(|c| c.patients_only == patients_only)
+        .enumerate()
+    {
+        if i > 0 || patients_only {
+            out.push(b',');
+        }
+        match (c.cell)(r) {
+            Cell::Text(s) | Cell::OptText(Some(s)) => push_field(out, s),
+            Cell::OptText(None) => {}
+            Cell::Number(v) => push_number(out, num, v),
+            Cell::Integer(Some(v)) => {
+                let _ = write!(out, "{v}");
+            }
+            Cell::Integer(None) | Cell::Flag(None) | Cell::Date(None) => {}
+            Cell::Flag(Some(b)) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+            Cell::Date(Some(d)) => out.extend_from_slice(day_text(d).as_bytes()),
+        }
+    }
+}
+
+/// review_list.csv and patients.csv, written together in one pass over `rows` (in their
+/// order): a review-list row is the patients row without the exclusion columns, so each row is
+/// formatted once. Blocks of rows are formatted on two threads. Returns both paths.
+pub fn write_patients_csv(out: &Path, rows: &[&PatientRow]) -> Result<[PathBuf; 2]> {
+    /// Rows of one block: (patients.csv, review_list.csv) text.
+    fn format(rows: &[&PatientRow], mut bufs: (Vec<u8>, Vec<u8>)) -> (Vec<u8>, Vec<u8>) {
+        let (all, review) = &mut bufs;
+        all.clear();
+        review.clear();
+        let mut num = String::new();
+        for r in rows {
+            let start = all.len();
+            push_cells(all, &mut num, r, false);
+            if r.to_review() {
+                review.extend_from_slice(&all[start..]);
+                review.push(b'\n');
+            }
+            // The exclusion columns follow, then the row ends.
+            push_cells(all, &mut num, r, true);
+            all.push(b'\n');
+        }
+        bufs
+    }
+    let review_path = out.join("review_list.csv");
+    let all_path = out.join("patients.csv");
+    write_atomically(&review_path, |rw| {
+        write_atomically(&all_path, |aw| {
+            rw.write_all(header(false).as_bytes())?;
+            aw.write_all(header(true).as_bytes())?;
+            let (mut a, mut b) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+            for pair in rows.chunks(20_000) {
+                let (first, second) = pair.split_at(pair.len().div_ceil(2));
+                let (mine, other) = std::thread::scope(|s| {
+                    let other = s.spawn(move || format(second, b));
+                    (format(first, a), other.join())
+                });
+                a = mine;
+                b = match other {
+                    Ok(done) => done,
+                    Err(e) => std::panic::resume_unwind(e),
+                };
+                for (all, review) in [&a, &b] {
+                    aw.write_all(all)?;
+                    rw.write_all(review)?;
+                }
+            }
+            Ok(())
+        })
+        .with_context(|| format!("cannot write {}", all_path.display()))
+    })
+    .with_context(|| format!("cannot write {}", review_path.display()))?;
+    Ok([review_path, all_path])
+}
+
+/// Patients in the order of the lists: by practice, then OME/day descending, then id, so that
+/// reruns are identical. Sorted on compact keys (the practice's rank among the codes, the OME,
+/// the row), so that the codes and ids, scattered in memory, are compared only on ties;
+/// patient ids are distinct, so the order is total and an unstable sort gives the same order.
+pub fn patient_order(patients: &[PatientRow]) -> Vec<&PatientRow> {
+    let mut codes: Vec<&str> = patients.iter().map(|p| p.practice_code.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let rank: std::collections::HashMap<&str, u32> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, i as u32))
+        .collect();
+    let mut keys: Vec<(u32, f64, u32)> = patients
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                rank[p.practice_code.as_str()],
+                p.measures.ome_mg_day,
+                i as u32,
+            )
+        })
+        .collect();
+    keys.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then_with(|| {
+            patients[a.2 as usize]
+                .patient_id
+                .cmp(&patients[b.2 as usize].patient_id)
+        })
+    });
+    keys.iter().map(|k| &patients[k.2 as usize]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::PatientMeasures;
+
+    fn row(id: &str, excluded: Option<&str>, disagree: Option<bool>) -> PatientRow {
+        PatientRow {
+            patient_id: id.into(),
+            practice_code: "A81001".into(),
+            ics_code: "QHM".into(),
+            measures: PatientMeasures {
+                current: true,
+                ome_mg_day: 120.5,
+                instructed_ome_mg_day: None,
+                current_ome_mg_day: 118.0,
+                peak_ome_mg_day: 180.0,
+                window_ome_mg: 3374.0,
+                episode_start: Some(20_000),
+                duration_days: Some(95),
+                duration_censored: false,
+                high_dose: true,
+                high_dose_now: false,
+                long_term: true,
+                window_products: vec![1],
+                assumed_products: vec![],
+                last_issue_day: Some(20_390),
+            },
+            dose_band: crate::timeline::DoseBand::Above120,
+            reasons: "high dose: 120.5 mg OME/day (above 120); long-term: 95 days".into(),
+            current_products: "Morphine 60mg, \"MR\" tablets".into(),
+            doses_disagree: disagree,
+            excluded_reason: excluded.map(String::from),
+        }
+    }
+
+    /// The lists' order: practice code, then OME/day from the highest, then patient id.
+    #[test]
+    fn patients_are_listed_by_practice_then_dose_then_id() {
+        let mut rows = Vec::new();
+        for (id, practice, ome) in [
+            ("P9", "B2", 40.0),
+            ("P3", "A1", 90.0),
+            ("P7", "A1", 180.0),
+            ("P1", "B2", 40.0),
+            ("P5", "A1", 90.0),
+            ("P2", "A10", 500.0),
+            ("P4", "B2", 0.0),
+        ] {
+            let mut r = row(id, None, None);
+            r.practice_code = practice.into();
+            r.measures.ome_mg_day = ome;
+            rows.push(r);
+        }
+        let order: Vec<&str> = patient_order(&rows)
+            .iter()
+            .map(|r| r.patient_id.as_str())
+            .collect();
+        // A1: 180 (P7), then the tie at 90 by id (P3, P5); A10 after A1 as text; B2: the tie at
+        // 40 by id (P1, P9), then 0 (P4).
+        assert_eq!(order, ["P7", "P3", "P5", "P2", "P1", "P9", "P4"]);
+    }
+
+    /// The direct CSV writer and the typed table (Parquet) give the same columns and cells.
+    #[test]
+    fn patient_csv_matches_the_table() {
+        let mut rows = vec![
+            row("P1", None, Some(true)),
+            row("P,2", Some("palliative, per register"), None),
+            row("P3", None, None),
+        ];
+        rows[2].measures.high_dose = false;
+        rows[2].measures.long_term = false;
+        // More rows than one block, so that both formatting threads and several blocks run.
+        for i in 0..25_000 {
+            let mut r = row(&format!("Q{i}"), None, None);
+            r.measures.long_term = i % 3 == 0;
+            r.measures.high_dose = i % 5 == 0;
+            r.measures.duration_days = (i % 7 != 0).then_some(i64::from(i));
+            rows.push(r);
+        }
+        let refs: Vec<&PatientRow> = rows.iter().collect();
+        let review: Vec<&PatientRow> = refs.iter().copied().filter(|p| p.to_review()).collect();
+        // P1, and of the rest those with i a multiple of 3 or of 5: 8334 + 5000 - 1667.
+        assert_eq!(review.len(), 1 + 11_667);
+        let dir = tempfile::tempdir().unwrap();
+        let [review_path, all_path] = write_patients_csv(dir.path(), &refs).unwrap();
+        for (path, rows, with_exclusion) in [(review_path, &review, false), (all_path, &refs, true)]
+        {
+            let mut reader = csv::Reader::from_path(&path).unwrap();
+            let table = patient_table(rows, with_exclusion);
+            let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+            assert_eq!(header, table.header());
+            let mut n = 0;
+            for (i, rec) in reader.records().enumerate() {
+                let cells: Vec<String> = rec.unwrap().iter().map(String::from).collect();
+                assert_eq!(cells, table.row_cells(i), "row {i}");
+                n += 1;
+            }
+            assert_eq!(n, rows.len());
+        }
+    }
+}
