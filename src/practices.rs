@@ -238,6 +238,47 @@ pub fn read_list_sizes(path: &Path) -> Result<BTreeMap<String, f64>> {
     Ok(out)
 }
 
+/// Patients to exclude (`--exclude-patients`: a cancer or palliative care register): a file
+/// of patient ids, one a line, or a CSV with patient_id[,reason]. Returns id → reason.
+pub fn read_exclusions(path: &Path) -> Result<BTreeMap<String, String>> {
+    let text = crate::input::decode_text(
+        &std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+    );
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default();
+    let headers: Vec<String> = first.split(',').map(normalise_header).collect();
+    let id_col = headers
+        .iter()
+        .position(|h| ["patientid", "nhsnumber", "patient", "id"].contains(&h.as_str()));
+    let reason_col = headers.iter().position(|h| h == "reason");
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(id_col.is_some())
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 1 + usize::from(id_col.is_some());
+        let rec = rec.with_context(|| {
+            format!(
+                "{}: line {line}: cannot read the row\nhint: --exclude-patients takes one \
+                 patient id a line, or a CSV with patient_id[,reason]",
+                path.display()
+            )
+        })?;
+        let id = rec.get(id_col.unwrap_or(0)).unwrap_or("").trim();
+        if id.is_empty() {
+            continue;
+        }
+        let reason = reason_col
+            .and_then(|c| rec.get(c))
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .unwrap_or("on the exclusion list");
+        out.insert(id.to_string(), reason.to_string());
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,6 @@ use crate::dictionary::{Dictionary, PRODUCTS_CSV};
 use crate::extract::{FileInfo, ReadOptions};
 use crate::factors::{hex_sha256, DEFAULT_SET};
 use crate::items::ItemsWriter;
-use crate::output::{fmt_num, table};
 use crate::summary::summary_table;
 use crate::write::patients::{patient_order, patient_table, write_patients_csv};
 use polars::prelude::{Column, DataFrame, NamedFrom, PolarsResult, Series};
@@ -173,48 +172,6 @@ fn spinner(quiet: bool, msg: &str) -> ProgressBar {
     pb
 }
 
-fn read_exclusions(path: &Path) -> Result<BTreeMap<String, String>> {
-    let text = crate::input::decode_text(
-        &std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
-    );
-    let mut out = BTreeMap::new();
-    let mut lines = text.lines();
-    let first = lines.next().unwrap_or_default();
-    let headers: Vec<String> = first
-        .split(',')
-        .map(crate::extract::normalise_header)
-        .collect();
-    let id_col = headers
-        .iter()
-        .position(|h| ["patientid", "nhsnumber", "patient", "id"].contains(&h.as_str()));
-    let reason_col = headers.iter().position(|h| h == "reason");
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(id_col.is_some())
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    for (i, rec) in reader.records().enumerate() {
-        let line = i + 1 + usize::from(id_col.is_some());
-        let rec = rec.with_context(|| {
-            format!(
-                "{}: line {line}: cannot read the row\nhint: --exclude-patients takes one \
-                 patient id a line, or a CSV with patient_id[,reason]",
-                path.display()
-            )
-        })?;
-        let id = rec.get(id_col.unwrap_or(0)).unwrap_or("").trim();
-        if id.is_empty() {
-            continue;
-        }
-        let reason = reason_col
-            .and_then(|c| rec.get(c))
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .unwrap_or("on the exclusion list");
-        out.insert(id.to_string(), reason.to_string());
-    }
-    Ok(out)
-}
-
 pub fn run(args: Args) -> Result<()> {
     // The ranges are clap's (exit 2); what is left is how options relate.
     let usage = |message: String| ExitError {
@@ -273,7 +230,7 @@ pub fn run(args: Args) -> Result<()> {
         strict: args.strict,
         suppress: args.suppress,
         excluded_patients: match &args.exclude_patients {
-            Some(p) => read_exclusions(p)?,
+            Some(p) => crate::practices::read_exclusions(p)?,
             None => BTreeMap::new(),
         },
         practices: match practices {
@@ -398,7 +355,7 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!("warning: {}", crate::output::escape(w));
     }
     if !args.quiet {
-        print_summary(&result, &config, &out)?;
+        crate::write::terminal::print_summary(&result, &config, &out)?;
     }
     Ok(())
 }
@@ -712,132 +669,4 @@ fn write_manifest(
         w.write_all(b"\n")?;
         Ok(())
     })
-}
-
-fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Result<()> {
-    let mut o = io::stdout().lock();
-    writeln!(
-        o,
-        "opal audit at {} (factor set {}; high dose above {} mg/day; long-term more than {} days)",
-        day_text(r.as_of),
-        crate::output::escape(&config.factors.name),
-        fmt_num(config.timeline.threshold_mg_day),
-        config.timeline.long_term_days
-    )?;
-    let has_lists = r.ics_summaries.iter().any(|s| s.list_size.is_some());
-    let mut header = vec![
-        "ICS",
-        "practices",
-        "patients",
-        "high dose",
-        "long-term",
-        "both",
-        "median OME/day",
-        "p90 OME/day",
-    ];
-    if has_lists {
-        header.push("high dose per 1000");
-    }
-    let mut t = table(&header);
-    let show = |n: u64| -> String {
-        if config.suppress {
-            crate::summary::suppress_count(n).map_or("*".into(), |v| v.to_string())
-        } else {
-            n.to_string()
-        }
-    };
-    for s in &r.ics_summaries {
-        let mut row = vec![
-            if s.name.is_empty() {
-                s.code.clone()
-            } else {
-                format!("{} {}", s.code, s.name)
-            },
-            s.practices.to_string(),
-            show(s.patients),
-            show(s.high_dose),
-            show(s.long_term),
-            show(s.both),
-            s.median_ome_mg_day
-                .map(|v| format!("{v:.1}"))
-                .unwrap_or_default(),
-            s.p90_ome_mg_day
-                .map(|v| format!("{v:.1}"))
-                .unwrap_or_default(),
-        ];
-        if has_lists {
-            row.push(match s.list_size {
-                Some(l) if l > 0.0 => format!("{:.2}", s.high_dose as f64 * 1000.0 / l),
-                _ => String::new(),
-            });
-        }
-        crate::output::add_row(&mut t, row);
-    }
-    writeln!(o, "{t}")?;
-    // Top practices by high-dose rate.
-    let mut ranked: Vec<_> = r
-        .practice_summaries
-        .iter()
-        .filter(|s| s.patients > 0)
-        .map(|s| {
-            let rate = match s.list_size {
-                Some(l) if l > 0.0 => s.high_dose as f64 * 1000.0 / l,
-                _ => s.high_dose as f64 * 100.0 / s.patients as f64,
-            };
-            (rate, s)
-        })
-        .collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.code.cmp(&b.1.code)));
-    if !ranked.is_empty() {
-        let unit = if has_lists {
-            "high dose per 1000 registered"
-        } else {
-            "% of opioid patients high dose"
-        };
-        let mut t = table(&["practice", "ICS", "patients", "high dose", unit]);
-        for (rate, s) in ranked.iter().take(10) {
-            crate::output::add_row(
-                &mut t,
-                vec![
-                    s.code.clone(),
-                    s.ics_code.clone(),
-                    show(s.patients),
-                    show(s.high_dose),
-                    format!("{rate:.2}"),
-                ],
-            );
-        }
-        writeln!(o, "top practices by high-dose rate\n{t}")?;
-    }
-    let a = &r.accounting;
-    let mut t = table(&[
-        "rows read",
-        "used",
-        "not opioid",
-        "excluded",
-        "unresolved",
-        "rejected",
-        "after as_of",
-    ]);
-    crate::output::add_row(
-        &mut t,
-        vec![
-            a.read.to_string(),
-            a.used.to_string(),
-            a.not_opioid.to_string(),
-            a.excluded.to_string(),
-            a.unresolved.to_string(),
-            a.rejected.to_string(),
-            a.after_as_of.to_string(),
-        ],
-    );
-    writeln!(o, "row accounting (read = the sum of the rest)\n{t}")?;
-    let review = r.patients.iter().filter(|p| p.to_review()).count();
-    writeln!(
-        o,
-        "{} patients to review; outputs in {}",
-        review,
-        crate::output::escape(&out.display().to_string())
-    )?;
-    Ok(())
 }

@@ -1,3 +1,4 @@
 //! Writing outputs: one declaration of each output's columns, used by every format.
 
 pub mod patients;
+pub mod terminal;

@@ -1,0 +1,139 @@
+//! What `opal audit` prints on the terminal: the ICS table, the practices with the highest
+//! high-dose rates and the row accounting; no patient identifier, every cell escaped.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::audit::{day_text, AuditConfig, AuditResult};
+use crate::output::{fmt_num, table};
+
+/// The audit's summary on stdout.
+pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Result<()> {
+    let mut o = io::stdout().lock();
+    writeln!(
+        o,
+        "opal audit at {} (factor set {}; high dose above {} mg/day; long-term more than {} days)",
+        day_text(r.as_of),
+        crate::output::escape(&config.factors.name),
+        fmt_num(config.timeline.threshold_mg_day),
+        config.timeline.long_term_days
+    )?;
+    let has_lists = r.ics_summaries.iter().any(|s| s.list_size.is_some());
+    let mut header = vec![
+        "ICS",
+        "practices",
+        "patients",
+        "high dose",
+        "long-term",
+        "both",
+        "median OME/day",
+        "p90 OME/day",
+    ];
+    if has_lists {
+        header.push("high dose per 1000");
+    }
+    let mut t = table(&header);
+    let show = |n: u64| -> String {
+        if config.suppress {
+            crate::summary::suppress_count(n).map_or("*".into(), |v| v.to_string())
+        } else {
+            n.to_string()
+        }
+    };
+    for s in &r.ics_summaries {
+        let mut row = vec![
+            if s.name.is_empty() {
+                s.code.clone()
+            } else {
+                format!("{} {}", s.code, s.name)
+            },
+            s.practices.to_string(),
+            show(s.patients),
+            show(s.high_dose),
+            show(s.long_term),
+            show(s.both),
+            s.median_ome_mg_day
+                .map(|v| format!("{v:.1}"))
+                .unwrap_or_default(),
+            s.p90_ome_mg_day
+                .map(|v| format!("{v:.1}"))
+                .unwrap_or_default(),
+        ];
+        if has_lists {
+            row.push(match s.list_size {
+                Some(l) if l > 0.0 => format!("{:.2}", s.high_dose as f64 * 1000.0 / l),
+                _ => String::new(),
+            });
+        }
+        crate::output::add_row(&mut t, row);
+    }
+    writeln!(o, "{t}")?;
+    // Top practices by high-dose rate.
+    let mut ranked: Vec<_> = r
+        .practice_summaries
+        .iter()
+        .filter(|s| s.patients > 0)
+        .map(|s| {
+            let rate = match s.list_size {
+                Some(l) if l > 0.0 => s.high_dose as f64 * 1000.0 / l,
+                _ => s.high_dose as f64 * 100.0 / s.patients as f64,
+            };
+            (rate, s)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.code.cmp(&b.1.code)));
+    if !ranked.is_empty() {
+        let unit = if has_lists {
+            "high dose per 1000 registered"
+        } else {
+            "% of opioid patients high dose"
+        };
+        let mut t = table(&["practice", "ICS", "patients", "high dose", unit]);
+        for (rate, s) in ranked.iter().take(10) {
+            crate::output::add_row(
+                &mut t,
+                vec![
+                    s.code.clone(),
+                    s.ics_code.clone(),
+                    show(s.patients),
+                    show(s.high_dose),
+                    format!("{rate:.2}"),
+                ],
+            );
+        }
+        writeln!(o, "top practices by high-dose rate\n{t}")?;
+    }
+    let a = &r.accounting;
+    let mut t = table(&[
+        "rows read",
+        "used",
+        "not opioid",
+        "excluded",
+        "unresolved",
+        "rejected",
+        "after as_of",
+    ]);
+    crate::output::add_row(
+        &mut t,
+        vec![
+            a.read.to_string(),
+            a.used.to_string(),
+            a.not_opioid.to_string(),
+            a.excluded.to_string(),
+            a.unresolved.to_string(),
+            a.rejected.to_string(),
+            a.after_as_of.to_string(),
+        ],
+    );
+    writeln!(o, "row accounting (read = the sum of the rest)\n{t}")?;
+    let review = r.patients.iter().filter(|p| p.to_review()).count();
+    writeln!(
+        o,
+        "{} patients to review; outputs in {}",
+        review,
+        crate::output::escape(&out.display().to_string())
+    )?;
+    Ok(())
+}
