@@ -1,7 +1,7 @@
 //! `opal audit`: the monthly audit of patient-level extracts.
 
 use std::collections::BTreeMap;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -9,17 +9,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::audit::{self, day_text, AuditConfig, AuditResult, PrnPolicy};
 use crate::cli::{ranges, ExitError};
-use crate::dictionary::{Dictionary, PRODUCTS_CSV};
-use crate::extract::{FileInfo, ReadOptions};
-use crate::factors::{hex_sha256, DEFAULT_SET};
+use crate::dictionary::Dictionary;
+use crate::extract::ReadOptions;
+use crate::factors::DEFAULT_SET;
 use crate::items::ItemsWriter;
 use crate::summary::summary_table;
 use crate::write::patients::{patient_order, patient_table, write_patients_csv};
 use polars::prelude::{Column, DataFrame, NamedFrom, PolarsResult, Series};
 
-use crate::table::{
-    write_atomically, write_parquet_blocks, write_table, Format, Table, PARQUET_BLOCK_ROWS,
-};
+use crate::table::{write_parquet_blocks, write_table, Format, Table, PARQUET_BLOCK_ROWS};
 use crate::timeline::{Stockpile, TimelineSettings};
 use crate::values::{self, DateFormat};
 
@@ -344,7 +342,14 @@ pub fn run(args: Args) -> Result<()> {
     result.complete_with(completion);
     written.push(items);
     written.extend(write_row_outputs(&out, &result, args.format)?);
-    write_manifest(&out, &args, &files, &result, &config, &written)?;
+    let refs = crate::write::manifest::Settings {
+        practices: args.practices.as_deref(),
+        list_sizes: args.list_sizes.as_deref(),
+        exclude_patients: args.exclude_patients.as_deref(),
+        format: args.format.extension(),
+        date_format: args.date_format.as_deref(),
+    };
+    crate::write::manifest::write_audit_manifest(&out, &refs, &files, &result, &config, &written)?;
     pb.finish_and_clear();
     lap("write");
     if let Some(d) = early_out {
@@ -586,87 +591,4 @@ fn items_frame(
         num("ome_mg_day", &|_, v| Some(v.total_ome_mg / v.days_supply)),
         num("instructed_ome_mg_day", &|_, v| v.instructed_ome_mg_day),
     ])
-}
-
-fn write_manifest(
-    out: &Path,
-    args: &Args,
-    files: &[FileInfo],
-    r: &AuditResult,
-    config: &AuditConfig,
-    written: &[PathBuf],
-) -> Result<()> {
-    use serde_json::json;
-    let inputs: Vec<_> = files
-        .iter()
-        .zip(&r.date_formats)
-        .map(|(f, df)| {
-            json!({
-                "path": f.path,
-                "format": f.format,
-                "bytes": f.bytes,
-                "sha256": f.sha256,
-                "rows": f.rows,
-                "preamble_lines": f.preamble_lines,
-                "columns": f.columns,
-                "date_format": df,
-            })
-        })
-        .collect();
-    let file_sha = |p: &Option<PathBuf>| -> Option<serde_json::Value> {
-        let p = p.as_ref()?;
-        let bytes = std::fs::read(p).ok()?;
-        Some(json!({"path": p.display().to_string(), "sha256": hex_sha256(&bytes)}))
-    };
-    let outputs: Vec<String> = written
-        .iter()
-        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect();
-    let manifest = json!({
-        "opal_version": env!("CARGO_PKG_VERSION"),
-        "command": "audit",
-        "as_of": day_text(r.as_of),
-        "first_issue_date": r.first_issue_day.map(day_text),
-        "inputs": inputs,
-        "practices": file_sha(&args.practices),
-        "list_sizes": file_sha(&args.list_sizes),
-        "exclude_patients": args.exclude_patients.as_ref().map(|p| json!({
-            "path": p.display().to_string(),
-            "patients": config.excluded_patients.len(),
-        })),
-        "settings": {
-            "threshold_mg_day": config.timeline.threshold_mg_day,
-            "long_term_days": config.timeline.long_term_days,
-            "grace_days": config.timeline.grace_days,
-            "dose_window_days": config.timeline.dose_window_days,
-            "lookback_days": config.timeline.lookback_days,
-            "default_days": config.default_days,
-            "max_days_supply": config.max_days_supply,
-            "include_dependence": config.include_dependence,
-            "prn_policy": config.prn_policy.as_str(),
-            "stockpile": config.timeline.stockpile.as_str(),
-            "suppress": config.suppress,
-            "strict": config.strict,
-            "format": args.format.extension(),
-            "date_format": args.date_format,
-        },
-        "factor_set": {"name": config.factors.name, "sha256": config.factors.sha256},
-        "product_dictionary_sha256": hex_sha256(PRODUCTS_CSV.as_bytes()),
-        "rows": r.accounting,
-        "rows_balance": "read = used + not_opioid + excluded + unresolved + rejected + after_as_of",
-        "patients": {
-            "current": r.patients.len(),
-            "excluded": r.patients.iter().filter(|p| p.excluded_reason.is_some()).count(),
-            "review_list": r.patients.iter().filter(|p| p.to_review()).count(),
-        },
-        "distinct": {"products": r.distinct_products, "dose_texts": r.distinct_dose_texts},
-        "outputs": outputs,
-        "warnings": r.warnings,
-    });
-    let path = out.join("manifest.json");
-    write_atomically(&path, |w| {
-        serde_json::to_writer_pretty(&mut *w, &manifest)?;
-        w.write_all(b"\n")?;
-        Ok(())
-    })
 }

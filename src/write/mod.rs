@@ -1,4 +1,5 @@
 //! Writing outputs: one declaration of each output's columns, used by every format.
 
+pub mod manifest;
 pub mod patients;
 pub mod terminal;

@@ -1,0 +1,108 @@
+//! manifest.json of `opal audit`: opal's version, every input with its size and SHA-256,
+//! every setting, the factor set and dictionary checksums, the row accounting and the
+//! warnings — and no patient identifier.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::audit::{day_text, AuditConfig, AuditResult};
+use crate::dictionary::PRODUCTS_CSV;
+use crate::extract::FileInfo;
+use crate::factors::hex_sha256;
+use crate::table::write_atomically;
+
+/// What the manifest records of the command line besides the audit's settings.
+pub struct Settings<'a> {
+    pub practices: Option<&'a Path>,
+    pub list_sizes: Option<&'a Path>,
+    pub exclude_patients: Option<&'a Path>,
+    /// `csv` or `parquet`.
+    pub format: &'static str,
+    pub date_format: Option<&'a str>,
+}
+
+/// Write `<out>/manifest.json`.
+pub fn write_audit_manifest(
+    out: &Path,
+    args: &Settings<'_>,
+    files: &[FileInfo],
+    r: &AuditResult,
+    config: &AuditConfig,
+    written: &[PathBuf],
+) -> Result<()> {
+    use serde_json::json;
+    let inputs: Vec<_> = files
+        .iter()
+        .zip(&r.date_formats)
+        .map(|(f, df)| {
+            json!({
+                "path": f.path,
+                "format": f.format,
+                "bytes": f.bytes,
+                "sha256": f.sha256,
+                "rows": f.rows,
+                "preamble_lines": f.preamble_lines,
+                "columns": f.columns,
+                "date_format": df,
+            })
+        })
+        .collect();
+    let file_sha = |p: Option<&Path>| -> Option<serde_json::Value> {
+        let p = p?;
+        let bytes = std::fs::read(p).ok()?;
+        Some(json!({"path": p.display().to_string(), "sha256": hex_sha256(&bytes)}))
+    };
+    let outputs: Vec<String> = written
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    let manifest = json!({
+        "opal_version": env!("CARGO_PKG_VERSION"),
+        "command": "audit",
+        "as_of": day_text(r.as_of),
+        "first_issue_date": r.first_issue_day.map(day_text),
+        "inputs": inputs,
+        "practices": file_sha(args.practices),
+        "list_sizes": file_sha(args.list_sizes),
+        "exclude_patients": args.exclude_patients.map(|p| json!({
+            "path": p.display().to_string(),
+            "patients": config.excluded_patients.len(),
+        })),
+        "settings": {
+            "threshold_mg_day": config.timeline.threshold_mg_day,
+            "long_term_days": config.timeline.long_term_days,
+            "grace_days": config.timeline.grace_days,
+            "dose_window_days": config.timeline.dose_window_days,
+            "lookback_days": config.timeline.lookback_days,
+            "default_days": config.default_days,
+            "max_days_supply": config.max_days_supply,
+            "include_dependence": config.include_dependence,
+            "prn_policy": config.prn_policy.as_str(),
+            "stockpile": config.timeline.stockpile.as_str(),
+            "suppress": config.suppress,
+            "strict": config.strict,
+            "format": args.format,
+            "date_format": args.date_format,
+        },
+        "factor_set": {"name": config.factors.name, "sha256": config.factors.sha256},
+        "product_dictionary_sha256": hex_sha256(PRODUCTS_CSV.as_bytes()),
+        "rows": r.accounting,
+        "rows_balance": "read = used + not_opioid + excluded + unresolved + rejected + after_as_of",
+        "patients": {
+            "current": r.patients.len(),
+            "excluded": r.patients.iter().filter(|p| p.excluded_reason.is_some()).count(),
+            "review_list": r.patients.iter().filter(|p| p.to_review()).count(),
+        },
+        "distinct": {"products": r.distinct_products, "dose_texts": r.distinct_dose_texts},
+        "outputs": outputs,
+        "warnings": r.warnings,
+    });
+    let path = out.join("manifest.json");
+    write_atomically(&path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &manifest)?;
+        w.write_all(b"\n")?;
+        Ok(())
+    })
+}
