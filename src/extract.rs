@@ -1373,6 +1373,27 @@ pub fn map_columns(
 mod tests {
     use super::*;
 
+    /// The header is looked for in the first 20 lines: after 19 lines of preamble it is
+    /// found; after 20 the file has no header opal can see, and the error says what it found.
+    #[test]
+    fn a_preamble_of_19_lines_at_most() {
+        let head =
+            "patient_id,practice_code,issue_date,drug_name,quantity\nP1,A81001,2026-10-01,x,1\n";
+        let file = |n: usize| format!("{}{head}", "Search results\n".repeat(n)).into_bytes();
+        let opts = ReadOptions::default();
+        let found = find_header("x.csv", &file(19), &opts).unwrap();
+        assert_eq!(found.preamble_lines, 19);
+        assert_eq!(found.headers[0], "patient_id");
+        let e = find_header("x.csv", &file(20), &opts)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("no column for patient_id") && e.contains("Search results"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn headers_map_through_usual_spellings() {
         let h: Vec<String> = [

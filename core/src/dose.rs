@@ -184,7 +184,8 @@ enum Tok {
     Punct(char),
 }
 
-fn number_word(w: &str) -> Option<f64> {
+/// A number written as a word ("one", "half", "twenty"), as directions and names write them.
+pub(crate) fn number_word(w: &str) -> Option<f64> {
     Some(match w {
         "zero" | "nil" => 0.0,
         "one" => 1.0,

@@ -402,6 +402,21 @@ mod tests {
         // |28 − 20| = 8 is not more than half of 20: agree.
         let v = values(&mst, 56.0, Some(20.0), &crate::dose::parse("1 bd"), 1.0, &s);
         assert_eq!(v.days_supply_disagree, Some(false));
+        // The edges: 28 worked out against 56 stated differs by exactly half (28): agree;
+        // against 18, by 10 > 9: disagree; against 19, by 9 < 9.5: agree.
+        let bd = crate::dose::parse("1 bd");
+        assert_eq!(
+            values(&mst, 56.0, Some(56.0), &bd, 1.0, &s).days_supply_disagree,
+            Some(false)
+        );
+        assert_eq!(
+            values(&mst, 56.0, Some(18.0), &bd, 1.0, &s).days_supply_disagree,
+            Some(true)
+        );
+        assert_eq!(
+            values(&mst, 56.0, Some(19.0), &bd, 1.0, &s).days_supply_disagree,
+            Some(false)
+        );
     }
 
     /// Issue 12.3's bounds, each with the column to blame.
@@ -428,6 +443,15 @@ mod tests {
         // 734 tablets at one twice a day last 367 days: above 366.
         assert_eq!(column(734.0, None, &bd), Some("dose_text"));
         assert_eq!(column(732.0, None, &bd), None);
+        // Strength bounds: 1,000 mg a unit is plausible (dm+d has 750), above it not.
+        let mut edge = (*mst).clone();
+        edge.strength = 1_000.0;
+        assert_eq!(implausible(&edge, 1.0, 10.0, Some(28.0), &bd, &s), None);
+        edge.strength = 1_000.5;
+        assert_eq!(
+            implausible(&edge, 1.0, 10.0, Some(28.0), &bd, &s).map(|x| x.0),
+            Some("drug_name")
+        );
         let mut huge = (*mst).clone();
         huge.strength = 50_000.0;
         let why = implausible(&huge, 1.0, 10.0, None, &bd, &s).unwrap();

@@ -1032,16 +1032,10 @@ static_re!(
 /// day`, `7-day`), in days; newer dm+d generic names carry it. Only 1 to 7 days are read.
 pub fn wear_days_in_name(normalised: &str) -> Option<f64> {
     let c = re_wear().captures(normalised)?;
-    let n = match &c[1] {
-        "one" => 1.0,
-        "two" => 2.0,
-        "three" => 3.0,
-        "four" => 4.0,
-        "five" => 5.0,
-        "six" => 6.0,
-        "seven" => 7.0,
-        digits => digits.parse::<f64>().ok()?,
-    };
+    let n = c[1]
+        .parse::<f64>()
+        .ok()
+        .or_else(|| crate::dose::number_word(&c[1]))?;
     let days = if &c[2] == "day" { n } else { n / 24.0 };
     (1.0..=7.0).contains(&days).then_some(days)
 }

@@ -197,12 +197,25 @@ pub fn detect_date_format<'a>(
     match best {
         Some((n, f)) if n * 2 >= total => Ok(DateFormat(f.to_string())),
         _ => {
-            let example = values
+            // The column may hold something else (a shifted row's patient id or name): its
+            // shape is shown, never its value.
+            let example: String = values
                 .clone()
                 .find(|v| !v.trim().is_empty())
-                .unwrap_or_default();
+                .unwrap_or_default()
+                .trim()
+                .chars()
+                .take(30)
+                .map(|c| match c {
+                    '0'..='9' => '9',
+                    c if c.is_alphabetic() => 'A',
+                    c if c.is_ascii_punctuation() || c == ' ' => c,
+                    _ => '?',
+                })
+                .collect();
             Err(format!(
-                "cannot tell the date format (e.g. '{example}')\nhint: opal reads 2026-10-31, \
+                "cannot tell the date format (values shaped like '{example}': 9 a digit, A a \
+                 letter)\nhint: opal reads 2026-10-31, \
                  31/10/2026, 31-Oct-2026 and 20261031, with or without a time; for another \
                  layout pass --date-format, e.g. --date-format %d.%m.%Y"
             ))
@@ -401,6 +414,14 @@ pub fn parse_days(text: &str) -> Result<Option<f64>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A column that holds no dates (a shifted row's NHS number) is described by its shape,
+    /// never quoted: the message must not carry a patient identifier.
+    #[test]
+    fn an_unreadable_date_column_is_shown_by_shape() {
+        let e = detect_date_format(["943 476 5919", "943 476 5920"].into_iter()).unwrap_err();
+        assert!(e.contains("'999 999 9999'") && !e.contains("943"), "{e}");
+    }
 
     #[test]
     fn civil_round_trip() {

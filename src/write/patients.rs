@@ -24,6 +24,38 @@ pub enum Cell<'a> {
     Date(Option<Day>),
 }
 
+impl Cell<'_> {
+    /// The cell as the typed table's text (dates as YYYY-MM-DD); `None` when absent.
+    fn text(&self) -> Option<String> {
+        match self {
+            Cell::Text(s) | Cell::OptText(Some(s)) => Some(s.to_string()),
+            Cell::Date(d) => d.map(day_text),
+            _ => None,
+        }
+    }
+
+    fn number(&self) -> Option<f64> {
+        match self {
+            Cell::Number(v) => *v,
+            _ => None,
+        }
+    }
+
+    fn integer(&self) -> Option<i64> {
+        match self {
+            Cell::Integer(v) => *v,
+            _ => None,
+        }
+    }
+
+    fn flag(&self) -> Option<bool> {
+        match self {
+            Cell::Flag(v) => *v,
+            _ => None,
+        }
+    }
+}
+
 /// The type of a column, whatever its rows (an empty list keeps its schema).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -136,56 +168,10 @@ pub fn patient_table(rows: &[&PatientRow], with_exclusion: bool) -> Table {
     for c in columns(with_exclusion) {
         let cells: Vec<Cell> = rows.iter().map(|r| (c.cell)(r)).collect();
         t = match c.kind {
-            Kind::Text => t.text(
-                c.name,
-                cells
-                    .iter()
-                    .map(|x| match x {
-                        Cell::Text(s) | Cell::OptText(Some(s)) => Some(s.to_string()),
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-            Kind::Date => t.text(
-                c.name,
-                cells
-                    .iter()
-                    .map(|x| match x {
-                        Cell::Date(d) => d.map(day_text),
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-            Kind::Number => t.number(
-                c.name,
-                cells
-                    .iter()
-                    .map(|x| match x {
-                        Cell::Number(v) => *v,
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-            Kind::Integer => t.integer(
-                c.name,
-                cells
-                    .iter()
-                    .map(|x| match x {
-                        Cell::Integer(v) => *v,
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-            Kind::Flag => t.flag(
-                c.name,
-                cells
-                    .iter()
-                    .map(|x| match x {
-                        Cell::Flag(v) => *v,
-                        _ => None,
-                    })
-                    .collect(),
-            ),
+            Kind::Text | Kind::Date => t.text(c.name, cells.iter().map(Cell::text).collect()),
+            Kind::Number => t.number(c.name, cells.iter().map(Cell::number).collect()),
+            Kind::Integer => t.integer(c.name, cells.iter().map(Cell::integer).collect()),
+            Kind::Flag => t.flag(c.name, cells.iter().map(Cell::flag).collect()),
         };
     }
     t
