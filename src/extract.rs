@@ -1000,6 +1000,11 @@ fn quote_stray_quotes(data: &[u8], separator: u8) -> Option<Vec<u8>> {
                 }
             }
             out.extend_from_slice(&data[start..i]);
+            // A quoted field must end at a separator or a line end; anything else is not a
+            // stray quote opal can read for sure, so the chunk's error stands.
+            if i < data.len() && !matches!(data[i], b'\n' | b'\r') && data[i] != separator {
+                return None;
+            }
         } else {
             let end = data[i..]
                 .iter()
@@ -1372,6 +1377,20 @@ pub fn map_columns(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lone quote inside an unquoted field is made a character; a quoted field followed by
+    /// more text is not guessed at.
+    #[test]
+    fn stray_quotes_are_fixed_only_when_sure() {
+        let fixed = quote_stray_quotes(b"a,capsules 1\" strip,\"x, y\"\nb,c,d\n", b',').unwrap();
+        assert_eq!(
+            fixed,
+            b"a,\"capsules 1\"\" strip\",\"x, y\"\nb,c,d\n".to_vec()
+        );
+        assert_eq!(quote_stray_quotes(b"a,\"2 bd\"x,c\n", b','), None);
+        assert_eq!(quote_stray_quotes(b"a,\"never closed\n", b','), None);
+        assert_eq!(quote_stray_quotes(b"a,b\n", b','), None);
+    }
 
     /// The header is looked for in the first 20 lines: after 19 lines of preamble it is
     /// found; after 20 the file has no header opal can see, and the error says what it found.
