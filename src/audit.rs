@@ -10,12 +10,15 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use polars::prelude::{PlHashMap, StringChunked};
 
+pub use crate::checks::Accounting;
+use crate::checks::{
+    check_row, Column, IdCell, ProductFacts, Rejection, RowFacts, RowOutcome, RowSettings,
+};
 use crate::cli::ExitError;
 use crate::dictionary::Dictionary;
 use crate::dose::DoseParse;
 use crate::extract::{Chunk, FileInfo};
 use crate::factors::FactorSet;
-use crate::item::quantity_in_product;
 pub use crate::item::{
     corrupt_text, implausible, invisible_id, looks_like_nhs_number, DaysSource, ItemSettings,
     ItemValues, PrnPolicy,
@@ -84,38 +87,6 @@ pub struct Unresolved {
     pub dmd_code: String,
     pub bnf_code: String,
     pub reason: String,
-}
-
-/// Row accounting: `read = used + not_opioid + excluded + unresolved + rejected + after_as_of`.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Accounting {
-    pub read: u64,
-    pub used: u64,
-    pub not_opioid: u64,
-    pub excluded: u64,
-    pub unresolved: u64,
-    pub rejected: u64,
-    pub after_as_of: u64,
-    /// Excluded items by reason (opioid dependence products).
-    pub excluded_by_reason: BTreeMap<String, u64>,
-    /// Rejected rows by column.
-    pub rejected_by_column: BTreeMap<String, u64>,
-    /// BNF codes that had lost their leading zero in a spreadsheet and were read with it.
-    pub bnf_leading_zero_restored: u64,
-    /// Blank lines (every field empty): not rows, so not in `read`.
-    pub blank_lines: u64,
-}
-
-impl Accounting {
-    pub fn balanced(&self) -> bool {
-        self.read
-            == self.used
-                + self.not_opioid
-                + self.excluded
-                + self.unresolved
-                + self.rejected
-                + self.after_as_of
-    }
 }
 
 /// A product as used by the items resolved to it.
@@ -385,8 +356,9 @@ impl Who {
 }
 
 /// Bits of [`What::flags`].
-const WHAT_EMPTY: u8 = 1; // date, drug name, dm+d, BNF and quantity all empty
+const WHAT_EMPTY: u8 = 1; // drug name, dm+d, BNF and quantity all empty
 const BNF_REPAIRED: u8 = 2;
+const DATE_EMPTY: u8 = 4;
 
 /// What a row is: date, product, quantity, days and dose text, each distinct value parsed once.
 struct What<'a> {
@@ -429,6 +401,19 @@ struct Columns<'c> {
 }
 
 impl<'c> Columns<'c> {
+    /// The column a row can be rejected on.
+    fn column(&self, column: Column) -> Option<&'c StringChunked> {
+        match column {
+            Column::PatientId => self.patient,
+            Column::PracticeCode => self.practice,
+            Column::IssueDate => self.date,
+            Column::DrugName => self.name,
+            Column::Quantity => self.qty,
+            Column::DaysSupply => self.days,
+            Column::DoseText => self.dose,
+        }
+    }
+
     fn of(chunk: &'c Chunk, columns: &BTreeMap<String, String>) -> Columns<'c> {
         let col = |c: &str| chunk.column(columns.get(c));
         Columns {
@@ -446,6 +431,21 @@ impl<'c> Columns<'c> {
             ics: col("ics_code"),
         }
     }
+}
+
+/// `--strict` stops at the first rejected row.
+fn strict_error(path: &str, line: u64, r: &Rejection, value: &str) -> anyhow::Error {
+    let value = if r.show_value { value } else { "" };
+    ExitError {
+        code: crate::cli::exit::STRICT,
+        message: format!(
+            "{path}: line {line}: column {}: '{value}': {}\nhint: --strict stops at the first \
+             rejected row; without it the row is counted in rejected.csv",
+            r.column.as_str(),
+            r.reason
+        ),
+    }
+    .into()
 }
 
 /// Intern `text` through `cache` into `values`, computing it once with `make`.
@@ -503,12 +503,10 @@ impl<'a> What<'a> {
             let (name, dmd, bnf) = (cell(c.name, row), cell(c.dmd, row), cell(c.bnf, row));
             let (qty_text, qty_unit) = (cell(c.qty, row), cell(c.qty_unit, row));
             let mut flags = 0;
-            if date_text.is_empty()
-                && name.is_empty()
-                && dmd.is_empty()
-                && bnf.is_empty()
-                && qty_text.is_empty()
-            {
+            if date_text.is_empty() {
+                flags |= DATE_EMPTY;
+            }
+            if name.is_empty() && dmd.is_empty() && bnf.is_empty() && qty_text.is_empty() {
                 flags |= WHAT_EMPTY;
             }
             let outcome = if name.is_empty() && dmd.is_empty() && bnf.is_empty() {
@@ -707,28 +705,6 @@ impl<'a> Auditor<'a> {
         Ok(())
     }
 
-    fn reject(&mut self, r: Rejected) -> Result<()> {
-        if self.config.strict {
-            return Err(ExitError {
-                code: crate::cli::exit::STRICT,
-                message: format!(
-                    "{}: line {}: column {}: '{}': {}\nhint: --strict stops at the first \
-                     rejected row; without it the row is counted in rejected.csv",
-                    r.file, r.line, r.column, r.value, r.reason
-                ),
-            }
-            .into());
-        }
-        self.accounting.rejected += 1;
-        *self
-            .accounting
-            .rejected_by_column
-            .entry(r.column.clone())
-            .or_default() += 1;
-        self.rejected.push(r);
-        Ok(())
-    }
-
     /// The rows of one chunk, the file's date layout being known: ids on two threads, then
     /// the checks in row order.
     fn rows(&mut self, fi: usize, chunk: &Chunk) -> Result<()> {
@@ -756,7 +732,8 @@ impl<'a> Auditor<'a> {
         self.checks(fi, chunk, &c, &path, &layout)
     }
 
-    /// METHOD.md's order of checks over one chunk's ids: every row ends in one count.
+    /// METHOD.md's order of checks ([`check_row`]) over one chunk's ids: every row ends in
+    /// one count.
     fn checks(
         &mut self,
         fi: usize,
@@ -766,16 +743,16 @@ impl<'a> Auditor<'a> {
         layout: &str,
     ) -> Result<()> {
         let config = self.config;
+        let settings = RowSettings {
+            as_of: config.as_of,
+            today: config.today,
+            item: config.item_settings(),
+        };
+        let id_cell = |id: u32, bad: &[Option<&'static str>]| match id {
+            NONE => IdCell::Empty,
+            i => bad[i as usize].map_or(IdCell::Usable, IdCell::Unusable),
+        };
         for row in 0..c.rows {
-            self.accounting.read += 1;
-            let line = chunk.line(row);
-            let rej = |column: &str, value: &str, reason: String| Rejected {
-                file: path.to_string(),
-                line,
-                column: column.to_string(),
-                value: value.to_string(),
-                reason,
-            };
             let (patient, practice) = (self.who.patient[row], self.who.practice[row]);
             let day = self.what.day[row];
             let flags = self.what.flags[row];
@@ -783,96 +760,69 @@ impl<'a> Auditor<'a> {
                 self.first_day = Some(self.first_day.map_or(day, |f| f.min(day)));
                 self.latest_day = Some(self.latest_day.map_or(day, |l| l.max(day)));
             }
-            if patient == NONE && practice == NONE && flags & WHAT_EMPTY != 0 {
-                // A blank line is not a row.
-                self.accounting.read -= 1;
-                self.accounting.blank_lines += 1;
-                continue;
-            }
-            let missing = [("patient_id", patient), ("practice_code", practice)]
-                .into_iter()
-                .find(|(_, v)| *v == NONE);
-            if let Some((column, _)) = missing {
-                let why = format!("{column} is empty");
-                self.reject(rej(column, "", why))?;
-                continue;
-            }
-            // An id that is not one (an NHS number shifted into the practice column, a NUL,
-            // a byte-order mark where two files were joined, nothing visible): the row makes
-            // no patient or practice, and the value, perhaps a patient's, is not shown.
-            let bad = [
-                ("patient_id", self.who.bad_patient[patient as usize]),
-                ("practice_code", self.who.bad_practice[practice as usize]),
-            ]
-            .into_iter()
-            .find_map(|(column, why)| why.map(|w| (column, w)));
-            if let Some((column, why)) = bad {
-                let why = format!("{why}; the value is not shown");
-                self.reject(rej(column, "", why))?;
-                continue;
-            }
-            if day == NO_DAY {
-                let date_text = cell(c.date, row);
-                let why = if date_text.is_empty() {
-                    "issue_date is empty".to_string()
-                } else {
-                    format!("not a date in the layout {layout} of this file")
-                };
-                self.reject(rej("issue_date", date_text, why))?;
-                continue;
-            }
-            if config.as_of.is_none() && day > config.today {
-                let why = format!(
-                    "issue date is in the future (after today, {})",
-                    format_day(config.today)
-                );
-                self.reject(rej("issue_date", cell(c.date, row), why))?;
-                continue;
-            }
-            let ics = self.who.ics[row];
-            let seen = &mut self.practice_ics_seen[practice as usize];
-            if seen.is_none() {
-                *seen = Some(ics);
-            }
-            // Without --as-of the audit date is the latest usable issue date, so no row is
-            // after it.
-            if config.as_of.is_some_and(|a| day > a) {
-                self.accounting.after_as_of += 1;
-                continue;
-            }
             let oi = self.what.outcome[row];
-            if oi == NONE {
-                let why = "no drug name, dm+d code or BNF code (a short row?)".to_string();
-                self.reject(rej("drug_name", "", why))?;
-                continue;
-            }
-            if flags & BNF_REPAIRED != 0 {
-                self.accounting.bnf_leading_zero_restored += 1;
-            }
-            let outcome = &self.what.outcomes[oi as usize];
-            if let Some(why) = outcome.corrupt {
-                self.reject(rej("drug_name", "", why.to_string()))?;
-                continue;
-            }
-            match outcome.status {
-                Status::NotOpioid => {
-                    self.accounting.not_opioid += 1;
-                    continue;
+            let product = (oi != NONE).then(|| {
+                let o = &self.what.outcomes[oi as usize];
+                ProductFacts {
+                    status: o.status,
+                    reason: &o.reason,
+                    corrupt: o.corrupt,
+                    product: (o.used != NONE).then(|| {
+                        let u = &self.what.products[o.used as usize];
+                        (&*u.product, u.factor)
+                    }),
                 }
-                Status::Excluded => {
-                    self.accounting.excluded += 1;
-                    match self.accounting.excluded_by_reason.get_mut(&outcome.reason) {
-                        Some(n) => *n += 1,
-                        None => {
-                            self.accounting
-                                .excluded_by_reason
-                                .insert(outcome.reason.clone(), 1);
-                        }
-                    }
-                    continue;
+            });
+            let dose = &self.what.doses[self.what.dose[row] as usize];
+            let facts = RowFacts {
+                patient: id_cell(patient, &self.who.bad_patient),
+                practice: id_cell(practice, &self.who.bad_practice),
+                day: (day != NO_DAY).then_some(day),
+                date_empty: flags & DATE_EMPTY != 0,
+                date_layout: layout,
+                what_empty: flags & WHAT_EMPTY != 0,
+                product,
+                bnf_repaired: flags & BNF_REPAIRED != 0,
+                quantity: &self.what.quantities[self.what.quantity[row] as usize],
+                days_supply: &self.what.days[self.what.days_supply[row] as usize],
+                dose: &dose.parse,
+                dose_corrupt: dose.corrupt,
+            };
+            let outcome = check_row(&facts, &settings);
+            if outcome.dated() {
+                let seen = &mut self.practice_ics_seen[practice as usize];
+                if seen.is_none() {
+                    *seen = Some(self.who.ics[row]);
                 }
-                Status::Unresolved => {
-                    self.accounting.unresolved += 1;
+            }
+            if let RowOutcome::Rejected(r) = &outcome {
+                if config.strict {
+                    return Err(strict_error(
+                        path,
+                        chunk.line(row),
+                        r,
+                        cell(c.column(r.column), row),
+                    ));
+                }
+            }
+            self.accounting.count(&facts, &outcome);
+            let line = chunk.line(row);
+            match outcome {
+                RowOutcome::Rejected(r) => {
+                    let value = if r.show_value {
+                        cell(c.column(r.column), row).to_string()
+                    } else {
+                        String::new()
+                    };
+                    self.rejected.push(Rejected {
+                        file: path.to_string(),
+                        line,
+                        column: r.column.as_str().to_string(),
+                        value,
+                        reason: r.reason,
+                    });
+                }
+                RowOutcome::Unresolved(reason) => {
                     self.practice_unresolved[practice as usize] += 1;
                     let bnf = cell(c.bnf, row);
                     self.unresolved.push(Unresolved {
@@ -882,65 +832,26 @@ impl<'a> Auditor<'a> {
                         drug_name: cell(c.name, row).to_string(),
                         dmd_code: cell(c.dmd, row).to_string(),
                         bnf_code: crate::resolve::repair_bnf(bnf).unwrap_or_else(|| bnf.into()),
-                        reason: outcome.reason.clone(),
+                        reason: reason.to_string(),
                     });
-                    continue;
                 }
-                Status::Resolved => {}
+                RowOutcome::Used {
+                    quantity,
+                    explicit_days,
+                } => self.items.push(Item {
+                    line,
+                    quantity,
+                    explicit_days: explicit_days.unwrap_or(f64::NAN),
+                    file: fi as u32,
+                    patient,
+                    practice,
+                    extract_ics: self.who.ics[row],
+                    issue_day: day,
+                    product: self.what.outcomes[oi as usize].used,
+                    dose: self.what.dose[row],
+                }),
+                _ => {}
             }
-            let used = outcome.used;
-            let quantity = match &self.what.quantities[self.what.quantity[row] as usize] {
-                Ok(q) => quantity_in_product(q, &self.what.products[used as usize].product),
-                Err(why) => {
-                    let why = why.clone();
-                    self.reject(rej("quantity", cell(c.qty, row), why))?;
-                    continue;
-                }
-            };
-            let explicit_days = match &self.what.days[self.what.days_supply[row] as usize] {
-                Ok(d) => *d,
-                Err(why) => {
-                    let why = why.clone();
-                    self.reject(rej("days_supply", cell(c.days, row), why))?;
-                    continue;
-                }
-            };
-            let product = &self.what.products[used as usize];
-            let dose = &self.what.doses[self.what.dose[row] as usize];
-            if let Some(why) = dose.corrupt {
-                self.reject(rej("dose_text", "", why.to_string()))?;
-                continue;
-            }
-            if let Some((column, why)) = implausible(
-                &product.product,
-                product.factor,
-                quantity,
-                explicit_days,
-                &dose.parse,
-                &config.item_settings(),
-            ) {
-                let col = match column {
-                    "days_supply" => c.days,
-                    "quantity" => c.qty,
-                    "dose_text" => c.dose,
-                    _ => c.name,
-                };
-                self.reject(rej(column, cell(col, row), why))?;
-                continue;
-            }
-            self.accounting.used += 1;
-            self.items.push(Item {
-                line,
-                quantity,
-                explicit_days: explicit_days.unwrap_or(f64::NAN),
-                file: fi as u32,
-                patient,
-                practice,
-                extract_ics: ics,
-                issue_day: day,
-                product: used,
-                dose: self.what.dose[row],
-            });
         }
         Ok(())
     }

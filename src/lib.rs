@@ -6,7 +6,9 @@
 //! and `METHOD.md` for the clinical method.
 
 // The clinical method lives in the `opal-core` crate; its modules keep their paths here.
-pub use opal_core::{dictionary, dose, item, names, ome, product, resolve, timeline, values};
+pub use opal_core::{
+    checks, dictionary, dose, item, names, ome, product, resolve, timeline, values,
+};
 
 pub mod audit;
 pub mod cli;

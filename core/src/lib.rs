@@ -6,6 +6,7 @@
 //! and measures ([`timeline`]). Data in, data out: this crate reads no file, starts no thread
 //! and looks at no environment — the compiler holds that, as it depends on nothing that could.
 
+pub mod checks;
 pub mod dictionary;
 pub mod dose;
 pub mod factors;

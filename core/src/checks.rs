@@ -1,0 +1,640 @@
+//! The row checks of METHOD.md ("Row accounting"), in their order: what one extract row is
+//! (blank, rejected and why, after the audit date, not an opioid, excluded, unresolved, or an
+//! item used), worked out from the row's facts, and counted.
+//!
+//! The engine works out the facts of a row once per distinct value (an id, a date, a product,
+//! a quantity, a dose text) and hands them here by reference; [`check_row`] decides, in
+//! METHOD.md's order, and [`Accounting`] counts, so that every row read ends in exactly one
+//! count.
+
+use std::collections::BTreeMap;
+
+use crate::dose::DoseParse;
+use crate::item::{implausible, quantity_in_product, ItemSettings};
+use crate::product::Product;
+use crate::resolve::Status;
+use crate::values::{format_day, Day, Quantity};
+
+/// A column a row can be rejected on (the canonical names of the extract's columns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    PatientId,
+    PracticeCode,
+    IssueDate,
+    DrugName,
+    Quantity,
+    DaysSupply,
+    DoseText,
+}
+
+impl Column {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Column::PatientId => "patient_id",
+            Column::PracticeCode => "practice_code",
+            Column::IssueDate => "issue_date",
+            Column::DrugName => "drug_name",
+            Column::Quantity => "quantity",
+            Column::DaysSupply => "days_supply",
+            Column::DoseText => "dose_text",
+        }
+    }
+}
+
+/// A patient or practice cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdCell {
+    Empty,
+    /// Present but not an id (an NHS number in the practice column, a NUL, nothing visible):
+    /// why. The value, perhaps a patient's, is never shown.
+    Unusable(&'static str),
+    Usable,
+}
+
+/// What the row's drug name and codes resolved to (worked out once per distinct triple).
+#[derive(Debug, Clone, Copy)]
+pub struct ProductFacts<'a> {
+    pub status: Status,
+    /// Why it is excluded or unresolved.
+    pub reason: &'a str,
+    /// The name or a code has a NUL byte or a byte-order mark ([`crate::item::corrupt_text`]).
+    pub corrupt: Option<&'static str>,
+    /// The product and its factor, when resolved.
+    pub product: Option<(&'a Product, f64)>,
+}
+
+/// Everything the checks need to know about one row.
+#[derive(Debug, Clone, Copy)]
+pub struct RowFacts<'a> {
+    pub patient: IdCell,
+    pub practice: IdCell,
+    /// The issue date, when it is one in the file's layout.
+    pub day: Option<Day>,
+    pub date_empty: bool,
+    /// The file's date layout, for the reason of a date that does not fit it.
+    pub date_layout: &'a str,
+    /// Drug name, dm+d code, BNF code and quantity all empty (with the ids and date empty,
+    /// the line is blank).
+    pub what_empty: bool,
+    /// `None`: the row has no drug name, dm+d code or BNF code at all.
+    pub product: Option<ProductFacts<'a>>,
+    /// A BNF code that lost its leading zero was read with it restored.
+    pub bnf_repaired: bool,
+    pub quantity: &'a Result<Quantity, String>,
+    pub days_supply: &'a Result<Option<f64>, String>,
+    pub dose: &'a DoseParse,
+    /// The dose text has a NUL byte or a byte-order mark.
+    pub dose_corrupt: Option<&'static str>,
+}
+
+/// The settings the checks depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct RowSettings {
+    /// `--as-of`; without it the audit date is the latest usable issue date.
+    pub as_of: Option<Day>,
+    /// The day of the run: without `--as-of`, a later issue date is a typo, not the audit date.
+    pub today: Day,
+    pub item: ItemSettings,
+}
+
+/// Why a row was rejected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub column: Column,
+    pub reason: String,
+    /// Whether the cell's value may be written beside the reason (not for an id that is not
+    /// one, nor for text with a NUL byte).
+    pub show_value: bool,
+}
+
+/// What one row is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowOutcome<'a> {
+    /// Every field empty: not a row.
+    Blank,
+    Rejected(Rejection),
+    AfterAsOf,
+    NotOpioid,
+    Excluded(&'a str),
+    Unresolved(&'a str),
+    /// An opioid item: its quantity in the product's units and its stated days of supply.
+    Used {
+        quantity: f64,
+        explicit_days: Option<f64>,
+    },
+}
+
+impl RowOutcome<'_> {
+    /// The row passed the id and date checks: its practice and date count as seen.
+    pub fn dated(&self) -> bool {
+        match self {
+            RowOutcome::Blank => false,
+            RowOutcome::Rejected(r) => !matches!(
+                r.column,
+                Column::PatientId | Column::PracticeCode | Column::IssueDate
+            ),
+            _ => true,
+        }
+    }
+}
+
+fn reject(column: Column, reason: String, show_value: bool) -> RowOutcome<'static> {
+    RowOutcome::Rejected(Rejection {
+        column,
+        reason,
+        show_value,
+    })
+}
+
+/// METHOD.md's order of checks for one row.
+pub fn check_row<'a>(row: &RowFacts<'a>, settings: &RowSettings) -> RowOutcome<'a> {
+    if row.patient == IdCell::Empty
+        && row.practice == IdCell::Empty
+        && row.date_empty
+        && row.what_empty
+    {
+        return RowOutcome::Blank;
+    }
+    for (column, cell) in [
+        (Column::PatientId, row.patient),
+        (Column::PracticeCode, row.practice),
+    ] {
+        if cell == IdCell::Empty {
+            return reject(column, format!("{} is empty", column.as_str()), true);
+        }
+    }
+    for (column, cell) in [
+        (Column::PatientId, row.patient),
+        (Column::PracticeCode, row.practice),
+    ] {
+        if let IdCell::Unusable(why) = cell {
+            return reject(column, format!("{why}; the value is not shown"), false);
+        }
+    }
+    let Some(day) = row.day else {
+        let why = if row.date_empty {
+            "issue_date is empty".to_string()
+        } else {
+            format!("not a date in the layout {} of this file", row.date_layout)
+        };
+        return reject(Column::IssueDate, why, true);
+    };
+    if settings.as_of.is_none() && day > settings.today {
+        let why = format!(
+            "issue date is in the future (after today, {})",
+            format_day(settings.today)
+        );
+        return reject(Column::IssueDate, why, true);
+    }
+    if settings.as_of.is_some_and(|a| day > a) {
+        return RowOutcome::AfterAsOf;
+    }
+    let Some(product) = row.product else {
+        let why = "no drug name, dm+d code or BNF code (a short row?)".to_string();
+        return reject(Column::DrugName, why, true);
+    };
+    if let Some(why) = product.corrupt {
+        return reject(Column::DrugName, why.to_string(), false);
+    }
+    let (p, factor) = match (product.status, product.product) {
+        (Status::NotOpioid, _) => return RowOutcome::NotOpioid,
+        (Status::Excluded, _) => return RowOutcome::Excluded(product.reason),
+        (Status::Unresolved, _) => return RowOutcome::Unresolved(product.reason),
+        (Status::Resolved, Some(pf)) => pf,
+        // Resolved always carries a product; were it ever not so, the row is still counted.
+        (Status::Resolved, None) => {
+            return RowOutcome::Unresolved(
+                "resolved without a product (a bug in opal: please report it)",
+            )
+        }
+    };
+    let quantity = match row.quantity {
+        Ok(q) => quantity_in_product(q, p),
+        Err(why) => return reject(Column::Quantity, why.clone(), true),
+    };
+    let explicit_days = match row.days_supply {
+        Ok(d) => *d,
+        Err(why) => return reject(Column::DaysSupply, why.clone(), true),
+    };
+    if let Some(why) = row.dose_corrupt {
+        return reject(Column::DoseText, why.to_string(), false);
+    }
+    if let Some((column, why)) =
+        implausible(p, factor, quantity, explicit_days, row.dose, &settings.item)
+    {
+        let column = match column {
+            "days_supply" => Column::DaysSupply,
+            "quantity" => Column::Quantity,
+            "dose_text" => Column::DoseText,
+            _ => Column::DrugName,
+        };
+        return reject(column, why, true);
+    }
+    RowOutcome::Used {
+        quantity,
+        explicit_days,
+    }
+}
+
+/// Row accounting: `read = used + not_opioid + excluded + unresolved + rejected + after_as_of`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Accounting {
+    pub read: u64,
+    pub used: u64,
+    pub not_opioid: u64,
+    pub excluded: u64,
+    pub unresolved: u64,
+    pub rejected: u64,
+    pub after_as_of: u64,
+    /// Excluded items by reason (opioid dependence products).
+    pub excluded_by_reason: BTreeMap<String, u64>,
+    /// Rejected rows by column.
+    pub rejected_by_column: BTreeMap<String, u64>,
+    /// BNF codes that had lost their leading zero in a spreadsheet and were read with it.
+    pub bnf_leading_zero_restored: u64,
+    /// Blank lines (every field empty): not rows, so not in `read`.
+    pub blank_lines: u64,
+}
+
+impl Accounting {
+    pub fn balanced(&self) -> bool {
+        self.read
+            == self.used
+                + self.not_opioid
+                + self.excluded
+                + self.unresolved
+                + self.rejected
+                + self.after_as_of
+    }
+
+    /// Count one row in exactly one place.
+    pub fn count(&mut self, row: &RowFacts, outcome: &RowOutcome) {
+        fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+            match map.get_mut(key) {
+                Some(n) => *n += 1,
+                None => {
+                    map.insert(key.to_string(), 1);
+                }
+            }
+        }
+        if *outcome == RowOutcome::Blank {
+            self.blank_lines += 1;
+            return;
+        }
+        self.read += 1;
+        // A restored BNF code counts once the row's product is looked at.
+        let product_seen = match outcome {
+            RowOutcome::Rejected(r) => r.column != Column::DrugName || row.product.is_some(),
+            RowOutcome::AfterAsOf => false,
+            _ => true,
+        } && outcome.dated();
+        if product_seen && row.bnf_repaired {
+            self.bnf_leading_zero_restored += 1;
+        }
+        match outcome {
+            RowOutcome::Blank => {}
+            RowOutcome::Rejected(r) => {
+                self.rejected += 1;
+                bump(&mut self.rejected_by_column, r.column.as_str());
+            }
+            RowOutcome::AfterAsOf => self.after_as_of += 1,
+            RowOutcome::NotOpioid => self.not_opioid += 1,
+            RowOutcome::Excluded(why) => {
+                self.excluded += 1;
+                bump(&mut self.excluded_by_reason, why);
+            }
+            RowOutcome::Unresolved(_) => self.unresolved += 1,
+            RowOutcome::Used { .. } => self.used += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dictionary::Dictionary;
+    use crate::item::PrnPolicy;
+    use crate::values::{parse_date_with, parse_days, parse_quantity, DateFormat};
+
+    fn parse_date(text: &str) -> Option<Day> {
+        parse_date_with(text, &DateFormat("%Y-%m-%d".into()))
+    }
+
+    fn settings(as_of: Option<&str>) -> RowSettings {
+        RowSettings {
+            as_of: as_of.map(|d| parse_date(d).unwrap()),
+            today: parse_date("2026-11-29").unwrap(),
+            item: ItemSettings {
+                prn_policy: PrnPolicy::Max,
+                default_days: 28.0,
+                max_days_supply: 366.0,
+            },
+        }
+    }
+
+    struct Row {
+        patient: IdCell,
+        practice: IdCell,
+        date: &'static str,
+        product: Option<(Status, &'static str)>,
+        corrupt: Option<&'static str>,
+        quantity: Result<Quantity, String>,
+        days: Result<Option<f64>, String>,
+        dose: DoseParse,
+        dose_corrupt: Option<&'static str>,
+        bnf_repaired: bool,
+    }
+
+    fn row() -> Row {
+        Row {
+            patient: IdCell::Usable,
+            practice: IdCell::Usable,
+            date: "2026-10-01",
+            product: Some((Status::Resolved, "")),
+            corrupt: None,
+            quantity: parse_quantity("56", ""),
+            days: parse_days("28"),
+            dose: crate::dose::parse("1 twice a day"),
+            dose_corrupt: None,
+            bnf_repaired: false,
+        }
+    }
+
+    /// Morphine 10 mg modified-release tablets, factor 1, from the embedded dictionary.
+    fn morphine() -> std::sync::Arc<Product> {
+        let dict = Dictionary::builtin();
+        let r = crate::resolve::Resolver::new(dict).resolve(crate::resolve::ItemText {
+            dmd_code: "",
+            bnf_code: "",
+            name: "Morphine 10mg modified-release tablets",
+        });
+        r.product.expect("morphine 10 mg MR resolves")
+    }
+
+    fn check(r: &Row, s: &RowSettings, acc: &mut Accounting) -> RowOutcome<'static> {
+        let p = morphine();
+        let p: &'static Product = Box::leak(Box::new((*p).clone()));
+        let facts = RowFacts {
+            patient: r.patient,
+            practice: r.practice,
+            day: parse_date(r.date),
+            date_empty: r.date.is_empty(),
+            date_layout: "YYYY-MM-DD",
+            what_empty: r.product.is_none() && r.date.is_empty(),
+            product: r.product.map(|(status, reason)| ProductFacts {
+                status,
+                reason,
+                corrupt: r.corrupt,
+                product: (status == Status::Resolved).then_some((p, 1.0)),
+            }),
+            bnf_repaired: r.bnf_repaired,
+            quantity: Box::leak(Box::new(r.quantity.clone())),
+            days_supply: Box::leak(Box::new(r.days.clone())),
+            dose: Box::leak(Box::new(r.dose.clone())),
+            dose_corrupt: r.dose_corrupt,
+        };
+        let o = check_row(&facts, s);
+        acc.count(&facts, &o);
+        o
+    }
+
+    fn rejected_on<'a>(o: &'a RowOutcome<'a>) -> Option<(Column, &'a str)> {
+        match o {
+            RowOutcome::Rejected(r) => Some((r.column, r.reason.as_str())),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_plain_opioid_item_is_used_with_its_quantity_and_days() {
+        let mut acc = Accounting::default();
+        let o = check(&row(), &settings(None), &mut acc);
+        assert_eq!(
+            o,
+            RowOutcome::Used {
+                quantity: 56.0,
+                explicit_days: Some(28.0)
+            }
+        );
+        assert_eq!((acc.read, acc.used), (1, 1));
+        assert!(acc.balanced());
+    }
+
+    #[test]
+    fn a_blank_line_is_not_a_row() {
+        let mut acc = Accounting::default();
+        let r = Row {
+            patient: IdCell::Empty,
+            practice: IdCell::Empty,
+            date: "",
+            product: None,
+            ..row()
+        };
+        assert_eq!(check(&r, &settings(None), &mut acc), RowOutcome::Blank);
+        assert_eq!((acc.read, acc.blank_lines), (0, 1));
+        // A line with only a date is a row, rejected for its missing patient.
+        let r = Row {
+            patient: IdCell::Empty,
+            practice: IdCell::Empty,
+            product: None,
+            ..row()
+        };
+        let o = check(&r, &settings(None), &mut acc);
+        assert_eq!(
+            rejected_on(&o),
+            Some((Column::PatientId, "patient_id is empty"))
+        );
+    }
+
+    #[test]
+    fn the_order_is_ids_then_date_then_audit_date_then_product_then_supply() {
+        let s = settings(Some("2026-10-31"));
+        let mut acc = Accounting::default();
+        // Everything wrong at once: the patient is reported first.
+        let worst = Row {
+            patient: IdCell::Empty,
+            practice: IdCell::Unusable("practice_code has 10 digits"),
+            date: "31/02/2026",
+            product: None,
+            quantity: parse_quantity("lots", ""),
+            ..row()
+        };
+        assert_eq!(
+            rejected_on(&check(&worst, &s, &mut acc)).unwrap().0,
+            Column::PatientId
+        );
+        let r = Row {
+            patient: IdCell::Usable,
+            ..worst
+        };
+        let o = check(&r, &s, &mut acc);
+        assert_eq!(
+            rejected_on(&o),
+            Some((
+                Column::PracticeCode,
+                "practice_code has 10 digits; the value is not shown"
+            ))
+        );
+        assert!(matches!(&o, RowOutcome::Rejected(r) if !r.show_value));
+        let r = Row {
+            practice: IdCell::Usable,
+            ..r
+        };
+        assert_eq!(
+            rejected_on(&check(&r, &s, &mut acc)),
+            Some((
+                Column::IssueDate,
+                "not a date in the layout YYYY-MM-DD of this file"
+            ))
+        );
+        // After the audit date comes before a missing product.
+        let r = Row {
+            date: "2026-11-02",
+            ..r
+        };
+        assert_eq!(check(&r, &s, &mut acc), RowOutcome::AfterAsOf);
+        let r = Row {
+            date: "2026-10-31",
+            ..r
+        };
+        assert_eq!(
+            rejected_on(&check(&r, &s, &mut acc)).unwrap().0,
+            Column::DrugName
+        );
+        // A non-opioid is counted as such even with an unreadable quantity.
+        let r = Row {
+            product: Some((Status::NotOpioid, "")),
+            ..r
+        };
+        assert_eq!(check(&r, &s, &mut acc), RowOutcome::NotOpioid);
+        // An opioid with an unreadable quantity is rejected on it.
+        let r = Row {
+            product: Some((Status::Resolved, "")),
+            ..r
+        };
+        assert_eq!(
+            rejected_on(&check(&r, &s, &mut acc)).unwrap().0,
+            Column::Quantity
+        );
+        assert_eq!(acc.read, 7);
+        assert_eq!((acc.rejected, acc.after_as_of, acc.not_opioid), (5, 1, 1));
+        assert_eq!(acc.rejected_by_column["issue_date"], 1);
+        assert!(acc.balanced());
+    }
+
+    #[test]
+    fn a_future_date_is_rejected_only_without_as_of() {
+        let r = Row {
+            date: "2026-12-01",
+            ..row()
+        };
+        let mut acc = Accounting::default();
+        assert_eq!(
+            rejected_on(&check(&r, &settings(None), &mut acc)),
+            Some((
+                Column::IssueDate,
+                "issue date is in the future (after today, 2026-11-29)"
+            ))
+        );
+        let o = check(&r, &settings(Some("2027-01-31")), &mut acc);
+        assert!(matches!(o, RowOutcome::Used { .. }));
+        assert_eq!(
+            check(&r, &settings(Some("2026-11-30")), &mut acc),
+            RowOutcome::AfterAsOf
+        );
+    }
+
+    #[test]
+    fn excluded_and_unresolved_carry_their_reasons_and_a_repaired_bnf_is_counted() {
+        let mut acc = Accounting::default();
+        let why = "opioid dependence: methadone oral solution 1 mg/ml";
+        let r = Row {
+            product: Some((Status::Excluded, why)),
+            bnf_repaired: true,
+            ..row()
+        };
+        assert_eq!(
+            check(&r, &settings(None), &mut acc),
+            RowOutcome::Excluded(why)
+        );
+        let r = Row {
+            product: Some((Status::Unresolved, "no factor for tapentadol")),
+            ..row()
+        };
+        assert_eq!(
+            check(&r, &settings(None), &mut acc),
+            RowOutcome::Unresolved("no factor for tapentadol")
+        );
+        // A repaired BNF code on a row rejected for its date is not counted: its product was
+        // never looked at.
+        let r = Row {
+            date: "",
+            bnf_repaired: true,
+            ..row()
+        };
+        check(&r, &settings(None), &mut acc);
+        assert_eq!(acc.excluded_by_reason[why], 1);
+        assert_eq!((acc.excluded, acc.unresolved), (1, 1));
+        assert_eq!(acc.bnf_leading_zero_restored, 1);
+    }
+
+    #[test]
+    fn corrupt_text_is_rejected_without_its_value() {
+        let mut acc = Accounting::default();
+        let r = Row {
+            product: Some((Status::NotOpioid, "")),
+            corrupt: Some("drug_name has a NUL byte"),
+            ..row()
+        };
+        let o = check(&r, &settings(None), &mut acc);
+        assert_eq!(
+            rejected_on(&o),
+            Some((Column::DrugName, "drug_name has a NUL byte"))
+        );
+        assert!(matches!(o, RowOutcome::Rejected(ref r) if !r.show_value));
+        let r = Row {
+            dose_corrupt: Some("dose_text has a NUL byte"),
+            ..row()
+        };
+        assert_eq!(
+            rejected_on(&check(&r, &settings(None), &mut acc))
+                .unwrap()
+                .0,
+            Column::DoseText
+        );
+    }
+
+    #[test]
+    fn an_implausible_supply_is_rejected_on_its_column() {
+        let mut acc = Accounting::default();
+        let r = Row {
+            days: parse_days("400"),
+            ..row()
+        };
+        assert_eq!(
+            rejected_on(&check(&r, &settings(None), &mut acc))
+                .unwrap()
+                .0,
+            Column::DaysSupply
+        );
+        let r = Row {
+            quantity: parse_quantity("20000", ""),
+            ..row()
+        };
+        assert_eq!(
+            rejected_on(&check(&r, &settings(None), &mut acc))
+                .unwrap()
+                .0,
+            Column::Quantity
+        );
+        // 560 mg as a quantity in mg is 56 tablets of 10 mg.
+        let r = Row {
+            quantity: parse_quantity("560", "mg"),
+            ..row()
+        };
+        assert!(matches!(
+            check(&r, &settings(None), &mut acc),
+            RowOutcome::Used { quantity, .. } if quantity == 56.0
+        ));
+    }
+}
