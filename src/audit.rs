@@ -18,54 +18,18 @@ use crate::cli::ExitError;
 use crate::dictionary::Dictionary;
 use crate::dose::DoseParse;
 use crate::extract::{Chunk, FileInfo};
-use crate::factors::FactorSet;
 pub use crate::item::{
     corrupt_text, implausible, invisible_id, looks_like_nhs_number, DaysSource, ItemSettings,
     ItemValues, PrnPolicy,
 };
 use crate::ome::{missing_factor_reason, unit_ome};
-use crate::practices::PracticeInfo;
+pub use crate::patient::PatientRow;
 use crate::product::Product;
 use crate::resolve::{ItemText, Resolver, Status};
+pub use crate::settings::AuditConfig;
 use crate::summary::{summarise, CohortSummary};
-use crate::timeline::{self, ExposureItem, PatientMeasures, TimelineSettings};
+use crate::timeline::{self, ExposureItem};
 use crate::values::{self, format_day, DateFormat, Day, Quantity};
-
-/// Everything an audit run needs besides the extracts.
-#[derive(Debug, Clone)]
-pub struct AuditConfig {
-    pub as_of: Option<Day>,
-    pub timeline: TimelineSettings,
-    pub default_days: f64,
-    pub prn_policy: PrnPolicy,
-    pub factors: FactorSet,
-    pub date_format: Option<DateFormat>,
-    pub strict: bool,
-    pub suppress: bool,
-    /// patient id → reason.
-    pub excluded_patients: BTreeMap<String, String>,
-    pub practices: Option<BTreeMap<String, PracticeInfo>>,
-    pub list_sizes: Option<BTreeMap<String, f64>>,
-    /// The day of the run: without `--as-of`, issue dates after it are rejected as in the
-    /// future (a typo must not become the audit date).
-    pub today: Day,
-    /// `--include-dependence`: products for opioid dependence are audited, not excluded.
-    pub include_dependence: bool,
-    /// `--max-days-supply`: an item whose days of supply (however found) is above this is
-    /// rejected as implausible (METHOD.md §5).
-    pub max_days_supply: f64,
-}
-
-impl AuditConfig {
-    /// The settings of an item's numbers (METHOD.md §5).
-    pub fn item_settings(&self) -> ItemSettings {
-        ItemSettings {
-            prn_policy: self.prn_policy,
-            default_days: self.default_days,
-            max_days_supply: self.max_days_supply,
-        }
-    }
-}
 
 /// A row that could not be used, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,29 +96,6 @@ pub struct Item {
 impl Item {
     pub fn explicit_days(&self) -> Option<f64> {
         (!self.explicit_days.is_nan()).then_some(self.explicit_days)
-    }
-}
-
-/// One current opioid patient at the audit date.
-#[derive(Debug, Clone)]
-pub struct PatientRow {
-    pub patient_id: String,
-    pub practice_code: String,
-    pub ics_code: String,
-    pub measures: PatientMeasures,
-    pub dose_band: timeline::DoseBand,
-    pub reasons: String,
-    pub current_products: String,
-    pub doses_disagree: Option<bool>,
-    pub excluded_reason: Option<String>,
-}
-
-impl PatientRow {
-    /// On the review list: above the threshold (the window mean, or today's dose), or
-    /// long-term, and not excluded.
-    pub fn to_review(&self) -> bool {
-        let m = &self.measures;
-        self.excluded_reason.is_none() && (m.high_dose || m.long_term || m.high_dose_now)
     }
 }
 
@@ -930,7 +871,7 @@ pub struct Completion {
 pub fn complete(r: &AuditResult, config: &AuditConfig) -> Completion {
     let patients = patient_rows(r, config);
     crate::timing::lap("timelines");
-    let ics = |practice: &str, extract_ics: &str| ics_of(config, practice, extract_ics);
+    let ics = |practice: &str, extract_ics: &str| config.ics_of(practice, extract_ics);
     let mut practice_ics: BTreeMap<String, String> = BTreeMap::new();
     let mut practice_unresolved: BTreeMap<String, u64> = BTreeMap::new();
     for (id, seen) in r.practice_ics_seen.iter().enumerate() {
@@ -988,21 +929,6 @@ impl AuditResult {
         self.ics_summaries = c.ics_summaries;
         self.warnings.extend(c.warnings);
     }
-}
-
-/// The ICS of a practice: from --practices, else the extract's own, else UNKNOWN.
-fn ics_of(config: &AuditConfig, practice: &str, extract_ics: &str) -> String {
-    if let Some(map) = &config.practices {
-        if let Some(info) = map.get(practice) {
-            if !info.ics_code.is_empty() {
-                return info.ics_code.clone();
-            }
-        }
-    }
-    if !extract_ics.is_empty() {
-        return extract_ics.to_string();
-    }
-    "UNKNOWN".to_string()
 }
 
 /// Patients: items grouped by patient (a counting sort, so one pass), each group in issue
@@ -1085,11 +1011,7 @@ fn patient_range(
         let Some(&last) = group.last() else { continue };
         let latest = &items[last as usize];
         let practice_code = r.practice_codes[latest.practice as usize].clone();
-        let ics_code = ics_of(
-            config,
-            &practice_code,
-            &r.ics_codes[latest.extract_ics as usize],
-        );
+        let ics_code = config.ics_of(&practice_code, &r.ics_codes[latest.extract_ics as usize]);
         let patient_id = r.patient_ids[patient].clone();
         // The name of each product key, from its latest item.
         let names_of = |keys: &[u32]| {
@@ -1110,58 +1032,21 @@ fn patient_range(
             names
         };
         let names = names_of(&m.window_products);
-        let band = timeline::DoseBand::of(m.ome_mg_day);
-        let disagree = timeline::doses_disagree(m.ome_mg_day, m.instructed_ome_mg_day);
-        let mut reasons = Vec::new();
-        if m.high_dose {
-            reasons.push(format!(
-                "high dose: {} mg OME/day (above {})",
-                round1(m.ome_mg_day),
-                crate::output::fmt_num(config.timeline.threshold_mg_day)
-            ));
-        }
-        if m.long_term {
-            reasons.push(format!(
-                "long-term: {} days on opioids (more than {}{})",
-                m.duration_days.unwrap_or(0),
-                config.timeline.long_term_days,
-                if m.duration_censored {
-                    "; began before the data"
-                } else {
-                    ""
-                }
-            ));
-        }
-        if m.high_dose_now && !m.high_dose {
-            reasons.push(format!(
-                "current dose {} mg OME/day above {} ({}-day mean {})",
-                round1(m.current_ome_mg_day),
-                crate::output::fmt_num(config.timeline.threshold_mg_day),
-                config.timeline.dose_window_days,
-                round1(m.ome_mg_day)
-            ));
-        }
         let listed = m.high_dose || m.long_term || m.high_dose_now;
-        if disagree == Some(true) && listed {
-            reasons.push("instructed and supplied doses disagree".into());
-        }
-        if listed && !m.assumed_products.is_empty() {
-            reasons.push(format!(
-                "days of supply assumed for: {}",
-                names_of(&m.assumed_products).join("; ")
-            ));
-        }
-        rows.push(PatientRow {
-            excluded_reason: config.excluded_patients.get(&patient_id).cloned(),
+        let assumed = if !listed || m.assumed_products.is_empty() {
+            Vec::new()
+        } else {
+            names_of(&m.assumed_products)
+        };
+        rows.push(PatientRow::new(
             patient_id,
             practice_code,
             ics_code,
-            dose_band: band,
-            reasons: reasons.join("; "),
-            current_products: names.join("; "),
-            doses_disagree: disagree,
-            measures: m,
-        });
+            m,
+            names,
+            &assumed,
+            config,
+        ));
     }
     rows
 }
@@ -1222,10 +1107,6 @@ pub fn read_files(
         infos.push(reader.finish()?);
     }
     Ok((infos, auditor.finish()?))
-}
-
-fn round1(v: f64) -> String {
-    crate::output::fmt_num((v * 10.0).round() / 10.0)
 }
 
 /// ISO date text, for outputs.

@@ -7,7 +7,8 @@
 
 // The clinical method lives in the `opal-core` crate; its modules keep their paths here.
 pub use opal_core::{
-    checks, dictionary, dose, item, names, ome, product, resolve, timeline, values,
+    checks, dictionary, dose, item, names, ome, patient, product, resolve, settings, summary,
+    timeline, values,
 };
 
 pub mod audit;
@@ -21,7 +22,6 @@ pub mod interrupt;
 pub mod items;
 pub mod output;
 pub mod practices;
-pub mod summary;
 pub mod synth;
 pub mod table;
 pub mod timing;

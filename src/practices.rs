@@ -15,13 +15,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::extract::normalise_header;
 
-/// A practice's place in the system.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PracticeInfo {
-    pub ics_code: String,
-    pub practice_name: String,
-    pub ics_name: String,
-}
+pub use opal_core::settings::PracticeInfo;
 
 fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;

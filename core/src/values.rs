@@ -411,6 +411,59 @@ pub fn parse_days(text: &str) -> Result<Option<f64>, String> {
     }
 }
 
+/// A number as opal writes it: at most 6 decimals, no trailing zeros, no `-0`.
+pub fn fmt_num(v: f64) -> String {
+    let mut out = String::new();
+    push_num(&mut out, v);
+    out
+}
+
+/// [`fmt_num`] into a buffer, without allocating: the hot path of large outputs.
+pub fn push_num(out: &mut String, v: f64) {
+    use std::fmt::Write;
+    if !v.is_finite() {
+        return;
+    }
+    // Exact integer arithmetic on micro-units for ordinary magnitudes.
+    if v.abs() < 9.0e12 {
+        let micro = (v * 1e6).round() as i64;
+        if micro == 0 {
+            out.push('0');
+            return;
+        }
+        if micro < 0 {
+            out.push('-');
+        }
+        let m = micro.unsigned_abs();
+        let (int, frac) = (m / 1_000_000, m % 1_000_000);
+        let _ = write!(out, "{int}");
+        if frac != 0 {
+            // Six digits, trailing zeros dropped, without allocating.
+            let mut digits = [b'0'; 6];
+            let mut f = frac;
+            for d in digits.iter_mut().rev() {
+                *d = b'0' + (f % 10) as u8;
+                f /= 10;
+            }
+            let end = digits.iter().rposition(|&d| d != b'0').map_or(0, |p| p + 1);
+            out.push('.');
+            out.extend(digits[..end].iter().map(|&d| d as char));
+        }
+        return;
+    }
+    out.push_str(&fmt_num_slow(v));
+}
+
+fn fmt_num_slow(v: f64) -> String {
+    let s = format!("{v:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,8 @@ use crate::dictionary::Dictionary;
 use crate::extract::ReadOptions;
 use crate::factors::DEFAULT_SET;
 use crate::items::ItemsWriter;
-use crate::summary::summary_table;
 use crate::write::patients::{patient_order, patient_table, write_patients_csv};
+use crate::write::summary::summary_table;
 use polars::prelude::{Column, DataFrame, NamedFrom, PolarsResult, Series};
 
 use crate::table::{write_parquet_blocks, write_table, Format, Table, PARQUET_BLOCK_ROWS};

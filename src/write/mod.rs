@@ -2,4 +2,5 @@
 
 pub mod manifest;
 pub mod patients;
+pub mod summary;
 pub mod terminal;

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::audit::{AuditConfig, PatientRow};
-use crate::table::Table;
+use crate::patient::PatientRow;
+use crate::settings::AuditConfig;
 
 /// The figures of one practice or one ICS.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,14 +36,34 @@ pub struct CohortSummary {
     rate_base: Option<RateBase>,
 }
 
+/// The numerators of the rates per 1000 registered patients: for an ICS, only of its
+/// practices that have a list size.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct RateBase {
-    patients: u64,
-    high_dose: u64,
-    long_term: u64,
-    both: u64,
-    bands: [u64; 4],
-    total_ome_mg_window: f64,
+pub struct RateBase {
+    pub patients: u64,
+    pub high_dose: u64,
+    pub long_term: u64,
+    pub both: u64,
+    pub bands: [u64; 4],
+    pub total_ome_mg_window: f64,
+}
+
+impl CohortSummary {
+    /// The numerators of this practice's (or ICS's) rates per 1000, when it has a list size.
+    pub fn rate_base(&self, is_ics: bool) -> Option<RateBase> {
+        if is_ics {
+            return self.rate_base.clone();
+        }
+        self.list_size?;
+        Some(RateBase {
+            patients: self.patients,
+            high_dose: self.high_dose,
+            long_term: self.long_term,
+            both: self.both,
+            bands: self.bands,
+            total_ome_mg_window: self.total_ome_mg_window,
+        })
+    }
 }
 
 /// The usual midpoint median.
@@ -183,130 +203,6 @@ pub fn suppress_count(n: u64) -> Option<u64> {
         1..=7 => None,
         _ => Some((n + 2) / 5 * 5),
     }
-}
-
-/// A summary table, with disclosure control when asked.
-pub fn summary_table(rows: &[CohortSummary], is_ics: bool, suppress: bool) -> Table {
-    let count = |n: u64| -> Option<u64> {
-        if suppress {
-            suppress_count(n)
-        } else {
-            Some(n)
-        }
-    };
-    let text = |n: Option<u64>| -> Option<String> {
-        Some(match n {
-            Some(v) => v.to_string(),
-            None => "*".to_string(),
-        })
-    };
-    let has_lists = rows.iter().any(|r| r.list_size.is_some());
-    let mut t = Table::new().text("code", rows.iter().map(|r| Some(r.code.clone())).collect());
-    t = t.text("name", rows.iter().map(|r| Some(r.name.clone())).collect());
-    if is_ics {
-        t = t.integer(
-            "practices",
-            rows.iter().map(|r| Some(r.practices as i64)).collect(),
-        );
-    } else {
-        t = t.text(
-            "ics_code",
-            rows.iter().map(|r| Some(r.ics_code.clone())).collect(),
-        );
-    }
-    type Get = fn(&CohortSummary) -> u64;
-    let counts: [(&str, Get); 9] = [
-        ("patients", |r| r.patients),
-        ("high_dose", |r| r.high_dose),
-        ("long_term", |r| r.long_term),
-        ("high_dose_and_long_term", |r| r.both),
-        ("band_under_50", |r| r.bands[0]),
-        ("band_50_to_under_90", |r| r.bands[1]),
-        ("band_90_to_120", |r| r.bands[2]),
-        ("band_over_120", |r| r.bands[3]),
-        ("excluded_patients", |r| r.excluded_patients),
-    ];
-    for (name, get) in counts {
-        t = t.text(name, rows.iter().map(|r| text(count(get(r)))).collect());
-    }
-    t = t.text(
-        "unresolved_items",
-        rows.iter()
-            .map(|r| text(count(r.unresolved_items)))
-            .collect(),
-    );
-    let hidden = |r: &CohortSummary| count(r.patients).is_none();
-    t = t.number(
-        "median_ome_mg_day",
-        rows.iter()
-            .map(|r| if hidden(r) { None } else { r.median_ome_mg_day })
-            .collect(),
-    );
-    t = t.number(
-        "p90_ome_mg_day",
-        rows.iter()
-            .map(|r| if hidden(r) { None } else { r.p90_ome_mg_day })
-            .collect(),
-    );
-    t = t.number(
-        "total_ome_mg_window",
-        rows.iter().map(|r| Some(r.total_ome_mg_window)).collect(),
-    );
-    if has_lists {
-        t = t.number("list_size", rows.iter().map(|r| r.list_size).collect());
-        // Rates: numerators of practices with a list size over their list sizes.
-        let base = |r: &CohortSummary| -> Option<RateBase> {
-            if !is_ics {
-                r.list_size?;
-                return Some(RateBase {
-                    patients: r.patients,
-                    high_dose: r.high_dose,
-                    long_term: r.long_term,
-                    both: r.both,
-                    bands: r.bands,
-                    total_ome_mg_window: r.total_ome_mg_window,
-                });
-            }
-            r.rate_base.clone()
-        };
-        type RateGet = fn(&RateBase) -> u64;
-        let rates: [(&str, RateGet); 8] = [
-            ("patients_per_1000", |b| b.patients),
-            ("high_dose_per_1000", |b| b.high_dose),
-            ("long_term_per_1000", |b| b.long_term),
-            ("high_dose_and_long_term_per_1000", |b| b.both),
-            ("band_under_50_per_1000", |b| b.bands[0]),
-            ("band_50_to_under_90_per_1000", |b| b.bands[1]),
-            ("band_90_to_120_per_1000", |b| b.bands[2]),
-            ("band_over_120_per_1000", |b| b.bands[3]),
-        ];
-        for (name, get) in rates {
-            t = t.text(
-                name,
-                rows.iter()
-                    .map(|r| {
-                        let b = base(r)?;
-                        let list = r.list_size.filter(|l| *l > 0.0)?;
-                        match count(get(&b)) {
-                            Some(n) => Some(crate::output::fmt_num(n as f64 * 1000.0 / list)),
-                            None => Some("*".into()),
-                        }
-                    })
-                    .collect(),
-            );
-        }
-        t = t.number(
-            "total_ome_mg_window_per_1000",
-            rows.iter()
-                .map(|r| {
-                    let b = base(r)?;
-                    let list = r.list_size.filter(|l| *l > 0.0)?;
-                    Some(b.total_ome_mg_window * 1000.0 / list)
-                })
-                .collect(),
-        );
-    }
-    t
 }
 
 #[cfg(test)]

@@ -1,0 +1,110 @@
+//! The settings of an audit: everything a run needs besides the extracts, as plain data
+//! (the command line builds them; the method reads them).
+
+use std::collections::BTreeMap;
+
+use crate::factors::FactorSet;
+use crate::item::{ItemSettings, PrnPolicy};
+use crate::timeline::TimelineSettings;
+use crate::values::{DateFormat, Day};
+
+/// A practice's place in the system (`--practices`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PracticeInfo {
+    pub ics_code: String,
+    pub practice_name: String,
+    pub ics_name: String,
+}
+
+/// Everything an audit run needs besides the extracts.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    pub as_of: Option<Day>,
+    pub timeline: TimelineSettings,
+    pub default_days: f64,
+    pub prn_policy: PrnPolicy,
+    pub factors: FactorSet,
+    pub date_format: Option<DateFormat>,
+    pub strict: bool,
+    pub suppress: bool,
+    /// patient id → reason.
+    pub excluded_patients: BTreeMap<String, String>,
+    pub practices: Option<BTreeMap<String, PracticeInfo>>,
+    pub list_sizes: Option<BTreeMap<String, f64>>,
+    /// The day of the run: without `--as-of`, issue dates after it are rejected as in the
+    /// future (a typo must not become the audit date).
+    pub today: Day,
+    /// `--include-dependence`: products for opioid dependence are audited, not excluded.
+    pub include_dependence: bool,
+    /// `--max-days-supply`: an item whose days of supply (however found) is above this is
+    /// rejected as implausible (METHOD.md §5).
+    pub max_days_supply: f64,
+}
+
+impl AuditConfig {
+    /// The settings of an item's numbers (METHOD.md §5).
+    pub fn item_settings(&self) -> ItemSettings {
+        ItemSettings {
+            prn_policy: self.prn_policy,
+            default_days: self.default_days,
+            max_days_supply: self.max_days_supply,
+        }
+    }
+}
+
+impl AuditConfig {
+    /// The ICS of a practice: from `--practices` when it lists the practice, else the
+    /// extract's own ics_code, else `UNKNOWN`.
+    pub fn ics_of(&self, practice: &str, extract_ics: &str) -> String {
+        if let Some(map) = &self.practices {
+            if let Some(info) = map.get(practice) {
+                if !info.ics_code.is_empty() {
+                    return info.ics_code.clone();
+                }
+            }
+        }
+        if !extract_ics.is_empty() {
+            return extract_ics.to_string();
+        }
+        "UNKNOWN".to_string()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// METHOD.md's defaults, the audit date 2026-10-31 and today 2026-11-29.
+    pub(crate) fn config() -> AuditConfig {
+        AuditConfig {
+            as_of: crate::values::days_from_civil(2026, 10, 31),
+            timeline: TimelineSettings::default(),
+            default_days: 28.0,
+            prn_policy: PrnPolicy::Max,
+            factors: FactorSet::builtin(crate::factors::DEFAULT_SET).unwrap(),
+            date_format: None,
+            strict: false,
+            suppress: false,
+            excluded_patients: BTreeMap::new(),
+            practices: None,
+            list_sizes: None,
+            today: crate::values::days_from_civil(2026, 11, 29).unwrap(),
+            include_dependence: false,
+            max_days_supply: 366.0,
+        }
+    }
+
+    #[test]
+    fn the_ics_of_a_practice_comes_from_the_practices_file_then_the_extract() {
+        let mut c = config();
+        assert_eq!(c.ics_of("A81001", ""), "UNKNOWN");
+        assert_eq!(c.ics_of("A81001", "QHM"), "QHM");
+        let info = PracticeInfo {
+            ics_code: "QYG".into(),
+            ..PracticeInfo::default()
+        };
+        c.practices = Some(BTreeMap::from([("A81001".to_string(), info)]));
+        assert_eq!(c.ics_of("A81001", "QHM"), "QYG");
+        assert_eq!(c.ics_of("B82002", "QHM"), "QHM");
+    }
+}
