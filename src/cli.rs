@@ -30,62 +30,7 @@ pub enum Command {
     Synth(cmd::synth::Args),
 }
 
-/// Exit codes.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const ERROR: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const STRICT: i32 = 3;
-}
-
-/// The documented ranges of the numeric options (README "Exit codes"): a value outside is a
-/// usage error (exit 2) from clap, never a wrapped or silently clamped number.
-pub mod ranges {
-    /// Days options (`--long-term-days`, `--grace-days`, `--max-days-supply`): up to ten years.
-    pub const MAX_DAYS: u32 = 3660;
-
-    fn number_in(s: &str, min: f64, max: f64) -> Result<f64, String> {
-        let v: f64 = s
-            .trim()
-            .parse()
-            .map_err(|_| format!("'{}' is not a number", crate::output::escape(s)))?;
-        if v.is_finite() && (min..=max).contains(&v) {
-            Ok(v)
-        } else {
-            Err(format!("{v} is not in {min}..={max}"))
-        }
-    }
-
-    /// mg of OME a day: 0 to 100,000.
-    pub fn mg_per_day(s: &str) -> Result<f64, String> {
-        number_in(s, 0.0, 100_000.0)
-    }
-
-    /// A number of days, fractions allowed: 1 to ten years.
-    pub fn days(s: &str) -> Result<f64, String> {
-        number_in(s, 1.0, f64::from(MAX_DAYS))
-    }
-
-    /// A fraction: 0 to 1.
-    pub fn fraction(s: &str) -> Result<f64, String> {
-        number_in(s, 0.0, 1.0)
-    }
-}
-
-/// An error that carries its own exit code (for `--strict`).
-#[derive(Debug)]
-pub struct ExitError {
-    pub code: i32,
-    pub message: String,
-}
-
-impl std::fmt::Display for ExitError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ExitError {}
+pub use crate::error::{exit, ExitError};
 
 /// Parse the arguments, run the command, print any error once, return the exit code.
 pub fn main() -> i32 {
@@ -122,7 +67,7 @@ pub fn main() -> i32 {
                 .unwrap_or(exit::ERROR);
             // Control characters from the input (ANSI escapes, BEL, bidi overrides) are shown
             // escaped, never sent to the terminal.
-            eprintln!("error: {}", crate::output::escape(&format!("{err:#}")));
+            eprintln!("error: {}", crate::error::escape(&format!("{err:#}")));
             code
         }
     }

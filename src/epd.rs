@@ -13,11 +13,11 @@ use std::path::Path;
 use anyhow::{bail, Result};
 
 use crate::dictionary::Dictionary;
-use crate::extract::{normalise_header, read_table, ExtractFile};
 use crate::factors::FactorSet;
 use crate::ome::{missing_factor_reason, patch_ome_mg_day, unit_ome};
-use crate::practices::PracticeInfo;
 use crate::product::{Product, Release, Route};
+use crate::read::extract::{normalise_header, read_table, ExtractFile};
+use crate::read::reference::PracticeInfo;
 use crate::resolve::{ItemText, Resolver, Status};
 
 /// Which version of OpenPrescribing's high-dose measures.

@@ -7,22 +7,17 @@
 
 // The clinical method lives in the `opal-core` crate; its modules keep their paths here.
 pub use opal_core::{
-    checks, dictionary, dose, item, names, ome, patient, product, resolve, settings, summary,
-    timeline, values,
+    checks, dictionary, dose, factors, item, names, ome, patient, product, resolve, settings,
+    summary, timeline, values,
 };
 
-pub mod audit;
 pub mod cli;
 pub mod cmd;
+pub mod engine;
 pub mod epd;
-pub mod extract;
-pub mod factors;
-pub mod input;
+pub mod error;
 pub mod interrupt;
-pub mod items;
-pub mod output;
-pub mod practices;
+pub mod read;
 pub mod synth;
-pub mod table;
 pub mod timing;
 pub mod write;

@@ -427,7 +427,7 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
                     record[3] = name.to_string();
                     record[4] = dmd.to_string();
                     record[5] = bnf.to_string();
-                    record[6] = crate::output::fmt_num(regimen.quantity);
+                    record[6] = crate::write::output::fmt_num(regimen.quantity);
                     record[7] = regimen.quantity_unit.to_string();
                     record[8] = directions.to_string();
                     record[9] = if rng.chance(0.05) {
@@ -452,7 +452,7 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
                         record[3] = nname.to_string();
                         record[4] = String::new();
                         record[5] = nbnf.to_string();
-                        record[6] = crate::output::fmt_num(nqty);
+                        record[6] = crate::write::output::fmt_num(nqty);
                         record[7] = String::new();
                         record[8] = ndose.to_string();
                         record[9] = String::new();

@@ -6,7 +6,7 @@ use std::io::{self, BufRead, Read};
 use anyhow::{bail, Context, Result};
 
 use crate::dose::{parse, DoseParse};
-use crate::output::{csv_writer, fmt_opt};
+use crate::write::output::{csv_writer, fmt_opt};
 
 /// Dose instructions to dose units per day
 ///
@@ -80,7 +80,7 @@ pub fn run(args: Args) -> Result<()> {
     for text in &texts {
         let p = seen.entry(text.clone()).or_insert_with(|| parse(text));
         w.write_record([
-            &*crate::output::csv_text(text),
+            &*crate::write::output::csv_text(text),
             &fmt_opt(p.units_min),
             &fmt_opt(p.units_max),
             p.unit.as_deref().unwrap_or(""),
@@ -104,7 +104,7 @@ fn read_texts(path: &str) -> Result<Vec<String>> {
             .context("cannot read stdin")?;
         s
     } else {
-        crate::input::decode_text(
+        crate::read::input::decode_text(
             &std::fs::read(path).with_context(|| format!("cannot read {path}"))?,
         )
     };

@@ -7,9 +7,10 @@ use anyhow::{Context, Result};
 
 use crate::dictionary::{Dictionary, PRODUCTS_CSV};
 use crate::epd::{self, EpdConfig, EpdResult, HighDose, Measures};
-use crate::factors::{hex_sha256, DEFAULT_SET};
-use crate::output::table;
-use crate::table::{write_atomically, write_table, Format, Table};
+use crate::factors::DEFAULT_SET;
+use crate::read::factors::hex_sha256;
+use crate::write::output::table;
+use crate::write::table::{write_atomically, write_table, Format, Table};
 
 /// OpenPrescribing's opioid measures for practices and ICSs, from the English Prescribing
 /// Dataset.
@@ -62,16 +63,16 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let config = EpdConfig {
-        factors: crate::factors::load(&args.factors)?,
-        version: HighDose::from_threshold(args.threshold).map_err(|e| crate::cli::ExitError {
-            code: crate::cli::exit::USAGE,
+        factors: crate::read::factors::load(&args.factors)?,
+        version: HighDose::from_threshold(args.threshold).map_err(|e| crate::error::ExitError {
+            code: crate::error::exit::USAGE,
             message: e.to_string(),
         })?,
         practices: match args.practices.as_deref() {
             Some(path) => {
-                let (map, warnings) = crate::practices::read_practices(path)?;
+                let (map, warnings) = crate::read::reference::read_practices(path)?;
                 for w in warnings {
-                    eprintln!("warning: {}", crate::output::escape(&w));
+                    eprintln!("warning: {}", crate::error::escape(&w));
                 }
                 Some(map)
             }
@@ -80,14 +81,14 @@ pub fn run(args: Args) -> Result<()> {
         list_sizes: args
             .list_sizes
             .as_deref()
-            .map(crate::practices::read_list_sizes)
+            .map(crate::read::reference::read_list_sizes)
             .transpose()?,
     };
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("opal-epd"));
-    crate::table::check_out_dir(&out, args.force)?;
+    crate::write::table::check_out_dir(&out, args.force)?;
     let mut files = Vec::new();
     for f in &args.files {
         files.push(epd::read_epd(f)?);
@@ -244,7 +245,7 @@ fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<()> {
 fn write_manifest(
     out: &Path,
     args: &Args,
-    files: &[crate::extract::ExtractFile],
+    files: &[crate::read::extract::ExtractFile],
     r: &EpdResult,
     config: &EpdConfig,
 ) -> Result<()> {
@@ -273,7 +274,7 @@ fn print_summary(r: &EpdResult, config: &EpdConfig) -> Result<()> {
     writeln!(
         o,
         "opal epd (factor set {}; high dose at {} mg/day)",
-        crate::output::escape(&config.factors.name),
+        crate::error::escape(&config.factors.name),
         config.version.mg()
     )?;
     let mut t = table(&[
@@ -287,7 +288,7 @@ fn print_summary(r: &EpdResult, config: &EpdConfig) -> Result<()> {
         "high-dose %",
     ]);
     for m in &r.ics {
-        crate::output::add_row(
+        crate::write::output::add_row(
             &mut t,
             vec![
                 m.month.clone(),

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use anyhow::Result;
 
 use crate::factors::{BUILTIN_SETS, DEFAULT_SET};
-use crate::output::{csv_writer, fmt_num, stdout_is_terminal, table};
+use crate::write::output::{csv_writer, fmt_num, stdout_is_terminal, table};
 
 /// Print a conversion factor table, with the source of every row.
 ///
@@ -52,7 +52,7 @@ pub fn run(args: Args) -> Result<()> {
         .or(args.table)
         .or(args.factors)
         .unwrap_or_else(|| DEFAULT_SET.to_string());
-    let set = crate::factors::load(&which)?;
+    let set = crate::read::factors::load(&which)?;
     if args.csv || !stdout_is_terminal() {
         let mut w = csv_writer(stdout.lock());
         w.write_record(["ingredient", "route", "factor", "confidence", "source"])?;
@@ -76,7 +76,7 @@ pub fn run(args: Args) -> Result<()> {
         "source",
     ]);
     for f in set.rows() {
-        crate::output::add_row(
+        crate::write::output::add_row(
             &mut t,
             vec![
                 f.ingredient.clone(),
@@ -91,7 +91,7 @@ pub fn run(args: Args) -> Result<()> {
     writeln!(
         out,
         "factor set {} (sha256 {})",
-        crate::output::escape(&set.name),
+        crate::error::escape(&set.name),
         set.sha256
     )?;
     writeln!(out, "{t}")?;

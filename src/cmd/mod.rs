@@ -5,5 +5,103 @@ pub mod audit;
 pub mod dose;
 pub mod epd;
 pub mod factors;
+pub mod method;
 pub mod products;
 pub mod synth;
+
+use std::io::{self, IsTerminal};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A spinner on stderr while long work runs; hidden with `--quiet` or when stderr is not a
+/// terminal (a batch job's log gets no progress lines).
+pub fn spinner(quiet: bool, msg: &str) -> ProgressBar {
+    if quiet || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
+/// An output folder made before the run (items.csv is written into it as the extracts are
+/// read), removed again if the run fails and leaves it empty.
+pub struct EarlyDir {
+    path: PathBuf,
+    made: bool,
+}
+
+impl EarlyDir {
+    pub fn create(path: &Path) -> Result<EarlyDir> {
+        let made = !path.exists();
+        std::fs::create_dir_all(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(EarlyDir {
+            path: path.to_path_buf(),
+            made,
+        })
+    }
+
+    pub fn keep(mut self) {
+        self.made = false;
+    }
+}
+
+impl Drop for EarlyDir {
+    fn drop(&mut self) {
+        if self.made {
+            // Only when empty: nothing the user had is ever removed.
+            let _ = std::fs::remove_dir(&self.path);
+        }
+    }
+}
+
+/// Today's date (UTC) as a day number.
+pub fn today() -> crate::values::Day {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    (secs / 86_400) as crate::values::Day
+}
+
+/// The documented ranges of the numeric options (README "Exit codes"): a value outside is a
+/// usage error (exit 2) from clap, never a wrapped or silently clamped number.
+pub mod ranges {
+    /// Days options (`--long-term-days`, `--grace-days`, `--max-days-supply`): up to ten years.
+    pub const MAX_DAYS: u32 = 3660;
+
+    fn number_in(s: &str, min: f64, max: f64) -> Result<f64, String> {
+        let v: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{}' is not a number", crate::error::escape(s)))?;
+        if v.is_finite() && (min..=max).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!("{v} is not in {min}..={max}"))
+        }
+    }
+
+    /// mg of OME a day: 0 to 100,000.
+    pub fn mg_per_day(s: &str) -> Result<f64, String> {
+        number_in(s, 0.0, 100_000.0)
+    }
+
+    /// A number of days, fractions allowed: 1 to ten years.
+    pub fn days(s: &str) -> Result<f64, String> {
+        number_in(s, 1.0, f64::from(MAX_DAYS))
+    }
+
+    /// A fraction: 0 to 1.
+    pub fn fraction(s: &str) -> Result<f64, String> {
+        number_in(s, 0.0, 1.0)
+    }
+}

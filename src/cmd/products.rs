@@ -6,8 +6,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::factors::{FactorSet, DEFAULT_SET};
 use crate::ome::{missing_factor_reason, unit_ome};
-use crate::output::{csv_writer, fmt_num, fmt_opt};
 use crate::resolve::{ItemText, Resolution, Resolver, Status};
+use crate::write::output::{csv_writer, fmt_num, fmt_opt};
 
 /// What an item is, and the OME of one unit of it, for names, dm+d codes or BNF codes.
 ///
@@ -77,7 +77,7 @@ struct Input {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let set = crate::factors::load(&args.factors)?;
+    let set = crate::read::factors::load(&args.factors)?;
     let mut inputs: Vec<Input> = args
         .items
         .iter()
@@ -105,7 +105,7 @@ pub fn run(args: Args) -> Result<()> {
         w.write_record(
             cells
                 .iter()
-                .map(|c| crate::output::csv_text(c).into_owned()),
+                .map(|c| crate::write::output::csv_text(c).into_owned()),
         )?;
     }
     w.flush()?;
@@ -201,7 +201,7 @@ fn read_inputs(path: &str) -> Result<Vec<Input>> {
             .context("cannot read stdin")?;
     } else {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
-        text = crate::input::decode_text(&bytes);
+        text = crate::read::input::decode_text(&bytes);
     }
     let text = text.trim_start_matches('\u{feff}');
     let first = text.lines().next().unwrap_or_default();

@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 
 use crate::dictionary::Dictionary;
 use crate::synth::{practices, write_extract, SynthConfig};
-use crate::table::write_atomically;
 use crate::values::{parse_date_with, DateFormat};
+use crate::write::table::write_atomically;
 
 /// Write a synthetic patient-level extract (deterministic for a seed).
 ///
@@ -39,7 +39,7 @@ pub struct Args {
     end: String,
     /// Share of rows made malformed on purpose (bad dates, zero or text quantities, no
     /// patient id): 0 to 1.
-    #[arg(long, default_value_t = 0.003, value_parser = crate::cli::ranges::fraction)]
+    #[arg(long, default_value_t = 0.003, value_parser = crate::cmd::ranges::fraction)]
     malformed_rate: f64,
     /// Extract to write (.csv or .csv.gz).
     #[arg(long, value_name = "FILE")]
@@ -81,7 +81,7 @@ pub fn run(args: Args) -> Result<()> {
     })?;
     let practices = practices(&config);
     if let Some(path) = &args.practices_out {
-        let mut w = crate::output::csv_writer(BufWriter::new(File::create(path)?));
+        let mut w = crate::write::output::csv_writer(BufWriter::new(File::create(path)?));
         w.write_record(["practice_code", "ics_code", "practice_name", "ics_name"])?;
         for p in &practices {
             w.write_record([p.code.as_str(), p.ics_code, &p.name, p.ics_name])?;
@@ -89,7 +89,7 @@ pub fn run(args: Args) -> Result<()> {
         w.flush()?;
     }
     if let Some(path) = &args.list_sizes_out {
-        let mut w = crate::output::csv_writer(BufWriter::new(File::create(path)?));
+        let mut w = crate::write::output::csv_writer(BufWriter::new(File::create(path)?));
         w.write_record(["practice_code", "list_size"])?;
         for p in &practices {
             w.write_record([p.code.clone(), p.list_size.to_string()])?;

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::audit::{day_text, AuditConfig, AuditResult};
 use crate::dictionary::PRODUCTS_CSV;
-use crate::extract::FileInfo;
-use crate::factors::hex_sha256;
-use crate::table::write_atomically;
+use crate::engine::{day_text, AuditConfig, AuditResult};
+use crate::read::extract::FileInfo;
+use crate::read::factors::hex_sha256;
+use crate::write::table::write_atomically;
 
 /// What the manifest records of the command line besides the audit's settings.
 pub struct Settings<'a> {

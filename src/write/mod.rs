@@ -1,6 +1,11 @@
 //! Writing outputs: one declaration of each output's columns, used by every format.
 
+pub mod audit;
+pub mod cells;
+pub mod items;
 pub mod manifest;
+pub mod output;
 pub mod patients;
 pub mod summary;
+pub mod table;
 pub mod terminal;

@@ -7,64 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::audit::{day_text, PatientRow};
-use crate::items::{push_field, push_number};
-use crate::table::{write_atomically, Table};
-use crate::values::Day;
-
-/// One cell of a patient row.
-pub enum Cell<'a> {
-    Text(&'a str),
-    /// Text that may be absent: empty in CSV, null in Parquet.
-    OptText(Option<&'a str>),
-    Number(Option<f64>),
-    Integer(Option<i64>),
-    Flag(Option<bool>),
-    /// A date, written as YYYY-MM-DD (text in Parquet, as before).
-    Date(Option<Day>),
-}
-
-impl Cell<'_> {
-    /// The cell as the typed table's text (dates as YYYY-MM-DD); `None` when absent.
-    fn text(&self) -> Option<String> {
-        match self {
-            Cell::Text(s) | Cell::OptText(Some(s)) => Some(s.to_string()),
-            Cell::Date(d) => d.map(day_text),
-            _ => None,
-        }
-    }
-
-    fn number(&self) -> Option<f64> {
-        match self {
-            Cell::Number(v) => *v,
-            _ => None,
-        }
-    }
-
-    fn integer(&self) -> Option<i64> {
-        match self {
-            Cell::Integer(v) => *v,
-            _ => None,
-        }
-    }
-
-    fn flag(&self) -> Option<bool> {
-        match self {
-            Cell::Flag(v) => *v,
-            _ => None,
-        }
-    }
-}
-
-/// The type of a column, whatever its rows (an empty list keeps its schema).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    Number,
-    Integer,
-    Flag,
-    Date,
-}
+use crate::engine::PatientRow;
+use crate::write::cells::{push_cell, Cell, Kind};
+use crate::write::table::{write_atomically, Table};
 
 /// One column of the patient lists.
 pub struct Column {
@@ -188,17 +133,7 @@ fn push_cells(out: &mut Vec<u8>, num: &mut String, r: &PatientRow, patients_only
         if i > 0 || patients_only {
             out.push(b',');
         }
-        match (c.cell)(r) {
-            Cell::Text(s) | Cell::OptText(Some(s)) => push_field(out, s),
-            Cell::OptText(None) => {}
-            Cell::Number(v) => push_number(out, num, v),
-            Cell::Integer(Some(v)) => {
-                let _ = write!(out, "{v}");
-            }
-            Cell::Integer(None) | Cell::Flag(None) | Cell::Date(None) => {}
-            Cell::Flag(Some(b)) => out.extend_from_slice(if b { b"true" } else { b"false" }),
-            Cell::Date(Some(d)) => out.extend_from_slice(day_text(d).as_bytes()),
-        }
+        push_cell(out, num, &(c.cell)(r));
     }
 }
 

@@ -1,7 +1,7 @@
 //! The practice and ICS summaries as tables, with disclosure control when asked.
 
 use crate::summary::{suppress_count, CohortSummary, RateBase};
-use crate::table::Table;
+use crate::write::table::Table;
 
 /// A summary table, with disclosure control when asked.
 pub fn summary_table(rows: &[CohortSummary], is_ics: bool, suppress: bool) -> Table {
@@ -93,7 +93,9 @@ pub fn summary_table(rows: &[CohortSummary], is_ics: bool, suppress: bool) -> Ta
                         let b = base(r)?;
                         let list = r.list_size.filter(|l| *l > 0.0)?;
                         match count(get(&b)) {
-                            Some(n) => Some(crate::output::fmt_num(n as f64 * 1000.0 / list)),
+                            Some(n) => {
+                                Some(crate::write::output::fmt_num(n as f64 * 1000.0 / list))
+                            }
                             None => Some("*".into()),
                         }
                     })

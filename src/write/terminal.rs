@@ -6,8 +6,8 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::audit::{day_text, AuditConfig, AuditResult};
-use crate::output::{fmt_num, table};
+use crate::engine::{day_text, AuditConfig, AuditResult};
+use crate::write::output::{fmt_num, table};
 
 /// The audit's summary on stdout.
 pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Result<()> {
@@ -16,7 +16,7 @@ pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Resul
         o,
         "opal audit at {} (factor set {}; high dose above {} mg/day; long-term more than {} days)",
         day_text(r.as_of),
-        crate::output::escape(&config.factors.name),
+        crate::error::escape(&config.factors.name),
         fmt_num(config.timeline.threshold_mg_day),
         config.timeline.long_term_days
     )?;
@@ -67,7 +67,7 @@ pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Resul
                 _ => String::new(),
             });
         }
-        crate::output::add_row(&mut t, row);
+        crate::write::output::add_row(&mut t, row);
     }
     writeln!(o, "{t}")?;
     // Top practices by high-dose rate.
@@ -92,7 +92,7 @@ pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Resul
         };
         let mut t = table(&["practice", "ICS", "patients", "high dose", unit]);
         for (rate, s) in ranked.iter().take(10) {
-            crate::output::add_row(
+            crate::write::output::add_row(
                 &mut t,
                 vec![
                     s.code.clone(),
@@ -115,7 +115,7 @@ pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Resul
         "rejected",
         "after as_of",
     ]);
-    crate::output::add_row(
+    crate::write::output::add_row(
         &mut t,
         vec![
             a.read.to_string(),
@@ -133,7 +133,7 @@ pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Resul
         o,
         "{} patients to review; outputs in {}",
         review,
-        crate::output::escape(&out.display().to_string())
+        crate::error::escape(&out.display().to_string())
     )?;
     Ok(())
 }

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use opal::audit::{run_files, AuditConfig, AuditResult, PrnPolicy};
 use opal::dictionary::Dictionary;
-use opal::extract::{FileInfo, ReadOptions};
+use opal::engine::{run_files, AuditConfig, AuditResult, PrnPolicy};
+use opal::read::extract::{FileInfo, ReadOptions};
 use opal::timeline::TimelineSettings;
 use opal::values::{days_from_civil, DateFormat};
 
@@ -19,7 +19,7 @@ fn config(date_format: Option<&str>) -> AuditConfig {
         timeline: TimelineSettings::default(),
         default_days: 28.0,
         prn_policy: PrnPolicy::Max,
-        factors: opal::factors::load("uk-fpm").unwrap(),
+        factors: opal::read::factors::load("uk-fpm").unwrap(),
         date_format: date_format.map(|f| DateFormat(f.into())),
         strict: false,
         suppress: false,
@@ -153,7 +153,7 @@ fn gzip_is_hashed_as_stored_and_read_in_chunks() {
     enc.finish().unwrap();
     let (info, r) = audit(&gz, 300, &config(None)).unwrap();
     let stored = std::fs::read(&gz).unwrap();
-    assert_eq!(info.sha256, opal::factors::hex_sha256(&stored));
+    assert_eq!(info.sha256, opal::read::factors::hex_sha256(&stored));
     assert_eq!(info.bytes, stored.len() as u64);
     assert_eq!(r.accounting.read, 600);
     assert_eq!(

@@ -816,7 +816,7 @@ fn epd_descriptions_resolve_like_their_codes() {
     let code_col = headers.iter().position(|h| h == "BNF_CODE").unwrap();
     let desc_col = headers.iter().position(|h| h == "BNF_DESCRIPTION").unwrap();
     let resolver = Resolver::builtin();
-    let set = opal::factors::load("uk-fpm").unwrap();
+    let set = opal::read::factors::load("uk-fpm").unwrap();
     let mut seen = std::collections::BTreeSet::new();
     let mut checked = 0;
     let mut failures = Vec::new();
@@ -875,7 +875,7 @@ fn epd_descriptions_resolve_like_their_codes() {
 #[test]
 fn issue12_8_epd_abbreviations_of_every_form() {
     let resolver = Resolver::builtin();
-    let set = opal::factors::load("uk-fpm").unwrap();
+    let set = opal::read::factors::load("uk-fpm").unwrap();
     let cases: &[(&str, &str, Route, f64)] = &[
         // suppositories: 10 × 1, 15 × 1, 30 × 1.5, 30 × 0.1
         ("Morph Sulf_Suppos 10mg", "morphine", Route::Rectal, 10.0),
@@ -1049,7 +1049,7 @@ fn issue12_8_epd_abbreviations_of_every_form() {
 #[test]
 fn issue12_10_compositions_from_their_spcs() {
     let resolver = Resolver::builtin();
-    let set = opal::factors::load("uk-fpm").unwrap();
+    let set = opal::read::factors::load("uk-fpm").unwrap();
     for (name, per_unit) in [
         ("Kaolin and Morphine mixture", 0.0916),
         ("Generic Diocalm Dual Action chewable tablets", 0.395),
@@ -1087,11 +1087,11 @@ fn issue12_10_compositions_from_their_spcs() {
 /// buprenorphine) do not claim to come from it.
 #[test]
 fn issue12_11_factor_provenance() {
-    let cdc = opal::factors::load("cdc-2022").unwrap();
+    let cdc = opal::read::factors::load("cdc-2022").unwrap();
     let f = cdc.get("dihydrocodeine", Route::Oral).unwrap();
     assert_eq!(f.factor, 0.1);
     assert!(f.source.starts_with("uk-fpm value"), "{}", f.source);
-    let fpm = opal::factors::load("uk-fpm").unwrap();
+    let fpm = opal::read::factors::load("uk-fpm").unwrap();
     for row in fpm.rows() {
         let outside = matches!(
             row.route,

@@ -28,7 +28,7 @@ pub fn load(name_or_path: &str) -> Result<FactorSet> {
         bail!(
             "unknown factor set '{}'\nhint: use one of {} or the path of a CSV file with columns \
              ingredient,route,factor[,confidence,source]",
-            crate::output::escape(name_or_path),
+            crate::error::escape(name_or_path),
             names.join(", ")
         );
     }

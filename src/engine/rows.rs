@@ -1,160 +1,26 @@
-//! The monthly audit (METHOD.md §5–§8): items to exposure, patients to flags, practices and
-//! ICSs to summaries, with every input row accounted for.
-//!
-//! [`run`] takes extracts already read ([`crate::extract`]) and a validated [`AuditConfig`];
-//! it does no I/O. Every distinct date, quantity, product and dose text is parsed once.
+//! The rows of extract chunks, in file order: *who* (patient, practice and ICS, interned) and
+//! *what* (date, product, quantity, days and dose text, each distinct value parsed once) on
+//! two threads, then the core's row checks ([`crate::checks::check_row`]) in row order, and
+//! each opioid item kept as a compact [`Item`].
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use polars::prelude::{PlHashMap, StringChunked};
 
-pub use crate::checks::Accounting;
+use super::{
+    corrupt_text, invisible_id, looks_like_nhs_number, Accounting, AuditConfig, AuditResult,
+    DoseUse, Item, ItemBatch, ProductUse, Rejected, Unresolved,
+};
 use crate::checks::{
     check_row, Column, IdCell, ProductFacts, Rejection, RowFacts, RowOutcome, RowSettings,
 };
-use crate::cli::ExitError;
 use crate::dictionary::Dictionary;
-use crate::dose::DoseParse;
-use crate::extract::{Chunk, FileInfo};
-pub use crate::item::{
-    corrupt_text, implausible, invisible_id, looks_like_nhs_number, DaysSource, ItemSettings,
-    ItemValues, PrnPolicy,
-};
+use crate::error::ExitError;
 use crate::ome::{missing_factor_reason, unit_ome};
-pub use crate::patient::PatientRow;
-use crate::product::Product;
+use crate::read::extract::Chunk;
 use crate::resolve::{ItemText, Resolver, Status};
-pub use crate::settings::AuditConfig;
-use crate::summary::{summarise, CohortSummary};
-use crate::timeline::{self, ExposureItem};
-use crate::values::{self, format_day, DateFormat, Day, Quantity};
-
-/// A row that could not be used, and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rejected {
-    pub file: String,
-    pub line: u64,
-    pub column: String,
-    pub value: String,
-    pub reason: String,
-}
-
-/// An opioid-looking item opal could not convert.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unresolved {
-    pub file: String,
-    pub line: u64,
-    pub practice_code: String,
-    pub drug_name: String,
-    pub dmd_code: String,
-    pub bnf_code: String,
-    pub reason: String,
-}
-
-/// A product as used by the items resolved to it.
-#[derive(Debug, Clone)]
-pub struct ProductUse {
-    pub product: Arc<Product>,
-    /// Generic product key, interned: early repeats of one key carry forward.
-    pub key: u32,
-    pub matched_by: &'static str,
-    pub factor: f64,
-}
-
-/// One distinct dose text and its parse.
-#[derive(Debug, Clone)]
-pub struct DoseUse {
-    pub text: String,
-    pub parse: DoseParse,
-    /// Why the text cannot be used as written ([`corrupt_text`]), if it cannot.
-    pub corrupt: Option<&'static str>,
-}
-
-/// One opioid item as used: 56 bytes, so that tens of millions fit in memory. What follows
-/// from it (days of supply, OME) is worked out by [`AuditResult::item_values`].
-#[derive(Debug, Clone, Copy)]
-pub struct Item {
-    pub line: u64,
-    /// Quantity in the product's units (packs expanded, mg of a tablet converted).
-    pub quantity: f64,
-    /// Days of supply stated in the extract; NaN when not stated.
-    explicit_days: f64,
-    pub file: u32,
-    pub patient: u32,
-    pub practice: u32,
-    /// The extract's own ics_code (interned; see `AuditResult::ics_codes`).
-    pub extract_ics: u32,
-    pub issue_day: Day,
-    /// Index into `AuditResult::products`.
-    pub product: u32,
-    /// Index into `AuditResult::doses`.
-    pub dose: u32,
-}
-
-impl Item {
-    pub fn explicit_days(&self) -> Option<f64> {
-        (!self.explicit_days.is_nan()).then_some(self.explicit_days)
-    }
-}
-
-/// Everything an audit produces.
-#[derive(Debug)]
-pub struct AuditResult {
-    pub as_of: Day,
-    pub first_issue_day: Option<Day>,
-    pub accounting: Accounting,
-    pub items: Vec<Item>,
-    pub products: Vec<ProductUse>,
-    pub doses: Vec<DoseUse>,
-    pub patient_ids: Vec<String>,
-    pub practice_codes: Vec<String>,
-    pub patients: Vec<PatientRow>,
-    pub practice_summaries: Vec<CohortSummary>,
-    pub ics_summaries: Vec<CohortSummary>,
-    pub unresolved: Vec<Unresolved>,
-    pub rejected: Vec<Rejected>,
-    pub date_formats: Vec<String>,
-    pub warnings: Vec<String>,
-    pub distinct_dose_texts: usize,
-    pub distinct_products: usize,
-    /// The extracts' own ics_code values, interned (`Item::extract_ics`).
-    pub ics_codes: Vec<String>,
-    /// Per practice id: the extract's ics_code on its first dated row.
-    practice_ics_seen: Vec<Option<u32>>,
-    /// Per practice id: unresolved opioid items.
-    practice_unresolved: Vec<u64>,
-}
-
-/// Days of supply and OME of an item of `product` with `dose`, under the run's settings.
-pub fn item_values(
-    item: &Item,
-    product: &ProductUse,
-    dose: &DoseUse,
-    config: &AuditConfig,
-) -> ItemValues {
-    crate::item::values(
-        &product.product,
-        item.quantity,
-        item.explicit_days(),
-        &dose.parse,
-        product.factor,
-        &config.item_settings(),
-    )
-}
-
-impl AuditResult {
-    /// Days of supply and OME of an item, under the run's settings.
-    pub fn item_values(&self, item: &Item, config: &AuditConfig) -> ItemValues {
-        item_values(
-            item,
-            &self.products[item.product as usize],
-            &self.doses[item.dose as usize],
-            config,
-        )
-    }
-}
+use crate::values::{self, DateFormat, Day, Quantity};
 
 #[derive(Debug, Clone)]
 struct ProductOutcome {
@@ -378,7 +244,7 @@ impl<'c> Columns<'c> {
 fn strict_error(path: &str, line: u64, r: &Rejection, value: &str) -> anyhow::Error {
     let value = if r.show_value { value } else { "" };
     ExitError {
-        code: crate::cli::exit::STRICT,
+        code: crate::error::exit::STRICT,
         message: format!(
             "{path}: line {line}: column {}: '{value}': {}\nhint: --strict stops at the first \
              rejected row; without it the row is counted in rejected.csv",
@@ -569,10 +435,10 @@ impl<'a> Auditor<'a> {
     }
 
     /// What is new since the last batch, for items.csv as it is written
-    /// ([`crate::items::ItemsWriter`]).
-    pub fn batch(&mut self) -> crate::items::ItemBatch {
+    /// (items.csv, written meanwhile).
+    pub fn batch(&mut self) -> ItemBatch {
         let [i, p, pr, prod, d] = self.sent;
-        let b = crate::items::ItemBatch {
+        let b = ItemBatch {
             items: self.items[i..].to_vec(),
             patients: self.who.patients.ids[p..].to_vec(),
             practices: self.who.practices.ids[pr..].to_vec(),
@@ -854,262 +720,4 @@ impl<'a> Auditor<'a> {
         crate::timing::lap("read and audit rows");
         Ok(result)
     }
-}
-
-/// What the rows become once every file is read: the current patients with their measures,
-/// the summaries, and the warnings about practices.
-#[derive(Debug, Default)]
-pub struct Completion {
-    pub patients: Vec<PatientRow>,
-    pub practice_summaries: Vec<CohortSummary>,
-    pub ics_summaries: Vec<CohortSummary>,
-    pub warnings: Vec<String>,
-}
-
-/// Timelines, flags and summaries from the rows (METHOD.md §6–§8). It borrows the rows, so
-/// that items.csv can be written from them at the same time.
-pub fn complete(r: &AuditResult, config: &AuditConfig) -> Completion {
-    let patients = patient_rows(r, config);
-    crate::timing::lap("timelines");
-    let ics = |practice: &str, extract_ics: &str| config.ics_of(practice, extract_ics);
-    let mut practice_ics: BTreeMap<String, String> = BTreeMap::new();
-    let mut practice_unresolved: BTreeMap<String, u64> = BTreeMap::new();
-    for (id, seen) in r.practice_ics_seen.iter().enumerate() {
-        let code = &r.practice_codes[id];
-        if let Some(seen_ics) = seen {
-            practice_ics.insert(code.clone(), ics(code, &r.ics_codes[*seen_ics as usize]));
-        }
-        if r.practice_unresolved[id] > 0 {
-            practice_unresolved.insert(code.clone(), r.practice_unresolved[id]);
-        }
-    }
-    let unknown: Vec<&String> = practice_ics
-        .iter()
-        .filter(|(_, ics)| *ics == "UNKNOWN")
-        .map(|(p, _)| p)
-        .collect();
-    let mut warnings = Vec::new();
-    if r.accounting.bnf_leading_zero_restored > 0 {
-        warnings.push(format!(
-            "{} BNF codes had 14 characters (a leading zero lost in a spreadsheet) and were \
-             read with the zero restored\nhint: export code columns as text",
-            r.accounting.bnf_leading_zero_restored
-        ));
-    }
-    if !unknown.is_empty() {
-        warnings.push(format!(
-            "{} practice(s) have no ICS ({}): they are summarised under UNKNOWN\nhint: give \
-             --practices with a practice_code,ics_code mapping, epraccur.csv or \
-             gp-reg-pat-prac-map.csv",
-            unknown.len(),
-            unknown
-                .iter()
-                .take(5)
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    let (practice_summaries, ics_summaries) =
-        summarise(&patients, &practice_ics, &practice_unresolved, config);
-    crate::timing::lap("summaries");
-    Completion {
-        patients,
-        practice_summaries,
-        ics_summaries,
-        warnings,
-    }
-}
-
-impl AuditResult {
-    /// Take in the patients and summaries worked out by [`complete`].
-    pub fn complete_with(&mut self, c: Completion) {
-        self.patients = c.patients;
-        self.practice_summaries = c.practice_summaries;
-        self.ics_summaries = c.ics_summaries;
-        self.warnings.extend(c.warnings);
-    }
-}
-
-/// Patients: items grouped by patient (a counting sort, so one pass), each group in issue
-/// order, then the timeline of each; the current patients are kept.
-fn patient_rows(r: &AuditResult, config: &AuditConfig) -> Vec<PatientRow> {
-    let items = &r.items;
-    let mut starts = vec![0usize; r.patient_ids.len() + 1];
-    for it in items {
-        starts[it.patient as usize + 1] += 1;
-    }
-    for p in 1..starts.len() {
-        starts[p] += starts[p - 1];
-    }
-    let mut next = starts.clone();
-    let mut order = vec![0u32; items.len()];
-    for (i, it) in items.iter().enumerate() {
-        let slot = &mut next[it.patient as usize];
-        order[*slot] = i as u32;
-        *slot += 1;
-    }
-    // Two halves of the patients on two threads, joined in patient order.
-    let half = r.patient_ids.len() / 2;
-    let (lo, hi) = order.split_at_mut(starts[half]);
-    let (starts, config) = (&starts, config);
-    let (mut rows, more) = std::thread::scope(|s| {
-        let upper =
-            s.spawn(move || patient_range(r, config, starts, half, r.patient_ids.len(), hi));
-        let lower = patient_range(r, config, starts, 0, half, lo);
-        (lower, upper.join())
-    });
-    match more {
-        Ok(more) => rows.extend(more),
-        // A panic in the thread is a bug; it is not swallowed.
-        Err(e) => std::panic::resume_unwind(e),
-    }
-    rows
-}
-
-/// The current patients among `first..end`, whose items' indexes are `order` (which starts at
-/// `starts[first]`).
-fn patient_range(
-    r: &AuditResult,
-    config: &AuditConfig,
-    starts: &[usize],
-    first: usize,
-    end: usize,
-    order: &mut [u32],
-) -> Vec<PatientRow> {
-    let items = &r.items;
-    let base = starts[first];
-    let first_day = r.first_issue_day.unwrap_or(r.as_of);
-    let mut rows = Vec::new();
-    let mut exposure: Vec<ExposureItem> = Vec::new();
-    for patient in first..end {
-        let group = &mut order[starts[patient] - base..starts[patient + 1] - base];
-        if group.is_empty() {
-            // Every row's patient is interned, opioid or not.
-            continue;
-        }
-        // Items are in file and line order: a stable sort by day gives (day, file, line).
-        group.sort_by_key(|&i| items[i as usize].issue_day);
-        let group = &*group;
-        exposure.clear();
-        exposure.extend(group.iter().map(|&i| {
-            let it = &items[i as usize];
-            let v = r.item_values(it, config);
-            ExposureItem {
-                product: r.products[it.product as usize].key,
-                issue_day: it.issue_day,
-                days_supply: v.days_supply,
-                total_ome_mg: v.total_ome_mg,
-                instructed_ome_mg_day: v.instructed_ome_mg_day,
-                days_assumed: v.days_supply_source == DaysSource::Default,
-            }
-        }));
-        let m = timeline::measure(&exposure, r.as_of, first_day, &config.timeline);
-        if !m.current {
-            continue;
-        }
-        let Some(&last) = group.last() else { continue };
-        let latest = &items[last as usize];
-        let practice_code = r.practice_codes[latest.practice as usize].clone();
-        let ics_code = config.ics_of(&practice_code, &r.ics_codes[latest.extract_ics as usize]);
-        let patient_id = r.patient_ids[patient].clone();
-        // The name of each product key, from its latest item.
-        let names_of = |keys: &[u32]| {
-            let mut names: Vec<String> = Vec::new();
-            for key in keys {
-                if let Some(&i) = group
-                    .iter()
-                    .rev()
-                    .find(|&&i| r.products[items[i as usize].product as usize].key == *key)
-                {
-                    let n = &r.products[items[i as usize].product as usize].product.name;
-                    if !names.contains(n) {
-                        names.push(n.clone());
-                    }
-                }
-            }
-            names.sort();
-            names
-        };
-        let names = names_of(&m.window_products);
-        let listed = m.high_dose || m.long_term || m.high_dose_now;
-        let assumed = if !listed || m.assumed_products.is_empty() {
-            Vec::new()
-        } else {
-            names_of(&m.assumed_products)
-        };
-        rows.push(PatientRow::new(
-            patient_id,
-            practice_code,
-            ics_code,
-            m,
-            names,
-            &assumed,
-            config,
-        ));
-    }
-    rows
-}
-
-/// Audit extract files end to end: each read in chunks and audited as it is read, then the
-/// patients and summaries. `progress` is told each file as it starts.
-pub fn run_files(
-    paths: &[std::path::PathBuf],
-    opts: &crate::extract::ReadOptions,
-    config: &AuditConfig,
-    dict: &Dictionary,
-    progress: impl FnMut(&std::path::Path),
-) -> Result<(Vec<FileInfo>, AuditResult)> {
-    let (infos, mut result) = read_files(paths, opts, config, dict, None, progress)?;
-    let c = complete(&result, config);
-    result.complete_with(c);
-    Ok((infos, result))
-}
-
-/// The rows of extract files, each read in chunks and audited as it is read; the patients
-/// and summaries are left to [`complete`]. With `items`, each chunk's items go to items.csv as
-/// they are made.
-pub fn read_files(
-    paths: &[std::path::PathBuf],
-    opts: &crate::extract::ReadOptions,
-    config: &AuditConfig,
-    dict: &Dictionary,
-    mut items: Option<&mut crate::items::ItemsWriter>,
-    mut progress: impl FnMut(&std::path::Path),
-) -> Result<(Vec<FileInfo>, AuditResult)> {
-    let mut auditor = Auditor::new(config, dict);
-    let mut infos = Vec::new();
-    for path in paths {
-        progress(path);
-        let mut reader = crate::extract::open_extract(path, opts)?;
-        let fi = auditor.begin_file(&reader.path, &reader.columns);
-        let (mut waited, mut worked) = (0.0, 0.0);
-        loop {
-            let t = std::time::Instant::now();
-            let Some(chunk) = reader.next_chunk()? else {
-                break;
-            };
-            let t2 = std::time::Instant::now();
-            waited += (t2 - t).as_secs_f64();
-            auditor.add_chunk(fi, chunk)?;
-            if let Some(w) = items.as_deref_mut() {
-                w.send(auditor.batch())?;
-            }
-            worked += t2.elapsed().as_secs_f64();
-        }
-        if std::env::var_os("OPAL_TIMINGS").is_some() {
-            eprintln!("timing: waited for chunks {waited:.3}s, worked on them {worked:.3}s");
-        }
-        auditor.end_file(fi)?;
-        if let Some(w) = items.as_deref_mut() {
-            w.send(auditor.batch())?;
-        }
-        infos.push(reader.finish()?);
-    }
-    Ok((infos, auditor.finish()?))
-}
-
-/// ISO date text, for outputs.
-pub fn day_text(d: Day) -> String {
-    format_day(d)
 }

@@ -52,28 +52,7 @@ pub fn stdout_is_terminal() -> bool {
     io::stdout().is_terminal()
 }
 
-/// Text for a terminal: control characters (C0 but the line break, DEL, C1), bidirectional
-/// overrides and isolates, and zero-width characters are written as `\u{..}`, so that text
-/// from an input (a practice code, a product name, a binary file) cannot move the cursor,
-/// ring the bell, recolour the terminal or reorder what is shown.
-pub fn escape(text: &str) -> String {
-    let risky = |c: char| {
-        (c.is_control() && c != '\n')
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
-    };
-    if !text.chars().any(risky) {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if risky(c) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use crate::error::escape;
 
 #[cfg(test)]
 mod tests {

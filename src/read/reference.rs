@@ -13,13 +13,13 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::extract::normalise_header;
+use crate::read::extract::normalise_header;
 
 pub use opal_core::settings::PracticeInfo;
 
 fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(crate::input::decode_text(&bytes))
+    Ok(crate::read::input::decode_text(&bytes))
 }
 
 fn find(headers: &[String], names: &[&str]) -> Option<usize> {
@@ -31,10 +31,10 @@ fn find(headers: &[String], names: &[&str]) -> Option<usize> {
 /// A practice or ICS code for a message: escaped, and hidden if it is an NHS number (a
 /// patient file given by mistake).
 fn shown_code(code: &str) -> String {
-    if crate::audit::looks_like_nhs_number(code) {
+    if crate::item::looks_like_nhs_number(code) {
         "<value>".into()
     } else {
-        crate::output::escape(code)
+        crate::error::escape(code)
     }
 }
 
@@ -138,7 +138,9 @@ pub fn read_practices(path: &Path) -> Result<Practices> {
             "{display}: no practice_code and ics_code columns (found: {})\nhint: give \
              practice_code,ics_code[,practice_name,ics_name], the ODS epraccur.csv, or \
              gp-reg-pat-prac-map.csv",
-            crate::extract::headers_found(&first.iter().map(String::from).collect::<Vec<_>>())
+            crate::read::extract::headers_found(
+                &first.iter().map(String::from).collect::<Vec<_>>()
+            )
         );
     };
     let pname = find(&headers, &["practicename", "name"]);
@@ -235,7 +237,7 @@ pub fn read_list_sizes(path: &Path) -> Result<BTreeMap<String, f64>> {
 /// Patients to exclude (`--exclude-patients`: a cancer or palliative care register): a file
 /// of patient ids, one a line, or a CSV with patient_id[,reason]. Returns id → reason.
 pub fn read_exclusions(path: &Path) -> Result<BTreeMap<String, String>> {
-    let text = crate::input::decode_text(
+    let text = crate::read::input::decode_text(
         &std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
     );
     let mut out = BTreeMap::new();

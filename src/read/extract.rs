@@ -16,7 +16,7 @@ use polars::prelude::*;
 
 use sha2::{Digest, Sha256};
 
-use crate::factors::hex_sha256;
+use crate::read::factors::hex_sha256;
 
 /// opal's canonical extract columns.
 pub const CANONICAL: &[&str] = &[
@@ -1208,7 +1208,7 @@ pub fn shown_header(h: &str) -> String {
     if looks_like_data {
         return "<value>".into();
     }
-    let escaped = crate::output::escape(h.trim());
+    let escaped = crate::error::escape(h.trim());
     match escaped.char_indices().nth(40) {
         Some((cut, _)) => format!("{}…", &escaped[..cut]),
         None => escaped,
@@ -1236,7 +1236,7 @@ pub fn headers_found(headers: &[String]) -> String {
 /// The first line of a polars error: what went wrong, never its query plan.
 fn polars_message(e: &PolarsError) -> String {
     let text = e.to_string();
-    crate::output::escape(text.lines().next().unwrap_or("").trim())
+    crate::error::escape(text.lines().next().unwrap_or("").trim())
 }
 
 /// The line (1-based within `data`) where a quote opens that is never closed, if one does.
@@ -1294,8 +1294,8 @@ pub fn map_columns(
             bail!(
                 "{display}: --column {canonical}=\"{}\", but there is no header '{}' (found: \
                  {})",
-                crate::output::escape(header),
-                crate::output::escape(header),
+                crate::error::escape(header),
+                crate::error::escape(header),
                 headers_found(headers)
             );
         };

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
-use crate::output::{csv_writer, push_num};
+use crate::write::output::{csv_writer, push_num};
 
 /// One column of values.
 #[derive(Debug, Clone)]
@@ -39,9 +39,9 @@ impl Values {
     fn push_cell(&self, row: usize, out: &mut String) {
         use std::fmt::Write as _;
         match self {
-            Values::Text(v) => {
-                out.push_str(&crate::output::csv_text(v[row].as_deref().unwrap_or("")))
-            }
+            Values::Text(v) => out.push_str(&crate::write::output::csv_text(
+                v[row].as_deref().unwrap_or(""),
+            )),
             Values::Number(v) => {
                 if let Some(x) = v[row] {
                     push_num(out, x);

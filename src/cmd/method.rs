@@ -1,0 +1,219 @@
+//! The method's options, shared by the commands that audit extracts (`opal audit`, `opal
+//! trend`): thresholds, windows, factor set, PRN policy, reference files, exclusions, column
+//! mapping and date layout, turned into the core's settings.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+
+use crate::cmd::{ranges, today};
+use crate::engine::{AuditConfig, PrnPolicy};
+use crate::error::ExitError;
+use crate::factors::DEFAULT_SET;
+use crate::read::extract::ReadOptions;
+use crate::timeline::{Stockpile, TimelineSettings};
+use crate::values::{self, DateFormat, Day};
+
+/// The options of the method (METHOD.md), as `opal audit` and `opal trend` take them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MethodArgs {
+    /// Practice to ICS mapping: practice_code,ics_code[,practice_name,ics_name], the ODS
+    /// epraccur.csv, or gp-reg-pat-prac-map.csv. Without it the extract's ics_code is used,
+    /// else UNKNOWN.
+    #[arg(long, value_name = "FILE")]
+    pub practices: Option<PathBuf>,
+    /// Registered list sizes: practice_code,list_size or NHS gp-reg-pat-prac-*.csv; adds
+    /// rates per 1000 patients.
+    #[arg(long, value_name = "FILE")]
+    pub list_sizes: Option<PathBuf>,
+    /// High dose: OME/day strictly above this many mg (0 to 100000).
+    #[arg(long, value_name = "MG", default_value_t = 120.0, value_parser = ranges::mg_per_day)]
+    pub threshold: f64,
+    /// Long-term: a current episode longer than this many days (0 to 3660).
+    #[arg(long, value_name = "DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(i64).range(0..=i64::from(ranges::MAX_DAYS)))]
+    pub long_term_days: i64,
+    /// Gaps of at most this many days join supplies into one episode; an episode ending at
+    /// most this long before the audit date is current (0 to 3660).
+    #[arg(long, value_name = "DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(ranges::MAX_DAYS)))]
+    pub grace_days: u32,
+    /// OME/day is the mean over this many days ending on the audit date (1 to 3660).
+    #[arg(long, value_name = "DAYS", default_value_t = 28,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(ranges::MAX_DAYS)))]
+    pub dose_window: u32,
+    /// Peak OME/day is the highest day in this many days ending on the audit date (1 to
+    /// 3660).
+    #[arg(long, value_name = "DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(ranges::MAX_DAYS)))]
+    pub lookback: u32,
+    /// Days of supply when neither a duration nor the directions say (1 to 3660).
+    #[arg(long, value_name = "DAYS", default_value_t = 28.0, value_parser = ranges::days)]
+    pub default_days: f64,
+    /// Reject an item whose days of supply (stated, or worked out from the quantity and the
+    /// directions) is above this many days: not a plausible supply (1 to 3660).
+    #[arg(long, value_name = "DAYS", default_value_t = 366.0, value_parser = ranges::days)]
+    pub max_days_supply: f64,
+    /// Audit products for opioid dependence (BNF 0410, methadone oral solutions,
+    /// buprenorphine 2mg and above sublingual, prolonged-release buprenorphine injections)
+    /// instead of excluding them.
+    #[arg(long)]
+    pub include_dependence: bool,
+    /// Which end of a PRN range sets days of supply and instructed OME.
+    #[arg(long, value_enum, default_value = "max")]
+    pub prn_policy: PrnArg,
+    /// Early repeats of one product: carry forward (start when the last supply ends) or
+    /// concurrent (start on issue).
+    #[arg(long, value_enum, default_value = "carry")]
+    pub stockpile: StockpileArg,
+    /// Conversion factor set: uk-fpm, openprescribing, cdc-2022, or a CSV file.
+    #[arg(long, value_name = "NAME|FILE", default_value = DEFAULT_SET)]
+    pub factors: String,
+    /// Patients to exclude (e.g. a cancer or palliative care register): a file of patient
+    /// ids, one a line, or a CSV with patient_id[,reason]. They keep their rows, marked.
+    #[arg(long, value_name = "FILE")]
+    pub exclude_patients: Option<PathBuf>,
+    /// Disclosure control in the summaries: counts 1-7 as *, others rounded to 5.
+    #[arg(long)]
+    pub suppress: bool,
+    /// Stop with exit code 3 at the first rejected row.
+    #[arg(long)]
+    pub strict: bool,
+    /// Map a column: --column patient_id="Patient Ref" (repeatable).
+    #[arg(long = "column", value_name = "NAME=HEADER")]
+    pub columns: Vec<String>,
+    /// Date layout of issue_date, e.g. %d/%m/%Y or %m/%d/%Y [default: detected].
+    #[arg(long, value_name = "FORMAT")]
+    pub date_format: Option<String>,
+}
+
+/// `--prn-policy` (the method's [`PrnPolicy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrnArg {
+    /// The most units a day the directions allow (default).
+    Max,
+    /// The midpoint of the range.
+    Mean,
+    /// The fewest units a day, where above zero (else the most).
+    Min,
+}
+
+impl From<PrnArg> for PrnPolicy {
+    fn from(a: PrnArg) -> PrnPolicy {
+        match a {
+            PrnArg::Max => PrnPolicy::Max,
+            PrnArg::Mean => PrnPolicy::Mean,
+            PrnArg::Min => PrnPolicy::Min,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StockpileArg {
+    Carry,
+    Concurrent,
+}
+
+/// The settings of a run, from the options.
+pub struct Method {
+    pub config: AuditConfig,
+    pub read_opts: ReadOptions,
+    /// Warnings about the practices file (duplicate codes), for the run's warnings.
+    pub practice_warnings: Vec<String>,
+}
+
+fn usage(message: String) -> anyhow::Error {
+    ExitError {
+        code: crate::error::exit::USAGE,
+        message,
+    }
+    .into()
+}
+
+/// `--as-of` and the like: a date written YYYY-MM-DD, else a usage error.
+pub fn parse_as_of(s: &str) -> Result<Day> {
+    values::parse_date_with(s, &DateFormat("%Y-%m-%d".into())).ok_or_else(|| {
+        usage(format!(
+            "--as-of '{}' is not a date\nhint: write it as YYYY-MM-DD, e.g. --as-of 2026-10-31",
+            crate::error::escape(s)
+        ))
+    })
+}
+
+impl MethodArgs {
+    /// The settings: reference files read, ranges already checked by clap; what is left is
+    /// how the options relate.
+    pub fn settings(&self, as_of: Option<Day>) -> Result<Method> {
+        let args = self;
+        if args.max_days_supply < args.default_days {
+            return Err(usage(
+                "--max-days-supply must be at least --default-days".into(),
+            ));
+        }
+        let mut column_map = BTreeMap::new();
+        for c in &args.columns {
+            let Some((k, v)) = c.split_once('=') else {
+                bail!(
+                "--column {c}: write it as NAME=HEADER, e.g. --column patient_id=\"Patient Ref\""
+            );
+            };
+            column_map.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
+        }
+        let factors = crate::read::factors::load(&args.factors)?;
+        let practices = args
+            .practices
+            .as_deref()
+            .map(crate::read::reference::read_practices)
+            .transpose()?;
+        let mut practice_warnings = Vec::new();
+        let config = AuditConfig {
+            as_of,
+            timeline: TimelineSettings {
+                threshold_mg_day: args.threshold,
+                long_term_days: args.long_term_days,
+                grace_days: f64::from(args.grace_days),
+                // Within 1..=3660 (clap), so these cannot fail.
+                dose_window_days: i32::try_from(args.dose_window)?,
+                lookback_days: i32::try_from(args.lookback)?,
+                stockpile: match args.stockpile {
+                    StockpileArg::Carry => Stockpile::Carry,
+                    StockpileArg::Concurrent => Stockpile::Concurrent,
+                },
+            },
+            default_days: args.default_days,
+            prn_policy: args.prn_policy.into(),
+            factors,
+            date_format: args.date_format.clone().map(DateFormat),
+            strict: args.strict,
+            suppress: args.suppress,
+            excluded_patients: match &args.exclude_patients {
+                Some(p) => crate::read::reference::read_exclusions(p)?,
+                None => BTreeMap::new(),
+            },
+            practices: match practices {
+                Some((map, warnings)) => {
+                    practice_warnings = warnings;
+                    Some(map)
+                }
+                None => None,
+            },
+            list_sizes: args
+                .list_sizes
+                .as_deref()
+                .map(crate::read::reference::read_list_sizes)
+                .transpose()?,
+            today: today(),
+            include_dependence: args.include_dependence,
+            max_days_supply: args.max_days_supply,
+        };
+        Ok(Method {
+            config,
+            read_opts: ReadOptions {
+                column_map,
+                chunk_bytes: 0,
+            },
+            practice_warnings,
+        })
+    }
+}

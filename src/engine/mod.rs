@@ -1,0 +1,227 @@
+//! The audit engine (METHOD.md §4–§8 at scale): extract chunks through the core's row checks
+//! on two threads ([`rows`]), items grouped by patient and their timelines on two threads
+//! ([`patients`]), with every input row accounted for. The clinical rules are the core's
+//! (`opal-core`); this module is the interning, the threads and the bookkeeping.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+
+pub use crate::checks::Accounting;
+use crate::dictionary::Dictionary;
+use crate::dose::DoseParse;
+pub use crate::item::{
+    corrupt_text, implausible, invisible_id, looks_like_nhs_number, DaysSource, ItemSettings,
+    ItemValues, PrnPolicy,
+};
+pub use crate::patient::PatientRow;
+use crate::product::Product;
+use crate::read::extract::FileInfo;
+pub use crate::settings::AuditConfig;
+use crate::summary::CohortSummary;
+use crate::values::{format_day, Day};
+
+pub mod patients;
+pub mod rows;
+
+pub use patients::{complete, Completion};
+pub use rows::Auditor;
+
+/// A row that could not be used, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub file: String,
+    pub line: u64,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// An opioid-looking item opal could not convert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unresolved {
+    pub file: String,
+    pub line: u64,
+    pub practice_code: String,
+    pub drug_name: String,
+    pub dmd_code: String,
+    pub bnf_code: String,
+    pub reason: String,
+}
+
+/// A product as used by the items resolved to it.
+#[derive(Debug, Clone)]
+pub struct ProductUse {
+    pub product: Arc<Product>,
+    /// Generic product key, interned: early repeats of one key carry forward.
+    pub key: u32,
+    pub matched_by: &'static str,
+    pub factor: f64,
+}
+
+/// One distinct dose text and its parse.
+#[derive(Debug, Clone)]
+pub struct DoseUse {
+    pub text: String,
+    pub parse: DoseParse,
+    /// Why the text cannot be used as written ([`corrupt_text`]), if it cannot.
+    pub corrupt: Option<&'static str>,
+}
+
+/// One opioid item as used: 56 bytes, so that tens of millions fit in memory. What follows
+/// from it (days of supply, OME) is worked out by [`AuditResult::item_values`].
+#[derive(Debug, Clone, Copy)]
+pub struct Item {
+    pub line: u64,
+    /// Quantity in the product's units (packs expanded, mg of a tablet converted).
+    pub quantity: f64,
+    /// Days of supply stated in the extract; NaN when not stated.
+    pub(crate) explicit_days: f64,
+    pub file: u32,
+    pub patient: u32,
+    pub practice: u32,
+    /// The extract's own ics_code (interned; see `AuditResult::ics_codes`).
+    pub extract_ics: u32,
+    pub issue_day: Day,
+    /// Index into `AuditResult::products`.
+    pub product: u32,
+    /// Index into `AuditResult::doses`.
+    pub dose: u32,
+}
+
+impl Item {
+    pub fn explicit_days(&self) -> Option<f64> {
+        (!self.explicit_days.is_nan()).then_some(self.explicit_days)
+    }
+}
+
+/// Everything an audit produces.
+#[derive(Debug)]
+pub struct AuditResult {
+    pub as_of: Day,
+    pub first_issue_day: Option<Day>,
+    pub accounting: Accounting,
+    pub items: Vec<Item>,
+    pub products: Vec<ProductUse>,
+    pub doses: Vec<DoseUse>,
+    pub patient_ids: Vec<String>,
+    pub practice_codes: Vec<String>,
+    pub patients: Vec<PatientRow>,
+    pub practice_summaries: Vec<CohortSummary>,
+    pub ics_summaries: Vec<CohortSummary>,
+    pub unresolved: Vec<Unresolved>,
+    pub rejected: Vec<Rejected>,
+    pub date_formats: Vec<String>,
+    pub warnings: Vec<String>,
+    pub distinct_dose_texts: usize,
+    pub distinct_products: usize,
+    /// The extracts' own ics_code values, interned (`Item::extract_ics`).
+    pub ics_codes: Vec<String>,
+    /// Per practice id: the extract's ics_code on its first dated row.
+    pub(crate) practice_ics_seen: Vec<Option<u32>>,
+    /// Per practice id: unresolved opioid items.
+    pub(crate) practice_unresolved: Vec<u64>,
+}
+
+/// What is new since the last batch: the items of the chunks just audited, and the patients,
+/// practices, products and dose texts first seen in them (ids continue from the last batch).
+#[derive(Debug, Default)]
+pub struct ItemBatch {
+    pub items: Vec<Item>,
+    pub patients: Vec<String>,
+    pub practices: Vec<String>,
+    pub products: Vec<ProductUse>,
+    pub doses: Vec<DoseUse>,
+}
+
+/// Days of supply and OME of an item of `product` with `dose`, under the run's settings.
+pub fn item_values(
+    item: &Item,
+    product: &ProductUse,
+    dose: &DoseUse,
+    config: &AuditConfig,
+) -> ItemValues {
+    crate::item::values(
+        &product.product,
+        item.quantity,
+        item.explicit_days(),
+        &dose.parse,
+        product.factor,
+        &config.item_settings(),
+    )
+}
+
+impl AuditResult {
+    /// Days of supply and OME of an item, under the run's settings.
+    pub fn item_values(&self, item: &Item, config: &AuditConfig) -> ItemValues {
+        item_values(
+            item,
+            &self.products[item.product as usize],
+            &self.doses[item.dose as usize],
+            config,
+        )
+    }
+}
+
+/// Audit extract files end to end: each read in chunks and audited as it is read, then the
+/// patients and summaries. `progress` is told each file as it starts.
+pub fn run_files(
+    paths: &[std::path::PathBuf],
+    opts: &crate::read::extract::ReadOptions,
+    config: &AuditConfig,
+    dict: &Dictionary,
+    progress: impl FnMut(&std::path::Path),
+) -> Result<(Vec<FileInfo>, AuditResult)> {
+    let (infos, mut result) = read_files(paths, opts, config, dict, None, progress)?;
+    let c = complete(&result, config);
+    result.complete_with(c);
+    Ok((infos, result))
+}
+
+/// The rows of extract files, each read in chunks and audited as it is read; the patients
+/// and summaries are left to [`complete`]. With `on_batch`, each chunk's new items are handed
+/// over as they are made (items.csv is written from them while reading goes on).
+pub fn read_files(
+    paths: &[std::path::PathBuf],
+    opts: &crate::read::extract::ReadOptions,
+    config: &AuditConfig,
+    dict: &Dictionary,
+    mut on_batch: Option<&mut dyn FnMut(ItemBatch) -> Result<()>>,
+    mut progress: impl FnMut(&std::path::Path),
+) -> Result<(Vec<FileInfo>, AuditResult)> {
+    let mut auditor = Auditor::new(config, dict);
+    let mut infos = Vec::new();
+    for path in paths {
+        progress(path);
+        let mut reader = crate::read::extract::open_extract(path, opts)?;
+        let fi = auditor.begin_file(&reader.path, &reader.columns);
+        let (mut waited, mut worked) = (0.0, 0.0);
+        loop {
+            let t = std::time::Instant::now();
+            let Some(chunk) = reader.next_chunk()? else {
+                break;
+            };
+            let t2 = std::time::Instant::now();
+            waited += (t2 - t).as_secs_f64();
+            auditor.add_chunk(fi, chunk)?;
+            if let Some(send) = on_batch.as_deref_mut() {
+                send(auditor.batch())?;
+            }
+            worked += t2.elapsed().as_secs_f64();
+        }
+        if std::env::var_os("OPAL_TIMINGS").is_some() {
+            eprintln!("timing: waited for chunks {waited:.3}s, worked on them {worked:.3}s");
+        }
+        auditor.end_file(fi)?;
+        if let Some(send) = on_batch.as_deref_mut() {
+            send(auditor.batch())?;
+        }
+        infos.push(reader.finish()?);
+    }
+    Ok((infos, auditor.finish()?))
+}
+
+/// ISO date text, for outputs.
+pub fn day_text(d: Day) -> String {
+    format_day(d)
+}

@@ -1,0 +1,204 @@
+//! From the rows to the patients (METHOD.md §6–§8): items grouped by patient, each patient's
+//! timeline and measures from the core ([`crate::timeline`], [`crate::patient`]) on two
+//! threads, then the summaries ([`crate::summary`]).
+
+use std::collections::BTreeMap;
+
+use super::{AuditConfig, AuditResult, DaysSource, PatientRow};
+use crate::summary::{summarise, CohortSummary};
+use crate::timeline::{self, ExposureItem};
+
+/// What the rows become once every file is read: the current patients with their measures,
+/// the summaries, and the warnings about practices.
+#[derive(Debug, Default)]
+pub struct Completion {
+    pub patients: Vec<PatientRow>,
+    pub practice_summaries: Vec<CohortSummary>,
+    pub ics_summaries: Vec<CohortSummary>,
+    pub warnings: Vec<String>,
+}
+
+/// Timelines, flags and summaries from the rows (METHOD.md §6–§8). It borrows the rows, so
+/// that items.csv can be written from them at the same time.
+pub fn complete(r: &AuditResult, config: &AuditConfig) -> Completion {
+    let patients = patient_rows(r, config);
+    crate::timing::lap("timelines");
+    let ics = |practice: &str, extract_ics: &str| config.ics_of(practice, extract_ics);
+    let mut practice_ics: BTreeMap<String, String> = BTreeMap::new();
+    let mut practice_unresolved: BTreeMap<String, u64> = BTreeMap::new();
+    for (id, seen) in r.practice_ics_seen.iter().enumerate() {
+        let code = &r.practice_codes[id];
+        if let Some(seen_ics) = seen {
+            practice_ics.insert(code.clone(), ics(code, &r.ics_codes[*seen_ics as usize]));
+        }
+        if r.practice_unresolved[id] > 0 {
+            practice_unresolved.insert(code.clone(), r.practice_unresolved[id]);
+        }
+    }
+    let unknown: Vec<&String> = practice_ics
+        .iter()
+        .filter(|(_, ics)| *ics == "UNKNOWN")
+        .map(|(p, _)| p)
+        .collect();
+    let mut warnings = Vec::new();
+    if r.accounting.bnf_leading_zero_restored > 0 {
+        warnings.push(format!(
+            "{} BNF codes had 14 characters (a leading zero lost in a spreadsheet) and were \
+             read with the zero restored\nhint: export code columns as text",
+            r.accounting.bnf_leading_zero_restored
+        ));
+    }
+    if !unknown.is_empty() {
+        warnings.push(format!(
+            "{} practice(s) have no ICS ({}): they are summarised under UNKNOWN\nhint: give \
+             --practices with a practice_code,ics_code mapping, epraccur.csv or \
+             gp-reg-pat-prac-map.csv",
+            unknown.len(),
+            unknown
+                .iter()
+                .take(5)
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let (practice_summaries, ics_summaries) =
+        summarise(&patients, &practice_ics, &practice_unresolved, config);
+    crate::timing::lap("summaries");
+    Completion {
+        patients,
+        practice_summaries,
+        ics_summaries,
+        warnings,
+    }
+}
+
+impl AuditResult {
+    /// Take in the patients and summaries worked out by [`complete`].
+    pub fn complete_with(&mut self, c: Completion) {
+        self.patients = c.patients;
+        self.practice_summaries = c.practice_summaries;
+        self.ics_summaries = c.ics_summaries;
+        self.warnings.extend(c.warnings);
+    }
+}
+
+/// Patients: items grouped by patient (a counting sort, so one pass), each group in issue
+/// order, then the timeline of each; the current patients are kept.
+fn patient_rows(r: &AuditResult, config: &AuditConfig) -> Vec<PatientRow> {
+    let items = &r.items;
+    let mut starts = vec![0usize; r.patient_ids.len() + 1];
+    for it in items {
+        starts[it.patient as usize + 1] += 1;
+    }
+    for p in 1..starts.len() {
+        starts[p] += starts[p - 1];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0u32; items.len()];
+    for (i, it) in items.iter().enumerate() {
+        let slot = &mut next[it.patient as usize];
+        order[*slot] = i as u32;
+        *slot += 1;
+    }
+    // Two halves of the patients on two threads, joined in patient order.
+    let half = r.patient_ids.len() / 2;
+    let (lo, hi) = order.split_at_mut(starts[half]);
+    let (starts, config) = (&starts, config);
+    let (mut rows, more) = std::thread::scope(|s| {
+        let upper =
+            s.spawn(move || patient_range(r, config, starts, half, r.patient_ids.len(), hi));
+        let lower = patient_range(r, config, starts, 0, half, lo);
+        (lower, upper.join())
+    });
+    match more {
+        Ok(more) => rows.extend(more),
+        // A panic in the thread is a bug; it is not swallowed.
+        Err(e) => std::panic::resume_unwind(e),
+    }
+    rows
+}
+
+/// The current patients among `first..end`, whose items' indexes are `order` (which starts at
+/// `starts[first]`).
+fn patient_range(
+    r: &AuditResult,
+    config: &AuditConfig,
+    starts: &[usize],
+    first: usize,
+    end: usize,
+    order: &mut [u32],
+) -> Vec<PatientRow> {
+    let items = &r.items;
+    let base = starts[first];
+    let first_day = r.first_issue_day.unwrap_or(r.as_of);
+    let mut rows = Vec::new();
+    let mut exposure: Vec<ExposureItem> = Vec::new();
+    for patient in first..end {
+        let group = &mut order[starts[patient] - base..starts[patient + 1] - base];
+        if group.is_empty() {
+            // Every row's patient is interned, opioid or not.
+            continue;
+        }
+        // Items are in file and line order: a stable sort by day gives (day, file, line).
+        group.sort_by_key(|&i| items[i as usize].issue_day);
+        let group = &*group;
+        exposure.clear();
+        exposure.extend(group.iter().map(|&i| {
+            let it = &items[i as usize];
+            let v = r.item_values(it, config);
+            ExposureItem {
+                product: r.products[it.product as usize].key,
+                issue_day: it.issue_day,
+                days_supply: v.days_supply,
+                total_ome_mg: v.total_ome_mg,
+                instructed_ome_mg_day: v.instructed_ome_mg_day,
+                days_assumed: v.days_supply_source == DaysSource::Default,
+            }
+        }));
+        let m = timeline::measure(&exposure, r.as_of, first_day, &config.timeline);
+        if !m.current {
+            continue;
+        }
+        let Some(&last) = group.last() else { continue };
+        let latest = &items[last as usize];
+        let practice_code = r.practice_codes[latest.practice as usize].clone();
+        let ics_code = config.ics_of(&practice_code, &r.ics_codes[latest.extract_ics as usize]);
+        let patient_id = r.patient_ids[patient].clone();
+        // The name of each product key, from its latest item.
+        let names_of = |keys: &[u32]| {
+            let mut names: Vec<String> = Vec::new();
+            for key in keys {
+                if let Some(&i) = group
+                    .iter()
+                    .rev()
+                    .find(|&&i| r.products[items[i as usize].product as usize].key == *key)
+                {
+                    let n = &r.products[items[i as usize].product as usize].product.name;
+                    if !names.contains(n) {
+                        names.push(n.clone());
+                    }
+                }
+            }
+            names.sort();
+            names
+        };
+        let names = names_of(&m.window_products);
+        let listed = m.high_dose || m.long_term || m.high_dose_now;
+        let assumed = if !listed || m.assumed_products.is_empty() {
+            Vec::new()
+        } else {
+            names_of(&m.assumed_products)
+        };
+        rows.push(PatientRow::new(
+            patient_id,
+            practice_code,
+            ics_code,
+            m,
+            names,
+            &assumed,
+            config,
+        ));
+    }
+    rows
+}

@@ -1,0 +1,48 @@
+//! Errors that carry their exit code. `cli.rs` is the one place they become a message and a
+//! code; the engine and the commands only say which code an error deserves.
+
+/// Exit codes.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const STRICT: i32 = 3;
+}
+
+/// An error that carries its own exit code (for `--strict`).
+#[derive(Debug)]
+pub struct ExitError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl std::fmt::Display for ExitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitError {}
+
+/// Text for a terminal: control characters (C0 but the line break, DEL, C1), bidirectional
+/// overrides and isolates, and zero-width characters are written as `\u{..}`, so that text
+/// from an input (a practice code, a product name, a binary file) cannot move the cursor,
+/// ring the bell, recolour the terminal or reorder what is shown.
+pub fn escape(text: &str) -> String {
+    let risky = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    if !text.chars().any(risky) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if risky(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

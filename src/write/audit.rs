@@ -1,0 +1,103 @@
+//! The outputs of `opal audit`: the patient lists, the summaries, items (Parquet; items.csv is
+//! written while reading, [`crate::write::items`]), and the unresolved and rejected rows.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::engine::{AuditConfig, AuditResult, Completion, PatientRow};
+use crate::write::patients::{patient_order, patient_table, write_patients_csv};
+use crate::write::summary::summary_table;
+use crate::write::table::{write_parquet_blocks, write_table, Format, Table, PARQUET_BLOCK_ROWS};
+
+/// review_list, patients, practice_summary and ics_summary.
+pub fn write_patient_outputs(
+    out: &Path,
+    r: &Completion,
+    config: &AuditConfig,
+    format: Format,
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    let all = patient_order(&r.patients);
+    crate::timing::lap("sort patients");
+    match format {
+        // One row per current patient, a million or more for a region: written directly.
+        Format::Csv => written.extend(write_patients_csv(out, &all)?),
+        Format::Parquet => {
+            let review: Vec<&PatientRow> = all.iter().copied().filter(|p| p.to_review()).collect();
+            for (stem, rows, with_exclusion) in
+                [("review_list", &review, false), ("patients", &all, true)]
+            {
+                let tables = std::iter::once(&rows[..0])
+                    .filter(|_| rows.is_empty())
+                    .chain(rows.chunks(PARQUET_BLOCK_ROWS))
+                    .map(|block| patient_table(block, with_exclusion).into_frame());
+                written.push(write_parquet_blocks(out, stem, tables)?);
+            }
+        }
+    }
+    crate::timing::lap("write patients");
+    written.push(write_table(
+        out,
+        "practice_summary",
+        &summary_table(&r.practice_summaries, false, config.suppress),
+        format,
+    )?);
+    written.push(write_table(
+        out,
+        "ics_summary",
+        &summary_table(&r.ics_summaries, true, config.suppress),
+        format,
+    )?);
+    crate::timing::lap("write summaries");
+    Ok(written)
+}
+
+/// items.parquet, from the rows (items.csv is written while the extracts are read).
+pub fn write_items_parquet(out: &Path, r: &AuditResult, config: &AuditConfig) -> Result<PathBuf> {
+    // A block of items at a time: a frame of one item's cells is many times its size.
+    let blocks = r.items.chunks(PARQUET_BLOCK_ROWS);
+    let tables = std::iter::once(&r.items[..0])
+        .filter(|_| r.items.is_empty())
+        .chain(blocks)
+        .map(|items| crate::write::items::items_frame(r, items, config));
+    let path = write_parquet_blocks(out, "items", tables)?;
+    crate::timing::lap("write items");
+    Ok(path)
+}
+
+/// unresolved and rejected.
+pub fn write_row_outputs(out: &Path, r: &AuditResult, format: Format) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    let u = &r.unresolved;
+    let t = Table::new()
+        .text("file", u.iter().map(|x| Some(x.file.clone())).collect())
+        .integer("line", u.iter().map(|x| Some(x.line as i64)).collect())
+        .text(
+            "practice_code",
+            u.iter().map(|x| Some(x.practice_code.clone())).collect(),
+        )
+        .text(
+            "drug_name",
+            u.iter().map(|x| Some(x.drug_name.clone())).collect(),
+        )
+        .text(
+            "dmd_code",
+            u.iter().map(|x| Some(x.dmd_code.clone())).collect(),
+        )
+        .text(
+            "bnf_code",
+            u.iter().map(|x| Some(x.bnf_code.clone())).collect(),
+        )
+        .text("reason", u.iter().map(|x| Some(x.reason.clone())).collect());
+    written.push(write_table(out, "unresolved", &t, format)?);
+    let x = &r.rejected;
+    let t = Table::new()
+        .text("file", x.iter().map(|x| Some(x.file.clone())).collect())
+        .integer("line", x.iter().map(|x| Some(x.line as i64)).collect())
+        .text("column", x.iter().map(|x| Some(x.column.clone())).collect())
+        .text("value", x.iter().map(|x| Some(x.value.clone())).collect())
+        .text("reason", x.iter().map(|x| Some(x.reason.clone())).collect());
+    written.push(write_table(out, "rejected", &t, format)?);
+    Ok(written)
+}

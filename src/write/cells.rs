@@ -1,0 +1,121 @@
+//! The cells of the large outputs (the patient lists, items): one type per kind of value,
+//! written the same way to CSV by the fast writers and to the typed columns of Parquet.
+
+use std::io::Write;
+
+use crate::engine::day_text;
+use crate::values::Day;
+
+/// One cell of an output row.
+pub enum Cell<'a> {
+    Text(&'a str),
+    /// Text that may be absent: empty in CSV, null in Parquet.
+    OptText(Option<&'a str>),
+    Number(Option<f64>),
+    Integer(Option<i64>),
+    Flag(Option<bool>),
+    /// A date, written as YYYY-MM-DD (text in Parquet, as before).
+    Date(Option<Day>),
+}
+
+impl Cell<'_> {
+    /// The cell as the typed table's text (dates as YYYY-MM-DD); `None` when absent.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Cell::Text(s) | Cell::OptText(Some(s)) => Some(s.to_string()),
+            Cell::Date(d) => d.map(day_text),
+            _ => None,
+        }
+    }
+
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            Cell::Number(v) => *v,
+            _ => None,
+        }
+    }
+
+    pub fn integer(&self) -> Option<i64> {
+        match self {
+            Cell::Integer(v) => *v,
+            _ => None,
+        }
+    }
+
+    pub fn flag(&self) -> Option<bool> {
+        match self {
+            Cell::Flag(v) => *v,
+            _ => None,
+        }
+    }
+}
+
+/// The type of a column, whatever its rows (an empty list keeps its schema).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Number,
+    Integer,
+    Flag,
+    Date,
+}
+
+/// A CSV text field as the csv crate writes it: quoted when it holds a comma, quote or line
+/// end, and safe to open in a spreadsheet ([`crate::write::output::csv_text`]).
+pub fn push_field(out: &mut Vec<u8>, s: &str) {
+    let s = &*crate::write::output::csv_text(s);
+    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        for b in s.bytes() {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// A number as opal writes it (empty when absent).
+pub fn push_number(out: &mut Vec<u8>, num: &mut String, v: Option<f64>) {
+    num.clear();
+    if let Some(v) = v {
+        crate::write::output::push_num(num, v);
+    }
+    out.extend_from_slice(num.as_bytes());
+}
+
+pub fn push_uint(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// One cell as CSV (nothing for an absent value).
+pub fn push_cell(out: &mut Vec<u8>, num: &mut String, cell: &Cell) {
+    match *cell {
+        Cell::Text(s) | Cell::OptText(Some(s)) => push_field(out, s),
+        Cell::OptText(None) => {}
+        Cell::Number(v) => push_number(out, num, v),
+        Cell::Integer(Some(v)) => {
+            if v >= 0 {
+                push_uint(out, v as u64);
+            } else {
+                let _ = write!(out, "{v}");
+            }
+        }
+        Cell::Integer(None) | Cell::Flag(None) | Cell::Date(None) => {}
+        Cell::Flag(Some(b)) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Cell::Date(Some(d)) => out.extend_from_slice(day_text(d).as_bytes()),
+    }
+}

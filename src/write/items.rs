@@ -1,0 +1,405 @@
+//! `items`, the trace of every opioid item: its columns declared once ([`COLUMNS`]: name,
+//! type, where the value comes from, the cell of an item), used by the CSV writer and by the
+//! Parquet frames, so the two cannot drift apart.
+//!
+//! items.csv is the largest output (one row per opioid item, ~160 bytes each), so it is
+//! formatted and written on its own thread from each chunk's items as the audit makes them,
+//! instead of all at the end. The thread keeps its own copies of the products, dose texts,
+//! practices and patients the items refer to (the audit sends what is new with each batch),
+//! and formats the cells that come from a product, a dose text, a practice or a day once each
+//! ([`Source`]), reusing them for every item that shares it.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use anyhow::{anyhow, Context, Result};
+use polars::prelude::{Column as PlColumn, DataFrame, NamedFrom, PolarsResult, Series};
+
+use crate::engine::{
+    item_values, AuditConfig, AuditResult, DoseUse, Item, ItemBatch, ItemValues, ProductUse,
+};
+use crate::write::cells::{push_cell, Cell, Kind};
+
+/// What a cell's value depends on. Cells of a product, a dose text, a practice or a day are
+/// formatted once per distinct one by the CSV writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The item itself, or the days of supply and OME worked out from it.
+    Item,
+    Patient,
+    Practice,
+    Day,
+    Product,
+    Dose,
+}
+
+/// One item with what it refers to.
+pub struct ItemRow<'a> {
+    pub item: &'a Item,
+    pub patient: &'a str,
+    pub practice: &'a str,
+    pub product: &'a ProductUse,
+    pub dose: &'a DoseUse,
+    pub values: &'a ItemValues,
+}
+
+/// One column of `items`.
+pub struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub source: Source,
+    pub cell: for<'a> fn(&ItemRow<'a>) -> Cell<'a>,
+}
+
+const fn col(
+    name: &'static str,
+    kind: Kind,
+    source: Source,
+    cell: for<'a> fn(&ItemRow<'a>) -> Cell<'a>,
+) -> Column {
+    Column {
+        name,
+        kind,
+        source,
+        cell,
+    }
+}
+
+use Kind::{Date, Flag, Integer, Number, Text};
+
+/// The columns of `items`, in order.
+pub const COLUMNS: &[Column] = &[
+    col("file", Integer, Source::Item, |r| {
+        Cell::Integer(Some(i64::from(r.item.file) + 1))
+    }),
+    col("line", Integer, Source::Item, |r| {
+        Cell::Integer(Some(r.item.line as i64))
+    }),
+    col("patient_id", Text, Source::Patient, |r| {
+        Cell::Text(r.patient)
+    }),
+    col("practice_code", Text, Source::Practice, |r| {
+        Cell::Text(r.practice)
+    }),
+    col("issue_date", Date, Source::Day, |r| {
+        Cell::Date(Some(r.item.issue_day))
+    }),
+    col("product_name", Text, Source::Product, |r| {
+        Cell::Text(&r.product.product.name)
+    }),
+    col("matched_by", Text, Source::Product, |r| {
+        Cell::Text(r.product.matched_by)
+    }),
+    col("dmd_id", Text, Source::Product, |r| {
+        Cell::Text(&r.product.product.dmd_id)
+    }),
+    col("product_key", Text, Source::Product, |r| {
+        Cell::Text(&r.product.product.product_key)
+    }),
+    col("ingredient", Text, Source::Product, |r| {
+        Cell::Text(&r.product.product.ingredient)
+    }),
+    col("route", Text, Source::Product, |r| {
+        Cell::Text(r.product.product.route.as_str())
+    }),
+    col("strength", Number, Source::Product, |r| {
+        Cell::Number(Some(r.product.product.strength))
+    }),
+    col("strength_unit", Text, Source::Product, |r| {
+        Cell::Text(r.product.product.strength_unit.as_str())
+    }),
+    col("factor", Number, Source::Product, |r| {
+        Cell::Number(Some(r.product.factor))
+    }),
+    col("quantity", Number, Source::Item, |r| {
+        Cell::Number(Some(r.item.quantity))
+    }),
+    col("unit", Text, Source::Product, |r| {
+        Cell::Text(&r.product.product.unit)
+    }),
+    col("dose_text", Text, Source::Dose, |r| {
+        Cell::Text(&r.dose.text)
+    }),
+    col("dose_status", Text, Source::Dose, |r| {
+        Cell::Text(r.dose.parse.status.as_str())
+    }),
+    col("units_per_day", Number, Source::Item, |r| {
+        Cell::Number(r.values.units_per_day)
+    }),
+    col("patches_at_once", Number, Source::Item, |r| {
+        Cell::Number(r.values.patches_at_once)
+    }),
+    col("days_supply", Number, Source::Item, |r| {
+        Cell::Number(Some(r.values.days_supply))
+    }),
+    col("days_supply_source", Text, Source::Item, |r| {
+        Cell::Text(r.values.days_supply_source.as_str())
+    }),
+    col("days_supply_disagree", Flag, Source::Item, |r| {
+        Cell::Flag(r.values.days_supply_disagree)
+    }),
+    col("total_ome_mg", Number, Source::Item, |r| {
+        Cell::Number(Some(r.values.total_ome_mg))
+    }),
+    col("ome_mg_day", Number, Source::Item, |r| {
+        Cell::Number(Some(r.values.total_ome_mg / r.values.days_supply))
+    }),
+    col("instructed_ome_mg_day", Number, Source::Item, |r| {
+        Cell::Number(r.values.instructed_ome_mg_day)
+    }),
+];
+
+/// The header line of items.csv.
+pub fn header() -> String {
+    let names: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
+    format!("{}\n", names.join(","))
+}
+
+/// Runs of consecutive columns from one source: the CSV writer's unit of formatting.
+fn runs() -> Vec<(Source, std::ops::Range<usize>)> {
+    let mut runs: Vec<(Source, std::ops::Range<usize>)> = Vec::new();
+    for (i, c) in COLUMNS.iter().enumerate() {
+        match runs.last_mut() {
+            Some((s, r)) if *s == c.source => r.end = i + 1,
+            _ => runs.push((c.source, i..i + 1)),
+        }
+    }
+    runs
+}
+
+/// The writing thread's copies of what items refer to, and the text of each shared run of
+/// cells (with its trailing comma), formatted the first time it is needed.
+#[derive(Default)]
+struct Mirror {
+    patients: Vec<String>,
+    practices: Vec<String>,
+    products: Vec<ProductUse>,
+    doses: Vec<DoseUse>,
+    runs: Vec<(Source, std::ops::Range<usize>)>,
+    /// Per run: per id of its source (product, dose, practice; day − first day), the text.
+    formatted: Vec<Vec<Option<Box<[u8]>>>>,
+    first_day: Option<i32>,
+}
+
+impl Mirror {
+    fn new() -> Mirror {
+        let runs = runs();
+        Mirror {
+            formatted: vec![Vec::new(); runs.len()],
+            runs,
+            ..Mirror::default()
+        }
+    }
+
+    fn take(&mut self, b: &mut ItemBatch) {
+        self.practices.append(&mut b.practices);
+        self.patients.append(&mut b.patients);
+        self.products.append(&mut b.products);
+        self.doses.append(&mut b.doses);
+    }
+
+    /// items.csv rows of some items, in [`COLUMNS`] order.
+    fn format(&mut self, items: &[Item], config: &AuditConfig, out: &mut Vec<u8>) {
+        let mut num = String::new();
+        let mut cell = Vec::new();
+        for i in items {
+            let (p, d) = (i.product as usize, i.dose as usize);
+            let v = item_values(i, &self.products[p], &self.doses[d], config);
+            let row = ItemRow {
+                item: i,
+                patient: &self.patients[i.patient as usize],
+                practice: &self.practices[i.practice as usize],
+                product: &self.products[p],
+                dose: &self.doses[d],
+                values: &v,
+            };
+            let first_day = *self.first_day.get_or_insert(i.issue_day);
+            let last = self.runs.len() - 1;
+            for (k, (source, range)) in self.runs.iter().enumerate() {
+                let id = match source {
+                    Source::Item | Source::Patient => None,
+                    Source::Practice => Some(i.practice as usize),
+                    Source::Product => Some(p),
+                    Source::Dose => Some(d),
+                    // Days before the first are rare (files out of order): not kept.
+                    Source::Day => usize::try_from(i.issue_day - first_day).ok(),
+                };
+                let format = |out: &mut Vec<u8>, num: &mut String| {
+                    for c in &COLUMNS[range.clone()] {
+                        push_cell(out, num, &(c.cell)(&row));
+                        out.push(b',');
+                    }
+                };
+                match id {
+                    None => format(out, &mut num),
+                    Some(id) => {
+                        let texts = &mut self.formatted[k];
+                        if texts.len() <= id {
+                            texts.resize(id + 1, None);
+                        }
+                        let text = texts[id].get_or_insert_with(|| {
+                            cell.clear();
+                            format(&mut cell, &mut num);
+                            cell.as_slice().into()
+                        });
+                        out.extend_from_slice(text);
+                    }
+                }
+                if k == last {
+                    // The row ends with a line break, not a comma.
+                    out.pop();
+                    out.push(b'\n');
+                }
+            }
+        }
+    }
+}
+
+/// The items frame of some items (for Parquet), text cells borrowed from the interned values.
+pub fn items_frame(
+    r: &AuditResult,
+    items: &[Item],
+    config: &AuditConfig,
+) -> PolarsResult<DataFrame> {
+    let values: Vec<ItemValues> = items.iter().map(|i| r.item_values(i, config)).collect();
+    let rows: Vec<ItemRow> = items
+        .iter()
+        .zip(&values)
+        .map(|(i, v)| ItemRow {
+            item: i,
+            patient: &r.patient_ids[i.patient as usize],
+            practice: &r.practice_codes[i.practice as usize],
+            product: &r.products[i.product as usize],
+            dose: &r.doses[i.dose as usize],
+            values: v,
+        })
+        .collect();
+    let columns: Vec<PlColumn> = COLUMNS
+        .iter()
+        .map(|c| {
+            let cells = rows.iter().map(|row| (c.cell)(row));
+            let name = c.name.into();
+            let s = match c.kind {
+                Text => {
+                    let v: Vec<&str> = cells
+                        .map(|cell| match cell {
+                            Cell::Text(s) | Cell::OptText(Some(s)) => s,
+                            _ => "",
+                        })
+                        .collect();
+                    Series::new(name, v)
+                }
+                Date => {
+                    let v: Vec<Option<String>> = cells.map(|cell| cell.text()).collect();
+                    Series::new(name, v)
+                }
+                Number => Series::new(name, cells.map(|c| c.number()).collect::<Vec<_>>()),
+                Integer => Series::new(name, cells.map(|c| c.integer()).collect::<Vec<_>>()),
+                Flag => Series::new(name, cells.map(|c| c.flag()).collect::<Vec<_>>()),
+            };
+            s.into()
+        })
+        .collect();
+    DataFrame::new_infer_height(columns)
+}
+
+/// items.csv being written on its own thread to a temporary file, moved into place by
+/// [`ItemsWriter::finish`]; dropped unfinished (an error, `--strict`), the file is removed.
+pub struct ItemsWriter {
+    batches: Option<mpsc::SyncSender<ItemBatch>>,
+    thread: Option<JoinHandle<Result<()>>>,
+    temp: PathBuf,
+}
+
+impl ItemsWriter {
+    /// Start writing to `temp` (on the file system of the final place, for the rename).
+    pub fn start(temp: PathBuf, config: AuditConfig) -> Result<ItemsWriter> {
+        let file =
+            File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
+        crate::interrupt::register(&temp);
+        // A few chunks of items may wait; the audit waits beyond that, so memory is bounded.
+        let (tx, rx) = mpsc::sync_channel::<ItemBatch>(4);
+        let shown = temp.display().to_string();
+        let thread = std::thread::Builder::new()
+            .name("opal-items".into())
+            .spawn(move || -> Result<()> {
+                let mut w = BufWriter::with_capacity(1 << 20, file);
+                w.write_all(header().as_bytes())?;
+                let mut mirror = Mirror::new();
+                let mut buf = Vec::new();
+                for mut batch in rx {
+                    mirror.take(&mut batch);
+                    for items in batch.items.chunks(50_000) {
+                        buf.clear();
+                        mirror.format(items, &config, &mut buf);
+                        w.write_all(&buf)?;
+                    }
+                }
+                w.flush()?;
+                crate::timing::lap("items.csv written");
+                let file = w.into_inner().map_err(|e| anyhow!("{}", e.error()))?;
+                file.sync_all()?;
+                Ok(())
+            })
+            .with_context(|| format!("{shown}: cannot start the writing thread"))?;
+        Ok(ItemsWriter {
+            batches: Some(tx),
+            thread: Some(thread),
+            temp,
+        })
+    }
+
+    /// Hand over a batch; an error when the writing thread has stopped (a full disk, say).
+    pub fn send(&mut self, batch: ItemBatch) -> Result<()> {
+        let sent = self
+            .batches
+            .as_ref()
+            .is_some_and(|tx| tx.send(batch).is_ok());
+        if sent {
+            return Ok(());
+        }
+        self.batches = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(Err(e))) => Err(e.context(format!("cannot write {}", self.temp.display()))),
+            _ => Err(anyhow!("cannot write {}", self.temp.display())),
+        }
+    }
+
+    /// No more batches: the thread writes what it has, then syncs the file, while the caller
+    /// goes on (the timelines, say).
+    pub fn close(&mut self) {
+        self.batches = None;
+    }
+
+    /// Wait for the last rows, then move the file into place as `dest`.
+    pub fn finish(mut self, dest: &Path) -> Result<PathBuf> {
+        self.batches = None;
+        let done = self.thread.take().map(JoinHandle::join);
+        match done {
+            Some(Ok(Ok(()))) => {}
+            Some(Ok(Err(e))) => {
+                return Err(e.context(format!("cannot write {}", dest.display())));
+            }
+            _ => return Err(anyhow!("cannot write {}", dest.display())),
+        }
+        std::fs::rename(&self.temp, dest)
+            .with_context(|| format!("cannot move {} into place", dest.display()))?;
+        crate::interrupt::unregister(&self.temp);
+        Ok(dest.to_path_buf())
+    }
+}
+
+impl Drop for ItemsWriter {
+    fn drop(&mut self) {
+        self.batches = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        // Gone already when moved into place.
+        let _ = std::fs::remove_file(&self.temp);
+        crate::interrupt::unregister(&self.temp);
+    }
+}
