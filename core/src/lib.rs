@@ -9,6 +9,7 @@
 pub mod checks;
 pub mod dictionary;
 pub mod dose;
+pub mod epd;
 pub mod factors;
 pub mod item;
 pub mod names;
