@@ -18,6 +18,7 @@ pub mod patient;
 pub mod product;
 pub mod resolve;
 pub mod settings;
+pub mod spc;
 pub mod summary;
 pub mod timeline;
 pub mod values;
