@@ -21,4 +21,5 @@ pub mod settings;
 pub mod spc;
 pub mod summary;
 pub mod timeline;
+pub mod trend;
 pub mod values;

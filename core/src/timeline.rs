@@ -263,6 +263,82 @@ pub fn measure(
     }
 }
 
+/// A patient at one month end: what the trend counts (METHOD.md §10), exactly as
+/// [`measure`] finds it at that date from the items issued on or before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MonthState {
+    /// Index into the month ends.
+    pub month: usize,
+    /// Index of the latest item on or before the month end (its practice is the patient's).
+    pub latest_item: usize,
+    pub ome_mg_day: f64,
+    pub window_ome_mg: f64,
+    pub high_dose: bool,
+    pub long_term: bool,
+}
+
+/// The patient at each of `month_ends` (ascending) where they are current, in one pass: the
+/// items (in issue order) are placed on the timeline once, since an item's place depends only
+/// on the items before it; each month end then takes the items issued on or before it. A
+/// month end where the patient is not current (no item yet, or the last supply ended more
+/// than the grace period before it) costs a comparison. Pushes onto `out`.
+pub fn month_states(
+    items: &[ExposureItem],
+    month_ends: &[Day],
+    s: &TimelineSettings,
+    out: &mut Vec<MonthState>,
+) {
+    let cover = coverage(items, s.stockpile);
+    let mut spans: Vec<(f64, f64)> = Vec::new();
+    let mut k = 0;
+    let mut max_end = f64::NEG_INFINITY;
+    for (month, &as_of) in month_ends.iter().enumerate() {
+        while k < items.len() && items[k].issue_day <= as_of {
+            max_end = max_end.max(cover[k].end);
+            k += 1;
+        }
+        let as_of_f = as_of as f64;
+        // The latest episode ends at the latest end of any supply (earlier episodes end
+        // before it starts), so this is `measure`'s test of a current episode.
+        if k == 0 || as_of_f - max_end > s.grace_days + EPS {
+            continue;
+        }
+        // The latest episode's start, merged as `episodes` merges.
+        spans.clear();
+        spans.extend(cover[..k].iter().map(|c| (c.start, c.end)));
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let mut latest = spans[0];
+        for &(start, end) in &spans[1..] {
+            if start - latest.1 <= s.grace_days + EPS {
+                latest.1 = latest.1.max(end);
+            } else {
+                latest = (start, end);
+            }
+        }
+        let window = (
+            (as_of - (s.dose_window_days - 1)) as f64,
+            (as_of + 1) as f64,
+        );
+        let mut window_ome = 0.0;
+        for c in &cover[..k] {
+            let o = overlap((c.start, c.end), window);
+            if o > EPS {
+                window_ome += c.rate_mg_day * o;
+            }
+        }
+        let ome_mg_day = window_ome / s.dose_window_days as f64;
+        let duration = (as_of - latest.0.floor() as Day) as i64;
+        out.push(MonthState {
+            month,
+            latest_item: k - 1,
+            ome_mg_day,
+            window_ome_mg: window_ome,
+            high_dose: ome_mg_day > s.threshold_mg_day + EPS,
+            long_term: duration > s.long_term_days,
+        });
+    }
+}
+
 /// The dose bands of METHOD.md §7: `<50`, `50-<90`, `90-120`, `>120` (exactly 120 is not
 /// above, exactly 90 is in the ≥90 band of the 2025 Opioids Aware threshold).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -431,5 +507,49 @@ mod tests {
         assert_eq!(DoseBand::of(49.99), DoseBand::Below50);
         let names: Vec<&str> = DoseBand::ALL.iter().map(|b| b.as_str()).collect();
         assert_eq!(names, ["<50", "50-<90", "90-120", ">120"]);
+    }
+
+    #[test]
+    fn month_states_equal_measure_at_each_month_end() {
+        // Two products, a gap, a restart, an early repeat: at every day over a year, the month
+        // state (when current) is measure()'s at that date from the items up to it.
+        let items = vec![
+            item(1, 0, 28.0, 28.0 * 60.0),
+            item(1, 20, 28.0, 28.0 * 60.0),
+            item(2, 30, 14.0, 14.0 * 200.0),
+            item(1, 60, 28.0, 28.0 * 90.0),
+            item(1, 150, 10.5, 10.5 * 40.0),
+            item(2, 151, 30.0, 30.0 * 130.0),
+            item(1, 300, 28.0, 28.0 * 20.0),
+        ];
+        let s = TimelineSettings::default();
+        let days: Vec<Day> = (0..400).collect();
+        let mut states = Vec::new();
+        month_states(&items, &days, &s, &mut states);
+        let mut next = states.iter().peekable();
+        let mut current_days = 0;
+        for &d in &days {
+            let upto: Vec<ExposureItem> =
+                items.iter().filter(|i| i.issue_day <= d).cloned().collect();
+            let m = measure(&upto, d, 0, &s);
+            if !m.current {
+                assert!(
+                    next.peek().is_none_or(|st| st.month != d as usize),
+                    "day {d}"
+                );
+                continue;
+            }
+            current_days += 1;
+            let st = next.next().expect("a state for a current day");
+            assert_eq!(st.month, d as usize);
+            assert_eq!(st.latest_item, upto.len() - 1);
+            assert_eq!(st.ome_mg_day, m.ome_mg_day, "day {d}");
+            assert_eq!(st.window_ome_mg, m.window_ome_mg);
+            assert_eq!(st.high_dose, m.high_dose, "day {d}");
+            assert_eq!(st.long_term, m.long_term, "day {d}");
+        }
+        assert!(next.next().is_none());
+        // Current on most days, not all (the gaps are longer than the grace period).
+        assert!((200..400).contains(&current_days), "{current_days}");
     }
 }

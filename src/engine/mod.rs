@@ -23,6 +23,7 @@ use crate::values::{format_day, Day};
 
 pub mod patients;
 pub mod rows;
+pub mod trend;
 
 pub use patients::{complete, Completion};
 pub use rows::Auditor;

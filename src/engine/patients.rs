@@ -83,9 +83,15 @@ impl AuditResult {
     }
 }
 
-/// Patients: items grouped by patient (a counting sort, so one pass), each group in issue
-/// order, then the timeline of each; the current patients are kept.
-fn patient_rows(r: &AuditResult, config: &AuditConfig) -> Vec<PatientRow> {
+/// Items grouped by patient (a counting sort on the interned ids, so one pass): `work` is
+/// given each half of the patients on its own thread, as `(first, end, starts, order)`:
+/// the patients `first..end`, and the indexes of their items in `order` (which starts at
+/// `starts[first]`; patient `p`'s items are `order[starts[p] - starts[first]..starts[p + 1] -
+/// starts[first]]`, in file order). Returns the two halves' results in patient order.
+pub(crate) fn by_patient<T: Send>(
+    r: &AuditResult,
+    work: impl Fn(usize, usize, &[usize], &mut [u32]) -> T + Sync,
+) -> (T, T) {
     let items = &r.items;
     let mut starts = vec![0usize; r.patient_ids.len() + 1];
     for it in items {
@@ -101,21 +107,52 @@ fn patient_rows(r: &AuditResult, config: &AuditConfig) -> Vec<PatientRow> {
         order[*slot] = i as u32;
         *slot += 1;
     }
-    // Two halves of the patients on two threads, joined in patient order.
     let half = r.patient_ids.len() / 2;
     let (lo, hi) = order.split_at_mut(starts[half]);
-    let (starts, config) = (&starts, config);
-    let (mut rows, more) = std::thread::scope(|s| {
-        let upper =
-            s.spawn(move || patient_range(r, config, starts, half, r.patient_ids.len(), hi));
-        let lower = patient_range(r, config, starts, 0, half, lo);
-        (lower, upper.join())
+    let (starts, work) = (&starts, &work);
+    let (lower, upper) = std::thread::scope(|s| {
+        let upper = s.spawn(move || work(half, r.patient_ids.len(), starts, hi));
+        (work(0, half, starts, lo), upper.join())
     });
-    match more {
-        Ok(more) => rows.extend(more),
+    match upper {
+        Ok(upper) => (lower, upper),
         // A panic in the thread is a bug; it is not swallowed.
         Err(e) => std::panic::resume_unwind(e),
     }
+}
+
+/// A patient's items in issue order (a stable sort by day of their file order, so ties keep
+/// (file, line)), and their exposure on the timeline.
+pub(crate) fn exposure_of(
+    r: &AuditResult,
+    config: &AuditConfig,
+    group: &mut [u32],
+    exposure: &mut Vec<ExposureItem>,
+) {
+    let items = &r.items;
+    group.sort_by_key(|&i| items[i as usize].issue_day);
+    exposure.clear();
+    exposure.extend(group.iter().map(|&i| {
+        let it = &items[i as usize];
+        let v = r.item_values(it, config);
+        ExposureItem {
+            product: r.products[it.product as usize].key,
+            issue_day: it.issue_day,
+            days_supply: v.days_supply,
+            total_ome_mg: v.total_ome_mg,
+            instructed_ome_mg_day: v.instructed_ome_mg_day,
+            days_assumed: v.days_supply_source == DaysSource::Default,
+        }
+    }));
+}
+
+/// Patients: items grouped by patient, each group in issue order, then the timeline of each,
+/// half of the patients on each of two threads; the current patients are kept.
+fn patient_rows(r: &AuditResult, config: &AuditConfig) -> Vec<PatientRow> {
+    let (mut rows, more) = by_patient(r, |first, end, starts, order| {
+        patient_range(r, config, starts, first, end, order)
+    });
+    rows.extend(more);
     rows
 }
 
@@ -140,22 +177,8 @@ fn patient_range(
             // Every row's patient is interned, opioid or not.
             continue;
         }
-        // Items are in file and line order: a stable sort by day gives (day, file, line).
-        group.sort_by_key(|&i| items[i as usize].issue_day);
+        exposure_of(r, config, group, &mut exposure);
         let group = &*group;
-        exposure.clear();
-        exposure.extend(group.iter().map(|&i| {
-            let it = &items[i as usize];
-            let v = r.item_values(it, config);
-            ExposureItem {
-                product: r.products[it.product as usize].key,
-                issue_day: it.issue_day,
-                days_supply: v.days_supply,
-                total_ome_mg: v.total_ome_mg,
-                instructed_ome_mg_day: v.instructed_ome_mg_day,
-                days_assumed: v.days_supply_source == DaysSource::Default,
-            }
-        }));
         let m = timeline::measure(&exposure, r.as_of, first_day, &config.timeline);
         if !m.current {
             continue;

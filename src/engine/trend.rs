@@ -1,0 +1,112 @@
+//! The trend (METHOD.md §10): every patient at every month end in one pass over their
+//! timeline (the core's [`crate::timeline::month_states`]), half of the patients on each of
+//! two threads, counted per practice and month; then the core's sums per ICS and for all.
+
+use std::collections::BTreeMap;
+
+use super::patients::{by_patient, exposure_of};
+use super::{AuditConfig, AuditResult};
+use crate::timeline::{month_states, ExposureItem, MonthState};
+use crate::trend::{series, Counts, Series};
+use crate::values::Day;
+
+/// Every practice of the input, in code order: (code, name, ICS, list size).
+pub type PracticeRow = (String, String, String, Option<f64>);
+
+/// The practices of the input (every practice with a dated row, as in the audit's
+/// summaries) and, per interned practice id, its place among them.
+pub fn practices(r: &AuditResult, config: &AuditConfig) -> (Vec<PracticeRow>, Vec<usize>) {
+    let mut by_code: BTreeMap<&str, (usize, String)> = BTreeMap::new();
+    for (id, code) in r.practice_codes.iter().enumerate() {
+        // A practice with an item always has a dated row; UNKNOWN guards the impossible.
+        let ics = match r.practice_ics_seen[id] {
+            Some(seen) => config.ics_of(code, &r.ics_codes[seen as usize]),
+            None if r.items.iter().any(|i| i.practice as usize == id) => "UNKNOWN".into(),
+            None => continue,
+        };
+        by_code.insert(code, (id, ics));
+    }
+    let mut place = vec![usize::MAX; r.practice_codes.len()];
+    let rows = by_code
+        .into_iter()
+        .enumerate()
+        .map(|(k, (code, (id, ics)))| {
+            place[id] = k;
+            let info = config.practices.as_ref().and_then(|m| m.get(code));
+            (
+                code.to_string(),
+                info.map(|i| i.practice_name.clone()).unwrap_or_default(),
+                ics,
+                config
+                    .list_sizes
+                    .as_ref()
+                    .and_then(|l| l.get(code).copied()),
+            )
+        })
+        .collect();
+    (rows, place)
+}
+
+/// The counts of each practice (in [`practices`] order) at each month end.
+pub fn month_counts(
+    r: &AuditResult,
+    config: &AuditConfig,
+    month_ends: &[Day],
+    place: &[usize],
+    npractices: usize,
+) -> Vec<Vec<Counts>> {
+    let work = |first: usize, end: usize, starts: &[usize], order: &mut [u32]| {
+        let mut counts = vec![vec![Counts::default(); month_ends.len()]; npractices];
+        let base = starts[first];
+        let mut exposure: Vec<ExposureItem> = Vec::new();
+        let mut states: Vec<MonthState> = Vec::new();
+        for patient in first..end {
+            let group = &mut order[starts[patient] - base..starts[patient + 1] - base];
+            if group.is_empty() {
+                continue;
+            }
+            exposure_of(r, config, group, &mut exposure);
+            states.clear();
+            month_states(&exposure, month_ends, &config.timeline, &mut states);
+            if states.is_empty() {
+                continue;
+            }
+            let excluded = config
+                .excluded_patients
+                .contains_key(&r.patient_ids[patient]);
+            for st in &states {
+                let latest = &r.items[group[st.latest_item] as usize];
+                let p = place[latest.practice as usize];
+                counts[p][st.month].add_patient(st, excluded);
+            }
+        }
+        counts
+    };
+    let (mut counts, upper) = by_patient(r, work);
+    for (mine, theirs) in counts.iter_mut().zip(&upper) {
+        for (m, t) in mine.iter_mut().zip(theirs) {
+            m.add(t);
+        }
+    }
+    counts
+}
+
+/// The series of every practice, ICS and all practices at the month ends.
+pub fn trend(r: &AuditResult, config: &AuditConfig, month_ends: &[Day]) -> Vec<Series> {
+    let (rows, place) = practices(r, config);
+    let counts = month_counts(r, config, month_ends, &place, rows.len());
+    crate::timing::lap("month ends");
+    // An ICS's name is its first practice's (in code order) from --practices, as in the
+    // audit's summaries.
+    let mut ics_names: BTreeMap<String, String> = BTreeMap::new();
+    for (code, _, ics, _) in &rows {
+        let info = config.practices.as_ref().and_then(|m| m.get(code));
+        if let Some(info) = info {
+            let name = ics_names.entry(ics.clone()).or_default();
+            if name.is_empty() {
+                *name = info.ics_name.clone();
+            }
+        }
+    }
+    series(&rows, &counts, &ics_names)
+}
