@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # opal's benchmark harness (issue 6): synthetic extracts of 1M and 10M rows (50M with --50m),
 # `opal audit` end to end (wall time, rows per second, peak memory), and beside it the floor:
-# polars merely reading the same file and grouping it by patient (examples/floor.rs).
+# polars merely reading the same file and grouping it by patient (examples/floor.rs). Then
+# `opal trend` (issue 15): 24 month ends over a 10M-row extract of 27 months, against the
+# single `opal audit` of the same file.
 #
 # Each size is run RUNS times (default 3), the floor and the audit alternating so that both
 # see the same machine; the table gives the medians. Prints Markdown for BENCHMARKS.md.
@@ -9,10 +11,13 @@
 #   benches/run.sh            # 1M and 10M rows
 #   benches/run.sh --50m      # also 50M rows (about 6 GB of CSV on disk)
 #   RUNS=5 BENCH_DIR=/big/disk benches/run.sh
+#   ONLY_TREND=1 benches/run.sh   # opal trend against opal audit only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=(1000000 10000000)
 [[ "${1:-}" == "--50m" ]] && sizes+=(50000000)
+# ONLY_TREND=1: the trend's comparison alone.
+[[ -n "${ONLY_TREND:-}" ]] && sizes=()
 runs="${RUNS:-3}"
 dir="${BENCH_DIR:-target/bench}"
 mkdir -p "$dir"
@@ -27,7 +32,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "| rows | file MB | audit s | rows/s | audit peak MB | floor s | floor peak MB | audit / floor |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 stages=""
-for rows in "${sizes[@]}"; do
+for rows in ${sizes[@]+"${sizes[@]}"}; do
   f="$dir/synth-$rows.csv"
   if [[ ! -s "$f" ]]; then
     # ~7.65 rows per synthetic patient over 12 months.
@@ -57,3 +62,31 @@ echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB; commit $(git rev-parse --short HEAD); $(date -u +%Y-%m-%d); median of $runs runs"
 echo
 printf '%s' "$stages"
+
+# opal trend: 24 month ends against one audit of the same 10M-row file (27 months of issues,
+# so that 24 month ends follow the first look-back). Set NO_TREND=1 to skip.
+if [[ -z "${NO_TREND:-}" ]]; then
+  f="$dir/synth-trend-10000000.csv"
+  if [[ ! -s "$f" ]]; then
+    "$opal" synth --patients 701000 --months 27 --seed 42 --out "$f" 2>/dev/null
+  fi
+  n=$(( $(wc -l < "$f") - 1 ))
+  as=(); ak=(); ts=(); tk=()
+  for ((i = 0; i < runs; i++)); do
+    rm -rf "$dir/out-trend-audit" "$dir/out-trend"
+    read -r s k < <(timev "$opal" audit "$f" --out "$dir/out-trend-audit" --quiet); as+=("$s"); ak+=("$k")
+    read -r s k < <(timev "$opal" trend "$f" --out "$dir/out-trend" --quiet); ts+=("$s"); tk+=("$k")
+  done
+  asm=$(printf '%s\n' "${as[@]}" | median); akm=$(printf '%s\n' "${ak[@]}" | median)
+  tsm=$(printf '%s\n' "${ts[@]}" | median); tkm=$(printf '%s\n' "${tk[@]}" | median)
+  months=$(sed -n 's/.*"month_ends": \([0-9]*\).*/\1/p' "$dir/out-trend/manifest.json")
+  echo
+  echo "| rows | month ends | audit s | audit peak MB | trend s | trend peak MB | trend / audit time | trend / audit memory |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| $n | $months | $asm | $(( akm / 1024 )) | $tsm | $(( tkm / 1024 )) | $(python3 -c "print(f'{$tsm/$asm:.2f}')") | $(python3 -c "print(f'{$tkm/$akm:.2f}')") |"
+  echo
+  echo "trend runs (s): ${ts[*]}; audit runs (s): ${as[*]}"
+  rm -rf "$dir/out-trend"
+  echo "trend stages: $(OPAL_TIMINGS=1 "$opal" trend "$f" --out "$dir/out-trend" --quiet 2>&1 >/dev/null \
+    | sed -n 's/^timing: //p' | paste -sd ';' -)"
+fi

@@ -28,6 +28,7 @@ pub enum Command {
     Dose(cmd::dose::Args),
     Factors(cmd::factors::Args),
     Synth(cmd::synth::Args),
+    Trend(Box<cmd::trend::Args>),
 }
 
 pub use crate::error::{exit, ExitError};
@@ -54,6 +55,7 @@ pub fn main() -> i32 {
         Command::Dose(args) => cmd::dose::run(args),
         Command::Factors(args) => cmd::factors::run(args),
         Command::Synth(args) => cmd::synth::run(args),
+        Command::Trend(args) => cmd::trend::run(*args),
     };
     match result {
         Ok(()) => exit::OK,

@@ -8,6 +8,7 @@ pub mod factors;
 pub mod method;
 pub mod products;
 pub mod synth;
+pub mod trend;
 
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -103,5 +104,10 @@ pub mod ranges {
     /// A fraction: 0 to 1.
     pub fn fraction(s: &str) -> Result<f64, String> {
         number_in(s, 0.0, 1.0)
+    }
+
+    /// A percentage: 0 to 100.
+    pub fn percent(s: &str) -> Result<f64, String> {
+        number_in(s, 0.0, 100.0)
     }
 }

@@ -23,7 +23,7 @@ pub struct Settings<'a> {
     pub date_format: Option<&'a str>,
 }
 
-/// Write `<out>/manifest.json`.
+/// Write `<out>/manifest.json` of `opal audit`.
 pub fn write_audit_manifest(
     out: &Path,
     args: &Settings<'_>,
@@ -32,6 +32,57 @@ pub fn write_audit_manifest(
     config: &AuditConfig,
     written: &[PathBuf],
 ) -> Result<()> {
+    let patients = serde_json::json!({
+        "current": r.patients.len(),
+        "excluded": r.patients.iter().filter(|p| p.excluded_reason.is_some()).count(),
+        "review_list": r.patients.iter().filter(|p| p.to_review()).count(),
+    });
+    let manifest = manifest(
+        "audit",
+        args,
+        files,
+        r,
+        config,
+        written,
+        ("patients", patients),
+    );
+    write_manifest(out, &manifest)
+}
+
+/// Write `<out>/manifest.json` of `opal trend`: the audit's record, and `trend` (the month
+/// ends, the baseline, the aim).
+pub fn write_trend_manifest(
+    out: &Path,
+    args: &Settings<'_>,
+    files: &[FileInfo],
+    r: &AuditResult,
+    config: &AuditConfig,
+    written: &[PathBuf],
+    trend: serde_json::Value,
+) -> Result<()> {
+    let manifest = manifest("trend", args, files, r, config, written, ("trend", trend));
+    write_manifest(out, &manifest)
+}
+
+fn write_manifest(out: &Path, manifest: &serde_json::Value) -> Result<()> {
+    let path = out.join("manifest.json");
+    write_atomically(&path, |w| {
+        serde_json::to_writer_pretty(&mut *w, manifest)?;
+        w.write_all(b"\n")?;
+        Ok(())
+    })
+}
+
+/// The record of a run; `extra` is the command's own entry.
+fn manifest(
+    command: &str,
+    args: &Settings<'_>,
+    files: &[FileInfo],
+    r: &AuditResult,
+    config: &AuditConfig,
+    written: &[PathBuf],
+    extra: (&str, serde_json::Value),
+) -> serde_json::Value {
     use serde_json::json;
     let inputs: Vec<_> = files
         .iter()
@@ -60,7 +111,7 @@ pub fn write_audit_manifest(
         .collect();
     let manifest = json!({
         "opal_version": env!("CARGO_PKG_VERSION"),
-        "command": "audit",
+        "command": command,
         "as_of": day_text(r.as_of),
         "first_issue_date": r.first_issue_day.map(day_text),
         "inputs": inputs,
@@ -90,19 +141,10 @@ pub fn write_audit_manifest(
         "product_dictionary_sha256": hex_sha256(PRODUCTS_CSV.as_bytes()),
         "rows": r.accounting,
         "rows_balance": "read = used + not_opioid + excluded + unresolved + rejected + after_as_of",
-        "patients": {
-            "current": r.patients.len(),
-            "excluded": r.patients.iter().filter(|p| p.excluded_reason.is_some()).count(),
-            "review_list": r.patients.iter().filter(|p| p.to_review()).count(),
-        },
+        extra.0: extra.1,
         "distinct": {"products": r.distinct_products, "dose_texts": r.distinct_dose_texts},
         "outputs": outputs,
         "warnings": r.warnings,
     });
-    let path = out.join("manifest.json");
-    write_atomically(&path, |w| {
-        serde_json::to_writer_pretty(&mut *w, &manifest)?;
-        w.write_all(b"\n")?;
-        Ok(())
-    })
+    manifest
 }

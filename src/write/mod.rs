@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cells;
+pub mod chart;
 pub mod items;
 pub mod manifest;
 pub mod output;
@@ -9,3 +10,4 @@ pub mod patients;
 pub mod summary;
 pub mod table;
 pub mod terminal;
+pub mod trend;

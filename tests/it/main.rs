@@ -9,6 +9,7 @@ mod epd;
 mod products;
 mod properties;
 mod robustness;
+mod trend;
 
 use std::collections::HashMap;
 use std::path::Path;

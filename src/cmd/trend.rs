@@ -1,0 +1,285 @@
+//! `opal trend`: the audit's measures at every month end, SPC charts, progress to the aim.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::cmd::method::{Method, MethodArgs};
+use crate::cmd::spinner;
+use crate::dictionary::Dictionary;
+use crate::error::{escape, exit, ExitError};
+use crate::trend::{last_complete_month, month_end, month_ends, month_label, parse_month, Measure};
+use crate::values::Day;
+use crate::write::table::Format;
+use crate::write::trend::{aim_of, chart_of, TrendSettings};
+
+/// Month by month: the audit's measures at every month end, SPC charts as NHS England draws
+/// them, and progress against the aim of halving high-dose prescribing.
+///
+/// For every month end from --from to --to, the audit's measures exactly as `opal audit
+/// --as-of <month end>` finds them, from the issues dated on or before it, in one pass over
+/// each patient's timeline. Writes to --out: measures, spc and aims (CSV or Parquet), charts/
+/// (an SVG run chart per ICS and per practice) and manifest.json. No patient identifier is
+/// written anywhere.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    opal trend data/sample/extract.csv --practices data/sample/practices.csv --list-sizes data/sample/list_sizes.csv\n  \
+    opal trend 2024-*.csv.gz 2025-*.csv.gz --from 2024-04 --baseline 2024-04..2025-03 --out trend\n\n\
+    Exit codes: 0 done; 1 error; 2 usage; 3 --strict stopped at a rejected row; 130 interrupted.")]
+pub struct Args {
+    /// Extract files (CSV, .csv.gz or Parquet).
+    #[arg(value_name = "EXTRACT", required = true)]
+    extracts: Vec<PathBuf>,
+    /// First month (YYYY-MM) [default: the first month end at least --lookback days after
+    /// the earliest issue].
+    #[arg(long, value_name = "YYYY-MM")]
+    from: Option<String>,
+    /// Last month (YYYY-MM) [default: the last complete month: the last month whose last day
+    /// is on or before the latest issue]. Issues after it are counted and not used.
+    #[arg(long, value_name = "YYYY-MM")]
+    to: Option<String>,
+    /// Months the SPC limits are computed from, fixed after them (YYYY-MM..YYYY-MM), and the
+    /// aims' baseline [default: limits from every month; the aims' baseline the first 12].
+    #[arg(long, value_name = "FROM..TO")]
+    baseline: Option<String>,
+    /// The aim: a reduction of this many percent from the baseline (0 to 100).
+    #[arg(long, value_name = "PERCENT", default_value_t = 50.0,
+          value_parser = crate::cmd::ranges::percent)]
+    aim_reduction: f64,
+    /// Screen out moving ranges of at least 3.267 times their mean before setting the limits
+    /// (the R package NHSRplotthedots does by default; NHS England's Excel tool does not).
+    #[arg(long)]
+    screen_outliers: bool,
+    /// Output folder [default: opal-trend-<last month>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Replace the files of an existing output folder.
+    #[arg(long)]
+    force: bool,
+    /// Format of the tables written.
+    #[arg(long, value_enum, default_value = "csv")]
+    format: Format,
+    /// Print nothing but warnings and errors: no progress, no summary (for batch jobs).
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    pub method: MethodArgs,
+}
+
+fn usage(message: String) -> anyhow::Error {
+    ExitError {
+        code: exit::USAGE,
+        message,
+    }
+    .into()
+}
+
+fn month(option: &str, text: &str) -> Result<Day> {
+    parse_month(text).ok_or_else(|| {
+        usage(format!(
+            "{option} '{}' is not a month\nhint: write it as YYYY-MM, e.g. {option} 2025-04",
+            escape(text)
+        ))
+    })
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let to_arg = args.to.as_deref().map(|t| month("--to", t)).transpose()?;
+    let from_arg = args
+        .from
+        .as_deref()
+        .map(|t| month("--from", t))
+        .transpose()?;
+    let baseline_arg = match args.baseline.as_deref() {
+        Some(b) => {
+            let (a, z) = b.split_once("..").ok_or_else(|| {
+                usage(format!(
+                    "--baseline '{}': write it as FROM..TO, e.g. --baseline 2024-04..2025-03",
+                    escape(b)
+                ))
+            })?;
+            Some((month("--baseline", a)?, month("--baseline", z)?))
+        }
+        None => None,
+    };
+    let Method {
+        config,
+        read_opts,
+        practice_warnings,
+    } = args.method.settings(to_arg)?;
+    if let Some(out) = &args.out {
+        crate::write::table::check_out_dir(out, args.force)?;
+    }
+    let lap = crate::timing::lap;
+    lap("start");
+    let pb = spinner(args.quiet, "reading extracts");
+    let (files, mut result) = crate::engine::read_files(
+        &args.extracts,
+        &read_opts,
+        &config,
+        Dictionary::builtin(),
+        None,
+        |path: &Path| pb.set_message(format!("reading {}", path.display())),
+    )?;
+    pb.finish_and_clear();
+    result.warnings.splice(0..0, practice_warnings);
+    // The last month: given, else the last complete one. Without --to the rows were read as
+    // the audit reads them without --as-of; items after the last month end are then counted
+    // as after it, as `opal audit --as-of <last month end>` counts them.
+    let to = match to_arg {
+        Some(t) => t,
+        None => {
+            let to = last_complete_month(result.as_of);
+            let before = result.items.len();
+            result.items.retain(|i| i.issue_day <= to);
+            let moved = (before - result.items.len()) as u64;
+            result.accounting.used -= moved;
+            result.accounting.after_as_of += moved;
+            to
+        }
+    };
+    result.as_of = to;
+    let first_issue = result.first_issue_day.unwrap_or(to);
+    let from = match from_arg {
+        Some(f) => f,
+        None => month_end(first_issue + config.timeline.lookback_days),
+    };
+    let ends = month_ends(from, to);
+    if ends.is_empty() {
+        return Err(usage(format!(
+            "no month end from {} to {}\nhint: the first month is at least --lookback ({}) days \
+             after the earliest issue ({}); give --from and --to within the extract's dates",
+            month_label(from),
+            month_label(to),
+            config.timeline.lookback_days,
+            crate::engine::day_text(first_issue)
+        )));
+    }
+    let baseline = match baseline_arg {
+        Some((a, z)) => {
+            let i = ends.iter().position(|&d| d == a);
+            let j = ends.iter().position(|&d| d == z);
+            match (i, j) {
+                (Some(i), Some(j)) if i <= j => Some(i..j + 1),
+                _ => {
+                    return Err(usage(format!(
+                        "--baseline {}: its months must lie within the trend's, {} to {}, first \
+                         before last",
+                        escape(args.baseline.as_deref().unwrap_or("")),
+                        month_label(ends[0]),
+                        month_label(*ends.last().unwrap_or(&to))
+                    )))
+                }
+            }
+        }
+        None => None,
+    };
+    if !result.accounting.balanced() {
+        anyhow::bail!(
+            "internal error: row accounting does not add up ({:?})",
+            result.accounting
+        );
+    }
+    let pb = spinner(args.quiet, "evaluating every month end");
+    let series = crate::engine::trend::trend(&result, &config, &ends);
+    let settings = TrendSettings {
+        month_ends: ends.clone(),
+        baseline,
+        aim_reduction: args.aim_reduction / 100.0,
+        screen_outliers: args.screen_outliers,
+        suppress: config.suppress,
+        rates: config.list_sizes.is_some(),
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("opal-trend-{}", month_label(to))));
+    if args.out.is_none() {
+        crate::write::table::check_out_dir(&out, args.force)?;
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let (written, computed) =
+        crate::write::trend::write_all(&out, &series, &settings, args.format)?;
+    lap("measures, spc, aims and charts written");
+    let left_out = computed.left_out;
+    let refs = crate::write::manifest::Settings {
+        practices: args.method.practices.as_deref(),
+        list_sizes: args.method.list_sizes.as_deref(),
+        exclude_patients: args.method.exclude_patients.as_deref(),
+        format: args.format.extension(),
+        date_format: args.method.date_format.as_deref(),
+    };
+    let base = settings.aim_baseline();
+    let trend = serde_json::json!({
+        "from": month_label(ends[0]),
+        "to": month_label(to),
+        "month_ends": ends.len(),
+        "baseline": settings.baseline.as_ref().map(|b| format!(
+            "{}..{}", month_label(ends[b.start]), month_label(ends[b.end - 1]))),
+        "limits_from": if settings.baseline.is_some() { "baseline" } else { "all months" },
+        "aim_baseline": format!("{}..{}", month_label(ends[base.start]), month_label(ends[base.end - 1])),
+        "aim_reduction_pct": args.aim_reduction,
+        "screen_outliers": args.screen_outliers,
+        "practices": series.iter().filter(|s| s.level == "practice").count(),
+        "ics": series.iter().filter(|s| s.level == "ics").count(),
+        "series_left_out_of_spc": left_out,
+    });
+    crate::write::manifest::write_trend_manifest(
+        &out, &refs, &files, &result, &config, &written, trend,
+    )?;
+    pb.finish_and_clear();
+    for w in &result.warnings {
+        eprintln!("warning: {}", escape(w));
+    }
+    if !args.quiet {
+        print_summary(&series, &settings, &out, result.accounting.read);
+    }
+    Ok(())
+}
+
+/// The ICSs and all practices: high-dose patients now, the baseline and target, and the
+/// chart's icons. No patient identifier.
+fn print_summary(series: &[crate::trend::Series], t: &TrendSettings, out: &Path, rows: u64) {
+    let (first, last) = (
+        month_label(t.month_ends[0]),
+        month_label(*t.month_ends.last().unwrap_or(&0)),
+    );
+    println!(
+        "opal trend: {} month ends, {first} to {last}, from {rows} rows",
+        t.month_ends.len()
+    );
+    let mut table = crate::write::output::table(&[
+        "ICS",
+        "name",
+        "high dose now",
+        "baseline",
+        "target",
+        "change",
+        "variation",
+        "assurance",
+    ]);
+    for s in series.iter().filter(|s| s.level != "practice") {
+        let a = aim_of(s, Measure::HighDose, t);
+        let chart = chart_of(s, Measure::HighDose, t);
+        let fmt = |v: f64| crate::values::fmt_num((v * 10.0).round() / 10.0);
+        table.add_row(vec![
+            escape(&s.code),
+            escape(&s.name),
+            a.as_ref().map_or("*".into(), |a| fmt(a.latest)),
+            a.as_ref().map_or("*".into(), |a| fmt(a.baseline)),
+            a.as_ref().map_or("*".into(), |a| fmt(a.target)),
+            a.as_ref()
+                .and_then(|a| a.reduction_pct)
+                .map_or(String::new(), |r| format!("{}%", fmt(-r))),
+            chart
+                .as_ref()
+                .map_or(String::new(), |c| c.variation.replace('_', " ")),
+            chart
+                .as_ref()
+                .and_then(|c| c.assurance)
+                .map_or(String::new(), |a| a.as_str().replace('_', " ")),
+        ]);
+    }
+    println!("{table}");
+    println!("written to {}", out.display());
+}

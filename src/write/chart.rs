@@ -1,0 +1,423 @@
+//! SPC run charts as SVG, written by hand: points and line, mean, process limits, target,
+//! point types by colour *and* shape, the variation and assurance icons, month labels. A small
+//! module rather than a plotting crate: the chart is a few dozen elements, and a crate would
+//! bring a font stack and a build cost for no gain in what a reader sees.
+
+use std::fmt::Write;
+
+use crate::spc::{Assurance, PointType, Spc};
+use crate::trend::Measure;
+
+/// What one chart shows.
+pub struct Chart<'a> {
+    /// The practice's or ICS's name and code.
+    pub title: &'a str,
+    pub measure: Measure,
+    /// `YYYY-MM` of each point.
+    pub months: &'a [String],
+    pub spc: &'a Spc,
+    pub target: Option<f64>,
+}
+
+const W: f64 = 860.0;
+const H: f64 = 470.0;
+const LEFT: f64 = 72.0;
+const RIGHT: f64 = 24.0;
+const TOP: f64 = 96.0;
+const BOTTOM: f64 = 118.0;
+
+/// NHS England's Making Data Count colours.
+const GREY: &str = "#7b7d7d";
+const BLUE: &str = "#289de0";
+const ORANGE: &str = "#e46c0a";
+const PURPLE: &str = "#361475";
+const RED: &str = "#d5281b";
+
+/// Text for SVG: `&`, `<`, `>` and quotes escaped.
+pub fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn label(m: Measure) -> &'static str {
+    match m {
+        Measure::HighDose => "Patients above the high-dose threshold",
+        Measure::HighDosePer1000 => "High-dose patients per 1,000 registered patients",
+        _ => m.name(),
+    }
+}
+
+/// A round step for about `n` ticks over `range`.
+fn nice_step(range: f64, n: f64) -> f64 {
+    let raw = (range / n).max(f64::MIN_POSITIVE);
+    let mag = 10f64.powf(raw.log10().floor());
+    let f = raw / mag;
+    let nice = if f <= 1.0 {
+        1.0
+    } else if f <= 2.0 {
+        2.0
+    } else if f <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * mag
+}
+
+fn num(v: f64) -> String {
+    crate::values::fmt_num((v * 100.0).round() / 100.0)
+}
+
+/// The shape of a point: circle (common cause), diamond (improvement), square (concern),
+/// triangle (neutral).
+fn marker(out: &mut String, t: PointType, x: f64, y: f64, text: &str) {
+    let r = 5.5;
+    let _ = match t {
+        PointType::CommonCause => write!(
+            out,
+            r#"<circle cx="{x:.1}" cy="{y:.1}" r="{r}" fill="{GREY}"><title>{text}</title></circle>"#
+        ),
+        PointType::Improvement => write!(
+            out,
+            r#"<path d="M{x:.1} {:.1} L{:.1} {y:.1} L{x:.1} {:.1} L{:.1} {y:.1} Z" fill="{BLUE}"><title>{text}</title></path>"#,
+            y - r * 1.3,
+            x + r * 1.3,
+            y + r * 1.3,
+            x - r * 1.3
+        ),
+        PointType::Concern => write!(
+            out,
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{ORANGE}"><title>{text}</title></rect>"#,
+            x - r,
+            y - r,
+            2.0 * r,
+            2.0 * r
+        ),
+        PointType::Neutral => write!(
+            out,
+            r#"<path d="M{x:.1} {:.1} L{:.1} {:.1} L{:.1} {:.1} Z" fill="{PURPLE}"><title>{text}</title></path>"#,
+            y - r * 1.3,
+            x + r * 1.2,
+            y + r,
+            x - r * 1.2,
+            y + r
+        ),
+    };
+}
+
+/// The variation icon's colour, letter and words.
+fn variation_icon(v: &str) -> (&'static str, &'static str, &'static str) {
+    match v {
+        "improvement_high" => (BLUE, "H", "Special cause: improvement (high)"),
+        "improvement_low" => (BLUE, "L", "Special cause: improvement (low)"),
+        "concern_high" => (ORANGE, "H", "Special cause: concern (high)"),
+        "concern_low" => (ORANGE, "L", "Special cause: concern (low)"),
+        "neutral_high" => (
+            PURPLE,
+            "H",
+            "Special cause: neither better nor worse (high)",
+        ),
+        "neutral_low" => (PURPLE, "L", "Special cause: neither better nor worse (low)"),
+        _ => (GREY, "~", "Common cause variation"),
+    }
+}
+
+fn assurance_icon(a: Option<Assurance>) -> (&'static str, &'static str, &'static str) {
+    match a {
+        Some(Assurance::ConsistentPass) => {
+            (BLUE, "P", "Assurance: will consistently meet the target")
+        }
+        Some(Assurance::ConsistentFail) => {
+            (ORANGE, "F", "Assurance: will consistently miss the target")
+        }
+        Some(Assurance::Inconsistent) => (
+            GREY,
+            "?",
+            "Assurance: will meet the target some months and not others",
+        ),
+        None => (GREY, "–", "No target"),
+    }
+}
+
+fn badge(out: &mut String, x: f64, y: f64, (colour, letter, words): (&str, &str, &str)) {
+    let _ = write!(
+        out,
+        r##"<g><circle cx="{x:.1}" cy="{y:.1}" r="13" fill="white" stroke="{colour}" stroke-width="3"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="14" font-weight="bold" fill="{colour}">{letter}</text><text x="{:.1}" y="{:.1}" font-size="12" fill="#212b32">{}</text></g>"##,
+        y + 5.0,
+        x + 20.0,
+        y + 4.0,
+        xml(words)
+    );
+}
+
+/// The chart as a standalone SVG document.
+pub fn svg(c: &Chart) -> String {
+    let s = c.spc;
+    let n = s.points.len().max(1);
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    let lines = [
+        Some(s.mean),
+        Some(s.lower_process_limit),
+        Some(s.upper_process_limit),
+        c.target,
+    ];
+    for v in s
+        .points
+        .iter()
+        .map(|p| p.value)
+        .chain(lines.into_iter().flatten())
+    {
+        if v.is_finite() {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    if hi - lo < 1e-9 {
+        (lo, hi) = (lo - 1.0, hi + 1.0);
+    }
+    let step = nice_step(hi - lo, 5.0);
+    let (lo, hi) = ((lo / step).floor() * step, (hi / step).ceil() * step);
+    let plot_w = W - LEFT - RIGHT;
+    let plot_h = H - TOP - BOTTOM;
+    let x = |i: usize| LEFT + (i as f64 + 0.5) * plot_w / n as f64;
+    let y = |v: f64| TOP + (hi - v) / (hi - lo) * plot_h;
+
+    let title = xml(c.title);
+    let what = label(c.measure);
+    let limits = if s.trial_limits {
+        "trial limits (fewer than 12 points)"
+    } else {
+        "process limits"
+    };
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-labelledby="t d" font-family="Arial, Helvetica, sans-serif">"#
+    );
+    let last = s.points.last().map(|p| p.value).unwrap_or(f64::NAN);
+    let _ = write!(
+        o,
+        r#"<title id="t">{title}: {what}</title><desc id="d">Run chart of {n} months{}; latest {}; mean {}; {limits} {} to {}{}. {}. {}.</desc>"#,
+        c.months
+            .first()
+            .zip(c.months.last())
+            .map(|(a, b)| format!(" from {a} to {b}"))
+            .unwrap_or_default(),
+        num(last),
+        num(s.mean),
+        num(s.lower_process_limit),
+        num(s.upper_process_limit),
+        c.target
+            .map(|t| format!("; target {}", num(t)))
+            .unwrap_or_default(),
+        variation_icon(s.variation).2,
+        assurance_icon(s.assurance).2,
+    );
+    let _ = write!(o, r##"<rect width="{W}" height="{H}" fill="white"/>"##);
+    let _ = write!(
+        o,
+        r##"<text x="{LEFT}" y="26" font-size="17" font-weight="bold" fill="#212b32">{title}</text><text x="{LEFT}" y="46" font-size="13" fill="#425563">{what}, at each month end</text>"##
+    );
+    badge(&mut o, LEFT + 10.0, 72.0, variation_icon(s.variation));
+    badge(&mut o, LEFT + 400.0, 72.0, assurance_icon(s.assurance));
+    // Axes and grid.
+    let mut v = lo;
+    while v <= hi + step / 2.0 {
+        let yy = y(v);
+        let _ = write!(
+            o,
+            r##"<line x1="{LEFT}" x2="{:.1}" y1="{yy:.1}" y2="{yy:.1}" stroke="#e8edee"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end" fill="#425563">{}</text>"##,
+            W - RIGHT,
+            LEFT - 6.0,
+            yy + 4.0,
+            num(v)
+        );
+        v += step;
+    }
+    let every = ((n as f64 * 58.0 / plot_w).ceil() as usize).max(1);
+    for (i, m) in c.months.iter().enumerate() {
+        if i % every == 0 || i + 1 == n {
+            let _ = write!(
+                o,
+                r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#425563">{}</text>"##,
+                x(i),
+                TOP + plot_h + 18.0,
+                xml(m)
+            );
+        }
+    }
+    let _ = write!(
+        o,
+        r##"<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{:.1}" stroke="#425563"/>"##,
+        TOP + plot_h
+    );
+    // Lines: limits, mean, target.
+    let hline = |o: &mut String, v: f64, colour: &str, dash: &str, name: &str| {
+        if v.is_finite() {
+            let yy = y(v);
+            let _ = write!(
+                o,
+                r#"<line x1="{LEFT}" x2="{:.1}" y1="{yy:.1}" y2="{yy:.1}" stroke="{colour}" stroke-width="1.6" stroke-dasharray="{dash}"><title>{name} {}</title></line>"#,
+                W - RIGHT,
+                num(v)
+            );
+        }
+    };
+    hline(
+        &mut o,
+        s.upper_process_limit,
+        GREY,
+        "6 4",
+        "upper process limit",
+    );
+    hline(
+        &mut o,
+        s.lower_process_limit,
+        GREY,
+        "6 4",
+        "lower process limit",
+    );
+    hline(&mut o, s.mean, "#212b32", "", "mean");
+    if let Some(t) = c.target {
+        hline(&mut o, t, RED, "2 3", "target");
+    }
+    // The data line and the points.
+    let path: Vec<String> = s
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.value)))
+        .collect();
+    let _ = write!(
+        o,
+        r#"<polyline points="{}" fill="none" stroke="{GREY}" stroke-width="1.5"/>"#,
+        path.join(" ")
+    );
+    for (i, p) in s.points.iter().enumerate() {
+        let month = c.months.get(i).map(String::as_str).unwrap_or("");
+        let text = format!(
+            "{}: {} ({}{})",
+            xml(month),
+            num(p.value),
+            p.point_type.as_str().replace('_', " "),
+            if p.rules.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", p.rules.label().replace('_', " "))
+            }
+        );
+        marker(&mut o, p.point_type, x(i), y(p.value), &text);
+    }
+    // Legend.
+    let ly = H - 40.0;
+    let mut lx = LEFT;
+    for (t, words) in [
+        (PointType::CommonCause, "common cause"),
+        (PointType::Improvement, "improvement"),
+        (PointType::Concern, "concern"),
+        (PointType::Neutral, "neither"),
+    ] {
+        marker(&mut o, t, lx + 6.0, ly, words);
+        let _ = write!(
+            o,
+            r##"<text x="{:.1}" y="{:.1}" font-size="12" fill="#212b32">{words}</text>"##,
+            lx + 16.0,
+            ly + 4.0
+        );
+        lx += 118.0;
+    }
+    let legend_lines: [(&str, &str, &str); 3] = [
+        ("#212b32", "", "mean"),
+        (GREY, "6 4", limits),
+        (RED, "2 3", "target"),
+    ];
+    let ly2 = H - 16.0;
+    let mut lx = LEFT;
+    for (colour, dash, words) in legend_lines {
+        if words == "target" && c.target.is_none() {
+            continue;
+        }
+        let _ = write!(
+            o,
+            r##"<line x1="{lx:.1}" x2="{:.1}" y1="{ly2:.1}" y2="{ly2:.1}" stroke="{colour}" stroke-width="1.6" stroke-dasharray="{dash}"/><text x="{:.1}" y="{:.1}" font-size="12" fill="#212b32">{words}</text>"##,
+            lx + 26.0,
+            lx + 32.0,
+            ly2 + 4.0
+        );
+        lx += 70.0 + 6.5 * words.len() as f64;
+    }
+    o.push_str("</svg>\n");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spc::{xmr, Direction, SpcOptions};
+
+    #[test]
+    fn a_chart_has_a_point_per_month_its_lines_and_escaped_text() {
+        let v = [10.0, 12.0, 11.0, 9.0, 8.0, 30.0];
+        let spc = xmr(
+            &v,
+            &SpcOptions {
+                direction: Direction::Decrease,
+                baseline: None,
+                screen_outliers: false,
+                target: Some(5.0),
+            },
+        );
+        let months: Vec<String> = (1..=6).map(|m| format!("2026-{m:02}")).collect();
+        let out = svg(&Chart {
+            title: "Practice <A&B>",
+            measure: Measure::HighDose,
+            months: &months,
+            spc: &spc,
+            target: Some(5.0),
+        });
+        assert!(out.starts_with("<svg") && out.ends_with("</svg>\n"));
+        assert!(out.contains("Practice &lt;A&amp;B&gt;"));
+        assert!(!out.contains("<A&B>"));
+        // Six points plus four legend markers, each with a title.
+        let markers = out.matches("<title>").count();
+        assert!(markers >= 6 + 4 + 4, "{markers}");
+        assert!(out.contains("target 5"));
+        assert!(out.contains("2026-06: 30"));
+        // Every element opened is closed (a well-formedness check without an XML parser).
+        for tag in [
+            "svg", "text", "title", "g", "circle", "path", "rect", "line", "desc",
+        ] {
+            let opened =
+                out.matches(&format!("<{tag} ")).count() + out.matches(&format!("<{tag}>")).count();
+            let closed = out.matches(&format!("</{tag}>")).count();
+            let self_closed = out
+                .split(&format!("<{tag} "))
+                .skip(1)
+                .filter(|rest| {
+                    let end = rest.find('>').unwrap_or(0);
+                    rest[..end].ends_with('/')
+                })
+                .count();
+            assert_eq!(opened, closed + self_closed, "<{tag}>");
+        }
+        assert!(
+            !out.contains("http://") || out.matches("http://").count() == 1,
+            "only the xmlns"
+        );
+    }
+}

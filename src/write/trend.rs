@@ -1,0 +1,492 @@
+//! The outputs of `opal trend`: measures, spc, aims (CSV or Parquet) and the charts.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::spc::{xmr, Spc, SpcOptions};
+use crate::trend::{aim, month_label, Aim, Measure, Series, Value};
+use crate::values::{format_day, Day};
+use crate::write::cells::{push_cell, Cell, Kind};
+use crate::write::table::{write_atomically, write_table, Format, Table};
+
+/// The settings of the trend's charts and aims.
+#[derive(Debug, Clone)]
+pub struct TrendSettings {
+    pub month_ends: Vec<Day>,
+    /// `--baseline`: the months the limits (and the aims' baseline) come from.
+    pub baseline: Option<std::ops::Range<usize>>,
+    /// A fraction: 0.5 halves the baseline.
+    pub aim_reduction: f64,
+    pub screen_outliers: bool,
+    pub suppress: bool,
+    /// List sizes were given: the rates per 1000 exist.
+    pub rates: bool,
+}
+
+impl TrendSettings {
+    /// The aims' baseline: `--baseline`, else the first 12 months (all, if fewer).
+    pub fn aim_baseline(&self) -> std::ops::Range<usize> {
+        self.baseline
+            .clone()
+            .unwrap_or(0..self.month_ends.len().min(12))
+    }
+
+    /// The measures written: the rates only with list sizes.
+    pub fn measures(&self) -> impl Iterator<Item = Measure> + '_ {
+        Measure::ALL
+            .into_iter()
+            .filter(move |m| self.rates || !m.per_1000())
+    }
+}
+
+/// A measure's values over the months, when every one is known (not suppressed, not
+/// missing).
+pub fn values(s: &Series, m: Measure, t: &TrendSettings) -> Option<Vec<f64>> {
+    (0..t.month_ends.len())
+        .map(|month| match s.value(m, month, t.suppress).2 {
+            Value::Number(v) => Some(v),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The measures that have an aim (and so a target on their chart).
+pub fn has_aim(m: Measure) -> bool {
+    matches!(m, Measure::HighDose | Measure::HighDosePer1000)
+}
+
+/// The aim of a series' measure, when it has one and its values are known.
+pub fn aim_of(s: &Series, m: Measure, t: &TrendSettings) -> Option<Aim> {
+    if !has_aim(m) {
+        return None;
+    }
+    aim(&values(s, m, t)?, t.aim_baseline(), t.aim_reduction)
+}
+
+/// The chart of a series' measure.
+pub fn chart_of(s: &Series, m: Measure, t: &TrendSettings) -> Option<Spc> {
+    let v = values(s, m, t)?;
+    let target = aim_of(s, m, t).map(|a| a.target);
+    Some(xmr(
+        &v,
+        &SpcOptions {
+            direction: m.direction(),
+            baseline: t.baseline.clone(),
+            screen_outliers: t.screen_outliers,
+            target,
+        },
+    ))
+}
+
+/// The chart and aim of each series' measure, worked out once for every output.
+pub struct Computed {
+    /// Per series, per measure of [`TrendSettings::measures`]: the chart, when every month's
+    /// value is known.
+    pub charts: Vec<Vec<Option<Spc>>>,
+    /// Per series, per measure: the aim, for the high-dose measures.
+    pub aims: Vec<Vec<Option<Aim>>>,
+    /// Series' measures left out of the charts (a suppressed or missing month).
+    pub left_out: usize,
+}
+
+/// Charts and aims of every series.
+pub fn compute(series: &[Series], t: &TrendSettings) -> Computed {
+    let mut c = Computed {
+        charts: Vec::with_capacity(series.len()),
+        aims: Vec::with_capacity(series.len()),
+        left_out: 0,
+    };
+    for s in series {
+        let (mut charts, mut aims) = (Vec::new(), Vec::new());
+        for m in t.measures() {
+            let v = values(s, m, t);
+            let a = v
+                .as_ref()
+                .filter(|_| has_aim(m))
+                .and_then(|v| aim(v, t.aim_baseline(), t.aim_reduction));
+            let chart = v.map(|v| {
+                xmr(
+                    &v,
+                    &SpcOptions {
+                        direction: m.direction(),
+                        baseline: t.baseline.clone(),
+                        screen_outliers: t.screen_outliers,
+                        target: a.as_ref().map(|a| a.target),
+                    },
+                )
+            });
+            c.left_out += chart.is_none() as usize;
+            charts.push(chart);
+            aims.push(a);
+        }
+        c.charts.push(charts);
+        c.aims.push(aims);
+    }
+    c
+}
+
+/// Rows of a table on their way to CSV (formatted straight into bytes: the trend's tables
+/// have a row per practice, measure and month) or to the typed columns of Parquet.
+enum Sink {
+    Csv { out: Vec<u8>, num: String },
+    Columns(Vec<(&'static str, Column)>),
+}
+
+enum Column {
+    Text(Vec<Option<String>>),
+    Number(Vec<Option<f64>>),
+    Flag(Vec<Option<bool>>),
+}
+
+impl Sink {
+    fn new(columns: &[(&'static str, Kind)], format: Format) -> Sink {
+        match format {
+            Format::Csv => {
+                let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
+                let mut out = names.join(",").into_bytes();
+                out.push(b'\n');
+                Sink::Csv {
+                    out,
+                    num: String::new(),
+                }
+            }
+            Format::Parquet => Sink::Columns(
+                columns
+                    .iter()
+                    .map(|&(name, kind)| {
+                        let c = match kind {
+                            Kind::Number | Kind::Integer => Column::Number(Vec::new()),
+                            Kind::Flag => Column::Flag(Vec::new()),
+                            Kind::Text | Kind::Date => Column::Text(Vec::new()),
+                        };
+                        (name, c)
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    fn row(&mut self, cells: &[Cell]) {
+        match self {
+            Sink::Csv { out, num } => {
+                for (i, c) in cells.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    push_cell(out, num, c);
+                }
+                out.push(b'\n');
+            }
+            Sink::Columns(cols) => {
+                for ((_, col), cell) in cols.iter_mut().zip(cells) {
+                    match col {
+                        Column::Text(v) => v.push(cell.text()),
+                        Column::Number(v) => v.push(cell.number()),
+                        Column::Flag(v) => v.push(cell.flag()),
+                    }
+                }
+            }
+        }
+    }
+
+    fn write(self, dir: &Path, stem: &str, format: Format) -> Result<PathBuf> {
+        match self {
+            Sink::Csv { out, .. } => {
+                let path = dir.join(format!("{stem}.csv"));
+                write_atomically(&path, |w| {
+                    use std::io::Write;
+                    w.write_all(&out)?;
+                    Ok(())
+                })
+                .with_context(|| format!("cannot write {}", path.display()))?;
+                Ok(path)
+            }
+            Sink::Columns(cols) => {
+                let mut t = Table::new();
+                for (name, col) in cols {
+                    t = match col {
+                        Column::Text(v) => t.text(name, v),
+                        Column::Number(v) => t.number(name, v),
+                        Column::Flag(v) => t.flag(name, v),
+                    };
+                }
+                write_table(dir, stem, &t, format)
+            }
+        }
+    }
+}
+
+/// A count's cell: a number, or with --suppress text (`*` where hidden).
+fn count_cell(v: Value, as_text: bool, buf: &mut String) -> Cell<'_> {
+    buf.clear();
+    match (v, as_text) {
+        (Value::Number(x), false) => Cell::Number(Some(x)),
+        (Value::Number(x), true) => {
+            crate::values::push_num(buf, x);
+            Cell::Text(buf)
+        }
+        (Value::Suppressed, _) => {
+            buf.push('*');
+            Cell::Text(buf)
+        }
+        (Value::Missing, true) => Cell::OptText(None),
+        (Value::Missing, false) => Cell::Number(None),
+    }
+}
+
+/// measures: one row per series, measure and month. With --suppress the counts are text
+/// (`*` where hidden), as in the summaries.
+fn measures_rows(series: &[Series], t: &TrendSettings, format: Format) -> Sink {
+    let count = if t.suppress { Kind::Text } else { Kind::Number };
+    let mut sink = Sink::new(
+        &[
+            ("level", Kind::Text),
+            ("code", Kind::Text),
+            ("name", Kind::Text),
+            ("month", Kind::Text),
+            ("as_of", Kind::Text),
+            ("measure", Kind::Text),
+            ("numerator", count),
+            ("denominator", Kind::Number),
+            ("value", count),
+        ],
+        format,
+    );
+    let months: Vec<(String, String)> = t
+        .month_ends
+        .iter()
+        .map(|&d| (month_label(d), format_day(d)))
+        .collect();
+    let (mut nbuf, mut vbuf) = (String::new(), String::new());
+    for s in series {
+        for m in t.measures() {
+            for (k, (month, as_of)) in months.iter().enumerate() {
+                let (n, d, v) = s.value(m, k, t.suppress);
+                let ncell = count_cell(n, t.suppress, &mut nbuf);
+                let vcell = count_cell(v, t.suppress, &mut vbuf);
+                sink.row(&[
+                    Cell::Text(s.level),
+                    Cell::Text(&s.code),
+                    Cell::Text(&s.name),
+                    Cell::Text(month),
+                    Cell::Text(as_of),
+                    Cell::Text(m.name()),
+                    ncell,
+                    match d {
+                        Value::Number(x) => Cell::Number(Some(x)),
+                        _ => Cell::Number(None),
+                    },
+                    vcell,
+                ]);
+            }
+        }
+    }
+    sink
+}
+
+/// spc: one row per series, measure and month, with the chart's lines, the rules that flag
+/// each point, and the series' icons. Series with a suppressed or missing month are left out.
+fn spc_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) -> Sink {
+    let mut sink = Sink::new(
+        &[
+            ("level", Kind::Text),
+            ("code", Kind::Text),
+            ("name", Kind::Text),
+            ("measure", Kind::Text),
+            ("direction", Kind::Text),
+            ("month", Kind::Text),
+            ("as_of", Kind::Text),
+            ("value", Kind::Number),
+            ("mean", Kind::Number),
+            ("lower_process_limit", Kind::Number),
+            ("upper_process_limit", Kind::Number),
+            ("trial_limits", Kind::Flag),
+            ("special_cause", Kind::Text),
+            ("point_type", Kind::Text),
+            ("variation", Kind::Text),
+            ("target", Kind::Number),
+            ("assurance", Kind::Text),
+        ],
+        format,
+    );
+    let months: Vec<(String, String)> = t
+        .month_ends
+        .iter()
+        .map(|&d| (month_label(d), format_day(d)))
+        .collect();
+    let finite = |v: f64| Some(v).filter(|x| x.is_finite());
+    for (si, s) in series.iter().enumerate() {
+        for (mi, m) in t.measures().enumerate() {
+            let Some(chart) = &c.charts[si][mi] else {
+                continue;
+            };
+            let target = c.aims[si][mi].as_ref().map(|a| a.target);
+            for (p, (month, as_of)) in chart.points.iter().zip(&months) {
+                let label = p.rules.label();
+                sink.row(&[
+                    Cell::Text(s.level),
+                    Cell::Text(&s.code),
+                    Cell::Text(&s.name),
+                    Cell::Text(m.name()),
+                    Cell::Text(m.direction().as_str()),
+                    Cell::Text(month),
+                    Cell::Text(as_of),
+                    Cell::Number(Some(p.value)),
+                    Cell::Number(finite(chart.mean)),
+                    Cell::Number(finite(chart.lower_process_limit)),
+                    Cell::Number(finite(chart.upper_process_limit)),
+                    Cell::Flag(Some(chart.trial_limits)),
+                    Cell::Text(&label),
+                    Cell::Text(p.point_type.as_str()),
+                    Cell::Text(chart.variation),
+                    Cell::Number(target),
+                    Cell::OptText(chart.assurance.map(|a| a.as_str())),
+                ]);
+            }
+        }
+    }
+    sink
+}
+
+/// aims: for every series, the high-dose measures' baseline, target and progress.
+fn aims_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) -> Sink {
+    let mut sink = Sink::new(
+        &[
+            ("level", Kind::Text),
+            ("code", Kind::Text),
+            ("name", Kind::Text),
+            ("measure", Kind::Text),
+            ("baseline_from", Kind::Text),
+            ("baseline_to", Kind::Text),
+            ("baseline", Kind::Number),
+            ("aim_reduction_pct", Kind::Number),
+            ("target", Kind::Number),
+            ("latest_month", Kind::Text),
+            ("latest", Kind::Number),
+            ("reduction_pct", Kind::Number),
+            ("target_met", Kind::Flag),
+        ],
+        format,
+    );
+    let base = t.aim_baseline();
+    let from = month_label(t.month_ends[base.start]);
+    let to = month_label(t.month_ends[base.end - 1]);
+    let latest_month = t
+        .month_ends
+        .last()
+        .map(|d| month_label(*d))
+        .unwrap_or_default();
+    for (si, s) in series.iter().enumerate() {
+        for (mi, m) in t.measures().enumerate() {
+            if !has_aim(m) {
+                continue;
+            }
+            let a = c.aims[si][mi].as_ref();
+            sink.row(&[
+                Cell::Text(s.level),
+                Cell::Text(&s.code),
+                Cell::Text(&s.name),
+                Cell::Text(m.name()),
+                Cell::Text(&from),
+                Cell::Text(&to),
+                Cell::Number(a.map(|a| a.baseline)),
+                Cell::Number(Some(t.aim_reduction * 100.0)),
+                Cell::Number(a.map(|a| a.target)),
+                Cell::Text(&latest_month),
+                Cell::Number(a.map(|a| a.latest)),
+                Cell::Number(a.and_then(|a| a.reduction_pct)),
+                Cell::Flag(a.map(|a| a.met)),
+            ]);
+        }
+    }
+    sink
+}
+
+/// A file name from a code: letters, digits, `-` and `_` kept, anything else `_`.
+fn file_safe(code: &str) -> String {
+    code.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The charts: per ICS and per practice (and for all practices), high-dose patients and,
+/// with list sizes, high-dose patients per 1000. Returns the files written. A chart is
+/// written through a temporary name like every output, but not synced one by one: there is
+/// one per practice, and each is made again by running the trend again.
+pub fn write_charts(
+    out: &Path,
+    series: &[Series],
+    c: &Computed,
+    t: &TrendSettings,
+) -> Result<Vec<PathBuf>> {
+    let dir = out.join("charts");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let labels: Vec<String> = t.month_ends.iter().map(|d| month_label(*d)).collect();
+    let mut written = Vec::new();
+    let tmp = dir.join(".chart.svg.partial");
+    for (si, s) in series.iter().enumerate() {
+        for (mi, m) in t.measures().enumerate() {
+            let Some(chart) = c.charts[si][mi].as_ref().filter(|_| has_aim(m)) else {
+                continue;
+            };
+            let title = match s.name.as_str() {
+                "" => s.code.clone(),
+                name => format!("{name} ({})", s.code),
+            };
+            let svg = crate::write::chart::svg(&crate::write::chart::Chart {
+                title: &title,
+                measure: m,
+                months: &labels,
+                spc: chart,
+                target: c.aims[si][mi].as_ref().map(|a| a.target),
+            });
+            let path = dir.join(format!(
+                "{}-{}-{}.svg",
+                s.level,
+                file_safe(&s.code),
+                m.name()
+            ));
+            crate::interrupt::register(&tmp);
+            let done =
+                std::fs::write(&tmp, svg.as_bytes()).and_then(|_| std::fs::rename(&tmp, &path));
+            crate::interrupt::unregister(&tmp);
+            done.with_context(|| format!("cannot write {}", path.display()))?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+/// measures, spc and aims, and (on a second thread, meanwhile) the charts.
+pub fn write_all(
+    out: &Path,
+    series: &[Series],
+    t: &TrendSettings,
+    format: Format,
+) -> Result<(Vec<PathBuf>, Computed)> {
+    let c = compute(series, t);
+    let (tables, charts) = std::thread::scope(|s| {
+        let charts = s.spawn(|| write_charts(out, series, &c, t));
+        let tables = (|| -> Result<Vec<PathBuf>> {
+            Ok(vec![
+                measures_rows(series, t, format).write(out, "measures", format)?,
+                spc_rows(series, &c, t, format).write(out, "spc", format)?,
+                aims_rows(series, &c, t, format).write(out, "aims", format)?,
+            ])
+        })();
+        (tables, charts.join())
+    });
+    let mut written = tables?;
+    match charts {
+        Ok(charts) => written.extend(charts?),
+        Err(e) => std::panic::resume_unwind(e),
+    }
+    Ok((written, c))
+}

@@ -1,0 +1,297 @@
+//! Issue 15: `opal trend`. Every month's measures equal `opal audit --as-of <month end>` on the
+//! same data, so the trend can never drift from the audit.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::{opal, read};
+
+const SAMPLE: &str = "data/sample/extract.csv";
+const PRACTICES: &str = "data/sample/practices.csv";
+const LISTS: &str = "data/sample/list_sizes.csv";
+
+/// measures.csv as (level, code, month, measure) → (numerator, denominator, value).
+fn measures(out: &Path) -> HashMap<(String, String, String, String), [String; 3]> {
+    read(&out.join("measures.csv"))
+        .into_iter()
+        .map(|r| {
+            (
+                (
+                    r["level"].clone(),
+                    r["code"].clone(),
+                    r["month"].clone(),
+                    r["measure"].clone(),
+                ),
+                [
+                    r["numerator"].clone(),
+                    r["denominator"].clone(),
+                    r["value"].clone(),
+                ],
+            )
+        })
+        .collect()
+}
+
+/// The summaries' columns and the trend's measures they are.
+const SAME: [(&str, &str); 12] = [
+    ("patients", "patients"),
+    ("high_dose", "high_dose"),
+    ("long_term", "long_term"),
+    ("high_dose_and_long_term", "high_dose_and_long_term"),
+    ("band_under_50", "band_under_50"),
+    ("band_50_to_under_90", "band_50_to_under_90"),
+    ("band_90_to_120", "band_90_to_120"),
+    ("band_over_120", "band_over_120"),
+    ("total_ome_mg_window", "total_ome_mg_window"),
+    ("high_dose_per_1000", "high_dose_per_1000"),
+    ("long_term_per_1000", "long_term_per_1000"),
+    (
+        "total_ome_mg_window_per_1000",
+        "total_ome_mg_window_per_1000",
+    ),
+];
+
+fn close(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        // Sums of OME added in another order (two threads) may differ in the last digit.
+        (Ok(x), Ok(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0) + 1e-6,
+        _ => false,
+    }
+}
+
+/// Run the trend, then the audit at each of its month ends, and compare every practice's,
+/// ICS's and all practices' counts. Returns the number of cells compared.
+fn trend_equals_audit(dir: &Path, extract: &str, extra: &[&str]) -> usize {
+    let tout = dir.join("trend");
+    let mut args = vec!["trend", extract, "--out", tout.to_str().unwrap(), "--quiet"];
+    args.extend_from_slice(extra);
+    let (code, _, err) = opal(&args);
+    assert_eq!(code, 0, "{err}");
+    let m = measures(&tout);
+    let mut months: Vec<String> = m.keys().map(|k| k.2.clone()).collect();
+    months.sort();
+    months.dedup();
+    assert!(months.len() >= 3, "{months:?}");
+    let mut compared = 0;
+    for month in &months {
+        let as_of = read(&tout.join("measures.csv"))
+            .into_iter()
+            .find(|r| &r["month"] == month)
+            .unwrap()["as_of"]
+            .clone();
+        let aout = dir.join(format!("audit-{month}"));
+        let mut args = vec![
+            "audit",
+            extract,
+            "--as-of",
+            &as_of,
+            "--out",
+            aout.to_str().unwrap(),
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let (code, _, err) = opal(&args);
+        assert_eq!(code, 0, "{err}");
+        let mut totals: HashMap<&str, f64> = HashMap::new();
+        for (file, level) in [
+            ("practice_summary.csv", "practice"),
+            ("ics_summary.csv", "ics"),
+        ] {
+            for row in read(&aout.join(file)) {
+                for (column, measure) in SAME {
+                    let Some(want) = row.get(column) else {
+                        continue;
+                    };
+                    let key = (
+                        level.to_string(),
+                        row["code"].clone(),
+                        month.clone(),
+                        measure.to_string(),
+                    );
+                    let got = &m.get(&key).unwrap_or_else(|| panic!("no {key:?}"))[2];
+                    assert!(close(got, want), "{key:?}: trend {got}, audit {want}");
+                    compared += 1;
+                    if level == "ics" && !column.ends_with("_per_1000") {
+                        *totals.entry(column).or_default() += want.parse::<f64>().unwrap();
+                    }
+                }
+            }
+        }
+        // `all` is the sum over the ICSs.
+        for (column, total) in totals {
+            let key = (
+                "all".into(),
+                "ALL".into(),
+                month.clone(),
+                column.to_string(),
+            );
+            let got: f64 = m[&key][2].parse().unwrap();
+            assert!((got - total).abs() <= 1e-6 * total.max(1.0), "{key:?}");
+        }
+    }
+    compared
+}
+
+#[test]
+fn issue15_the_sample_trend_equals_the_audit_at_every_month_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = trend_equals_audit(
+        dir.path(),
+        SAMPLE,
+        &["--practices", PRACTICES, "--list-sizes", LISTS],
+    );
+    assert!(n > 500, "{n} cells compared");
+}
+
+#[test]
+fn issue15_a_synthetic_extract_of_eighteen_months_equals_the_audit_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let extract = dir.path().join("synth.csv");
+    let (code, _, err) = opal(&[
+        "synth",
+        "--patients",
+        "400",
+        "--months",
+        "18",
+        "--seed",
+        "7",
+        "--out",
+        extract.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Without list sizes, with an exclusion list and the concurrent stockpile, from an early
+    // month: the other paths of the same evaluation.
+    let excl = dir.path().join("exclude.csv");
+    std::fs::write(
+        &excl,
+        "patient_id,reason\nSYN0000003,palliative\nSYN0000011,cancer\n",
+    )
+    .unwrap();
+    let n = trend_equals_audit(
+        dir.path(),
+        extract.to_str().unwrap(),
+        &[
+            "--exclude-patients",
+            excl.to_str().unwrap(),
+            "--stockpile",
+            "concurrent",
+            "--lookback",
+            "30",
+        ],
+    );
+    assert!(n > 300, "{n} cells compared");
+}
+
+#[test]
+fn issue15_the_sample_trend_writes_every_output_and_no_patient() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t");
+    let (code, stdout, err) = opal(&[
+        "trend",
+        SAMPLE,
+        "--practices",
+        PRACTICES,
+        "--list-sizes",
+        LISTS,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("opal trend:"), "{stdout}");
+    for f in ["measures.csv", "spc.csv", "aims.csv", "manifest.json"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    // One chart per ICS and per practice for each high-dose measure.
+    let summary = read(Path::new(PRACTICES));
+    let ics: std::collections::BTreeSet<&str> =
+        summary.iter().map(|r| r["ics_code"].as_str()).collect();
+    for code in &ics {
+        let svg =
+            std::fs::read_to_string(out.join(format!("charts/ics-{code}-high_dose.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("<title"), "{code}");
+    }
+    // The chart the README shows is this run's.
+    let shipped = std::fs::read("data/sample/trend/ics-QOX-high_dose.svg").unwrap();
+    let made = std::fs::read(out.join("charts/ics-QOX-high_dose.svg")).unwrap();
+    assert!(
+        shipped == made,
+        "data/sample/trend/ics-QOX-high_dose.svg is out of date"
+    );
+    // No patient identifier anywhere: not in the files, not on the terminal.
+    let ids: Vec<String> = read(Path::new(SAMPLE))
+        .into_iter()
+        .map(|r| r["patient_id"].clone())
+        .filter(|id| !id.is_empty())
+        .collect();
+    let mut texts = vec![stdout, err];
+    for entry in walk(&out) {
+        texts.push(std::fs::read_to_string(entry).unwrap());
+    }
+    for id in &ids {
+        assert!(texts.iter().all(|t| !t.contains(id.as_str())), "{id}");
+    }
+    // spc.csv: the directions and rules of METHOD.md.
+    let spc = read(&out.join("spc.csv"));
+    for r in &spc {
+        let want = match r["measure"].as_str() {
+            "patients" | "band_under_50" | "band_50_to_under_90" => "neutral",
+            _ => "down",
+        };
+        assert_eq!(r["direction"], want, "{}", r["measure"]);
+        assert!(["common_cause", "improvement", "concern", "neutral"]
+            .contains(&r["point_type"].as_str()));
+        assert_eq!(
+            r["point_type"] == "common_cause",
+            r["special_cause"] == "none"
+        );
+        // Fewer than 12 months in the sample: trial limits.
+        assert_eq!(r["trial_limits"], "true");
+    }
+    // The aims: high_dose and its rate for every practice, ICS and all; target = half.
+    let aims = read(&out.join("aims.csv"));
+    assert_eq!(aims.len(), 2 * (summary.len() + ics.len() + 1));
+    for a in &aims {
+        let (b, t): (f64, f64) = (a["baseline"].parse().unwrap(), a["target"].parse().unwrap());
+        assert!((t - b / 2.0).abs() < 1e-6, "{a:?}");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn issue15_bad_months_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t");
+    for (args, says) in [
+        (vec!["--from", "2026-13"], "--from '2026-13' is not a month"),
+        (vec!["--to", "October"], "--to 'October' is not a month"),
+        (vec!["--baseline", "2026-01"], "write it as FROM..TO"),
+        (
+            vec!["--baseline", "2020-01..2020-12"],
+            "must lie within the trend's",
+        ),
+        (vec!["--from", "2026-10", "--to", "2026-05"], "no month end"),
+        (vec!["--aim-reduction", "150"], "150 is not in 0..=100"),
+    ] {
+        let mut a = vec!["trend", SAMPLE, "--out", out.to_str().unwrap()];
+        a.extend(args.iter().copied());
+        let (code, _, err) = opal(&a);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!out.exists(), "nothing written on a usage error");
+    }
+}
