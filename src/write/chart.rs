@@ -359,7 +359,7 @@ pub fn svg(c: &Chart) -> String {
             lx + 32.0,
             ly2 + 4.0
         );
-        lx += 70.0 + 6.5 * words.len() as f64;
+        lx += 56.0 + 6.0 * words.len() as f64;
     }
     o.push_str("</svg>\n");
     o
