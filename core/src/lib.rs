@@ -11,6 +11,7 @@ pub mod dictionary;
 pub mod dose;
 pub mod epd;
 pub mod factors;
+pub mod followup;
 pub mod item;
 pub mod names;
 pub mod ome;

@@ -263,36 +263,52 @@ pub fn measure(
     }
 }
 
-/// A patient at one month end: what the trend counts (METHOD.md §10), exactly as
-/// [`measure`] finds it at that date from the items issued on or before it.
+/// A patient at one date (a month end of the trend, the previous audit date...): what the
+/// trend counts and the follow-up needs (METHOD.md §10, §11), exactly as [`measure`] finds it
+/// at that date from the items issued on or before it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MonthState {
-    /// Index into the month ends.
+    /// Index into the dates.
     pub month: usize,
-    /// Index of the latest item on or before the month end (its practice is the patient's).
+    /// Index of the latest item on or before the date (its practice is the patient's);
+    /// `usize::MAX` when there is none.
     pub latest_item: usize,
+    /// A current episode at the date.
+    pub current: bool,
+    /// The window mean (0 when nothing was supplied in the window).
     pub ome_mg_day: f64,
     pub window_ome_mg: f64,
     pub high_dose: bool,
+    /// Today's dose (the supply rate on the date) above the threshold.
+    pub high_dose_now: bool,
     pub long_term: bool,
 }
 
-/// The patient at each of `month_ends` (ascending) where they are current, in one pass: the
-/// items (in issue order) are placed on the timeline once, since an item's place depends only
-/// on the items before it; each month end then takes the items issued on or before it. A
-/// month end where the patient is not current (no item yet, or the last supply ended more
-/// than the grace period before it) costs a comparison. Pushes onto `out`.
-pub fn month_states(
+impl MonthState {
+    /// On the review list at that date by the measures (the exclusion list aside).
+    pub fn listed(&self) -> bool {
+        self.current && (self.high_dose || self.long_term || self.high_dose_now)
+    }
+}
+
+/// The patient at each of `dates` (ascending), in one pass: the items (in issue order) are
+/// placed on the timeline once, since an item's place depends only on the items before it;
+/// each date then takes the items issued on or before it. With `all` every date gets a state;
+/// without, only those where the patient is current, and a date where they are not (no item
+/// yet, or the last supply ended more than the grace period before it) costs a comparison.
+/// Pushes onto `out`.
+pub fn month_states_all(
     items: &[ExposureItem],
-    month_ends: &[Day],
+    dates: &[Day],
     s: &TimelineSettings,
+    all: bool,
     out: &mut Vec<MonthState>,
 ) {
     let cover = coverage(items, s.stockpile);
     let mut spans: Vec<(f64, f64)> = Vec::new();
     let mut k = 0;
     let mut max_end = f64::NEG_INFINITY;
-    for (month, &as_of) in month_ends.iter().enumerate() {
+    for (month, &as_of) in dates.iter().enumerate() {
         while k < items.len() && items[k].issue_day <= as_of {
             max_end = max_end.max(cover[k].end);
             k += 1;
@@ -300,43 +316,63 @@ pub fn month_states(
         let as_of_f = as_of as f64;
         // The latest episode ends at the latest end of any supply (earlier episodes end
         // before it starts), so this is `measure`'s test of a current episode.
-        if k == 0 || as_of_f - max_end > s.grace_days + EPS {
+        let current = k > 0 && as_of_f - max_end <= s.grace_days + EPS;
+        if !current && !all {
             continue;
-        }
-        // The latest episode's start, merged as `episodes` merges.
-        spans.clear();
-        spans.extend(cover[..k].iter().map(|c| (c.start, c.end)));
-        spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        let mut latest = spans[0];
-        for &(start, end) in &spans[1..] {
-            if start - latest.1 <= s.grace_days + EPS {
-                latest.1 = latest.1.max(end);
-            } else {
-                latest = (start, end);
-            }
         }
         let window = (
             (as_of - (s.dose_window_days - 1)) as f64,
             (as_of + 1) as f64,
         );
-        let mut window_ome = 0.0;
+        let today = (as_of_f, as_of_f + 1.0);
+        let (mut window_ome, mut current_ome) = (0.0, 0.0);
         for c in &cover[..k] {
             let o = overlap((c.start, c.end), window);
             if o > EPS {
                 window_ome += c.rate_mg_day * o;
             }
+            if overlap((c.start, c.end), today) > EPS {
+                current_ome += c.rate_mg_day;
+            }
         }
         let ome_mg_day = window_ome / s.dose_window_days as f64;
-        let duration = (as_of - latest.0.floor() as Day) as i64;
+        let mut long_term = false;
+        if current {
+            // The latest episode's start, merged as `episodes` merges.
+            spans.clear();
+            spans.extend(cover[..k].iter().map(|c| (c.start, c.end)));
+            spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+            let mut latest = spans[0];
+            for &(start, end) in &spans[1..] {
+                if start - latest.1 <= s.grace_days + EPS {
+                    latest.1 = latest.1.max(end);
+                } else {
+                    latest = (start, end);
+                }
+            }
+            long_term = (as_of - latest.0.floor() as Day) as i64 > s.long_term_days;
+        }
         out.push(MonthState {
             month,
-            latest_item: k - 1,
+            latest_item: k.wrapping_sub(1),
+            current,
             ome_mg_day,
             window_ome_mg: window_ome,
-            high_dose: ome_mg_day > s.threshold_mg_day + EPS,
-            long_term: duration > s.long_term_days,
+            high_dose: current && ome_mg_day > s.threshold_mg_day + EPS,
+            high_dose_now: current && current_ome > s.threshold_mg_day + EPS,
+            long_term,
         });
     }
+}
+
+/// [`month_states_all`] at the dates where the patient is current (the trend's counts).
+pub fn month_states(
+    items: &[ExposureItem],
+    month_ends: &[Day],
+    s: &TimelineSettings,
+    out: &mut Vec<MonthState>,
+) {
+    month_states_all(items, month_ends, s, false, out)
 }
 
 /// The dose bands of METHOD.md §7: `<50`, `50-<90`, `90-120`, `>120` (exactly 120 is not
@@ -547,9 +583,26 @@ mod tests {
             assert_eq!(st.window_ome_mg, m.window_ome_mg);
             assert_eq!(st.high_dose, m.high_dose, "day {d}");
             assert_eq!(st.long_term, m.long_term, "day {d}");
+            assert_eq!(st.high_dose_now, m.high_dose_now, "day {d}");
+            assert!(st.current);
         }
         assert!(next.next().is_none());
         // Current on most days, not all (the gaps are longer than the grace period).
         assert!((200..400).contains(&current_days), "{current_days}");
+        // With `all`, a state for every day, and the window mean measure()'s when not current.
+        let mut every = Vec::new();
+        month_states_all(&items, &days, &s, true, &mut every);
+        assert_eq!(every.len(), days.len());
+        for (st, &d) in every.iter().zip(&days) {
+            let upto: Vec<ExposureItem> =
+                items.iter().filter(|i| i.issue_day <= d).cloned().collect();
+            let m = measure(&upto, d, 0, &s);
+            assert_eq!(
+                (st.current, st.ome_mg_day),
+                (m.current, m.ome_mg_day),
+                "day {d}"
+            );
+            assert_eq!(st.listed(), m.high_dose || m.long_term || m.high_dose_now);
+        }
     }
 }
