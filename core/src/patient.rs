@@ -1,6 +1,7 @@
 //! One current patient at the audit date (METHOD.md §7): their measures, dose band, the
 //! reasons they are on the review list, and whether they are excluded from it.
 
+use crate::followup::{Status, Taper, Why};
 use crate::settings::AuditConfig;
 use crate::timeline::{doses_disagree, DoseBand, PatientMeasures};
 use crate::values::fmt_num;
@@ -17,6 +18,25 @@ pub struct PatientRow {
     pub current_products: String,
     pub doses_disagree: Option<bool>,
     pub excluded_reason: Option<String>,
+    /// On the review list: new, continuing or returned since the previous audit (§11).
+    pub status: Option<Status>,
+    /// The taper measures (§11), when the history was evaluated.
+    pub taper: Option<Taper>,
+}
+
+/// A patient on the review list at the previous audit date who is not on it now (§11).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedRow {
+    pub patient_id: String,
+    /// The practice and ICS at the previous date.
+    pub practice_code: String,
+    pub ics_code: String,
+    pub why: Why,
+    pub ome_mg_day_previous: f64,
+    /// The window mean at the audit date.
+    pub ome_mg_day_now: f64,
+    /// For a patient who stopped: whether the stop was abrupt.
+    pub abrupt_stop: Option<bool>,
 }
 
 impl PatientRow {
@@ -48,6 +68,8 @@ impl PatientRow {
             dose_band: DoseBand::of(m.ome_mg_day),
             current_products: products.join("; "),
             doses_disagree: disagree,
+            status: None,
+            taper: None,
             patient_id,
             practice_code,
             ics_code,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::factors::FactorSet;
+use crate::followup::FollowUpSettings;
 use crate::item::{ItemSettings, PrnPolicy};
 use crate::timeline::TimelineSettings;
 use crate::values::{DateFormat, Day};
@@ -39,6 +40,11 @@ pub struct AuditConfig {
     /// `--max-days-supply`: an item whose days of supply (however found) is above this is
     /// rejected as implausible (METHOD.md §5).
     pub max_days_supply: f64,
+    /// `--previous-as-of`: the date of the previous audit (default: the last day of the month
+    /// before the audit date), for each listed patient's status and the resolved list.
+    pub previous_as_of: Option<Day>,
+    /// The follow-up's thresholds (METHOD.md §11).
+    pub followup: FollowUpSettings,
 }
 
 impl AuditConfig {
@@ -91,6 +97,8 @@ pub(crate) mod tests {
             today: crate::values::days_from_civil(2026, 11, 29).unwrap(),
             include_dependence: false,
             max_days_supply: 366.0,
+            previous_as_of: None,
+            followup: FollowUpSettings::default(),
         }
     }
 

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::patient::PatientRow;
+use crate::patient::{PatientRow, ResolvedRow};
 use crate::settings::AuditConfig;
 
 /// The figures of one practice or one ICS.
@@ -32,6 +32,10 @@ pub struct CohortSummary {
     pub unresolved_items: u64,
     /// Registered patients of the practices that have a list size.
     pub list_size: Option<f64>,
+    /// Review-list patients by status since the previous audit (§11): new, continuing,
+    /// returned; and the patients resolved since (by their practice then).
+    pub status: [u64; 3],
+    pub resolved: u64,
     /// Numerators restricted to practices with a list size (for ICS rates).
     rate_base: Option<RateBase>,
 }
@@ -85,6 +89,9 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 
 fn add_patient(s: &mut CohortSummary, p: &PatientRow) {
     let m = &p.measures;
+    if let Some(st) = p.status {
+        s.status[st as usize] += 1;
+    }
     s.patients += 1;
     s.high_dose += m.high_dose as u64;
     s.long_term += m.long_term as u64;
@@ -102,6 +109,7 @@ fn finish(s: &mut CohortSummary, mut doses: Vec<f64>) {
 /// Practice and ICS summaries from the current patients.
 pub fn summarise(
     patients: &[PatientRow],
+    resolved: &[ResolvedRow],
     practice_ics: &BTreeMap<String, String>,
     practice_unresolved: &BTreeMap<String, u64>,
     config: &AuditConfig,
@@ -147,6 +155,11 @@ pub fn summarise(
             .or_default()
             .push(p.measures.ome_mg_day);
     }
+    for r in resolved {
+        if let Some((s, _)) = practices.get_mut(&r.practice_code) {
+            s.resolved += 1;
+        }
+    }
     let mut ics: BTreeMap<String, CohortSummary> = BTreeMap::new();
     let mut practice_out = Vec::new();
     for (_, (mut s, doses)) in practices {
@@ -173,6 +186,10 @@ pub fn summarise(
         }
         t.total_ome_mg_window += s.total_ome_mg_window;
         t.excluded_patients += s.excluded_patients;
+        for k in 0..3 {
+            t.status[k] += s.status[k];
+        }
+        t.resolved += s.resolved;
         t.unresolved_items += s.unresolved_items;
         if let Some(l) = s.list_size {
             *t.list_size.get_or_insert(0.0) += l;

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cmd::method::{parse_as_of, Method, MethodArgs};
+use crate::cmd::method::{parse_as_of, parse_date_option, Method, MethodArgs};
+use crate::cmd::ranges;
 use crate::cmd::{spinner, EarlyDir};
 use crate::dictionary::Dictionary;
 use crate::engine::{self as audit, day_text};
@@ -51,6 +52,25 @@ pub struct Args {
     /// Print nothing but warnings and errors: no progress, no summary (for batch jobs).
     #[arg(long, short)]
     quiet: bool,
+    /// The previous audit's date (YYYY-MM-DD), for each listed patient's status (new,
+    /// continuing, returned) and resolved.csv [default: the last day of the month before
+    /// the audit date].
+    #[arg(long, value_name = "DATE")]
+    previous_as_of: Option<String>,
+    /// Tapering: at least this many percent below the 12-month peak (0 to 100).
+    #[arg(long, value_name = "PERCENT", default_value_t = 15.0, value_parser = ranges::percent)]
+    tapering_pct: f64,
+    /// A rapid taper: a fall of more than this many percent between two consecutive month
+    /// ends in a long-term patient (0 to 100).
+    #[arg(long, value_name = "PERCENT", default_value_t = 40.0, value_parser = ranges::percent)]
+    rapid_taper_pct: f64,
+    /// An abrupt stop: the last month's dose at least this many mg OME a day (0 to 100000)...
+    #[arg(long, value_name = "MG", default_value_t = 50.0, value_parser = ranges::mg_per_day)]
+    abrupt_stop_from: f64,
+    /// ...and no month in the three before the stop below this percentage of the one before
+    /// (0 to 100).
+    #[arg(long, value_name = "PERCENT", default_value_t = 50.0, value_parser = ranges::percent)]
+    abrupt_stop_step_pct: f64,
     #[command(flatten)]
     pub method: MethodArgs,
 }
@@ -62,10 +82,21 @@ pub fn run(args: Args) -> Result<()> {
         None => None,
     };
     let Method {
-        config,
+        mut config,
         read_opts,
         practice_warnings,
     } = args.method.settings(as_of)?;
+    config.previous_as_of = args
+        .previous_as_of
+        .as_deref()
+        .map(|d| parse_date_option("--previous-as-of", d))
+        .transpose()?;
+    config.followup = crate::followup::FollowUpSettings {
+        tapering_pct: args.tapering_pct,
+        rapid_pct: args.rapid_taper_pct,
+        abrupt_from_mg_day: args.abrupt_stop_from,
+        abrupt_step_pct: args.abrupt_stop_step_pct,
+    };
     // Refuse to overwrite before doing the work, when the folder is named.
     if let Some(out) = &args.out {
         crate::write::table::check_out_dir(out, args.force)?;
@@ -118,6 +149,18 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(w) = items_csv.as_mut() {
         w.close();
     }
+    if let Some(p) = config.previous_as_of.filter(|&p| p >= result.as_of) {
+        return Err(crate::error::ExitError {
+            code: crate::error::exit::USAGE,
+            message: format!(
+                "--previous-as-of {} is not before the audit date {}\nhint: give the date of \
+                 the previous audit, e.g. the last day of the month before",
+                day_text(p),
+                day_text(result.as_of)
+            ),
+        }
+        .into());
+    }
     if !result.accounting.balanced() {
         bail!(
             "internal error: row accounting does not add up ({:?})",
@@ -160,6 +203,13 @@ pub fn run(args: Args) -> Result<()> {
     let (completion, mut written) = patients?;
     result.complete_with(completion);
     written.push(items);
+    let previous = crate::engine::patients::previous_as_of(&result, &config);
+    written.push(crate::write::audit::write_resolved(
+        &out,
+        &result,
+        &day_text(previous),
+        args.format,
+    )?);
     written.extend(write_row_outputs(&out, &result, args.format)?);
     let refs = crate::write::manifest::Settings {
         practices: args.method.practices.as_deref(),

@@ -131,11 +131,16 @@ fn usage(message: String) -> anyhow::Error {
     .into()
 }
 
-/// `--as-of` and the like: a date written YYYY-MM-DD, else a usage error.
+/// `--as-of`: a date written YYYY-MM-DD, else a usage error.
 pub fn parse_as_of(s: &str) -> Result<Day> {
+    parse_date_option("--as-of", s)
+}
+
+/// A date option written YYYY-MM-DD, else a usage error.
+pub fn parse_date_option(option: &str, s: &str) -> Result<Day> {
     values::parse_date_with(s, &DateFormat("%Y-%m-%d".into())).ok_or_else(|| {
         usage(format!(
-            "--as-of '{}' is not a date\nhint: write it as YYYY-MM-DD, e.g. --as-of 2026-10-31",
+            "{option} '{}' is not a date\nhint: write it as YYYY-MM-DD, e.g. {option} 2026-10-31",
             crate::error::escape(s)
         ))
     })
@@ -206,6 +211,8 @@ impl MethodArgs {
             today: today(),
             include_dependence: args.include_dependence,
             max_days_supply: args.max_days_supply,
+            previous_as_of: None,
+            followup: crate::followup::FollowUpSettings::default(),
         };
         Ok(Method {
             config,

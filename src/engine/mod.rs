@@ -14,7 +14,7 @@ pub use crate::item::{
     corrupt_text, implausible, invisible_id, looks_like_nhs_number, DaysSource, ItemSettings,
     ItemValues, PrnPolicy,
 };
-pub use crate::patient::PatientRow;
+pub use crate::patient::{PatientRow, ResolvedRow};
 use crate::product::Product;
 use crate::read::extract::FileInfo;
 pub use crate::settings::AuditConfig;
@@ -108,6 +108,8 @@ pub struct AuditResult {
     pub patient_ids: Vec<String>,
     pub practice_codes: Vec<String>,
     pub patients: Vec<PatientRow>,
+    /// Patients on the review list at the previous date and not now (§11).
+    pub resolved: Vec<ResolvedRow>,
     pub practice_summaries: Vec<CohortSummary>,
     pub ics_summaries: Vec<CohortSummary>,
     pub unresolved: Vec<Unresolved>,
@@ -120,6 +122,10 @@ pub struct AuditResult {
     pub ics_codes: Vec<String>,
     /// Per practice id: the extract's ics_code on its first dated row.
     pub(crate) practice_ics_seen: Vec<Option<u32>>,
+    /// Per patient id: the latest day of any dated row up to the audit date, opioid or not.
+    pub(crate) patient_last_day: Vec<Day>,
+    /// Per practice id: the same.
+    pub(crate) practice_last_day: Vec<Day>,
     /// Per practice id: unresolved opioid items.
     pub(crate) practice_unresolved: Vec<u64>,
 }

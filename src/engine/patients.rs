@@ -4,15 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use super::{AuditConfig, AuditResult, DaysSource, PatientRow};
+use super::{AuditConfig, AuditResult, DaysSource, PatientRow, ResolvedRow};
+use crate::followup::{abrupt_stop, month_end_before, taper, why_resolved, Status, Why};
 use crate::summary::{summarise, CohortSummary};
 use crate::timeline::{self, ExposureItem};
+use crate::timeline::{month_states_all, MonthState};
+use crate::values::Day;
 
 /// What the rows become once every file is read: the current patients with their measures,
 /// the summaries, and the warnings about practices.
 #[derive(Debug, Default)]
 pub struct Completion {
     pub patients: Vec<PatientRow>,
+    pub resolved: Vec<ResolvedRow>,
     pub practice_summaries: Vec<CohortSummary>,
     pub ics_summaries: Vec<CohortSummary>,
     pub warnings: Vec<String>,
@@ -21,7 +25,7 @@ pub struct Completion {
 /// Timelines, flags and summaries from the rows (METHOD.md §6–§8). It borrows the rows, so
 /// that items.csv can be written from them at the same time.
 pub fn complete(r: &AuditResult, config: &AuditConfig) -> Completion {
-    let patients = patient_rows(r, config);
+    let (patients, resolved) = patient_rows(r, config);
     crate::timing::lap("timelines");
     let ics = |practice: &str, extract_ics: &str| config.ics_of(practice, extract_ics);
     let mut practice_ics: BTreeMap<String, String> = BTreeMap::new();
@@ -62,11 +66,17 @@ pub fn complete(r: &AuditResult, config: &AuditConfig) -> Completion {
                 .join(", ")
         ));
     }
-    let (practice_summaries, ics_summaries) =
-        summarise(&patients, &practice_ics, &practice_unresolved, config);
+    let (practice_summaries, ics_summaries) = summarise(
+        &patients,
+        &resolved,
+        &practice_ics,
+        &practice_unresolved,
+        config,
+    );
     crate::timing::lap("summaries");
     Completion {
         patients,
+        resolved,
         practice_summaries,
         ics_summaries,
         warnings,
@@ -77,6 +87,7 @@ impl AuditResult {
     /// Take in the patients and summaries worked out by [`complete`].
     pub fn complete_with(&mut self, c: Completion) {
         self.patients = c.patients;
+        self.resolved = c.resolved;
         self.practice_summaries = c.practice_summaries;
         self.ics_summaries = c.ics_summaries;
         self.warnings.extend(c.warnings);
@@ -146,14 +157,70 @@ pub(crate) fn exposure_of(
     }));
 }
 
+/// The dates of the follow-up (METHOD.md §11), as indexes into one ascending list of days.
+struct FollowUpDates {
+    dates: Vec<Day>,
+    previous_day: Day,
+    /// The previous audit date.
+    previous: usize,
+    /// The 12 month ends before it ("returned").
+    earlier: Vec<usize>,
+    /// The 12 month ends before the audit date, oldest first (tapers).
+    taper: [usize; 12],
+    /// The three month ends before the previous date and the previous date (abrupt stops).
+    before_stop: [usize; 4],
+}
+
+impl FollowUpDates {
+    fn new(as_of: Day, previous: Day) -> FollowUpDates {
+        let earlier: Vec<Day> = (1..=12).map(|k| month_end_before(previous, k)).collect();
+        let taper: Vec<Day> = (1..=12).rev().map(|k| month_end_before(as_of, k)).collect();
+        let stop = [
+            month_end_before(previous, 3),
+            month_end_before(previous, 2),
+            month_end_before(previous, 1),
+            previous,
+        ];
+        let mut dates: Vec<Day> = earlier.iter().chain(&taper).chain(&stop).copied().collect();
+        dates.sort_unstable();
+        dates.dedup();
+        let at = |d: Day| dates.binary_search(&d).unwrap_or(0);
+        FollowUpDates {
+            previous_day: previous,
+            previous: at(previous),
+            earlier: earlier.iter().map(|&d| at(d)).collect(),
+            taper: std::array::from_fn(|k| at(taper[k])),
+            before_stop: stop.map(at),
+            dates,
+        }
+    }
+}
+
+/// The previous audit date: `--previous-as-of`, else the last day of the month before.
+pub fn previous_as_of(r: &AuditResult, config: &AuditConfig) -> Day {
+    config
+        .previous_as_of
+        .unwrap_or_else(|| month_end_before(r.as_of, 1))
+}
+
 /// Patients: items grouped by patient, each group in issue order, then the timeline of each,
 /// half of the patients on each of two threads; the current patients are kept.
-fn patient_rows(r: &AuditResult, config: &AuditConfig) -> Vec<PatientRow> {
-    let (mut rows, more) = by_patient(r, |first, end, starts, order| {
-        patient_range(r, config, starts, first, end, order)
-    });
+fn patient_rows(r: &AuditResult, config: &AuditConfig) -> (Vec<PatientRow>, Vec<ResolvedRow>) {
+    let dates = FollowUpDates::new(r.as_of, previous_as_of(r, config));
+    let ((mut rows, mut resolved), (more, more_resolved)) =
+        by_patient(r, |first, end, starts, order| {
+            patient_range(r, config, &dates, starts, first, end, order)
+        });
     rows.extend(more);
-    rows
+    resolved.extend(more_resolved);
+    resolved.sort_by(|a, b| {
+        (&a.practice_code, a.why.as_str(), &a.patient_id).cmp(&(
+            &b.practice_code,
+            b.why.as_str(),
+            &b.patient_id,
+        ))
+    });
+    (rows, resolved)
 }
 
 /// The current patients among `first..end`, whose items' indexes are `order` (which starts at
@@ -161,16 +228,19 @@ fn patient_rows(r: &AuditResult, config: &AuditConfig) -> Vec<PatientRow> {
 fn patient_range(
     r: &AuditResult,
     config: &AuditConfig,
+    fd: &FollowUpDates,
     starts: &[usize],
     first: usize,
     end: usize,
     order: &mut [u32],
-) -> Vec<PatientRow> {
+) -> (Vec<PatientRow>, Vec<ResolvedRow>) {
     let items = &r.items;
     let base = starts[first];
     let first_day = r.first_issue_day.unwrap_or(r.as_of);
     let mut rows = Vec::new();
+    let mut resolved = Vec::new();
     let mut exposure: Vec<ExposureItem> = Vec::new();
+    let mut states: Vec<MonthState> = Vec::new();
     for patient in first..end {
         let group = &mut order[starts[patient] - base..starts[patient + 1] - base];
         if group.is_empty() {
@@ -180,9 +250,72 @@ fn patient_range(
         exposure_of(r, config, group, &mut exposure);
         let group = &*group;
         let m = timeline::measure(&exposure, r.as_of, first_day, &config.timeline);
+        // The follow-up's dates: all of them for a current patient (tapers, status); for one
+        // who is not, the previous date first, and the rest only if they were listed then.
+        states.clear();
+        if m.current {
+            month_states_all(&exposure, &fd.dates, &config.timeline, true, &mut states);
+        } else {
+            let mut then = Vec::new();
+            let previous = [fd.previous_day];
+            month_states_all(&exposure, &previous, &config.timeline, true, &mut then);
+            if !then.first().is_some_and(MonthState::listed) {
+                continue;
+            }
+            month_states_all(&exposure, &fd.dates, &config.timeline, true, &mut states);
+        }
+        let then = states[fd.previous];
+        if then.listed() {
+            let practice_then = items[group[then.latest_item] as usize].practice;
+            let latest_now = &items[*group.last().unwrap_or(&0) as usize];
+            let now = MonthState {
+                month: 0,
+                latest_item: group.len() - 1,
+                current: m.current,
+                ome_mg_day: m.ome_mg_day,
+                window_ome_mg: m.window_ome_mg,
+                high_dose: m.high_dose,
+                high_dose_now: m.high_dose_now,
+                long_term: m.long_term,
+            };
+            let id = &r.patient_ids[patient];
+            let why = why_resolved(
+                &then,
+                &now,
+                r.patient_last_day
+                    .get(patient)
+                    .is_some_and(|&d| d > fd.previous_day)
+                    || r.practice_last_day
+                        .get(practice_then as usize)
+                        .is_some_and(|&d| d > fd.previous_day),
+                config.excluded_patients.contains_key(id),
+                latest_now.practice == practice_then,
+            );
+            if let Some(why) = why {
+                let code = r.practice_codes[practice_then as usize].clone();
+                let extract_ics = items[group[then.latest_item] as usize].extract_ics;
+                let abrupt = (why == Why::Stopped).then(|| {
+                    let v = fd.before_stop.map(|i| states[i].ome_mg_day);
+                    abrupt_stop(&v, &config.followup)
+                });
+                resolved.push(ResolvedRow {
+                    patient_id: id.clone(),
+                    ics_code: config.ics_of(&code, &r.ics_codes[extract_ics as usize]),
+                    practice_code: code,
+                    why,
+                    ome_mg_day_previous: then.ome_mg_day,
+                    ome_mg_day_now: m.ome_mg_day,
+                    abrupt_stop: abrupt,
+                });
+            }
+        }
         if !m.current {
             continue;
         }
+        let months = fd.taper.map(|i| states[i].ome_mg_day);
+        let tapered = taper(&months, m.ome_mg_day, m.long_term, &config.followup);
+        let listed_then = then.listed();
+        let listed_before = fd.earlier.iter().any(|&i| states[i].listed());
         let Some(&last) = group.last() else { continue };
         let latest = &items[last as usize];
         let practice_code = r.practice_codes[latest.practice as usize].clone();
@@ -213,7 +346,7 @@ fn patient_range(
         } else {
             names_of(&m.assumed_products)
         };
-        rows.push(PatientRow::new(
+        let mut row = PatientRow::new(
             patient_id,
             practice_code,
             ics_code,
@@ -221,7 +354,12 @@ fn patient_range(
             names,
             &assumed,
             config,
-        ));
+        );
+        row.taper = Some(tapered);
+        if row.to_review() {
+            row.status = Some(Status::of(listed_then, listed_before));
+        }
+        rows.push(row);
     }
-    rows
+    (rows, resolved)
 }

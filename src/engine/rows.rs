@@ -97,6 +97,11 @@ pub struct Auditor<'a> {
     what: What<'a>,
     /// Per practice id: the extract's ics_code (interned) on its first dated row.
     practice_ics_seen: Vec<Option<u32>>,
+    /// Per patient id: the latest day of any dated row up to the audit date, opioid or not
+    /// (the follow-up's "no longer in the extract").
+    patient_last_day: Vec<Day>,
+    /// Per practice id: the same.
+    practice_last_day: Vec<Day>,
     /// Per practice id: unresolved opioid items.
     practice_unresolved: Vec<u64>,
     items: Vec<Item>,
@@ -426,6 +431,8 @@ impl<'a> Auditor<'a> {
             who: Who::default(),
             what: What::new(config, dict),
             practice_ics_seen: Vec::new(),
+            patient_last_day: Vec::new(),
+            practice_last_day: Vec::new(),
             practice_unresolved: Vec::new(),
             items: Vec::new(),
             first_day: None,
@@ -532,6 +539,13 @@ impl<'a> Auditor<'a> {
             .map(|f| f.0.clone())
             .unwrap_or_default();
         let npractices = self.who.practices.ids.len();
+        let npatients = self.who.patients.ids.len();
+        if self.patient_last_day.len() < npatients {
+            self.patient_last_day.resize(npatients, NO_DAY);
+        }
+        if self.practice_last_day.len() < npractices {
+            self.practice_last_day.resize(npractices, NO_DAY);
+        }
         if self.practice_ics_seen.len() < npractices {
             self.practice_ics_seen.resize(npractices, None);
             self.practice_unresolved.resize(npractices, 0);
@@ -597,6 +611,12 @@ impl<'a> Auditor<'a> {
             };
             let outcome = check_row(&facts, &settings);
             if outcome.dated() {
+                if outcome != RowOutcome::AfterAsOf {
+                    let last = &mut self.patient_last_day[patient as usize];
+                    *last = (*last).max(day);
+                    let last = &mut self.practice_last_day[practice as usize];
+                    *last = (*last).max(day);
+                }
                 let seen = &mut self.practice_ics_seen[practice as usize];
                 if seen.is_none() {
                     *seen = Some(self.who.ics[row]);
@@ -695,6 +715,9 @@ impl<'a> Auditor<'a> {
         let mut result = AuditResult {
             ics_codes: Vec::new(),
             practice_ics_seen: Vec::new(),
+            patient_last_day: Vec::new(),
+            practice_last_day: Vec::new(),
+            resolved: Vec::new(),
             practice_unresolved: Vec::new(),
             as_of,
             first_issue_day: self.first_day,
@@ -716,6 +739,8 @@ impl<'a> Auditor<'a> {
         };
         result.ics_codes = self.who.ics_codes.ids;
         result.practice_ics_seen = self.practice_ics_seen;
+        result.patient_last_day = self.patient_last_day;
+        result.practice_last_day = self.practice_last_day;
         result.practice_unresolved = self.practice_unresolved;
         crate::timing::lap("read and audit rows");
         Ok(result)

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::engine::{AuditConfig, AuditResult, Completion, PatientRow};
+use crate::engine::{AuditConfig, AuditResult, Completion, PatientRow, ResolvedRow};
 use crate::write::patients::{patient_order, patient_table, write_patients_csv};
 use crate::write::summary::summary_table;
 use crate::write::table::{write_parquet_blocks, write_table, Format, Table, PARQUET_BLOCK_ROWS};
@@ -64,6 +64,36 @@ pub fn write_items_parquet(out: &Path, r: &AuditResult, config: &AuditConfig) ->
     let path = write_parquet_blocks(out, "items", tables)?;
     crate::timing::lap("write items");
     Ok(path)
+}
+
+/// resolved: the patients on the review list at the previous date and not now (§11).
+pub fn write_resolved(
+    out: &Path,
+    r: &AuditResult,
+    previous: &str,
+    format: Format,
+) -> Result<PathBuf> {
+    let x = &r.resolved;
+    let text = |f: fn(&ResolvedRow) -> String| x.iter().map(|v| Some(f(v))).collect();
+    let t = Table::new()
+        .text("patient_id", text(|v| v.patient_id.clone()))
+        .text("practice_code", text(|v| v.practice_code.clone()))
+        .text("ics_code", text(|v| v.ics_code.clone()))
+        .text(
+            "previous_as_of",
+            x.iter().map(|_| Some(previous.to_string())).collect(),
+        )
+        .text("why", text(|v| v.why.as_str().to_string()))
+        .number(
+            "ome_mg_day_previous",
+            x.iter().map(|v| Some(v.ome_mg_day_previous)).collect(),
+        )
+        .number(
+            "ome_mg_day_now",
+            x.iter().map(|v| Some(v.ome_mg_day_now)).collect(),
+        )
+        .flag("abrupt_stop", x.iter().map(|v| v.abrupt_stop).collect());
+    write_table(out, "resolved", &t, format)
 }
 
 /// unresolved and rejected.

@@ -32,10 +32,24 @@ pub fn write_audit_manifest(
     config: &AuditConfig,
     written: &[PathBuf],
 ) -> Result<()> {
+    let status =
+        |s: crate::followup::Status| r.patients.iter().filter(|p| p.status == Some(s)).count();
+    let f = &config.followup;
     let patients = serde_json::json!({
         "current": r.patients.len(),
         "excluded": r.patients.iter().filter(|p| p.excluded_reason.is_some()).count(),
         "review_list": r.patients.iter().filter(|p| p.to_review()).count(),
+        "previous_as_of": day_text(crate::engine::patients::previous_as_of(r, config)),
+        "new": status(crate::followup::Status::New),
+        "continuing": status(crate::followup::Status::Continuing),
+        "returned": status(crate::followup::Status::Returned),
+        "resolved": r.resolved.len(),
+        "followup_settings": {
+            "tapering_pct": f.tapering_pct,
+            "rapid_taper_pct": f.rapid_pct,
+            "abrupt_stop_from_mg_day": f.abrupt_from_mg_day,
+            "abrupt_stop_step_pct": f.abrupt_step_pct,
+        },
     });
     let manifest = manifest(
         "audit",

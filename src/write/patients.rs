@@ -72,6 +72,9 @@ pub const COLUMNS: &[Column] = &[
         Cell::Flag(Some(r.measures.long_term))
     }),
     col("reasons", Kind::Text, |r| Cell::Text(&r.reasons)),
+    col("status", Kind::Text, |r| {
+        Cell::OptText(r.status.map(|s| s.as_str()))
+    }),
     col("current_products", Kind::Text, |r| {
         Cell::Text(&r.current_products)
     }),
@@ -80,6 +83,21 @@ pub const COLUMNS: &[Column] = &[
     }),
     col("doses_disagree", Kind::Flag, |r| {
         Cell::Flag(r.doses_disagree)
+    }),
+    col("ome_mg_day_3m_ago", Kind::Number, |r| {
+        Cell::Number(r.taper.map(|t| t.ome_mg_day_3m_ago))
+    }),
+    col("ome_mg_day_12m_peak", Kind::Number, |r| {
+        Cell::Number(r.taper.map(|t| t.ome_mg_day_12m_peak))
+    }),
+    col("change_from_peak_pct", Kind::Number, |r| {
+        Cell::Number(r.taper.and_then(|t| t.change_from_peak_pct))
+    }),
+    col("largest_monthly_drop_pct", Kind::Number, |r| {
+        Cell::Number(r.taper.and_then(|t| t.largest_monthly_drop_pct))
+    }),
+    col("taper", Kind::Text, |r| {
+        Cell::OptText(r.taper.map(|t| t.label.as_str()))
     }),
     Column {
         name: "excluded",
@@ -257,6 +275,8 @@ mod tests {
             current_products: "Morphine 60mg, \"MR\" tablets".into(),
             doses_disagree: disagree,
             excluded_reason: excluded.map(String::from),
+            status: None,
+            taper: None,
         }
     }
 

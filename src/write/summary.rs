@@ -33,7 +33,7 @@ pub fn summary_table(rows: &[CohortSummary], is_ics: bool, suppress: bool) -> Ta
         );
     }
     type Get = fn(&CohortSummary) -> u64;
-    let counts: [(&str, Get); 9] = [
+    let counts: [(&str, Get); 13] = [
         ("patients", |r| r.patients),
         ("high_dose", |r| r.high_dose),
         ("long_term", |r| r.long_term),
@@ -43,6 +43,10 @@ pub fn summary_table(rows: &[CohortSummary], is_ics: bool, suppress: bool) -> Ta
         ("band_90_to_120", |r| r.bands[2]),
         ("band_over_120", |r| r.bands[3]),
         ("excluded_patients", |r| r.excluded_patients),
+        ("new", |r| r.status[0]),
+        ("continuing", |r| r.status[1]),
+        ("returned", |r| r.status[2]),
+        ("resolved", |r| r.resolved),
     ];
     for (name, get) in counts {
         t = t.text(name, rows.iter().map(|r| text(count(get(r)))).collect());

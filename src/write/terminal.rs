@@ -129,6 +129,18 @@ pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Resul
     );
     writeln!(o, "row accounting (read = the sum of the rest)\n{t}")?;
     let review = r.patients.iter().filter(|p| p.to_review()).count();
+    // Since the previous audit, summed over the ICSs (suppressed like the table's counts).
+    let total =
+        |f: fn(&crate::summary::CohortSummary) -> u64| show(r.ics_summaries.iter().map(f).sum());
+    writeln!(
+        o,
+        "since {}: {} new, {} continuing, {} returned on the list; {} resolved (resolved.csv)",
+        day_text(crate::engine::patients::previous_as_of(r, config)),
+        total(|s| s.status[0]),
+        total(|s| s.status[1]),
+        total(|s| s.status[2]),
+        total(|s| s.resolved),
+    )?;
     writeln!(
         o,
         "{} patients to review; outputs in {}",

@@ -1477,3 +1477,165 @@ fn issue13_9_interrupted_runs_leave_no_partial_file() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!partial(&out) && out.join("items.csv").exists());
 }
+
+/// Issue 16: the review list that follows patients, end to end. As of 2026-10-31 (offset 0);
+/// the previous audit date is 2026-09-30 (offset -31). MST 60 mg "2 bd" 112 tablets is 28
+/// days at 240 mg OME/day; "1 od" 28 tablets 28 days at 60; MST 10 mg "1 bd" 56 tablets 28
+/// days at 20.
+#[test]
+fn issue16_status_resolved_and_tapers_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = Extract::new();
+    let high = |e: &mut Extract, p: &str, practice: &str, offsets: &[i32]| {
+        for &o in offsets {
+            e.add(p, practice, o, MST60, "112", "2 bd");
+        }
+    };
+    // A: 240 mg/day since May, every 28 days: listed then and now: continuing.
+    high(
+        &mut e,
+        "A",
+        "P1",
+        &[-196, -168, -140, -112, -84, -56, -28, 0],
+    );
+    // B: starts on offset -20: window mean 240 × 21/28 = 180 now, nothing at -31: new.
+    high(&mut e, "B", "P1", &[-20]);
+    // C: listed at the end of March 2026 (two issues from -250), stopped, restarted at -10
+    // (today's dose 240): not listed at -31, listed in March: returned.
+    high(&mut e, "C", "P1", &[-250, -222, -10]);
+    // D: 240 mg/day; the last supply covers days -61 to -34 (it ends at -33): current and
+    // high at -31 (window -58..-31 holds 25 of its days: 240 × 25/28 = 214.285714), not
+    // current now (33 days > 30): stopped, abruptly (no step down first).
+    high(&mut e, "D", "P1", &[-201, -173, -145, -117, -89, -61]);
+    // E: 240 then 60 mg/day from -117; long-term at -31 (170 days); supply ends -33:
+    // stopped, not abruptly (60 is below half of 240 in the months before).
+    high(&mut e, "E", "P1", &[-201, -173, -145]);
+    for o in [-117, -89, -61] {
+        e.add("E", "P1", o, MST60, "28", "1 od");
+    }
+    // F: 240 mg/day from -60, 60 from -32: (26 × 240 + 2 × 60) / 28 = 227.142857 at -31,
+    // 60 now, 60 days on opioids: below threshold; tapering (73.6% below the peak).
+    high(&mut e, "F", "P1", &[-60]);
+    e.add("F", "P1", -32, MST60, "28", "1 od");
+    e.add("F", "P1", -4, MST60, "28", "1 od");
+    // G: 20 mg/day from -180 to -40 (long-term at -31), then a gap of 37 days and a new
+    // episode from -3: no longer long-term.
+    for o in [-180, -152, -124, -96, -68] {
+        e.add("G", "P1", o, MST10, "56", "1 bd");
+    }
+    e.add("G", "P1", -3, MST10, "56", "1 bd");
+    // H: like A, and on the exclusion list now: excluded.
+    high(&mut e, "H", "P1", &[-84, -56, -28, 0]);
+    // I: 240 mg/day at P1, then at P2 from -16: moved practice (and continuing at P2).
+    high(&mut e, "I", "P1", &[-100, -72, -44]);
+    high(&mut e, "I", "P2", &[-16]);
+    // J: the only patient of P3, whose rows end at -60: not current now, and P3 has no row
+    // since -31: no longer in the extract.
+    high(&mut e, "J", "P3", &[-116, -88, -60]);
+    let extract = dir.path().join("e.csv");
+    e.write(&extract);
+    let excl = dir.path().join("excl.csv");
+    std::fs::write(&excl, "patient_id,reason\nH,palliative care\n").unwrap();
+    let out = dir.path().join("out");
+    let (code, stdout, err) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--exclude-patients",
+        excl.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout
+            .contains("since 2026-09-30: 1 new, 2 continuing, 1 returned on the list; 7 resolved"),
+        "{stdout}"
+    );
+    let review = read(&out.join("review_list.csv"));
+    let status: HashMap<&str, &str> = review
+        .iter()
+        .map(|r| (r["patient_id"].as_str(), r["status"].as_str()))
+        .collect();
+    assert_eq!(
+        status,
+        HashMap::from([
+            ("A", "continuing"),
+            ("B", "new"),
+            ("C", "returned"),
+            ("I", "continuing"),
+        ]),
+        "G's new episode is short and low: not listed; F is below the threshold"
+    );
+    let resolved = read(&out.join("resolved.csv"));
+    let why: HashMap<&str, (&str, &str)> = resolved
+        .iter()
+        .map(|r| {
+            (
+                r["patient_id"].as_str(),
+                (r["why"].as_str(), r["abrupt_stop"].as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        why,
+        HashMap::from([
+            ("D", ("stopped", "true")),
+            ("E", ("stopped", "false")),
+            ("F", ("below threshold", "")),
+            ("G", ("no longer long-term", "")),
+            ("H", ("excluded", "")),
+            ("I", ("moved practice", "")),
+            ("J", ("no longer in the extract", "")),
+        ])
+    );
+    let d = by(&resolved, "patient_id", "D");
+    assert!(close(num(&d, "ome_mg_day_previous"), 214.285714), "{d:?}");
+    assert_eq!(d["practice_code"], "P1");
+    assert_eq!(d["previous_as_of"], "2026-09-30");
+    // Tapers, for every current patient.
+    let patients = read(&out.join("patients.csv"));
+    let f = by(&patients, "patient_id", "F");
+    assert!(close(num(&f, "ome_mg_day_12m_peak"), 227.142857));
+    assert!(close(num(&f, "ome_mg_day"), 60.0));
+    assert!(close(num(&f, "change_from_peak_pct"), -73.584906));
+    assert!(close(num(&f, "largest_monthly_drop_pct"), 73.584906));
+    assert_eq!(f["taper"], "tapering", "not long-term, so not rapid");
+    assert_eq!(f["status"], "", "not on the list");
+    let a = by(&patients, "patient_id", "A");
+    assert!(close(num(&a, "ome_mg_day_12m_peak"), 240.0));
+    assert!(close(num(&a, "ome_mg_day_3m_ago"), 240.0));
+    assert_eq!(
+        (a["change_from_peak_pct"].as_str(), a["taper"].as_str()),
+        ("0", "")
+    );
+    // The practice summary counts them by practice: resolved by the practice then.
+    let ps = read(&out.join("practice_summary.csv"));
+    let p1 = by(&ps, "code", "P1");
+    assert_eq!(
+        [
+            &p1["new"],
+            &p1["continuing"],
+            &p1["returned"],
+            &p1["resolved"]
+        ],
+        ["1", "1", "1", "6"]
+    );
+    let p2 = by(&ps, "code", "P2");
+    assert_eq!([&p2["continuing"], &p2["resolved"]], ["1", "0"]);
+    assert_eq!(by(&ps, "code", "P3")["resolved"], "1");
+    // A previous date on or after the audit date is a usage error.
+    let (code, _, err) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--previous-as-of",
+        "2026-10-31",
+        "--out",
+        dir.path().join("o2").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not before the audit date"), "{err}");
+}

@@ -29,6 +29,8 @@ fn config(date_format: Option<&str>) -> AuditConfig {
         today: days_from_civil(2026, 11, 23).unwrap(),
         include_dependence: false,
         max_days_supply: 366.0,
+        previous_as_of: None,
+        followup: opal::followup::FollowUpSettings::default(),
     }
 }
 
