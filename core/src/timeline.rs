@@ -305,7 +305,13 @@ pub fn month_states_all(
     out: &mut Vec<MonthState>,
 ) {
     let cover = coverage(items, s.stockpile);
-    let mut spans: Vec<(f64, f64)> = Vec::new();
+    // The spans in the order `episodes` merges them, sorted once; each date takes those of
+    // the items issued up to it (a subsequence of a sorted list is sorted).
+    let mut by_start: Vec<usize> = (0..cover.len()).collect();
+    by_start.sort_by(|&a, &b| {
+        let (a, b) = (&cover[a], &cover[b]);
+        a.start.total_cmp(&b.start).then(a.end.total_cmp(&b.end))
+    });
     let mut k = 0;
     let mut max_end = f64::NEG_INFINITY;
     for (month, &as_of) in dates.iter().enumerate() {
@@ -339,18 +345,17 @@ pub fn month_states_all(
         let mut long_term = false;
         if current {
             // The latest episode's start, merged as `episodes` merges.
-            spans.clear();
-            spans.extend(cover[..k].iter().map(|c| (c.start, c.end)));
-            spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-            let mut latest = spans[0];
-            for &(start, end) in &spans[1..] {
-                if start - latest.1 <= s.grace_days + EPS {
-                    latest.1 = latest.1.max(end);
-                } else {
-                    latest = (start, end);
-                }
+            let mut latest: Option<(f64, f64)> = None;
+            for &i in by_start.iter().filter(|&&i| i < k) {
+                let (start, end) = (cover[i].start, cover[i].end);
+                latest = match latest {
+                    Some((ls, le)) if start - le <= s.grace_days + EPS => Some((ls, le.max(end))),
+                    _ => Some((start, end)),
+                };
             }
-            long_term = (as_of - latest.0.floor() as Day) as i64 > s.long_term_days;
+            if let Some((start, _)) = latest {
+                long_term = (as_of - start.floor() as Day) as i64 > s.long_term_days;
+            }
         }
         out.push(MonthState {
             month,
