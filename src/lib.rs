@@ -7,7 +7,7 @@
 
 // The clinical method lives in the `opal-core` crate; its modules keep their paths here.
 pub use opal_core::{
-    checks, dictionary, dose, factors, followup, item, names, ome, patient, product, resolve,
+    checks, cns, dictionary, dose, factors, followup, item, names, ome, patient, product, resolve,
     settings, spc, summary, timeline, trend, values,
 };
 

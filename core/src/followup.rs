@@ -19,6 +19,9 @@ pub struct FollowUpSettings {
     pub abrupt_from_mg_day: f64,
     /// ...and no month in the three before the stop below this percentage of the one before.
     pub abrupt_step_pct: f64,
+    /// A patient with a CNS depressant in the look-back window goes on the review list when
+    /// their OME/day is above this (0: never).
+    pub co_prescribing_review_from: f64,
 }
 
 impl Default for FollowUpSettings {
@@ -28,6 +31,7 @@ impl Default for FollowUpSettings {
             rapid_pct: 40.0,
             abrupt_from_mg_day: 50.0,
             abrupt_step_pct: 50.0,
+            co_prescribing_review_from: 50.0,
         }
     }
 }
@@ -86,8 +90,11 @@ pub enum Why {
     Stopped,
     /// Listed for their dose at the previous date; now under the threshold.
     BelowThreshold,
-    /// Listed only as long-term at the previous date; the current episode is now shorter.
+    /// Listed as long-term at the previous date; the current episode is now shorter.
     NoLongerLongTerm,
+    /// Listed for a CNS depressant with the opioid at the previous date; none in the
+    /// look-back window now.
+    NoLongerCoPrescribed,
 }
 
 impl Why {
@@ -99,33 +106,45 @@ impl Why {
             Why::Stopped => "stopped",
             Why::BelowThreshold => "below threshold",
             Why::NoLongerLongTerm => "no longer long-term",
+            Why::NoLongerCoPrescribed => "no longer co-prescribed",
         }
     }
 }
 
+/// What the previous date and now say of a patient, for [`why_resolved`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Change {
+    /// On the list now (by any rule, the exclusion list aside).
+    pub listed_now: bool,
+    /// On the list at the previous date for a CNS depressant with the opioid.
+    pub co_then: bool,
+    /// A CNS depressant in the look-back window now.
+    pub co_now: bool,
+    /// The patient or their practice has a row of any kind since the previous date.
+    pub covered: bool,
+    pub excluded: bool,
+    /// Their latest item is at the practice of their latest item at the previous date.
+    pub same_practice: bool,
+}
+
 /// Why a patient listed at the previous date (`then`) is not on the list now (`now`: their
 /// state at the audit date), in this order: excluded now; moved practice (their latest item
-/// is at another practice); still listed (`None`); no longer in the extract (`covered` is
-/// false: neither they nor their practice have a row of any kind since the previous date, so
-/// opal cannot tell whether they stopped); stopped (no current episode); below threshold
-/// (listed for their dose then); no longer long-term.
-pub fn why_resolved(
-    then: &MonthState,
-    now: &MonthState,
-    covered: bool,
-    excluded: bool,
-    same_practice: bool,
-) -> Option<Why> {
-    if excluded {
+/// is at another practice); still listed (`None`); no longer in the extract (neither they
+/// nor their practice have a row of any kind since the previous date, so opal cannot tell
+/// whether they stopped); stopped (no current episode); below threshold (listed for their
+/// dose then); no longer long-term; for a patient listed for a CNS depressant, below the
+/// co-prescribing dose or no longer co-prescribed.
+pub fn why_resolved(then: &MonthState, now: &MonthState, c: &Change) -> Option<Why> {
+    if c.excluded {
         return Some(Why::Excluded);
     }
-    if !same_practice {
+    if !c.same_practice {
         return Some(Why::MovedPractice);
     }
-    if now.listed() {
+    if c.listed_now {
         return None;
     }
-    if !covered {
+    if !c.covered {
         return Some(Why::NoLongerInExtract);
     }
     if !now.current {
@@ -134,7 +153,14 @@ pub fn why_resolved(
     if then.high_dose || then.high_dose_now {
         return Some(Why::BelowThreshold);
     }
-    Some(Why::NoLongerLongTerm)
+    if then.long_term || !c.co_then {
+        return Some(Why::NoLongerLongTerm);
+    }
+    Some(if c.co_now {
+        Why::BelowThreshold
+    } else {
+        Why::NoLongerCoPrescribed
+    })
 }
 
 /// An abrupt stop: the 28-day means at the last four month ends before the stop, oldest
@@ -252,35 +278,66 @@ mod tests {
     fn each_why_in_its_order() {
         let high_then = state(true, true, true, false);
         let long_then = state(true, false, false, true);
+        let co_only_then = state(true, false, false, false);
         let listed_now = state(true, false, false, true);
         let low_now = state(true, false, false, false);
         let stopped = state(false, false, false, false);
-        let w = |then: &MonthState, now: &MonthState, rows: bool, excl: bool, same: bool| {
-            why_resolved(then, now, rows, excl, same).map(Why::as_str)
+        let base = Change {
+            listed_now: false,
+            co_then: false,
+            co_now: false,
+            covered: true,
+            excluded: false,
+            same_practice: true,
+        };
+        let w = |then: &MonthState, now: &MonthState, c: Change| {
+            why_resolved(then, now, &c).map(Why::as_str)
+        };
+        let listed = Change {
+            listed_now: true,
+            ..base
+        };
+        let excluded = Change {
+            excluded: true,
+            same_practice: false,
+            ..listed
+        };
+        assert_eq!(w(&high_then, &listed_now, excluded), Some("excluded"));
+        let moved = Change {
+            same_practice: false,
+            ..listed
+        };
+        assert_eq!(w(&high_then, &listed_now, moved), Some("moved practice"));
+        assert_eq!(w(&high_then, &listed_now, listed), None);
+        // Still listed (a supply running on), though nothing was issued since: not resolved.
+        let quiet = Change {
+            covered: false,
+            ..listed
+        };
+        assert_eq!(w(&high_then, &listed_now, quiet), None);
+        let gone = Change {
+            covered: false,
+            ..base
         };
         assert_eq!(
-            w(&high_then, &listed_now, true, true, false),
-            Some("excluded")
-        );
-        assert_eq!(
-            w(&high_then, &listed_now, true, false, false),
-            Some("moved practice")
-        );
-        assert_eq!(w(&high_then, &listed_now, true, false, true), None);
-        // Still listed (a supply running on), though nothing was issued since: not resolved.
-        assert_eq!(w(&high_then, &listed_now, false, false, true), None);
-        assert_eq!(
-            w(&high_then, &stopped, false, false, true),
+            w(&high_then, &stopped, gone),
             Some("no longer in the extract")
         );
-        assert_eq!(w(&high_then, &stopped, true, false, true), Some("stopped"));
+        assert_eq!(w(&high_then, &stopped, base), Some("stopped"));
+        assert_eq!(w(&high_then, &low_now, base), Some("below threshold"));
+        assert_eq!(w(&long_then, &low_now, base), Some("no longer long-term"));
+        let co = Change {
+            co_then: true,
+            ..base
+        };
         assert_eq!(
-            w(&high_then, &low_now, true, false, true),
-            Some("below threshold")
+            w(&co_only_then, &low_now, co),
+            Some("no longer co-prescribed")
         );
+        let co_still = Change { co_now: true, ..co };
         assert_eq!(
-            w(&long_then, &low_now, true, false, true),
-            Some("no longer long-term")
+            w(&co_only_then, &low_now, co_still),
+            Some("below threshold")
         );
     }
 

@@ -7,6 +7,7 @@
 //! and looks at no environment — the compiler holds that, as it depends on nothing that could.
 
 pub mod checks;
+pub mod cns;
 pub mod dictionary;
 pub mod dose;
 pub mod epd;

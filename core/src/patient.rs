@@ -22,6 +22,10 @@ pub struct PatientRow {
     pub status: Option<Status>,
     /// The taper measures (§11), when the history was evaluated.
     pub taper: Option<Taper>,
+    /// The CNS depressants issued in the look-back window (ingredients, `; ` between; §11).
+    pub co_prescribed: String,
+    /// On the review list for a CNS depressant with an opioid above the co-prescribing dose.
+    pub co_listed: bool,
 }
 
 /// A patient on the review list at the previous audit date who is not on it now (§11).
@@ -44,14 +48,17 @@ impl PatientRow {
     /// long-term, and not excluded.
     pub fn to_review(&self) -> bool {
         let m = &self.measures;
-        self.excluded_reason.is_none() && (m.high_dose || m.long_term || m.high_dose_now)
+        self.excluded_reason.is_none()
+            && (m.high_dose || m.long_term || m.high_dose_now || self.co_listed)
     }
 }
 
 impl PatientRow {
     /// A current patient's row: the band and the reasons follow from the measures.
     /// `products` are the names of the products in the dose window, `assumed` those whose
-    /// days of supply were assumed.
+    /// days of supply were assumed; `co` the CNS depressants issued in the look-back window
+    /// (indexes into [`crate::cns::list`], distinct).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         patient_id: String,
         practice_code: String,
@@ -59,12 +66,20 @@ impl PatientRow {
         m: PatientMeasures,
         products: Vec<String>,
         assumed: &[String],
+        co: &[usize],
         config: &AuditConfig,
     ) -> PatientRow {
         let disagree = doses_disagree(m.ome_mg_day, m.instructed_ome_mg_day);
+        let co_listed = co_listed(m.current, m.ome_mg_day, !co.is_empty(), config);
+        let list = crate::cns::list();
+        let mut co_names: Vec<String> = co.iter().map(|&i| list[i].ingredient.clone()).collect();
+        co_names.sort();
+        co_names.dedup();
         PatientRow {
             excluded_reason: config.excluded_patients.get(&patient_id).cloned(),
-            reasons: reasons(&m, disagree, assumed, config).join("; "),
+            reasons: reasons(&m, disagree, assumed, co, co_listed, config).join("; "),
+            co_prescribed: co_names.join("; "),
+            co_listed,
             dose_band: DoseBand::of(m.ome_mg_day),
             current_products: products.join("; "),
             doses_disagree: disagree,
@@ -82,11 +97,25 @@ fn round1(v: f64) -> String {
     fmt_num((v * 10.0).round() / 10.0)
 }
 
+/// On the review list for a CNS depressant: current, a depressant in the look-back window,
+/// and OME/day above `--co-prescribing-review-from` (0 disables the rule).
+pub fn co_listed(
+    current: bool,
+    ome_mg_day: f64,
+    co_prescribed: bool,
+    config: &AuditConfig,
+) -> bool {
+    let from = config.followup.co_prescribing_review_from;
+    current && co_prescribed && from > 0.0 && ome_mg_day > from
+}
+
 /// Why a patient is on the review list, in the order the list gives them.
 pub fn reasons(
     m: &PatientMeasures,
     disagree: Option<bool>,
     assumed: &[String],
+    co: &[usize],
+    co_listed: bool,
     config: &AuditConfig,
 ) -> Vec<String> {
     let t = &config.timeline;
@@ -119,7 +148,32 @@ pub fn reasons(
             round1(m.ome_mg_day)
         ));
     }
-    let listed = m.high_dose || m.long_term || m.high_dose_now;
+    let listed = m.high_dose || m.long_term || m.high_dose_now || co_listed;
+    if listed && !co.is_empty() {
+        // One reason per class, its ingredients in order.
+        let list = crate::cns::list();
+        let mut classes: Vec<(&str, Vec<&str>)> = Vec::new();
+        let mut sorted: Vec<usize> = co.to_vec();
+        sorted.sort_by(|&a, &b| list[a].ingredient.cmp(&list[b].ingredient));
+        for &i in &sorted {
+            let d = &list[i];
+            match classes.iter_mut().find(|(c, _)| *c == d.class_words()) {
+                Some((_, names)) => {
+                    if !names.contains(&d.ingredient.as_str()) {
+                        names.push(&d.ingredient)
+                    }
+                }
+                None => classes.push((d.class_words(), vec![&d.ingredient])),
+            }
+        }
+        for (class, names) in classes {
+            reasons.push(format!(
+                "also prescribed {} ({class}): opioid and {class} together raise the risk of \
+                 respiratory depression",
+                names.join(", ")
+            ));
+        }
+    }
     if disagree == Some(true) && listed {
         reasons.push("instructed and supplied doses disagree".into());
     }
@@ -166,6 +220,7 @@ mod tests {
             m,
             vec!["Morphine 60mg MR tablets".into()],
             assumed,
+            &[],
             &c,
         )
     }
@@ -218,6 +273,7 @@ mod tests {
             "QHM".into(),
             measures(200.0, 200.0, 400),
             Vec::new(),
+            &[],
             &[],
             &c,
         );

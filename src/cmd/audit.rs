@@ -71,6 +71,11 @@ pub struct Args {
     /// (0 to 100).
     #[arg(long, value_name = "PERCENT", default_value_t = 50.0, value_parser = ranges::percent)]
     abrupt_stop_step_pct: f64,
+    /// A patient with a gabapentinoid, benzodiazepine or Z-drug issued in the look-back
+    /// window goes on the review list when their OME/day is above this many mg (0 turns the
+    /// rule off; 0 to 100000).
+    #[arg(long, value_name = "MG", default_value_t = 50.0, value_parser = ranges::mg_per_day)]
+    co_prescribing_review_from: f64,
     #[command(flatten)]
     pub method: MethodArgs,
 }
@@ -96,6 +101,7 @@ pub fn run(args: Args) -> Result<()> {
         rapid_pct: args.rapid_taper_pct,
         abrupt_from_mg_day: args.abrupt_stop_from,
         abrupt_step_pct: args.abrupt_stop_step_pct,
+        co_prescribing_review_from: args.co_prescribing_review_from,
     };
     // Refuse to overwrite before doing the work, when the folder is named.
     if let Some(out) = &args.out {

@@ -126,6 +126,8 @@ pub struct AuditResult {
     pub(crate) patient_last_day: Vec<Day>,
     /// Per practice id: the same.
     pub(crate) practice_last_day: Vec<Day>,
+    /// CNS depressants issued: (patient, day, index into [`crate::cns::list`]), sorted.
+    pub(crate) cns_items: Vec<(u32, Day, u8)>,
     /// Per practice id: unresolved opioid items.
     pub(crate) practice_unresolved: Vec<u64>,
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{AuditConfig, AuditResult, DaysSource, PatientRow, ResolvedRow};
-use crate::followup::{abrupt_stop, month_end_before, taper, why_resolved, Status, Why};
+use crate::followup::{abrupt_stop, month_end_before, taper, why_resolved, Change, Status, Why};
 use crate::summary::{summarise, CohortSummary};
 use crate::timeline::{self, ExposureItem};
 use crate::timeline::{month_states_all, MonthState};
@@ -250,6 +250,35 @@ fn patient_range(
         exposure_of(r, config, group, &mut exposure);
         let group = &*group;
         let m = timeline::measure(&exposure, r.as_of, first_day, &config.timeline);
+        // The patient's CNS depressants (sorted by day), and those in the look-back window
+        // ending on a date.
+        let cns = {
+            let lo = r.cns_items.partition_point(|c| (c.0 as usize) < patient);
+            let hi = r.cns_items.partition_point(|c| (c.0 as usize) <= patient);
+            &r.cns_items[lo..hi]
+        };
+        let lookback = config.timeline.lookback_days;
+        let co_at = |date: Day| -> Vec<usize> {
+            let mut co: Vec<usize> = cns
+                .iter()
+                .filter(|c| c.1 <= date && c.1 > date - lookback)
+                .map(|c| c.2 as usize)
+                .collect();
+            co.sort_unstable();
+            co.dedup();
+            co
+        };
+        // On the list at a date (the exclusion list aside), and for a CNS depressant only.
+        let listed_at = |st: &MonthState, date: Day| -> (bool, bool) {
+            let co = !cns.is_empty()
+                && crate::patient::co_listed(
+                    st.current,
+                    st.ome_mg_day,
+                    !co_at(date).is_empty(),
+                    config,
+                );
+            (st.listed() || co, co && !st.listed())
+        };
         // The follow-up's dates: all of them for a current patient (tapers, status); for one
         // who is not, the previous date first, and the rest only if they were listed then.
         states.clear();
@@ -259,13 +288,18 @@ fn patient_range(
             let mut then = Vec::new();
             let previous = [fd.previous_day];
             month_states_all(&exposure, &previous, &config.timeline, true, &mut then);
-            if !then.first().is_some_and(MonthState::listed) {
+            if !then
+                .first()
+                .is_some_and(|st| listed_at(st, fd.previous_day).0)
+            {
                 continue;
             }
             month_states_all(&exposure, &fd.dates, &config.timeline, true, &mut states);
         }
         let then = states[fd.previous];
-        if then.listed() {
+        let co_now = co_at(r.as_of);
+        let (listed_then, co_then) = listed_at(&then, fd.previous_day);
+        if listed_then {
             let practice_then = items[group[then.latest_item] as usize].practice;
             let latest_now = &items[*group.last().unwrap_or(&0) as usize];
             let now = MonthState {
@@ -279,18 +313,27 @@ fn patient_range(
                 long_term: m.long_term,
             };
             let id = &r.patient_ids[patient];
-            let why = why_resolved(
-                &then,
-                &now,
-                r.patient_last_day
+            let change = Change {
+                listed_now: now.listed()
+                    || crate::patient::co_listed(
+                        m.current,
+                        m.ome_mg_day,
+                        !co_now.is_empty(),
+                        config,
+                    ),
+                co_then,
+                co_now: !co_now.is_empty(),
+                covered: r
+                    .patient_last_day
                     .get(patient)
                     .is_some_and(|&d| d > fd.previous_day)
                     || r.practice_last_day
                         .get(practice_then as usize)
                         .is_some_and(|&d| d > fd.previous_day),
-                config.excluded_patients.contains_key(id),
-                latest_now.practice == practice_then,
-            );
+                excluded: config.excluded_patients.contains_key(id),
+                same_practice: latest_now.practice == practice_then,
+            };
+            let why = why_resolved(&then, &now, &change);
             if let Some(why) = why {
                 let code = r.practice_codes[practice_then as usize].clone();
                 let extract_ics = items[group[then.latest_item] as usize].extract_ics;
@@ -314,8 +357,10 @@ fn patient_range(
         }
         let months = fd.taper.map(|i| states[i].ome_mg_day);
         let tapered = taper(&months, m.ome_mg_day, m.long_term, &config.followup);
-        let listed_then = then.listed();
-        let listed_before = fd.earlier.iter().any(|&i| states[i].listed());
+        let listed_before = fd
+            .earlier
+            .iter()
+            .any(|&i| listed_at(&states[i], fd.dates[i]).0);
         let Some(&last) = group.last() else { continue };
         let latest = &items[last as usize];
         let practice_code = r.practice_codes[latest.practice as usize].clone();
@@ -353,6 +398,7 @@ fn patient_range(
             m,
             names,
             &assumed,
+            &co_now,
             config,
         );
         row.taper = Some(tapered);

@@ -30,6 +30,8 @@ struct ProductOutcome {
     reason: String,
     /// The name or a code has a NUL byte or a byte-order mark ([`corrupt_text`]).
     corrupt: Option<&'static str>,
+    /// A non-opioid that is a CNS depressant: its index in [`crate::cns::list`], plus one.
+    cns: u8,
 }
 
 #[derive(Default)]
@@ -102,6 +104,8 @@ pub struct Auditor<'a> {
     patient_last_day: Vec<Day>,
     /// Per practice id: the same.
     practice_last_day: Vec<Day>,
+    /// CNS depressants issued (patient, day, index into [`crate::cns::list`]).
+    cns_items: Vec<(u32, Day, u8)>,
     /// Per practice id: unresolved opioid items.
     practice_unresolved: Vec<u64>,
     items: Vec<Item>,
@@ -386,7 +390,11 @@ impl<'a> What<'a> {
             used: NONE,
             reason: r.reason.clone().unwrap_or_default(),
             corrupt: [dmd, bnf, name].into_iter().find_map(corrupt_text),
+            cns: 0,
         };
+        if o.status == Status::NotOpioid {
+            o.cns = crate::cns::classify(name, bnf).map_or(0, |i| i as u8 + 1);
+        }
         if let Some(p) = &r.product {
             let mut factor = 0.0;
             match unit_ome(p, &self.config.factors) {
@@ -433,6 +441,7 @@ impl<'a> Auditor<'a> {
             practice_ics_seen: Vec::new(),
             patient_last_day: Vec::new(),
             practice_last_day: Vec::new(),
+            cns_items: Vec::new(),
             practice_unresolved: Vec::new(),
             items: Vec::new(),
             first_day: None,
@@ -662,6 +671,12 @@ impl<'a> Auditor<'a> {
                         reason: reason.to_string(),
                     });
                 }
+                RowOutcome::NotOpioid => {
+                    let cns = self.what.outcomes[oi as usize].cns;
+                    if cns != 0 {
+                        self.cns_items.push((patient, day, cns - 1));
+                    }
+                }
                 RowOutcome::Used {
                     quantity,
                     explicit_days,
@@ -717,6 +732,7 @@ impl<'a> Auditor<'a> {
             practice_ics_seen: Vec::new(),
             patient_last_day: Vec::new(),
             practice_last_day: Vec::new(),
+            cns_items: Vec::new(),
             resolved: Vec::new(),
             practice_unresolved: Vec::new(),
             as_of,
@@ -741,6 +757,9 @@ impl<'a> Auditor<'a> {
         result.practice_ics_seen = self.practice_ics_seen;
         result.patient_last_day = self.patient_last_day;
         result.practice_last_day = self.practice_last_day;
+        let mut cns = self.cns_items;
+        cns.sort_unstable();
+        result.cns_items = cns;
         result.practice_unresolved = self.practice_unresolved;
         crate::timing::lap("read and audit rows");
         Ok(result)

@@ -72,6 +72,9 @@ pub const COLUMNS: &[Column] = &[
         Cell::Flag(Some(r.measures.long_term))
     }),
     col("reasons", Kind::Text, |r| Cell::Text(&r.reasons)),
+    col("co_prescribed", Kind::Text, |r| {
+        Cell::Text(&r.co_prescribed)
+    }),
     col("status", Kind::Text, |r| {
         Cell::OptText(r.status.map(|s| s.as_str()))
     }),
@@ -277,6 +280,8 @@ mod tests {
             excluded_reason: excluded.map(String::from),
             status: None,
             taper: None,
+            co_prescribed: String::new(),
+            co_listed: false,
         }
     }
 

@@ -1639,3 +1639,91 @@ fn issue16_status_resolved_and_tapers_by_hand() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("is not before the audit date"), "{err}");
 }
+
+/// Issue 16: CNS depressants issued with an opioid. As of 2026-10-31; the look-back window is
+/// the 90 days from -89 to 0. MST 60 mg "1 od" 28 tablets from -27: 60 mg OME/day now.
+#[test]
+fn issue16_co_prescribing_inside_and_outside_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = Extract::new();
+    // K: 60 mg/day and pregabalin at -30 (inside): listed, with the reason.
+    e.add("K", "P1", -27, MST60, "28", "1 od");
+    e.add("K", "P1", -30, "Pregabalin 75mg capsules", "56", "1 bd");
+    // L: 60 mg/day and diazepam at -90 (outside: the window starts at -89): not listed.
+    e.add("L", "P1", -27, MST60, "28", "1 od");
+    e.add("L", "P1", -90, "Diazepam 2mg tablets", "28", "1 od");
+    // M: 20 mg/day (MST 10 mg "1 bd") and zopiclone at -89 (inside): co-prescribed, but not
+    // above 50 mg/day: not listed.
+    e.add("M", "P1", -27, MST10, "56", "1 bd");
+    e.add(
+        "M",
+        "P1",
+        -89,
+        "Zopiclone 7.5mg tablets",
+        "28",
+        "1 at night",
+    );
+    // N: 60 mg/day with gabapentin and temazepam: both classes named, in the order of their
+    // ingredients.
+    e.add("N", "P1", -27, MST60, "28", "1 od");
+    e.add("N", "P1", -5, "Gabapentin 300mg capsules", "84", "1 tds");
+    e.add("N", "P1", -5, "Temazepam 10mg tablets", "7", "1 at night");
+    let extract = dir.path().join("e.csv");
+    e.write(&extract);
+    let run = |out: &str, extra: &[&str]| {
+        let out = dir.path().join(out);
+        let mut args = vec![
+            "audit",
+            extract.to_str().unwrap(),
+            "--as-of",
+            "2026-10-31",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let (code, _, err) = opal(&args);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let out = run("o", &[]);
+    let patients = read(&out.join("patients.csv"));
+    let k = by(&patients, "patient_id", "K");
+    assert_eq!(k["co_prescribed"], "pregabalin");
+    assert_eq!(
+        k["reasons"],
+        "also prescribed pregabalin (gabapentinoid): opioid and gabapentinoid together raise \
+         the risk of respiratory depression"
+    );
+    assert_eq!(by(&patients, "patient_id", "L")["co_prescribed"], "");
+    let m = by(&patients, "patient_id", "M");
+    assert_eq!(
+        (m["co_prescribed"].as_str(), m["reasons"].as_str()),
+        ("zopiclone", "")
+    );
+    let n = by(&patients, "patient_id", "N");
+    assert_eq!(n["co_prescribed"], "gabapentin; temazepam");
+    assert!(
+        n["reasons"].starts_with("also prescribed gabapentin (gabapentinoid)")
+            && n["reasons"].contains("; also prescribed temazepam (benzodiazepine)"),
+        "{}",
+        n["reasons"]
+    );
+    let listed: Vec<String> = read(&out.join("review_list.csv"))
+        .into_iter()
+        .map(|r| r["patient_id"].clone())
+        .collect();
+    assert_eq!(listed, ["K", "N"]);
+    // The non-opioid rows stay not_opioid in the accounting.
+    assert_eq!(accounting(&out)["not_opioid"].as_u64(), Some(5));
+    // --co-prescribing-review-from 0 turns the rule off; 59 keeps it (60 is above 59).
+    let off = run("off", &["--co-prescribing-review-from", "0"]);
+    assert!(read(&off.join("review_list.csv")).is_empty());
+    let at59 = run("59", &["--co-prescribing-review-from", "59"]);
+    assert_eq!(read(&at59.join("review_list.csv")).len(), 2);
+    let at60 = run("60", &["--co-prescribing-review-from", "60"]);
+    assert!(
+        read(&at60.join("review_list.csv")).is_empty(),
+        "60 is not above 60"
+    );
+}
