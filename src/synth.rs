@@ -3,7 +3,15 @@
 //! Products are real dictionary entries (names, dm+d ids and BNF codes); patients, practices
 //! and their histories are made up. Patients start and stop, repeat every ~28 days with
 //! jitter and early repeats, escalate and taper, use patches and liquids and PRN co-codamol;
-//! a share of items are not opioids, and a few rows are malformed on purpose.
+//! a share of items are not opioids (among them gabapentinoids, a benzodiazepine and a
+//! Z-drug, so that co-prescribing occurs), and a few rows are malformed on purpose.
+//!
+//! Patterns for the follow-up and the trend (issue 16): a third of the practices (every
+//! third) bring their high-dose patients down over the last year, so that their run charts
+//! fall; some long-term patients are tapered on purpose, a step down each issue (gradual or
+//! rapid, a strength halved at once), then stop; some stop abruptly at full dose; a few move
+//! to another practice; and the last practice's extract ends 45 days early (a practice that
+//! stopped sending data).
 
 use std::io::Write;
 
@@ -268,6 +276,24 @@ const NON_OPIOIDS: &[(&str, &str, &str, f64)] = &[
         84.0,
     ),
     (
+        "Pregabalin 75mg capsules",
+        "0408010AEAAACAC",
+        "one twice daily",
+        56.0,
+    ),
+    (
+        "Zopiclone 7.5mg tablets",
+        "0401010Z0AAAAAA",
+        "one at night",
+        28.0,
+    ),
+    (
+        "Diazepam 2mg tablets",
+        "0401020K0AAAHAH",
+        "one three times a day",
+        84.0,
+    ),
+    (
         "Omeprazole 20mg gastro-resistant capsules",
         "0103050P0AAAAAA",
         "one daily",
@@ -381,9 +407,24 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
     ])?;
     let mut rows = 0u64;
     let mut record: Vec<String> = vec![String::new(); 11];
+    // The last year, when improving practices bring their high doses down.
+    let improving_from: Day = config.end - 365;
     for pi in 0..config.patients {
         let patient = format!("SYN{:07}", pi + 1);
-        let practice = &practices[rng.below(practices.len() as u64) as usize];
+        let mut pindex = rng.below(practices.len() as u64) as usize;
+        // The last practice (whose extract ends early) is small: most of its draws go again.
+        if pindex == practices.len() - 1 && rng.chance(0.8) {
+            pindex = rng.below(practices.len() as u64 - 1) as usize;
+        }
+        let practice = &practices[pindex];
+        let improving = pindex % 3 == 0;
+        // A few patients move to another practice partway through.
+        let moves_at: Option<(Day, usize)> = rng.chance(0.04).then(|| {
+            (
+                config.end - rng.below(400) as Day,
+                rng.below(practices.len() as u64) as usize,
+            )
+        });
         let courses = if rng.chance(0.2) { 2 } else { 1 };
         for _ in 0..courses {
             // Regimen by weight.
@@ -400,16 +441,33 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
             // Start: some before the data begins (censored), most within it.
             let span = (config.end - start).max(1) as u64;
             let mut day = start - 60 + rng.below(span + 60) as Day;
-            // Long-term users repeat until the end; others stop after a few issues.
-            let issues = if rng.chance(0.55) {
-                1000
+            // Long-term users repeat until the end; others stop after a few issues. Of the
+            // long-term, some stop abruptly at full dose, some are tapered on purpose and stop.
+            let long_term = rng.chance(0.55);
+            let issues = if long_term {
+                if rng.chance(0.08) {
+                    6 + rng.below(20)
+                } else {
+                    1000
+                }
             } else {
                 1 + rng.below(4)
             };
+            let planned_taper = long_term && rng.chance(0.12);
+            // A rapid taper halves the dose at once (two strengths down).
+            let rapid = rng.chance(0.3);
+            let taper_from: Day = config.end - 60 - rng.below(300) as Day;
             let coding = rng.below(10);
             let mut n = 0;
             while day <= config.end && n < issues {
-                if day >= start {
+                let practice = match moves_at {
+                    Some((when, to)) if day >= when => &practices[to],
+                    _ => practice,
+                };
+                // The last practice's extract ends early.
+                let sent = !(std::ptr::eq(practice, &practices[practices.len() - 1])
+                    && day > config.end - 45);
+                if day >= start && sent {
                     let product = &ladder[step];
                     let (dmd, bnf, name) = match coding {
                         0..=5 => (
@@ -446,8 +504,9 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
                     }
                     w.write_record(&record)?;
                     rows += 1;
-                    // A non-opioid alongside, sometimes.
-                    if rng.chance(0.25) {
+                    // A non-opioid alongside, sometimes (more often for long-term patients,
+                    // so that gabapentinoids, benzodiazepines and Z-drugs meet the opioids).
+                    if rng.chance(if long_term { 0.35 } else { 0.25 }) {
                         let (nname, nbnf, ndose, nqty) = *rng.pick(NON_OPIOIDS);
                         record[3] = nname.to_string();
                         record[4] = String::new();
@@ -468,7 +527,20 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
                 let jitter = rng.below(7) as i32 - 3;
                 let early = if rng.chance(0.08) { -10 } else { 0 };
                 day += base + jitter + early;
-                if rng.chance(0.06) && step + 1 < ladder.len() {
+                if planned_taper && day >= taper_from {
+                    // A planned taper: down a strength each issue (two when rapid), then stop.
+                    if step == 0 {
+                        break;
+                    }
+                    step = step.saturating_sub(if rapid { 2 } else { 1 });
+                } else if improving && day >= improving_from && step >= 2 && rng.chance(0.35) {
+                    step -= 1; // an improving practice reviews its high doses
+                } else if rng.chance(if improving && day >= improving_from {
+                    0.01
+                } else {
+                    0.06
+                }) && step + 1 < ladder.len()
+                {
                     step += 1; // escalation
                 } else if rng.chance(0.03) && step > 0 {
                     step -= 1; // taper

@@ -251,7 +251,8 @@ pub fn svg(c: &Chart) -> String {
     }
     let every = ((n as f64 * 58.0 / plot_w).ceil() as usize).max(1);
     for (i, m) in c.months.iter().enumerate() {
-        if i % every == 0 || i + 1 == n {
+        // Every `every` months, counted back from the latest, which is always labelled.
+        if (n - 1 - i) % every == 0 {
             let _ = write!(
                 o,
                 r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#425563">{}</text>"##,

@@ -214,11 +214,11 @@ fn issue15_the_sample_trend_writes_every_output_and_no_patient() {
         assert!(svg.starts_with("<svg") && svg.contains("<title"), "{code}");
     }
     // The chart the README shows is this run's.
-    let shipped = std::fs::read("data/sample/trend/ics-QOX-high_dose.svg").unwrap();
-    let made = std::fs::read(out.join("charts/ics-QOX-high_dose.svg")).unwrap();
+    let shipped = std::fs::read("data/sample/trend/ics-QHM-high_dose.svg").unwrap();
+    let made = std::fs::read(out.join("charts/ics-QHM-high_dose.svg")).unwrap();
     assert!(
         shipped == made,
-        "data/sample/trend/ics-QOX-high_dose.svg is out of date"
+        "data/sample/trend/ics-QHM-high_dose.svg is out of date"
     );
     // No patient identifier anywhere: not in the files, not on the terminal.
     let ids: Vec<String> = read(Path::new(SAMPLE))
@@ -247,8 +247,8 @@ fn issue15_the_sample_trend_writes_every_output_and_no_patient() {
             r["point_type"] == "common_cause",
             r["special_cause"] == "none"
         );
-        // Fewer than 12 months in the sample: trial limits.
-        assert_eq!(r["trial_limits"], "true");
+        // 24 months in the sample: the limits are not trial limits.
+        assert_eq!(r["trial_limits"], "false");
     }
     // The aims: high_dose and its rate for every practice, ICS and all; target = half.
     let aims = read(&out.join("aims.csv"));
