@@ -71,6 +71,11 @@ pub struct Args {
     /// (0 to 100).
     #[arg(long, value_name = "PERCENT", default_value_t = 50.0, value_parser = ranges::percent)]
     abrupt_stop_step_pct: f64,
+    /// Also write report.html: one self-contained page to share (no patient identifier; the
+    /// settings, the ICS and practice tables, the run charts and the aim, the row accounting).
+    /// With --suppress its counts are suppressed.
+    #[arg(long)]
+    report: bool,
     /// A patient with a gabapentinoid, benzodiazepine or Z-drug issued in the look-back
     /// window goes on the review list when their OME/day is above this many mg (0 turns the
     /// rule off; 0 to 100000).
@@ -217,6 +222,9 @@ pub fn run(args: Args) -> Result<()> {
         args.format,
     )?);
     written.extend(write_row_outputs(&out, &result, args.format)?);
+    if args.report {
+        written.push(crate::write::report::audit_report(&out, &result, &config)?);
+    }
     let refs = crate::write::manifest::Settings {
         practices: args.method.practices.as_deref(),
         list_sizes: args.method.list_sizes.as_deref(),

@@ -62,6 +62,10 @@ pub struct Args {
     /// Print nothing but warnings and errors: no progress, no summary (for batch jobs).
     #[arg(long, short)]
     quiet: bool,
+    /// Also write report.html: the run charts, the aims and the row accounting on one
+    /// self-contained page (no patient identifier; counts suppressed with --suppress).
+    #[arg(long)]
+    report: bool,
     #[command(flatten)]
     pub method: MethodArgs,
 }
@@ -198,8 +202,26 @@ pub fn run(args: Args) -> Result<()> {
         crate::write::table::check_out_dir(&out, args.force)?;
     }
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let (written, computed) =
+    let (mut written, computed) =
         crate::write::trend::write_all(&out, &series, &settings, args.format)?;
+    if args.report {
+        let report = crate::write::report::Report {
+            command: "opal trend",
+            as_of: to,
+            config: &config,
+            summaries: None,
+            trend: Some((&series, &computed, &settings)),
+            accounting: &result.accounting,
+            unresolved: crate::write::report::tally(
+                result.unresolved.iter().map(|u| u.reason.as_str()),
+            ),
+            rejected: crate::write::report::tally(
+                result.rejected.iter().map(|x| x.column.as_str()),
+            ),
+            days_assumed: None,
+        };
+        written.push(crate::write::report::write_report(&out, &report)?);
+    }
     lap("measures, spc, aims and charts written");
     let left_out = computed.left_out;
     let refs = crate::write::manifest::Settings {

@@ -7,6 +7,7 @@ pub mod items;
 pub mod manifest;
 pub mod output;
 pub mod patients;
+pub mod report;
 pub mod summary;
 pub mod table;
 pub mod terminal;

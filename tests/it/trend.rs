@@ -295,3 +295,110 @@ fn issue15_bad_months_are_usage_errors() {
         assert!(!out.exists(), "nothing written on a usage error");
     }
 }
+
+/// Issue 17 (first part): report.html, for sharing.
+fn check_html(page: &str) {
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    for tag in [
+        "html", "head", "body", "table", "thead", "tbody", "tr", "svg", "script", "style", "dl",
+    ] {
+        let open =
+            page.matches(&format!("<{tag}>")).count() + page.matches(&format!("<{tag} ")).count();
+        let close = page.matches(&format!("</{tag}>")).count();
+        assert_eq!(open, close, "<{tag}> opened {open}, closed {close}");
+    }
+    // Self-contained: no address, no external script, font or style sheet.
+    assert!(!page.contains("http"), "an address");
+    assert!(!page.contains(" src="), "an external resource");
+    assert!(!page.contains("<link"), "a linked resource");
+}
+
+/// Every table cell of a page.
+fn cells(page: &str) -> Vec<String> {
+    page.split("<td")
+        .skip(1)
+        .map(|rest| {
+            let start = rest.find('>').unwrap() + 1;
+            let end = rest.find("</td>").unwrap();
+            rest[start..end].to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn issue17_the_report_is_self_contained_holds_no_patient_and_suppresses_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<String> = read(Path::new(SAMPLE))
+        .into_iter()
+        .map(|r| r["patient_id"].clone())
+        .filter(|id| !id.is_empty())
+        .collect();
+    for suppress in [false, true] {
+        let out = dir.path().join(format!("a{suppress}"));
+        let mut args = vec![
+            "audit",
+            SAMPLE,
+            "--practices",
+            PRACTICES,
+            "--list-sizes",
+            LISTS,
+            "--report",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if suppress {
+            args.push("--suppress");
+        }
+        let (code, _, err) = opal(&args);
+        assert_eq!(code, 0, "{err}");
+        let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+        check_html(&page);
+        for id in &ids {
+            assert!(!page.contains(id.as_str()), "{id} in the report");
+        }
+        assert!(page.contains("<caption>Current opioid patients by ICS"));
+        assert!(page.contains("<caption>Current opioid patients by practice"));
+        // A chart per ICS (and all practices) for each high-dose measure, unsuppressed.
+        let svgs = page.matches("<svg ").count();
+        if suppress {
+            assert!(page.contains("Counts are suppressed for sharing"));
+            // Every ICS of the sample has a month with 1-7 high-dose patients: no chart.
+            assert_eq!(svgs, 0);
+            assert!(page.contains("No run chart"));
+            for c in cells(&page) {
+                let small = c.parse::<u64>().is_ok_and(|n| (1..=7).contains(&n));
+                assert!(!small, "a count of {c} in the suppressed report");
+            }
+        } else {
+            assert!(page.contains("Counts are not suppressed"));
+            assert!(page.contains("Progress against the aim"));
+            assert_eq!(svgs, 2 * 4, "QHM, QOX, QUY and all, counts and rates");
+        }
+    }
+    // opal trend --report: the charts and aims, no tables of patients.
+    let out = dir.path().join("t");
+    let (code, _, err) = opal(&[
+        "trend",
+        SAMPLE,
+        "--practices",
+        PRACTICES,
+        "--report",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    check_html(&page);
+    assert_eq!(
+        page.matches("<svg ").count(),
+        4,
+        "one per ICS and all, no rates"
+    );
+    // Without --report, no report: the audit's default outputs are unchanged.
+    let plain = dir.path().join("plain");
+    let (code, _, _) = opal(&["audit", SAMPLE, "--quiet", "--out", plain.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(!plain.join("report.html").exists());
+}

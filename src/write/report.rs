@@ -1,0 +1,352 @@
+//! report.html: one self-contained page for sharing beyond the practice (issue 17): the
+//! settings, the ICS and practice tables, the run charts with their icons and the progress to
+//! the aim, the row accounting and the data-quality notes. No patient identifier is in it;
+//! with `--suppress` every count is suppressed (1–7 as `*`, others to the nearest 5), and the
+//! page says whether counts are. No external script, font, style sheet or address: it opens
+//! offline from a shared drive and prints on A4. Written with maud, which escapes every value.
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use crate::checks::Accounting;
+use crate::settings::AuditConfig;
+use crate::summary::{suppress_count, CohortSummary};
+use crate::trend::{month_label, Measure, Series};
+use crate::values::{fmt_num, format_day, Day};
+use crate::write::trend::{has_aim, Computed, TrendSettings};
+
+/// What the report shows.
+pub struct Report<'a> {
+    /// `opal audit` or `opal trend`.
+    pub command: &'a str,
+    pub as_of: Day,
+    pub config: &'a AuditConfig,
+    /// The audit's summaries (practices, ICSs), when the report is an audit's.
+    pub summaries: Option<(&'a [CohortSummary], &'a [CohortSummary])>,
+    /// The trend: its series, charts and settings.
+    pub trend: Option<(&'a [Series], &'a Computed, &'a TrendSettings)>,
+    pub accounting: &'a Accounting,
+    /// Unresolved opioid items by reason.
+    pub unresolved: Vec<(String, u64)>,
+    /// Rejected rows by column.
+    pub rejected: Vec<(String, u64)>,
+    /// Opioid items whose days of supply were assumed.
+    pub days_assumed: Option<u64>,
+}
+
+const CSS: &str = "
+body{font-family:Arial,Helvetica,sans-serif;color:#212b32;margin:24px;max-width:1100px}
+h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;margin-top:28px;border-bottom:2px solid #005eb8;padding-bottom:4px}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
+th,td{border:1px solid #d8dde0;padding:4px 8px;text-align:right}
+th{background:#f0f4f5;cursor:pointer;text-align:left}td:first-child,td.text{text-align:left}
+caption{text-align:left;font-weight:bold;margin-bottom:4px}
+.note{background:#fff9c4;border-left:4px solid #ffeb3b;padding:8px 12px;margin:12px 0}
+.shared{background:#e8f4e8;border-left:4px solid #007f3b;padding:8px 12px;margin:12px 0}
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px;font-size:14px}dt{font-weight:bold}
+.chart svg{max-width:100%;height:auto}
+@page{size:A4;margin:12mm}
+@media print{body{margin:0;max-width:none}th{cursor:default}.chart{break-inside:avoid}h2{break-after:avoid}}
+";
+
+/// Sorting by a click on a column's header: numbers as numbers, `*` and blanks last.
+const SORT_JS: &str = "
+document.querySelectorAll('table.sortable').forEach(function(t){
+ t.querySelectorAll('th').forEach(function(th,i){
+  th.addEventListener('click',function(){
+   var b=t.tBodies[0],rows=Array.from(b.rows),up=th.dataset.dir!=='asc';
+   t.querySelectorAll('th').forEach(function(h){h.removeAttribute('aria-sort');delete h.dataset.dir;});
+   th.dataset.dir=up?'asc':'desc';th.setAttribute('aria-sort',up?'ascending':'descending');
+   var key=function(r){var s=r.cells[i].textContent.trim(),n=parseFloat(s);return isNaN(n)?s:n;};
+   rows.sort(function(x,y){var a=key(x),c=key(y);
+    if(typeof a!==typeof c){return typeof a==='number'?-1:1;}
+    return (a<c?-1:a>c?1:0)*(up?1:-1);});
+   rows.forEach(function(r){b.appendChild(r);});
+  });
+ });
+});
+";
+
+impl Report<'_> {
+    fn count(&self, n: u64) -> String {
+        if self.config.suppress {
+            suppress_count(n).map_or("*".into(), |v| v.to_string())
+        } else {
+            n.to_string()
+        }
+    }
+
+    fn rate(&self, n: u64, list: Option<f64>) -> String {
+        let Some(l) = list.filter(|l| *l > 0.0) else {
+            return String::new();
+        };
+        let n = if self.config.suppress {
+            match suppress_count(n) {
+                Some(v) => v,
+                None => return "*".into(),
+            }
+        } else {
+            n
+        };
+        format!("{:.2}", n as f64 * 1000.0 / l)
+    }
+
+    fn summary_table(&self, caption: &str, rows: &[CohortSummary], is_ics: bool) -> Markup {
+        let has_lists = rows.iter().any(|r| r.list_size.is_some());
+        html! {
+            table.sortable {
+                caption { (caption) " (click a heading to sort)" }
+                thead { tr {
+                    th scope="col" { @if is_ics { "ICS" } @else { "practice" } }
+                    th scope="col" { "name" }
+                    @if !is_ics { th scope="col" { "ICS" } }
+                    th scope="col" { "patients on opioids" }
+                    th scope="col" { "high dose" }
+                    th scope="col" { "long-term" }
+                    th scope="col" { "both" }
+                    th scope="col" { ">120 mg/day" }
+                    th scope="col" { "new" }
+                    th scope="col" { "resolved" }
+                    @if has_lists { th scope="col" { "high dose per 1000" } }
+                    th scope="col" { "median OME mg/day" }
+                } }
+                tbody { @for r in rows {
+                    @let hidden = self.config.suppress && suppress_count(r.patients).is_none();
+                    tr {
+                        td { (r.code) }
+                        td.text { (r.name) }
+                        @if !is_ics { td.text { (r.ics_code) } }
+                        td { (self.count(r.patients)) }
+                        td { (self.count(r.high_dose)) }
+                        td { (self.count(r.long_term)) }
+                        td { (self.count(r.both)) }
+                        td { (self.count(r.bands[3])) }
+                        td { (self.count(r.status[0])) }
+                        td { (self.count(r.resolved)) }
+                        @if has_lists {
+                            td { (self.rate(r.rate_base(is_ics).map_or(0, |b| b.high_dose), r.list_size)) }
+                        }
+                        td { @if !hidden { (r.median_ome_mg_day.map(|v| format!("{v:.1}")).unwrap_or_default()) } }
+                    }
+                } }
+            }
+        }
+    }
+
+    fn charts(&self) -> Markup {
+        let Some((series, computed, t)) = self.trend else {
+            return html! {};
+        };
+        let months: Vec<String> = t.month_ends.iter().map(|d| month_label(*d)).collect();
+        let measures: Vec<Measure> = t.measures().collect();
+        let drawn = series.iter().enumerate().any(|(si, s)| {
+            s.level != "practice"
+                && measures
+                    .iter()
+                    .enumerate()
+                    .any(|(mi, m)| has_aim(*m) && computed.charts[si][mi].is_some())
+        });
+        if !drawn {
+            return html! {
+                h2 { "High-dose prescribing month by month" }
+                p.note { "No run chart: every ICS has a month whose high-dose count is from 1 to 7, which --suppress hides, and a chart needs every month." }
+            };
+        }
+        html! {
+            h2 { "High-dose prescribing month by month" }
+            p {
+                "Run charts as NHS England's Making Data Count draws them (METHOD.md §10): "
+                (months.len()) " month ends, " (months.first().cloned().unwrap_or_default())
+                " to " (months.last().cloned().unwrap_or_default())
+                ". The dotted line is the target: the baseline (" (month_label(t.month_ends[t.aim_baseline().start]))
+                " to " (month_label(t.month_ends[t.aim_baseline().end - 1])) ") less "
+                (fmt_num(t.aim_reduction * 100.0)) "%. Points are coloured and shaped by type: "
+                "circle common cause, diamond improvement, square concern."
+            }
+            @for (si, s) in series.iter().enumerate().filter(|(_, s)| s.level != "practice") {
+                @for (mi, m) in measures.iter().enumerate().filter(|(_, m)| has_aim(**m)) {
+                    @if let Some(chart) = &computed.charts[si][mi] {
+                        @let title = if s.name.is_empty() { s.code.clone() } else { format!("{} ({})", s.name, s.code) };
+                        @let svg = crate::write::chart::svg(&crate::write::chart::Chart {
+                            title: &title,
+                            measure: *m,
+                            months: &months,
+                            spc: chart,
+                            target: computed.aims[si][mi].as_ref().map(|a| a.target),
+                        });
+                        // Inline SVG needs no namespace; without it the page holds no address.
+                        div.chart { (PreEscaped(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))) }
+                    }
+                }
+            }
+            table {
+                caption { "Progress against the aim: high-dose patients (ICSs and all practices)" }
+                thead { tr {
+                    th scope="col" { "ICS" } th scope="col" { "measure" } th scope="col" { "baseline" }
+                    th scope="col" { "target" } th scope="col" { "latest" } th scope="col" { "change" }
+                    th scope="col" { "target met" }
+                } }
+                tbody {
+                    @for (si, s) in series.iter().enumerate().filter(|(_, s)| s.level != "practice") {
+                        @for (mi, m) in measures.iter().enumerate().filter(|(_, m)| has_aim(**m)) {
+                            @if let Some(a) = &computed.aims[si][mi] {
+                                tr {
+                                    td { (s.code) } td.text { (m.name()) }
+                                    td { (format!("{:.2}", a.baseline)) } td { (format!("{:.2}", a.target)) }
+                                    td { (format!("{:.2}", a.latest)) }
+                                    td { (a.reduction_pct.map(|r| format!("{:+.1}%", -r)).unwrap_or_default()) }
+                                    td { (if a.met { "yes" } else { "no" }) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The page.
+pub fn render(r: &Report) -> String {
+    let c = r.config;
+    let t = &c.timeline;
+    let a = r.accounting;
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Opioid prescribing report, " (format_day(r.as_of)) }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                h1 { "Opioid prescribing: high doses and long-term use" }
+                p { "Made by " (r.command) " (opal " (env!("CARGO_PKG_VERSION")) ") at " (format_day(r.as_of)) "." }
+                @if c.suppress {
+                    p.shared { "Counts are suppressed for sharing: 1 to 7 are shown as *, other counts rounded to the nearest 5, and rates come from the rounded counts. No patient identifier is in this report." }
+                } @else {
+                    p.note { "Counts are not suppressed. Run with --suppress before sharing this report beyond the ICS. No patient identifier is in this report." }
+                }
+                h2 { "Settings" }
+                dl {
+                    dt { "Audit date" } dd { (format_day(r.as_of)) }
+                    dt { "High dose" } dd { "above " (fmt_num(t.threshold_mg_day)) " mg oral morphine equivalent (OME) a day, the mean over " (t.dose_window_days) " days" }
+                    dt { "Long-term" } dd { "a current episode longer than " (t.long_term_days) " days (gaps up to " (fmt_num(t.grace_days)) " days join supplies)" }
+                    dt { "Conversion factors" } dd { (c.factors.name) " (SHA-256 " (c.factors.sha256.get(..12).unwrap_or("")) "…)" }
+                    dt { "Opioid dependence products" } dd { @if c.include_dependence { "audited" } @else { "excluded" } }
+                }
+                @if let Some((practices, ics)) = r.summaries {
+                    h2 { "ICSs" }
+                    (r.summary_table("Current opioid patients by ICS", ics, true))
+                    h2 { "Practices" }
+                    (r.summary_table("Current opioid patients by practice", practices, false))
+                }
+                (r.charts())
+                h2 { "Rows and data quality" }
+                table {
+                    caption { "Every row read is counted once: read = the sum of the rest" @if c.suppress { " (suppressed as above, so the sum may not hold here)" } }
+                    thead { tr {
+                        th scope="col" { "read" } th scope="col" { "used" } th scope="col" { "not opioid" }
+                        th scope="col" { "excluded" } th scope="col" { "unresolved" } th scope="col" { "rejected" }
+                        th scope="col" { "after the audit date" }
+                    } }
+                    tbody { tr {
+                        @for n in [a.read, a.used, a.not_opioid, a.excluded, a.unresolved, a.rejected, a.after_as_of] {
+                            td { (r.count(n)) }
+                        }
+                    } }
+                }
+                @if let Some(n) = r.days_assumed {
+                    p { (r.count(n)) " opioid items had no duration and no readable directions: their days of supply were assumed (" (fmt_num(c.default_days)) " days)." }
+                }
+                @if !r.unresolved.is_empty() {
+                    table {
+                        caption { "Opioid items opal could not convert, by reason" }
+                        thead { tr { th scope="col" { "reason" } th scope="col" { "items" } } }
+                        tbody { @for (why, n) in &r.unresolved { tr { td.text { (why) } td { (r.count(*n)) } } } }
+                    }
+                }
+                @if !r.rejected.is_empty() {
+                    table {
+                        caption { "Rows rejected, by column (rejected.csv has each row and why)" }
+                        thead { tr { th scope="col" { "column" } th scope="col" { "rows" } } }
+                        tbody { @for (col, n) in &r.rejected { tr { td.text { (col) } td { (r.count(*n)) } } } }
+                    }
+                }
+                script { (PreEscaped(SORT_JS)) }
+            }
+        }
+    };
+    page.into_string()
+}
+
+/// Counts by key, most first, then by key.
+pub fn tally<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<(String, u64)> {
+    let mut m: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for k in keys {
+        *m.entry(k).or_default() += 1;
+    }
+    let mut v: Vec<(String, u64)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+/// Write `<out>/report.html`.
+pub fn write_report(out: &std::path::Path, report: &Report) -> anyhow::Result<std::path::PathBuf> {
+    let path = out.join("report.html");
+    let page = render(report);
+    crate::write::table::write_atomically(&path, |w| {
+        use std::io::Write;
+        w.write_all(page.as_bytes())?;
+        Ok(())
+    })?;
+    Ok(path)
+}
+
+/// The report of an audit: its summaries, and the trend of the month ends up to its date.
+pub fn audit_report(
+    out: &std::path::Path,
+    r: &crate::engine::AuditResult,
+    config: &AuditConfig,
+) -> anyhow::Result<std::path::PathBuf> {
+    use crate::trend::{last_complete_month, month_end, month_ends};
+    let first = r.first_issue_day.unwrap_or(r.as_of);
+    let ends = month_ends(
+        month_end(first + config.timeline.lookback_days),
+        last_complete_month(r.as_of),
+    );
+    let settings = TrendSettings {
+        month_ends: ends.clone(),
+        baseline: None,
+        aim_reduction: 0.5,
+        screen_outliers: false,
+        suppress: config.suppress,
+        rates: config.list_sizes.is_some(),
+    };
+    let (series, computed) = if ends.is_empty() {
+        (Vec::new(), None)
+    } else {
+        let series = crate::engine::trend::trend(r, config, &ends);
+        let computed = crate::write::trend::compute(&series, &settings);
+        (series, Some(computed))
+    };
+    let days_assumed = r
+        .items
+        .iter()
+        .filter(|i| {
+            r.item_values(i, config).days_supply_source == crate::engine::DaysSource::Default
+        })
+        .count() as u64;
+    let report = Report {
+        command: "opal audit",
+        as_of: r.as_of,
+        config,
+        summaries: Some((&r.practice_summaries, &r.ics_summaries)),
+        trend: computed.as_ref().map(|c| (series.as_slice(), c, &settings)),
+        accounting: &r.accounting,
+        unresolved: tally(r.unresolved.iter().map(|u| u.reason.as_str())),
+        rejected: tally(r.rejected.iter().map(|x| x.column.as_str())),
+        days_assumed: Some(days_assumed),
+    };
+    write_report(out, &report)
+}
