@@ -25,12 +25,15 @@ cargo build --release --quiet
 cargo build --release --quiet --example floor
 opal=target/release/opal
 floor=target/release/examples/floor
+# The second floor (issue 18): DuckDB's bare scan-and-aggregate (benches/duckdb_floor.sql).
+python3 -c 'import duckdb' 2>/dev/null || pip install --quiet duckdb >/dev/null 2>&1 || true
+has_duckdb=$(python3 -c 'import duckdb' 2>/dev/null && echo 1 || echo "")
 # Wall seconds and peak resident KB of a command, its output discarded.
 timev() { /usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null | tail -1; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "| rows | file MB | audit s | rows/s | audit peak MB | floor s | floor peak MB | audit / floor |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| rows | file MB | audit s | rows/s | audit peak MB | floor s | floor peak MB | audit / floor | duckdb s | duckdb peak MB | audit / duckdb |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 stages=""
 for rows in ${sizes[@]+"${sizes[@]}"}; do
   f="$dir/synth-$rows.csv"
@@ -41,9 +44,17 @@ for rows in ${sizes[@]+"${sizes[@]}"}; do
   fi
   n=$(( $(wc -l < "$f") - 1 ))
   mb=$(( $(stat -c %s "$f") / 1000000 ))
-  fs=(); fk=(); as=(); ak=()
+  fs=(); fk=(); as=(); ak=(); ds=(); dk=()
+  if [[ -n "$has_duckdb" && ! -s "$f.products.csv" ]]; then
+    # The product table: every distinct drug name resolved by opal (not timed).
+    python3 -c "import duckdb,sys; [print(r[0]) for r in duckdb.sql(\"SELECT DISTINCT drug_name FROM read_csv('$f', all_varchar=true, header=true) WHERE drug_name IS NOT NULL\").fetchall()]" > "$f.names.txt"
+    "$opal" products --input "$f.names.txt" > "$f.products.csv"
+  fi
   for ((i = 0; i < runs; i++)); do
     read -r s k < <(timev "$floor" "$f"); fs+=("$s"); fk+=("$k")
+    if [[ -n "$has_duckdb" ]]; then
+      read -r s k < <(timev python3 benches/duckdb_floor.py "$f" "$f.products.csv" 2026-10-31); ds+=("$s"); dk+=("$k")
+    fi
     rm -rf "$dir/out-$rows"
     read -r s k < <(timev "$opal" audit "$f" --out "$dir/out-$rows" --quiet); as+=("$s"); ak+=("$k")
   done
@@ -51,12 +62,17 @@ for rows in ${sizes[@]+"${sizes[@]}"}; do
   asm=$(printf '%s\n' "${as[@]}" | median); akm=$(printf '%s\n' "${ak[@]}" | median)
   rps=$(python3 -c "print(f'{$n/$asm:,.0f}')")
   ratio=$(python3 -c "print(f'{$asm/$fsm:.2f}')")
-  echo "| $n | $mb | $asm | $rps | $(( akm / 1024 )) | $fsm | $(( fkm / 1024 )) | $ratio |"
+  duck="| | |"
+  if [[ -n "$has_duckdb" ]]; then
+    dsm=$(printf '%s\n' "${ds[@]}" | median); dkm=$(printf '%s\n' "${dk[@]}" | median)
+    duck="$dsm | $(( dkm / 1024 )) | $(python3 -c "print(f'{$asm/$dsm:.2f}')")"
+  fi
+  echo "| $n | $mb | $asm | $rps | $(( akm / 1024 )) | $fsm | $(( fkm / 1024 )) | $ratio | $duck |"
   # Where the time goes, from one more run.
   rm -rf "$dir/out-$rows"
   stages+="$rows rows: $(OPAL_TIMINGS=1 "$opal" audit "$f" --out "$dir/out-$rows" --quiet 2>&1 >/dev/null \
     | sed -n 's/^timing: //p' | paste -sd ';' -)"$'\n'
-  stages+="  runs (audit s): ${as[*]}; floor s: ${fs[*]}"$'\n'
+  stages+="  runs (audit s): ${as[*]}; floor s: ${fs[*]}; duckdb s: ${ds[*]+${ds[*]}}"$'\n'
 done
 echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB; commit $(git rev-parse --short HEAD); $(date -u +%Y-%m-%d); median of $runs runs"
