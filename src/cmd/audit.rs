@@ -76,6 +76,11 @@ pub struct Args {
     /// With --suppress its counts are suppressed.
     #[arg(long)]
     report: bool,
+    /// Also write practices/<ODS code>/ for each practice: its own review_list.csv,
+    /// resolved.csv and report.html (its measures against its ICS, its rank, its run chart,
+    /// its patients to review). Each pack holds only that practice's patients.
+    #[arg(long)]
+    practice_packs: bool,
     /// A patient with a gabapentinoid, benzodiazepine or Z-drug issued in the look-back
     /// window goes on the review list when their OME/day is above this many mg (0 turns the
     /// rule off; 0 to 100000).
@@ -217,13 +222,28 @@ pub fn run(args: Args) -> Result<()> {
     let previous = crate::engine::patients::previous_as_of(&result, &config);
     written.push(crate::write::audit::write_resolved(
         &out,
-        &result,
+        &result.resolved,
         &day_text(previous),
         args.format,
     )?);
     written.extend(write_row_outputs(&out, &result, args.format)?);
-    if args.report {
-        written.push(crate::write::report::audit_report(&out, &result, &config)?);
+    if args.report || args.practice_packs {
+        let (series, computed, settings) = crate::write::report::audit_trend(&result, &config);
+        let trend = (series.as_slice(), computed.as_ref(), &settings);
+        if args.report {
+            written.push(crate::write::report::audit_report(
+                &out, &result, &config, trend,
+            )?);
+        }
+        if args.practice_packs {
+            written.extend(crate::write::packs::write_practice_packs(
+                &out,
+                &result,
+                &config,
+                &day_text(previous),
+                trend,
+            )?);
+        }
     }
     let refs = crate::write::manifest::Settings {
         practices: args.method.practices.as_deref(),

@@ -69,11 +69,10 @@ pub fn write_items_parquet(out: &Path, r: &AuditResult, config: &AuditConfig) ->
 /// resolved: the patients on the review list at the previous date and not now (§11).
 pub fn write_resolved(
     out: &Path,
-    r: &AuditResult,
+    x: &[ResolvedRow],
     previous: &str,
     format: Format,
 ) -> Result<PathBuf> {
-    let x = &r.resolved;
     let text = |f: fn(&ResolvedRow) -> String| x.iter().map(|v| Some(f(v))).collect();
     let t = Table::new()
         .text("patient_id", text(|v| v.patient_id.clone()))

@@ -123,9 +123,17 @@ fn manifest(
         let bytes = std::fs::read(p).ok()?;
         Some(json!({"path": p.display().to_string(), "sha256": hex_sha256(&bytes)}))
     };
+    // Paths inside the output folder (a practice pack's files are in practices/<code>/).
     let outputs: Vec<String> = written
         .iter()
-        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter_map(|p| {
+            let parent = written.first()?.parent()?;
+            let inside = p
+                .strip_prefix(parent)
+                .ok()
+                .or_else(|| p.file_name().map(Path::new))?;
+            Some(inside.to_string_lossy().into_owned())
+        })
         .collect();
     let manifest = json!({
         "opal_version": env!("CARGO_PKG_VERSION"),

@@ -6,6 +6,7 @@ pub mod chart;
 pub mod items;
 pub mod manifest;
 pub mod output;
+pub mod packs;
 pub mod patients;
 pub mod report;
 pub mod summary;

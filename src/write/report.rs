@@ -33,7 +33,7 @@ pub struct Report<'a> {
     pub days_assumed: Option<u64>,
 }
 
-const CSS: &str = "
+pub const CSS: &str = "
 body{font-family:Arial,Helvetica,sans-serif;color:#212b32;margin:24px;max-width:1100px}
 h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;margin-top:28px;border-bottom:2px solid #005eb8;padding-bottom:4px}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
@@ -303,12 +303,12 @@ pub fn write_report(out: &std::path::Path, report: &Report) -> anyhow::Result<st
     Ok(path)
 }
 
-/// The report of an audit: its summaries, and the trend of the month ends up to its date.
-pub fn audit_report(
-    out: &std::path::Path,
+/// The trend of an audit's month ends (the first a look-back after the earliest issue, to
+/// the last complete month), for its report and practice packs.
+pub fn audit_trend(
     r: &crate::engine::AuditResult,
     config: &AuditConfig,
-) -> anyhow::Result<std::path::PathBuf> {
+) -> (Vec<Series>, Option<Computed>, TrendSettings) {
     use crate::trend::{last_complete_month, month_end, month_ends};
     let first = r.first_issue_day.unwrap_or(r.as_of);
     let ends = month_ends(
@@ -323,13 +323,22 @@ pub fn audit_report(
         suppress: config.suppress,
         rates: config.list_sizes.is_some(),
     };
-    let (series, computed) = if ends.is_empty() {
-        (Vec::new(), None)
-    } else {
-        let series = crate::engine::trend::trend(r, config, &ends);
-        let computed = crate::write::trend::compute(&series, &settings);
-        (series, Some(computed))
-    };
+    if ends.is_empty() {
+        return (Vec::new(), None, settings);
+    }
+    let series = crate::engine::trend::trend(r, config, &ends);
+    let computed = crate::write::trend::compute(&series, &settings);
+    (series, Some(computed), settings)
+}
+
+/// The report of an audit: its summaries, and the trend of the month ends up to its date.
+pub fn audit_report(
+    out: &std::path::Path,
+    r: &crate::engine::AuditResult,
+    config: &AuditConfig,
+    trend: (&[Series], Option<&Computed>, &TrendSettings),
+) -> anyhow::Result<std::path::PathBuf> {
+    let (series, computed, settings) = trend;
     let days_assumed = r
         .items
         .iter()
@@ -342,7 +351,7 @@ pub fn audit_report(
         as_of: r.as_of,
         config,
         summaries: Some((&r.practice_summaries, &r.ics_summaries)),
-        trend: computed.as_ref().map(|c| (series.as_slice(), c, &settings)),
+        trend: computed.map(|c| (series, c, settings)),
         accounting: &r.accounting,
         unresolved: tally(r.unresolved.iter().map(|u| u.reason.as_str())),
         rejected: tally(r.rejected.iter().map(|x| x.column.as_str())),

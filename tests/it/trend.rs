@@ -402,3 +402,71 @@ fn issue17_the_report_is_self_contained_holds_no_patient_and_suppresses_when_ask
     assert_eq!(code, 0);
     assert!(!plain.join("report.html").exists());
 }
+
+#[test]
+fn issue17_a_practice_pack_holds_only_its_own_patients() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let (code, _, err) = opal(&[
+        "audit",
+        SAMPLE,
+        "--practices",
+        PRACTICES,
+        "--list-sizes",
+        LISTS,
+        "--exclude-patients",
+        "data/sample/exclusions.csv",
+        "--practice-packs",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Each patient's practice: the latest in patients.csv, and the practice then for those
+    // resolved.
+    let mut practice_of: HashMap<String, Vec<String>> = HashMap::new();
+    for r in read(&out.join("patients.csv")) {
+        practice_of
+            .entry(r["patient_id"].clone())
+            .or_default()
+            .push(r["practice_code"].clone());
+    }
+    for r in read(&out.join("resolved.csv")) {
+        practice_of
+            .entry(r["patient_id"].clone())
+            .or_default()
+            .push(r["practice_code"].clone());
+    }
+    let ids: Vec<String> = read(Path::new(SAMPLE))
+        .into_iter()
+        .map(|r| r["patient_id"].clone())
+        .filter(|id| !id.is_empty())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let practices = read(Path::new(PRACTICES));
+    let mut listed = 0;
+    for p in &practices {
+        let code = &p["practice_code"];
+        let pack = out.join("practices").join(code);
+        let review = read(&pack.join("review_list.csv"));
+        let resolved = read(&pack.join("resolved.csv"));
+        listed += review.len();
+        for r in review.iter().chain(&resolved) {
+            assert_eq!(&r["practice_code"], code);
+            assert!(practice_of[&r["patient_id"]].contains(code));
+        }
+        // The page names no patient of another practice.
+        let page = std::fs::read_to_string(pack.join("report.html")).unwrap();
+        check_html(&page);
+        for id in &ids {
+            let ours = practice_of.get(id).is_some_and(|ps| ps.contains(code));
+            if !ours {
+                assert!(!page.contains(&format!(">{id}<")), "{id} in {code}'s pack");
+            }
+        }
+        assert!(page.contains("For the practice"));
+    }
+    // Together the packs hold the whole review list.
+    assert_eq!(listed, read(&out.join("review_list.csv")).len());
+}
