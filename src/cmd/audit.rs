@@ -81,6 +81,11 @@ pub struct Args {
     /// its patients to review). Each pack holds only that practice's patients.
     #[arg(long)]
     practice_packs: bool,
+    /// Also write review_list.xlsx (and one in each practice pack): a frozen header row,
+    /// filters, column widths, dates as dates, numbers as numbers, and a sheet explaining
+    /// each column.
+    #[arg(long)]
+    xlsx: bool,
     /// A patient with a gabapentinoid, benzodiazepine or Z-drug issued in the look-back
     /// window goes on the review list when their OME/day is above this many mg (0 turns the
     /// rule off; 0 to 100000).
@@ -227,6 +232,14 @@ pub fn run(args: Args) -> Result<()> {
         args.format,
     )?);
     written.extend(write_row_outputs(&out, &result, args.format)?);
+    if args.xlsx {
+        let review: Vec<&crate::engine::PatientRow> =
+            crate::write::patients::patient_order(&result.patients)
+                .into_iter()
+                .filter(|p| p.to_review())
+                .collect();
+        written.push(crate::write::xlsx::write_review_xlsx(&out, &review)?);
+    }
     if args.report || args.practice_packs {
         let (series, computed, settings) = crate::write::report::audit_trend(&result, &config);
         let trend = (series.as_slice(), computed.as_ref(), &settings);
@@ -242,6 +255,7 @@ pub fn run(args: Args) -> Result<()> {
                 &config,
                 &day_text(previous),
                 trend,
+                args.xlsx,
             )?);
         }
     }

@@ -13,3 +13,4 @@ pub mod summary;
 pub mod table;
 pub mod terminal;
 pub mod trend;
+pub mod xlsx;

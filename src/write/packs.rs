@@ -187,6 +187,7 @@ pub fn write_practice_packs(
     config: &AuditConfig,
     previous: &str,
     trend: (&[Series], Option<&Computed>, &TrendSettings),
+    xlsx: bool,
 ) -> Result<Vec<PathBuf>> {
     let (series, computed, t) = trend;
     let mut all = CohortSummary::default();
@@ -223,6 +224,9 @@ pub fn write_practice_packs(
             &patient_table(&review, false),
             Format::Csv,
         )?);
+        if xlsx {
+            written.push(crate::write::xlsx::write_review_xlsx(&dir, &review)?);
+        }
         let owned: Vec<ResolvedRow> = resolved.iter().map(|x| (*x).clone()).collect();
         written.push(crate::write::audit::write_resolved(
             &dir,

@@ -470,3 +470,66 @@ fn issue17_a_practice_pack_holds_only_its_own_patients() {
     // Together the packs hold the whole review list.
     assert_eq!(listed, read(&out.join("review_list.csv")).len());
 }
+
+#[test]
+fn issue17_review_list_xlsx_has_the_csv_rows_typed() {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let (code, _, err) = opal(&[
+        "audit",
+        SAMPLE,
+        "--practices",
+        PRACTICES,
+        "--list-sizes",
+        LISTS,
+        "--xlsx",
+        "--practice-packs",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for folder in [out.clone(), out.join("practices").join("Y90002")] {
+        let csv = read(&folder.join("review_list.csv"));
+        let mut wb: Xlsx<_> = open_workbook(folder.join("review_list.xlsx")).unwrap();
+        let sheet = wb.worksheet_range("review list").unwrap();
+        let mut rows = sheet.rows();
+        let header: Vec<String> = rows.next().unwrap().iter().map(|c| c.to_string()).collect();
+        let csv_header: Vec<String> = {
+            let mut r = csv::Reader::from_path(folder.join("review_list.csv")).unwrap();
+            r.headers().unwrap().iter().map(String::from).collect()
+        };
+        assert_eq!(header, csv_header);
+        let body: Vec<_> = rows.collect();
+        assert_eq!(body.len(), csv.len(), "{}", folder.display());
+        assert!(!body.is_empty());
+        let epoch = opal::values::days_from_civil(1899, 12, 30).unwrap();
+        for (x, c) in body.iter().zip(&csv) {
+            for (j, name) in header.iter().enumerate() {
+                let want = &c[name];
+                let same = match &x[j] {
+                    Data::Empty => want.is_empty(),
+                    Data::String(s) => s == want,
+                    Data::Float(f) => want.parse::<f64>().is_ok_and(|w| (w - f).abs() < 1e-6),
+                    Data::Int(i) => want.parse::<i64>() == Ok(*i),
+                    Data::Bool(b) => want == if *b { "true" } else { "false" },
+                    Data::DateTime(d) => {
+                        // A date, as a date: Excel's day number.
+                        let day = opal::values::parse_date_with(
+                            want,
+                            &opal::values::DateFormat("%Y-%m-%d".into()),
+                        )
+                        .unwrap();
+                        (d.as_f64() - f64::from(day - epoch)).abs() < 1e-9
+                    }
+                    other => panic!("{name}: {other:?}"),
+                };
+                assert!(same, "{name}: xlsx {:?}, csv {want:?}", x[j]);
+            }
+        }
+        // The sheet that explains each column.
+        let about = wb.worksheet_range("columns").unwrap();
+        assert_eq!(about.rows().count(), header.len() + 1);
+    }
+}

@@ -1,0 +1,157 @@
+//! review_list.xlsx (`--xlsx`, issue 17): the review list as a spreadsheet that opens well in
+//! Excel — a frozen header row, filters, column widths, dates as dates, numbers as numbers,
+//! true/false as booleans — and a second sheet explaining each column. The columns and cells
+//! are the review list's own declaration ([`crate::write::patients::COLUMNS`]).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Result};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+
+use crate::engine::PatientRow;
+use crate::values::format_day;
+use crate::write::cells::Cell;
+use crate::write::patients::COLUMNS;
+use crate::write::table::write_atomically;
+
+/// What each column of the review list means (the `columns` sheet).
+pub const MEANINGS: &[(&str, &str)] = &[
+    ("patient_id", "The patient, as the extract identifies them."),
+    ("practice_code", "The practice of the patient's latest opioid item."),
+    ("ics_code", "The integrated care system (ICB) of that practice."),
+    ("ome_mg_day", "Oral morphine equivalent, mg a day: the mean over the dose window (28 days) to the audit date, from the supplies."),
+    ("instructed_ome_mg_day", "OME a day as the directions of the current items say, where they can be read."),
+    ("current_ome_mg_day", "OME a day supplied on the audit date itself (today's dose)."),
+    ("peak_ome_mg_day", "The highest single day's OME in the look-back (90 days)."),
+    ("dose_band", "<50, 50-<90, 90-120 or >120 mg OME a day (the window mean)."),
+    ("duration_days", "Days on opioids in the current episode, to the audit date."),
+    ("duration_censored", "The episode began on the extract's first date: it may be longer."),
+    ("high_dose", "The window mean is above the threshold (120 mg a day)."),
+    ("high_dose_now", "Today's dose is above the threshold."),
+    ("long_term", "On opioids for more than the long-term limit (90 days)."),
+    ("reasons", "Why the patient is on the list, in words."),
+    ("co_prescribed", "Gabapentinoids, benzodiazepines and Z-drugs issued in the last 90 days."),
+    ("status", "new, continuing or returned since the previous audit."),
+    ("current_products", "The opioid products supplied in the dose window."),
+    ("last_issue_date", "The date of the latest opioid item."),
+    ("doses_disagree", "Instructed and supplied doses differ by more than half."),
+    ("ome_mg_day_3m_ago", "The window mean three month ends ago."),
+    ("ome_mg_day_12m_peak", "The highest window mean at the audit date and the 12 month ends before it."),
+    ("change_from_peak_pct", "How far the dose now is from that peak, in percent."),
+    ("largest_monthly_drop_pct", "The largest fall between consecutive month ends in the last six months, in percent."),
+    ("taper", "tapering (at least 15% below the peak) or rapid (a fall of more than 40% in a month, long-term)."),
+];
+
+fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> anyhow::Error {
+    anyhow!("cannot write the spreadsheet: {e}")
+}
+
+/// Write `<dir>/review_list.xlsx` from the review list's rows.
+pub fn write_review_xlsx(dir: &Path, rows: &[&PatientRow]) -> Result<PathBuf> {
+    let columns: Vec<_> = COLUMNS.iter().filter(|c| !c.patients_only).collect();
+    let mut wb = Workbook::new();
+    let header = Format::new().set_bold().set_background_color("#F0F4F5");
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let decimals = Format::new().set_num_format("0.0");
+    let ws = wb.add_worksheet();
+    ws.set_name("review list").map_err(xlsx_err)?;
+    let mut widths: Vec<usize> = columns.iter().map(|c| c.name.len() + 2).collect();
+    for (j, c) in columns.iter().enumerate() {
+        ws.write_string_with_format(0, j as u16, c.name, &header)
+            .map_err(xlsx_err)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        for (j, c) in columns.iter().enumerate() {
+            let col = j as u16;
+            let width = match (c.cell)(r) {
+                Cell::Text(s) | Cell::OptText(Some(s)) => {
+                    if !s.is_empty() {
+                        ws.write_string(row, col, s).map_err(xlsx_err)?;
+                    }
+                    s.chars().count()
+                }
+                Cell::Number(Some(v)) => {
+                    ws.write_number_with_format(row, col, v, &decimals)
+                        .map_err(xlsx_err)?;
+                    8
+                }
+                Cell::Integer(Some(v)) => {
+                    ws.write_number(row, col, v as f64).map_err(xlsx_err)?;
+                    6
+                }
+                Cell::Flag(Some(b)) => {
+                    ws.write_boolean(row, col, b).map_err(xlsx_err)?;
+                    5
+                }
+                Cell::Date(Some(d)) => {
+                    let t = format_day(d);
+                    let (y, m, dd) = (
+                        t[..4].parse().unwrap_or(1970),
+                        t[5..7].parse().unwrap_or(1),
+                        t[8..10].parse().unwrap_or(1),
+                    );
+                    let when = ExcelDateTime::from_ymd(y, m, dd).map_err(xlsx_err)?;
+                    ws.write_datetime_with_format(row, col, &when, &date)
+                        .map_err(xlsx_err)?;
+                    10
+                }
+                _ => 0,
+            };
+            widths[j] = widths[j].max(width + 2);
+        }
+    }
+    for (j, w) in widths.iter().enumerate() {
+        ws.set_column_width(j as u16, (*w).min(60) as f64)
+            .map_err(xlsx_err)?;
+    }
+    ws.set_freeze_panes(1, 0).map_err(xlsx_err)?;
+    ws.autofilter(0, 0, rows.len() as u32, columns.len() as u16 - 1)
+        .map_err(xlsx_err)?;
+    let about = wb.add_worksheet();
+    about.set_name("columns").map_err(xlsx_err)?;
+    about
+        .write_string_with_format(0, 0, "column", &header)
+        .map_err(xlsx_err)?;
+    about
+        .write_string_with_format(0, 1, "what it holds", &header)
+        .map_err(xlsx_err)?;
+    for (i, c) in columns.iter().enumerate() {
+        let meaning = MEANINGS
+            .iter()
+            .find(|(n, _)| *n == c.name)
+            .map_or("", |(_, m)| *m);
+        about
+            .write_string(i as u32 + 1, 0, c.name)
+            .map_err(xlsx_err)?;
+        about
+            .write_string(i as u32 + 1, 1, meaning)
+            .map_err(xlsx_err)?;
+    }
+    about.set_column_width(0, 26).map_err(xlsx_err)?;
+    about.set_column_width(1, 100).map_err(xlsx_err)?;
+    let bytes = wb.save_to_buffer().map_err(xlsx_err)?;
+    let path = dir.join("review_list.xlsx");
+    write_atomically(&path, |w| {
+        use std::io::Write;
+        w.write_all(&bytes)?;
+        Ok(())
+    })?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_review_list_column_is_explained() {
+        for c in COLUMNS.iter().filter(|c| !c.patients_only) {
+            assert!(
+                MEANINGS.iter().any(|(n, m)| *n == c.name && !m.is_empty()),
+                "{} has no meaning in the columns sheet",
+                c.name
+            );
+        }
+    }
+}
