@@ -49,6 +49,10 @@ pub struct Args {
     /// Format of the tables written.
     #[arg(long, value_enum, default_value = "csv")]
     format: Format,
+    /// Which opioid items to write to items.csv (items.parquet): all, those of the patients
+    /// on the review list (the trace a pharmacist reads), or none.
+    #[arg(long, value_enum, default_value = "all")]
+    items: ItemsArg,
     /// Print nothing but warnings and errors: no progress, no summary (for batch jobs).
     #[arg(long, short)]
     quiet: bool,
@@ -95,6 +99,14 @@ pub struct Args {
     pub method: MethodArgs,
 }
 
+/// `--items`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ItemsArg {
+    All,
+    Review,
+    None,
+}
+
 pub fn run(args: Args) -> Result<()> {
     // The ranges are clap's (exit 2); what is left is how options relate.
     let as_of = match &args.as_of {
@@ -135,12 +147,12 @@ pub fn run(args: Args) -> Result<()> {
         None => None,
     };
     let mut items_csv = match args.format {
-        Format::Csv => {
+        Format::Csv if args.items == ItemsArg::All => {
             let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
             let temp = dir.join(format!(".items.csv.{}.partial", std::process::id()));
             Some(ItemsWriter::start(temp, config.clone())?)
         }
-        Format::Parquet => None,
+        _ => None,
     };
     let pb = spinner(args.quiet, "reading and auditing extracts");
     let mut send = |b| match items_csv.as_mut() {
@@ -202,7 +214,7 @@ pub fn run(args: Args) -> Result<()> {
     // lists are worked out and written; items.csv is finished meanwhile on its own thread.
     let (items, patients) = std::thread::scope(|s| {
         let (out, result, config) = (&out, &result, &config);
-        let items = (args.format == Format::Parquet)
+        let items = (args.format == Format::Parquet && args.items == ItemsArg::All)
             .then(|| s.spawn(move || write_items_parquet(out, result, config)));
         let patients = (|| -> Result<_> {
             let c = audit::complete(result, config);
@@ -212,18 +224,26 @@ pub fn run(args: Args) -> Result<()> {
         (items.map(|h| h.join()), patients)
     });
     let items = match (items, items_csv.take()) {
-        (Some(Ok(written)), _) => written?,
+        (Some(Ok(written)), _) => Some(written?),
         (Some(Err(e)), _) => std::panic::resume_unwind(e),
         (None, Some(w)) => {
             let path = w.finish(&out.join("items.csv"))?;
             crate::timing::lap("write items");
-            path
+            Some(path)
         }
-        (None, None) => bail!("internal error: no items output"),
+        (None, None) => None,
     };
     let (completion, mut written) = patients?;
     result.complete_with(completion);
-    written.push(items);
+    written.extend(items);
+    if args.items == ItemsArg::Review {
+        written.push(crate::write::items::write_review_items(
+            &out,
+            &result,
+            &config,
+            args.format,
+        )?);
+    }
     let previous = crate::engine::patients::previous_as_of(&result, &config);
     written.push(crate::write::audit::write_resolved(
         &out,

@@ -403,3 +403,54 @@ impl Drop for ItemsWriter {
         crate::interrupt::unregister(&self.temp);
     }
 }
+
+/// The items of the patients on the review list only (`--items review`), written after the
+/// patients are known: items.csv through the same writer and columns, or items.parquet.
+pub fn write_review_items(
+    out: &Path,
+    r: &AuditResult,
+    config: &AuditConfig,
+    format: crate::write::table::Format,
+) -> Result<PathBuf> {
+    let listed: std::collections::HashSet<&str> = r
+        .patients
+        .iter()
+        .filter(|p| p.to_review())
+        .map(|p| p.patient_id.as_str())
+        .collect();
+    let on_list: Vec<bool> = r
+        .patient_ids
+        .iter()
+        .map(|id| listed.contains(id.as_str()))
+        .collect();
+    let items: Vec<Item> = r
+        .items
+        .iter()
+        .filter(|i| on_list[i.patient as usize])
+        .copied()
+        .collect();
+    let path = match format {
+        crate::write::table::Format::Csv => {
+            let temp = out.join(format!(".items.csv.{}.partial", std::process::id()));
+            let mut w = ItemsWriter::start(temp, config.clone())?;
+            w.send(ItemBatch {
+                items,
+                patients: r.patient_ids.clone(),
+                practices: r.practice_codes.clone(),
+                products: r.products.clone(),
+                doses: r.doses.clone(),
+            })?;
+            w.finish(&out.join("items.csv"))?
+        }
+        crate::write::table::Format::Parquet => {
+            let blocks = items.chunks(crate::write::table::PARQUET_BLOCK_ROWS);
+            let frames = std::iter::once(&items[..0])
+                .filter(|_| items.is_empty())
+                .chain(blocks)
+                .map(|block| items_frame(r, block, config));
+            crate::write::table::write_parquet_blocks(out, "items", frames)?
+        }
+    };
+    crate::timing::lap("write items");
+    Ok(path)
+}

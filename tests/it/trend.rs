@@ -533,3 +533,62 @@ fn issue17_review_list_xlsx_has_the_csv_rows_typed() {
         assert_eq!(about.rows().count(), header.len() + 1);
     }
 }
+
+/// Issue 18: --items all|review|none.
+#[test]
+fn issue18_items_review_holds_the_review_lists_items_and_none_holds_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, items: &str, format: &str| {
+        let out = dir.path().join(name);
+        let (code, _, err) = opal(&[
+            "audit",
+            SAMPLE,
+            "--items",
+            items,
+            "--format",
+            format,
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let all = run("all", "all", "csv");
+    let review = run("review", "review", "csv");
+    let none = run("none", "none", "csv");
+    let listed: std::collections::HashSet<String> = read(&all.join("review_list.csv"))
+        .into_iter()
+        .map(|r| r["patient_id"].clone())
+        .collect();
+    let text = |p: &Path| std::fs::read_to_string(p).unwrap();
+    let all_items = text(&all.join("items.csv"));
+    let mut lines = all_items.lines();
+    let header = lines.next().unwrap();
+    let want: Vec<&str> = lines
+        .filter(|l| listed.contains(l.split(',').nth(2).unwrap()))
+        .collect();
+    let got_text = text(&review.join("items.csv"));
+    let mut got = got_text.lines();
+    assert_eq!(got.next(), Some(header));
+    let got: Vec<&str> = got.collect();
+    assert!(!got.is_empty());
+    assert_eq!(
+        got, want,
+        "the review list's items, in the same order, byte for byte"
+    );
+    assert!(!none.join("items.csv").exists());
+    // The other outputs do not change.
+    for f in [
+        "review_list.csv",
+        "patients.csv",
+        "practice_summary.csv",
+        "resolved.csv",
+    ] {
+        assert_eq!(text(&all.join(f)), text(&none.join(f)), "{f}");
+        assert_eq!(text(&all.join(f)), text(&review.join(f)), "{f}");
+    }
+    // Parquet too.
+    let pq = run("pq", "review", "parquet");
+    assert!(pq.join("items.parquet").is_file());
+}
