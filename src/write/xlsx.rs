@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 
 use crate::engine::PatientRow;
@@ -43,11 +43,28 @@ pub const MEANINGS: &[(&str, &str)] = &[
 ];
 
 fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> anyhow::Error {
-    anyhow!("cannot write the spreadsheet: {e}")
+    anyhow!("{e}")
 }
 
 /// Write `<dir>/review_list.xlsx` from the review list's rows.
 pub fn write_review_xlsx(dir: &Path, rows: &[&PatientRow]) -> Result<PathBuf> {
+    let path = dir.join("review_list.xlsx");
+    let bytes = workbook(rows).with_context(|| {
+        format!(
+            "cannot write {}\nhint: the review list is also in review_list.csv",
+            path.display()
+        )
+    })?;
+    write_atomically(&path, |w| {
+        use std::io::Write;
+        w.write_all(&bytes)?;
+        Ok(())
+    })?;
+    Ok(path)
+}
+
+/// The workbook's bytes: the review list and the sheet explaining its columns.
+fn workbook(rows: &[&PatientRow]) -> Result<Vec<u8>> {
     let columns: Vec<_> = COLUMNS.iter().filter(|c| !c.patients_only).collect();
     let mut wb = Workbook::new();
     let header = Format::new().set_bold().set_background_color("#F0F4F5");
@@ -130,14 +147,7 @@ pub fn write_review_xlsx(dir: &Path, rows: &[&PatientRow]) -> Result<PathBuf> {
     }
     about.set_column_width(0, 26).map_err(xlsx_err)?;
     about.set_column_width(1, 100).map_err(xlsx_err)?;
-    let bytes = wb.save_to_buffer().map_err(xlsx_err)?;
-    let path = dir.join("review_list.xlsx");
-    write_atomically(&path, |w| {
-        use std::io::Write;
-        w.write_all(&bytes)?;
-        Ok(())
-    })?;
-    Ok(path)
+    wb.save_to_buffer().map_err(xlsx_err)
 }
 
 #[cfg(test)]
