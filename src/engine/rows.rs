@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
-use polars::prelude::{PlHashMap, StringChunked};
+use polars::prelude::PlHashMap;
 
 use super::{
     corrupt_text, invisible_id, looks_like_nhs_number, Accounting, AuditConfig, AuditResult,
@@ -18,7 +18,7 @@ use crate::checks::{
 use crate::dictionary::Dictionary;
 use crate::error::ExitError;
 use crate::ome::{missing_factor_reason, unit_ome};
-use crate::read::extract::Chunk;
+use crate::read::extract::{Chunk, Field};
 use crate::resolve::{ItemText, Resolver, Status};
 use crate::values::{self, DateFormat, Day, Quantity};
 
@@ -52,8 +52,8 @@ impl Interner {
     }
 }
 
-fn cell(col: Option<&polars::prelude::StringChunked>, row: usize) -> &str {
-    col.and_then(|c| c.get(row)).map(str::trim).unwrap_or("")
+fn cell<'c>(col: Option<Field<'c>>, row: usize) -> &'c str {
+    col.map_or("", |c| c.get(row).trim())
 }
 
 struct FileDates {
@@ -203,22 +203,22 @@ struct What<'a> {
 /// The canonical columns of one chunk.
 struct Columns<'c> {
     rows: usize,
-    patient: Option<&'c StringChunked>,
-    practice: Option<&'c StringChunked>,
-    date: Option<&'c StringChunked>,
-    name: Option<&'c StringChunked>,
-    dmd: Option<&'c StringChunked>,
-    bnf: Option<&'c StringChunked>,
-    qty: Option<&'c StringChunked>,
-    qty_unit: Option<&'c StringChunked>,
-    dose: Option<&'c StringChunked>,
-    days: Option<&'c StringChunked>,
-    ics: Option<&'c StringChunked>,
+    patient: Option<Field<'c>>,
+    practice: Option<Field<'c>>,
+    date: Option<Field<'c>>,
+    name: Option<Field<'c>>,
+    dmd: Option<Field<'c>>,
+    bnf: Option<Field<'c>>,
+    qty: Option<Field<'c>>,
+    qty_unit: Option<Field<'c>>,
+    dose: Option<Field<'c>>,
+    days: Option<Field<'c>>,
+    ics: Option<Field<'c>>,
 }
 
 impl<'c> Columns<'c> {
     /// The column a row can be rejected on.
-    fn column(&self, column: Column) -> Option<&'c StringChunked> {
+    fn column(&self, column: Column) -> Option<Field<'c>> {
         match column {
             Column::PatientId => self.patient,
             Column::PracticeCode => self.practice,
@@ -491,8 +491,11 @@ impl<'a> Auditor<'a> {
         let st = &mut self.files[file];
         let format = st.dates.format.clone();
         if let Some(c) = chunk.column(st.columns.get("issue_date")) {
-            for v in c.iter().flatten() {
-                let v = v.trim();
+            for row in 0..chunk.rows() {
+                let v = c.get(row).trim();
+                if v.is_empty() {
+                    continue;
+                }
                 if !st.dates.days.contains_key(v) {
                     let day = format.as_ref().and_then(|f| values::parse_date_with(v, f));
                     st.dates.days.insert(v.to_string(), day);

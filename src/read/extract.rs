@@ -17,6 +17,7 @@ use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::read::factors::hex_sha256;
+use crate::read::records::{self, Records, SplitError};
 
 /// opal's canonical extract columns.
 pub const CANONICAL: &[&str] = &[
@@ -404,19 +405,36 @@ fn parquet_frame(display: &str, sha256: String) -> Result<ParquetWhole> {
     })
 }
 
-/// A block of rows of an extract being read in chunks (see [`ExtractReader`]).
+/// A block of rows of an extract being read in chunks (see [`ExtractReader`]): the fields of
+/// its records as slices of one buffer ([`Records`]).
 #[derive(Debug)]
 pub struct Chunk {
-    pub frame: DataFrame,
+    records: Records,
+    /// Header as written → field index.
+    index: Arc<BTreeMap<String, usize>>,
     /// Physical line of the chunk's first record (1-based; the header is line 1).
     first_line: u64,
     /// Physical line of each record, when some quoted field in the chunk spans lines.
     line_of_row: Option<Vec<u64>>,
 }
 
+/// One column of a [`Chunk`].
+#[derive(Debug, Clone, Copy)]
+pub struct Field<'a> {
+    records: &'a Records,
+    k: usize,
+}
+
+impl<'a> Field<'a> {
+    /// The text of this column in row `row`, as written (unquoted, not trimmed).
+    pub fn get(&self, row: usize) -> &'a str {
+        self.records.get(row, self.k)
+    }
+}
+
 impl Chunk {
     pub fn rows(&self) -> usize {
-        self.frame.height()
+        self.records.rows()
     }
 
     /// The physical line of a row of this chunk.
@@ -431,8 +449,12 @@ impl Chunk {
     }
 
     /// A column by its header as written, when the file has it.
-    pub fn column(&self, header: Option<&String>) -> Option<&StringChunked> {
-        self.frame.column(header?).ok()?.str().ok()
+    pub fn column(&self, header: Option<&String>) -> Option<Field<'_>> {
+        let k = *self.index.get(header?)?;
+        Some(Field {
+            records: &self.records,
+            k,
+        })
     }
 }
 
@@ -564,43 +586,6 @@ fn last_record_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
-/// The physical line each record starts on, when a quoted field spans lines (else the
-/// records are one a line and `None`). Blank lines are records, as polars reads them.
-fn record_start_lines(data: &[u8], first_line: u64) -> Option<Vec<u64>> {
-    // Quoted text lies between the 1st and 2nd quote, the 3rd and 4th, ... (an escaped ""
-    // adds two), so a line break inside quotes is one between such a pair.
-    let mut quotes = memchr::memchr_iter(b'"', data);
-    let spans = loop {
-        let Some(open) = quotes.next() else {
-            break false;
-        };
-        let close = quotes.next().unwrap_or(data.len());
-        if memchr::memchr(b'\n', &data[open..close]).is_some() {
-            break true;
-        }
-    };
-    if !spans {
-        return None;
-    }
-    let mut lines = Vec::new();
-    let (mut line, mut in_quote, mut at_start) = (first_line, false, true);
-    for &b in data {
-        if at_start {
-            lines.push(line);
-            at_start = false;
-        }
-        match b {
-            b'"' => in_quote = !in_quote,
-            b'\n' => {
-                line += 1;
-                at_start = !in_quote;
-            }
-            _ => {}
-        }
-    }
-    Some(lines)
-}
-
 /// Text of one chunk as UTF-8: kept when it is, else read as Windows-1252.
 fn chunk_utf8(data: Vec<u8>) -> Vec<u8> {
     if std::str::from_utf8(&data).is_ok() {
@@ -610,75 +595,83 @@ fn chunk_utf8(data: Vec<u8>) -> Vec<u8> {
     text.into_owned().into_bytes()
 }
 
-/// Parse one chunk (the header row, then whole records) with polars, every column as text.
-fn parse_chunk(
+/// Split one chunk of whole records ([`records::split`]): read as Windows-1252 when its text
+/// is not UTF-8, each record's physical line worked out when a quoted field spans lines.
+/// `lines` are the number of physical lines before the chunk and the line breaks in it.
+fn split_chunk(
     display: &str,
-    text: Vec<u8>,
-    separator: u8,
-    header_fields: usize,
-    line_offset: u64,
-    projection: &[String],
-) -> (Result<DataFrame>, Vec<u8>) {
-    let buffer = polars_buffer::Buffer::from(text);
-    let parse = |buffer: &polars_buffer::Buffer<u8>| {
-        let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
-        LazyCsvReader::new_with_sources(sources)
-            .with_has_header(true)
-            .with_separator(separator)
-            .with_infer_schema_length(Some(0))
-            .with_missing_is_null(true)
-            .finish()
-            // Only the columns opal maps are parsed (an extract may carry many more); names
-            // are literal, never patterns.
-            .and_then(|lf| {
-                lf.select([by_name(projection.iter().map(String::as_str), true, false).as_expr()])
-                    .collect()
-            })
+    text: &mut Vec<u8>,
+    (separator, width): (u8, usize),
+    (lines_before, newlines): (u64, usize),
+    index: &Arc<BTreeMap<String, usize>>,
+    spare: (Vec<u8>, Vec<u32>),
+) -> Result<Chunk> {
+    let records = match records::split(text, separator, width, spare) {
+        Err(SplitError::NotUtf8) => {
+            *text = chunk_utf8(std::mem::take(text));
+            records::split(text, separator, width, Default::default())
+        }
+        r => r,
     };
-    let parsed = parse(&buffer)
-        .or_else(|e| {
-            // A quote inside an unquoted field (`capsules 1" strip`) is a character: only
-            // when polars stops, so that good files pay nothing for it.
-            match quote_stray_quotes(&buffer, separator) {
-                Some(fixed) => parse(&polars_buffer::Buffer::from(fixed)),
-                None => Err(e),
-            }
-        })
-        .map_err(
-            |e| match first_ragged_row(&buffer, separator, header_fields) {
-                Some((line, fields)) => anyhow!(
-                    "{display}: line {} has {fields} fields but the header has \
-                     {header_fields}\nhint: a field with a comma or a line break must be \
-                     quoted; check that line, or export the extract again",
-                    line + line_offset
-                ),
-                // polars' message may quote the rows after an open quote: not shown.
-                None => match unclosed_quote_line(&buffer) {
-                    Some(line) => anyhow!(
-                        "{display}: line {} opens a quote (\") that is never closed\nhint: a \
-                         quote inside a field must be doubled (\"\"); check that line, or \
-                         export the extract again",
-                        line + line_offset
-                    ),
-                    None => {
-                        let _ = e;
-                        anyhow!(
-                            "{display}: cannot read as CSV\nhint: check that every row has the \
-                             same number of fields as the header and that quotes are closed"
-                        )
-                    }
-                },
-            },
-        )
-        .map(|mut frame| {
-            // One chunk per column, so that reading row i is a direct index, not a search.
-            frame.rechunk_mut_par();
-            frame
-        });
-    // The text is handed back for the next chunk when polars keeps no reference to it:
-    // fresh pages for every chunk cost more than parsing them on these machines.
-    let reclaimed = buffer.into_mut().right().unwrap_or_default();
-    (parsed, reclaimed)
+    let line_at =
+        |at: usize| lines_before + 1 + memchr::memchr_iter(b'\n', &text[..at]).count() as u64;
+    let records = records.map_err(|e| match e {
+        SplitError::Ragged { at } => {
+            let fields = csv::ReaderBuilder::new()
+                .delimiter(separator)
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&text[at..])
+                .byte_records()
+                .next()
+                .and_then(|r| r.ok())
+                .map_or(0, |r| r.len());
+            anyhow!(
+                "{display}: line {} has {fields} fields but the header has {width}\nhint: a \
+                 field with a comma or a line break must be quoted; check that line, or \
+                 export the extract again",
+                line_at(at)
+            )
+        }
+        SplitError::Unclosed { at } => {
+            let opened = unclosed_quote_line(&text[at..]).unwrap_or(1) - 1;
+            anyhow!(
+                "{display}: line {} opens a quote (\") that is never closed\nhint: a quote \
+                 inside a field must be doubled (\"\"); check that line, or export the extract \
+                 again",
+                line_at(at) + opened
+            )
+        }
+        SplitError::NotUtf8 | SplitError::TooLarge => anyhow!(
+            "{display}: a record from line {} on is 4 GiB or more\nhint: check that quotes are \
+             closed, or export the extract again",
+            lines_before + 1
+        ),
+    })?;
+    let first_line = lines_before + 1;
+    // Records are one a line unless a quoted field spans lines: then count lines to each.
+    let whole_lines = records
+        .rows()
+        .saturating_sub(usize::from(text.last().is_some_and(|&b| b != b'\n')));
+    let line_of_row = (newlines != whole_lines).then(|| {
+        let (mut line, mut from) = (first_line, 0usize);
+        records
+            .starts()
+            .iter()
+            .map(|&start| {
+                let start = start as usize;
+                line += memchr::memchr_iter(b'\n', &text[from..start]).count() as u64;
+                from = start;
+                line
+            })
+            .collect()
+    });
+    Ok(Chunk {
+        records,
+        index: Arc::clone(index),
+        first_line,
+        line_of_row,
+    })
 }
 
 /// Open an extract for reading in chunks: the header is read and matched now, so that a
@@ -799,61 +792,55 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
     let found = find_header(&display, &first, opts)?;
     let (separator, headers, columns) = (found.separator, found.headers, found.columns);
     let physical_header_lines = first[..found.end].iter().filter(|&&b| b == b'\n').count() as u64;
-    // The header as polars reads it: the names trimmed (a stray space in "dose_text " must
-    // not make a column that is never found), one line.
-    let header = clean_header(&headers, separator);
-    let header_lines = 1u64;
-    let first = [header.as_slice(), &first[found.end..]].concat();
-    let header_end = header.len();
-
-    let mut mapped: Vec<&String> = columns.values().collect();
-    mapped.sort();
-    mapped.dedup();
-    let projection: Vec<String> = mapped.into_iter().cloned().collect();
+    let mut index = BTreeMap::new();
+    for (k, h) in headers.iter().enumerate() {
+        index.entry(h.clone()).or_insert(k);
+    }
+    let index = Arc::new(index);
+    let width = headers.len();
+    let mut text = first;
+    text.drain(..found.end);
     let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(1);
     let worker_display = display.clone();
-    let header_fields = headers.len();
     let worker = std::thread::Builder::new()
         .name("opal-read".into())
         .spawn(move || {
             let display = worker_display;
-            // Physical lines before the data of the chunk being parsed.
+            // Physical lines before the chunk being split.
             let mut lines_before = physical_header_lines;
-            let send = |text: Vec<u8>, data_start: usize, lines_before: u64| {
-                let data = &text[data_start..];
-                let lines = record_start_lines(data, lines_before + 1);
-                let (parsed, reclaimed) = parse_chunk(
-                    &display,
-                    text,
-                    separator,
-                    header_fields,
-                    lines_before - header_lines,
-                    &projection,
-                );
-                let parsed = parsed.map(|frame| Chunk {
-                    frame,
-                    first_line: lines_before + 1,
-                    line_of_row: lines,
-                });
-                let failed = parsed.is_err();
-                (tx.send(parsed).is_ok() && !failed, reclaimed)
-            };
-            let data_lines = first[header_end..].iter().filter(|&&b| b == b'\n').count() as u64;
-            let (mut go, mut text) = send(first, header_end, lines_before);
-            lines_before += data_lines;
             let mut eof = first_eof;
             // The bytes after the last whole record, carried to the next chunk.
             let mut carry = buf;
-            let h = header.len();
-            while go && !eof {
-                // One text buffer serves every chunk: the header, the carried bytes, then
-                // as much of the file as fits.
+            let mut spare = Default::default();
+            loop {
+                if !text.is_empty() {
+                    let n = memchr::memchr_iter(b'\n', &text).count();
+                    let chunk = split_chunk(
+                        &display,
+                        &mut text,
+                        (separator, width),
+                        (lines_before, n),
+                        &index,
+                        std::mem::take(&mut spare),
+                    );
+                    let failed = chunk.is_err();
+                    if tx.send(chunk).is_err() || failed {
+                        // Stopped early (an error, or the caller gave up): the totals are
+                        // not used.
+                        return (0, String::new());
+                    }
+                    lines_before += n as u64;
+                }
+                if eof {
+                    break;
+                }
+                // One text buffer serves every chunk: the carried bytes, then as much of
+                // the file as fits.
                 text.clear();
-                text.reserve(h + chunk_bytes + carry.len());
-                text.extend_from_slice(&header);
+                text.reserve(chunk_bytes + carry.len());
                 text.extend_from_slice(&carry);
                 carry.clear();
-                let mut target = h + chunk_bytes;
+                let mut target = chunk_bytes;
                 let cut = loop {
                     match fill(&mut src, &mut text, target) {
                         Ok(true) => {
@@ -866,37 +853,20 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
                             return (0, String::new());
                         }
                     }
-                    if let Some(c) = last_record_end(&text[h..]) {
-                        break h + c;
+                    if let Some(c) = last_record_end(&text) {
+                        break c;
                     }
                     target *= 2;
                 };
                 carry.extend_from_slice(&text[cut..]);
                 text.truncate(cut);
-                if text.len() == h {
-                    break;
-                }
                 if cr_only {
-                    text[h..]
-                        .iter_mut()
+                    text.iter_mut()
                         .filter(|b| **b == b'\r')
                         .for_each(|b| *b = b'\n');
                 }
-                let n = text[h..].iter().filter(|&&b| b == b'\n').count() as u64;
-                if std::str::from_utf8(&text[h..]).is_err() {
-                    let data = chunk_utf8(text[h..].to_vec());
-                    text.truncate(h);
-                    text.extend_from_slice(&data);
-                }
-                (go, text) = send(text, h, lines_before);
-                lines_before += n;
             }
-            if go {
-                src.finish()
-            } else {
-                // Stopped early (an error, or the caller gave up): the totals are not used.
-                (0, String::new())
-            }
+            src.finish()
         })
         .with_context(|| format!("{display}: cannot start the reading thread"))?;
     Ok(ExtractReader {
@@ -968,73 +938,6 @@ fn find_header(display: &str, first: &[u8], opts: &ReadOptions) -> Result<Header
     })
 }
 
-/// The header row as polars is given it: the trimmed names, quoted where they need it.
-fn clean_header(headers: &[String], separator: u8) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(separator)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    // Writing to memory cannot fail.
-    let _ = w.write_record(headers);
-    w.into_inner().unwrap_or_default()
-}
-
-/// A chunk with its stray quotes made literal: a `"` inside a field that did not start with
-/// one (`capsules 1" strip`) is a character, so that field is quoted with its quotes doubled.
-/// `None` when there is none to fix, or when a quoted field never closes (a real error).
-fn quote_stray_quotes(data: &[u8], separator: u8) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(data.len() + 64);
-    let (mut i, mut changed) = (0, false);
-    while i < data.len() {
-        // At the start of a field.
-        if data[i] == b'"' {
-            let start = i;
-            i += 1;
-            loop {
-                let close = memchr::memchr(b'"', &data[i..])? + i;
-                if data.get(close + 1) == Some(&b'"') {
-                    i = close + 2;
-                } else {
-                    i = close + 1;
-                    break;
-                }
-            }
-            out.extend_from_slice(&data[start..i]);
-            // A quoted field must end at a separator or a line end; anything else is not a
-            // stray quote opal can read for sure, so the chunk's error stands.
-            if i < data.len() && !matches!(data[i], b'\n' | b'\r') && data[i] != separator {
-                return None;
-            }
-        } else {
-            let end = data[i..]
-                .iter()
-                .position(|&b| b == separator || b == b'\n' || b == b'\r')
-                .map_or(data.len(), |p| p + i);
-            let field = &data[i..end];
-            if field.contains(&b'"') {
-                changed = true;
-                out.push(b'"');
-                for &b in field {
-                    if b == b'"' {
-                        out.push(b'"');
-                    }
-                    out.push(b);
-                }
-                out.push(b'"');
-            } else {
-                out.extend_from_slice(field);
-            }
-            i = end;
-        }
-        // The separator or line end after the field.
-        if i < data.len() {
-            out.push(data[i]);
-            i += 1;
-        }
-    }
-    changed.then_some(out)
-}
-
 /// Where the header record ends at the latest: the first newline outside quotes.
 fn header_end_hint(text: &[u8]) -> usize {
     let mut in_quote = false;
@@ -1046,6 +949,36 @@ fn header_end_hint(text: &[u8]) -> usize {
         }
     }
     text.len()
+}
+
+/// Rows `from..from + len` of a Parquet file's frame (every column text) as a [`Chunk`].
+fn parquet_chunk(display: &str, frame: &DataFrame, from: usize, len: usize) -> Result<Chunk> {
+    let columns: Vec<&StringChunked> = frame
+        .columns()
+        .iter()
+        .map(|c| c.str())
+        .collect::<PolarsResult<_>>()
+        .map_err(|e| anyhow!("cannot read {display} as Parquet: {}", polars_message(&e)))?;
+    let index = frame
+        .get_column_names()
+        .iter()
+        .enumerate()
+        .map(|(k, name)| (name.to_string(), k))
+        .collect();
+    let mut records = Records::with_width(columns.len());
+    for row in from..from + len {
+        for c in &columns {
+            records
+                .push_field(c.get(row).unwrap_or(""))
+                .map_err(|_| anyhow!("{display}: a chunk of rows of 4 GiB or more"))?;
+        }
+    }
+    Ok(Chunk {
+        records,
+        index: Arc::new(index),
+        first_line: from as u64 + 1,
+        line_of_row: None,
+    })
 }
 
 impl ExtractReader {
@@ -1061,11 +994,7 @@ impl ExtractReader {
                     None
                 } else {
                     let len = PARQUET_CHUNK_ROWS.min(frame.height() - *next);
-                    let chunk = Chunk {
-                        frame: frame.slice(*next as i64, len),
-                        first_line: *next as u64 + 1,
-                        line_of_row: None,
-                    };
+                    let chunk = parquet_chunk(&self.path, frame, *next, len)?;
                     *next += len;
                     Some(chunk)
                 }
@@ -1378,20 +1307,6 @@ pub fn map_columns(
 mod tests {
     use super::*;
 
-    /// A lone quote inside an unquoted field is made a character; a quoted field followed by
-    /// more text is not guessed at.
-    #[test]
-    fn stray_quotes_are_fixed_only_when_sure() {
-        let fixed = quote_stray_quotes(b"a,capsules 1\" strip,\"x, y\"\nb,c,d\n", b',').unwrap();
-        assert_eq!(
-            fixed,
-            b"a,\"capsules 1\"\" strip\",\"x, y\"\nb,c,d\n".to_vec()
-        );
-        assert_eq!(quote_stray_quotes(b"a,\"2 bd\"x,c\n", b','), None);
-        assert_eq!(quote_stray_quotes(b"a,\"never closed\n", b','), None);
-        assert_eq!(quote_stray_quotes(b"a,b\n", b','), None);
-    }
-
     /// The header is looked for in the first 20 lines: after 19 lines of preamble it is
     /// found; after 20 the file has no header opal can see, and the error says what it found.
     #[test]
@@ -1491,13 +1406,44 @@ mod tests {
         // An escaped quote ("") does not end a quoted field.
         let text = b"1,\"say \"\"hi\"\"\nthere\"\n2,x\n";
         assert_eq!(last_record_end(text), Some(text.len()));
-        assert_eq!(record_start_lines(text, 10), Some(vec![10, 12]));
-        // No line break inside quotes: records are one a line.
-        assert_eq!(record_start_lines(b"1,\"a,b\"\n2,c\n", 2), None);
-        // A blank line is a record, as polars reads it.
+    }
+
+    /// Line numbers worked by hand: 9 lines before the chunk; the first record spans lines
+    /// 10-11, a blank line is record 2 (line 12), then line 13.
+    #[test]
+    fn chunks_number_records_by_physical_line() {
+        let index = Arc::new(BTreeMap::from([("a".to_string(), 0), ("b".to_string(), 1)]));
+        let split = |text: &[u8]| {
+            let newlines = text.iter().filter(|&&b| b == b'\n').count();
+            let (format, lines) = ((b',', 2), (9, newlines));
+            split_chunk(
+                "x.csv",
+                &mut text.to_vec(),
+                format,
+                lines,
+                &index,
+                Default::default(),
+            )
+        };
+        let c = split(b"1,\"say \"\"hi\"\"\nthere\"\n\n2,x\n").unwrap();
+        let lines: Vec<u64> = (0..c.rows()).map(|r| c.line(r)).collect();
+        assert_eq!(lines, [10, 12, 13]);
+        let b = c.column(Some(&"b".to_string())).unwrap();
         assert_eq!(
-            record_start_lines(b"1,\"a\nb\"\n\n2,c\n", 2),
-            Some(vec![2, 4, 5])
+            (b.get(0), b.get(1), b.get(2)),
+            ("say \"hi\"\nthere", "", "x")
         );
+        // One a line: no table of lines is kept.
+        assert!(split(b"1,x\n2,y").unwrap().line_of_row.is_none());
+        let e = split(b"1,x\n\"2\n3\",y,z\n").unwrap_err().to_string();
+        assert!(
+            e.contains("x.csv: line 11 has 3 fields but the header has 2"),
+            "{e}"
+        );
+        let e = split(b"1,x\n2,y\n3,\"z\nw").unwrap_err().to_string();
+        assert!(e.contains("x.csv: line 12 opens a quote"), "{e}");
+        // Windows-1252: the pound sign.
+        let c = split(b"1,\xa3 5\n").unwrap();
+        assert_eq!(c.column(Some(&"b".to_string())).unwrap().get(0), "\u{a3} 5");
     }
 }

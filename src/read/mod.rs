@@ -4,4 +4,5 @@
 pub mod extract;
 pub mod factors;
 pub mod input;
+pub mod records;
 pub mod reference;
