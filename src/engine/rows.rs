@@ -53,7 +53,43 @@ impl Interner {
 }
 
 fn cell<'c>(col: Option<Field<'c>>, row: usize) -> &'c str {
-    col.map_or("", |c| c.get(row).trim())
+    col.map_or("", |c| trim(c.get(row)))
+}
+
+/// [`str::trim`], without its look at every end character when neither end is whitespace (an
+/// ASCII character above the space never is).
+fn trim(s: &str) -> &str {
+    let bare = |b: &u8| (b'!'..0x80).contains(b);
+    match s.as_bytes() {
+        [] => s,
+        [first, .., last] if bare(first) && bare(last) => s,
+        [only] if bare(only) => s,
+        _ => s.trim(),
+    }
+}
+
+/// The value of the row before, kept so that a run of rows with the same text (a patient's
+/// items, one after another in most extracts) is looked up once.
+struct Last<K, V> {
+    last: Option<(K, V)>,
+}
+
+impl<K: PartialEq + Copy, V: Copy> Last<K, V> {
+    fn new() -> Self {
+        Last { last: None }
+    }
+
+    /// The value of `key`: the last one's when it is the same, else `look_up`'s.
+    fn get(&mut self, key: K, look_up: impl FnOnce() -> V) -> V {
+        match self.last {
+            Some((k, v)) if k == key => v,
+            _ => {
+                let v = look_up();
+                self.last = Some((key, v));
+                v
+            }
+        }
+    }
 }
 
 struct FileDates {
@@ -141,32 +177,41 @@ impl Who {
         self.patient.clear();
         self.practice.clear();
         self.ics.clear();
+        let id = |interner: &mut Interner, v: &str| {
+            if v.is_empty() {
+                NONE
+            } else {
+                interner.get(v)
+            }
+        };
+        let (mut last_patient, mut last_practice, mut last_ics) =
+            (Last::new(), Last::new(), Last::new());
         for row in 0..c.rows {
-            let id = |interner: &mut Interner, v: &str| {
-                if v.is_empty() {
-                    NONE
-                } else {
-                    interner.get(v)
+            let p = last_patient.get(cell(c.patient, row), || {
+                let p = id(&mut self.patients, cell(c.patient, row));
+                if p != NONE && p as usize == self.bad_patient.len() {
+                    self.bad_patient
+                        .push(invisible_id(&self.patients.ids[p as usize]));
                 }
-            };
-            let p = id(&mut self.patients, cell(c.patient, row));
-            if p != NONE && p as usize == self.bad_patient.len() {
-                self.bad_patient
-                    .push(invisible_id(&self.patients.ids[p as usize]));
-            }
+                p
+            });
             self.patient.push(p);
-            let p = id(&mut self.practices, cell(c.practice, row));
-            if p != NONE && p as usize == self.bad_practice.len() {
-                let code = &self.practices.ids[p as usize];
-                self.bad_practice.push(invisible_id(code).or_else(|| {
-                    looks_like_nhs_number(code).then_some(
-                        "practice_code has 10 digits, like an NHS number (a shifted row?)",
-                    )
-                }));
-            }
+            let p = last_practice.get(cell(c.practice, row), || {
+                let p = id(&mut self.practices, cell(c.practice, row));
+                if p != NONE && p as usize == self.bad_practice.len() {
+                    let code = &self.practices.ids[p as usize];
+                    self.bad_practice.push(invisible_id(code).or_else(|| {
+                        looks_like_nhs_number(code).then_some(
+                            "practice_code has 10 digits, like an NHS number (a shifted row?)",
+                        )
+                    }));
+                }
+                p
+            });
             self.practice.push(p);
             // The extract's ics_code may be empty: "" is a value here, not NONE.
-            self.ics.push(self.ics_codes.get(cell(c.ics, row)));
+            let ics = last_ics.get(cell(c.ics, row), || self.ics_codes.get(cell(c.ics, row)));
+            self.ics.push(ics);
         }
     }
 }
@@ -312,9 +357,18 @@ impl<'a> What<'a> {
         self.days_supply.clear();
         self.dose.clear();
         self.flags.clear();
+        let (mut last_day, mut last_product, mut last_quantity, mut last_days, mut last_dose) = (
+            Last::new(),
+            Last::new(),
+            Last::new(),
+            Last::new(),
+            Last::new(),
+        );
         for row in 0..c.rows {
             let date_text = cell(c.date, row);
-            let day = dates.get(date_text).copied().flatten().unwrap_or(NO_DAY);
+            let day = last_day.get(date_text, || {
+                dates.get(date_text).copied().flatten().unwrap_or(NO_DAY)
+            });
             self.day.push(day);
             let (name, dmd, bnf) = (cell(c.name, row), cell(c.dmd, row), cell(c.bnf, row));
             let (qty_text, qty_unit) = (cell(c.qty, row), cell(c.qty_unit, row));
@@ -325,45 +379,52 @@ impl<'a> What<'a> {
             if name.is_empty() && dmd.is_empty() && bnf.is_empty() && qty_text.is_empty() {
                 flags |= WHAT_EMPTY;
             }
-            let outcome = if name.is_empty() && dmd.is_empty() && bnf.is_empty() {
-                NONE
-            } else {
-                let repaired = crate::resolve::repair_bnf(bnf);
-                if repaired.is_some() {
-                    flags |= BNF_REPAIRED;
+            let (outcome, repaired) = last_product.get((name, dmd, bnf), || {
+                if name.is_empty() && dmd.is_empty() && bnf.is_empty() {
+                    return (NONE, false);
                 }
-                self.outcome(dmd, repaired.as_deref().unwrap_or(bnf), name)
-            };
+                let repaired = crate::resolve::repair_bnf(bnf);
+                let outcome = self.outcome(dmd, repaired.as_deref().unwrap_or(bnf), name);
+                (outcome, repaired.is_some())
+            });
+            if repaired {
+                flags |= BNF_REPAIRED;
+            }
             self.outcome.push(outcome);
             self.flags.push(flags);
-            self.key_buf.clear();
-            self.key_buf.push_str(qty_text);
-            self.key_buf.push('\u{1f}');
-            self.key_buf.push_str(qty_unit);
-            let q = cached(
-                &mut self.quantity_cache,
-                &mut self.quantities,
-                &self.key_buf,
-                |_| values::parse_quantity(qty_text, qty_unit),
-            );
+            let q = last_quantity.get((qty_text, qty_unit), || {
+                self.key_buf.clear();
+                self.key_buf.push_str(qty_text);
+                self.key_buf.push('\u{1f}');
+                self.key_buf.push_str(qty_unit);
+                cached(
+                    &mut self.quantity_cache,
+                    &mut self.quantities,
+                    &self.key_buf,
+                    |_| values::parse_quantity(qty_text, qty_unit),
+                )
+            });
             self.quantity.push(q);
-            let d = cached(
-                &mut self.days_cache,
-                &mut self.days,
-                cell(c.days, row),
-                values::parse_days,
-            );
+            let days_text = cell(c.days, row);
+            let d = last_days.get(days_text, || {
+                cached(
+                    &mut self.days_cache,
+                    &mut self.days,
+                    days_text,
+                    values::parse_days,
+                )
+            });
             self.days_supply.push(d);
-            let d = cached(
-                &mut self.dose_cache,
-                &mut self.doses,
-                cell(c.dose, row),
-                |t| DoseUse {
-                    text: t.to_string(),
-                    parse: crate::dose::parse(t),
-                    corrupt: corrupt_text(t),
-                },
-            );
+            let dose_text = cell(c.dose, row);
+            let d = last_dose.get(dose_text, || {
+                cached(&mut self.dose_cache, &mut self.doses, dose_text, |t| {
+                    DoseUse {
+                        text: t.to_string(),
+                        parse: crate::dose::parse(t),
+                        corrupt: corrupt_text(t),
+                    }
+                })
+            });
             self.dose.push(d);
         }
     }
