@@ -416,6 +416,18 @@ pub struct Chunk {
     first_line: u64,
     /// Physical line of each record, when some quoted field in the chunk spans lines.
     line_of_row: Option<Vec<u64>>,
+    /// Where the buffers go when the chunk is dropped: back to the reading thread, which
+    /// fills them again (fresh pages for every chunk cost more than splitting it).
+    recycle: Option<mpsc::SyncSender<records::Buffers>>,
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        if let Some(recycle) = self.recycle.take() {
+            // A full channel or a finished reader: the buffers are simply freed.
+            let _ = recycle.try_send(std::mem::take(&mut self.records).into_buffers());
+        }
+    }
 }
 
 /// One column of a [`Chunk`].
@@ -604,7 +616,8 @@ fn split_chunk(
     (separator, width): (u8, usize),
     (lines_before, newlines): (u64, usize),
     index: &Arc<BTreeMap<String, usize>>,
-    spare: (Vec<u8>, Vec<u32>),
+    spare: records::Buffers,
+    recycle: &mpsc::SyncSender<records::Buffers>,
 ) -> Result<Chunk> {
     let records = match records::split(text, separator, width, spare) {
         Err(SplitError::NotUtf8) => {
@@ -671,6 +684,7 @@ fn split_chunk(
         index: Arc::clone(index),
         first_line,
         line_of_row,
+        recycle: Some(recycle.clone()),
     })
 }
 
@@ -811,7 +825,7 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
             let mut eof = first_eof;
             // The bytes after the last whole record, carried to the next chunk.
             let mut carry = buf;
-            let mut spare = Default::default();
+            let (recycle, recycled) = mpsc::sync_channel(2);
             loop {
                 if !text.is_empty() {
                     let n = memchr::memchr_iter(b'\n', &text).count();
@@ -821,7 +835,8 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
                         (separator, width),
                         (lines_before, n),
                         &index,
-                        std::mem::take(&mut spare),
+                        recycled.try_recv().unwrap_or_default(),
+                        &recycle,
                     );
                     let failed = chunk.is_err();
                     if tx.send(chunk).is_err() || failed {
@@ -978,6 +993,7 @@ fn parquet_chunk(display: &str, frame: &DataFrame, from: usize, len: usize) -> R
         index: Arc::new(index),
         first_line: from as u64 + 1,
         line_of_row: None,
+        recycle: None,
     })
 }
 
@@ -1413,17 +1429,13 @@ mod tests {
     #[test]
     fn chunks_number_records_by_physical_line() {
         let index = Arc::new(BTreeMap::from([("a".to_string(), 0), ("b".to_string(), 1)]));
+        let (recycle, recycled) = mpsc::sync_channel(1);
         let split = |text: &[u8]| {
             let newlines = text.iter().filter(|&&b| b == b'\n').count();
             let (format, lines) = ((b',', 2), (9, newlines));
-            split_chunk(
-                "x.csv",
-                &mut text.to_vec(),
-                format,
-                lines,
-                &index,
-                Default::default(),
-            )
+            let spare = recycled.try_recv().unwrap_or_default();
+            let mut text = text.to_vec();
+            split_chunk("x.csv", &mut text, format, lines, &index, spare, &recycle)
         };
         let c = split(b"1,\"say \"\"hi\"\"\nthere\"\n\n2,x\n").unwrap();
         let lines: Vec<u64> = (0..c.rows()).map(|r| c.line(r)).collect();

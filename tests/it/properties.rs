@@ -120,3 +120,53 @@ fn fuzzer_finds_stay_fixed() {
     }
     assert!(n >= 1);
 }
+
+/// One record of the strategy below: plain text (no quote, never a blank line) or a quoted
+/// field (with line breaks, separators and doubled quotes inside) and plain fields after it.
+fn csv_line() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[ab,é ][ab,é\r ]{0,11}",
+        "\"([ab,\n]|\"\"){0,5}\"(,[ab ]{0,3}){0,3}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Issue 18: a line without a quote is split by hand, one with a quote by csv-core; each
+    /// record reads as the csv crate reads it (padded to the header's 3 fields), and a record
+    /// with more fields is an error.
+    #[test]
+    fn records_split_as_the_csv_crate_reads_them(lines in proptest::collection::vec(csv_line(), 1..12)) {
+        let data = lines.join("\n");
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_reader(data.as_bytes());
+        let expected: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        match opal::read::records::split(data.as_bytes(), b',', 3, Default::default()) {
+            Ok(records) => {
+                prop_assert!(expected.iter().all(|r| r.len() <= 3));
+                let got: Vec<Vec<String>> = (0..records.rows())
+                    .map(|row| (0..3).map(|k| records.get(row, k).to_string()).collect())
+                    .collect();
+                let padded: Vec<Vec<String>> = expected
+                    .into_iter()
+                    .map(|mut r| {
+                        r.resize(3, String::new());
+                        r
+                    })
+                    .collect();
+                prop_assert_eq!(got, padded);
+            }
+            Err(e) => {
+                prop_assert!(matches!(e, opal::read::records::SplitError::Ragged { .. }), "{:?}", e);
+                prop_assert!(expected.iter().any(|r| r.len() > 3));
+            }
+        }
+    }
+}
