@@ -218,7 +218,23 @@ pub fn run(args: Args) -> Result<()> {
             .then(|| s.spawn(move || write_items_parquet(out, result, config)));
         let patients = (|| -> Result<_> {
             let c = audit::complete(result, config);
-            let written = write_patient_outputs(out, &c, config, args.format)?;
+            // --items review: the review list's items are written on a second thread while
+            // the patient lists are written here.
+            let review = (args.items == ItemsArg::Review).then(|| {
+                let items = crate::write::items::review_items(result, &c.patients);
+                s.spawn(move || {
+                    let format = args.format;
+                    crate::write::items::write_review_items(out, result, &items, config, format)
+                })
+            });
+            let written = write_patient_outputs(out, &c, config, args.format);
+            let review = match review.map(|h| h.join()) {
+                Some(Ok(path)) => Some(path?),
+                Some(Err(e)) => std::panic::resume_unwind(e),
+                None => None,
+            };
+            let mut written = written?;
+            written.extend(review);
             Ok((c, written))
         })();
         (items.map(|h| h.join()), patients)
@@ -236,14 +252,6 @@ pub fn run(args: Args) -> Result<()> {
     let (completion, mut written) = patients?;
     result.complete_with(completion);
     written.extend(items);
-    if args.items == ItemsArg::Review {
-        written.push(crate::write::items::write_review_items(
-            &out,
-            &result,
-            &config,
-            args.format,
-        )?);
-    }
     let previous = crate::engine::patients::previous_as_of(&result, &config);
     written.push(crate::write::audit::write_resolved(
         &out,

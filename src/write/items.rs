@@ -9,6 +9,7 @@
 //! and formats the cells that come from a product, a dose text, a practice or a day once each
 //! ([`Source`]), reusing them for every item that shares it.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,8 @@ use anyhow::{anyhow, Context, Result};
 use polars::prelude::{Column as PlColumn, DataFrame, NamedFrom, PolarsResult, Series};
 
 use crate::engine::{
-    item_values, AuditConfig, AuditResult, DoseUse, Item, ItemBatch, ItemValues, ProductUse,
+    item_values, AuditConfig, AuditResult, DoseUse, Item, ItemBatch, ItemValues, PatientRow,
+    ProductUse,
 };
 use crate::write::cells::{push_cell, Cell, Kind};
 
@@ -172,20 +174,22 @@ fn runs() -> Vec<(Source, std::ops::Range<usize>)> {
 
 /// The writing thread's copies of what items refer to, and the text of each shared run of
 /// cells (with its trailing comma), formatted the first time it is needed.
+/// The tables are the audit's own, borrowed, when every item is known (`--items review`), or
+/// copies of each batch's new entries while the extracts are being read.
 #[derive(Default)]
-struct Mirror {
-    patients: Vec<String>,
-    practices: Vec<String>,
-    products: Vec<ProductUse>,
-    doses: Vec<DoseUse>,
+struct Mirror<'a> {
+    patients: Cow<'a, [String]>,
+    practices: Cow<'a, [String]>,
+    products: Cow<'a, [ProductUse]>,
+    doses: Cow<'a, [DoseUse]>,
     runs: Vec<(Source, std::ops::Range<usize>)>,
     /// Per run: per id of its source (product, dose, practice; day − first day), the text.
     formatted: Vec<Vec<Option<Box<[u8]>>>>,
     first_day: Option<i32>,
 }
 
-impl Mirror {
-    fn new() -> Mirror {
+impl<'a> Mirror<'a> {
+    fn new() -> Mirror<'a> {
         let runs = runs();
         Mirror {
             formatted: vec![Vec::new(); runs.len()],
@@ -194,11 +198,22 @@ impl Mirror {
         }
     }
 
+    /// The audit's tables, borrowed.
+    fn of(r: &'a AuditResult) -> Mirror<'a> {
+        Mirror {
+            patients: Cow::Borrowed(&r.patient_ids),
+            practices: Cow::Borrowed(&r.practice_codes),
+            products: Cow::Borrowed(&r.products),
+            doses: Cow::Borrowed(&r.doses),
+            ..Mirror::new()
+        }
+    }
+
     fn take(&mut self, b: &mut ItemBatch) {
-        self.practices.append(&mut b.practices);
-        self.patients.append(&mut b.patients);
-        self.products.append(&mut b.products);
-        self.doses.append(&mut b.doses);
+        self.practices.to_mut().append(&mut b.practices);
+        self.patients.to_mut().append(&mut b.patients);
+        self.products.to_mut().append(&mut b.products);
+        self.doses.to_mut().append(&mut b.doses);
     }
 
     /// items.csv rows of some items, in [`COLUMNS`] order.
@@ -404,16 +419,9 @@ impl Drop for ItemsWriter {
     }
 }
 
-/// The items of the patients on the review list only (`--items review`), written after the
-/// patients are known: items.csv through the same writer and columns, or items.parquet.
-pub fn write_review_items(
-    out: &Path,
-    r: &AuditResult,
-    config: &AuditConfig,
-    format: crate::write::table::Format,
-) -> Result<PathBuf> {
-    let listed: std::collections::HashSet<&str> = r
-        .patients
+/// The items of the patients on the review list (`--items review`), in the order of the rows.
+pub fn review_items(r: &AuditResult, patients: &[PatientRow]) -> Vec<Item> {
+    let listed: std::collections::HashSet<&str> = patients
         .iter()
         .filter(|p| p.to_review())
         .map(|p| p.patient_id.as_str())
@@ -423,24 +431,38 @@ pub fn write_review_items(
         .iter()
         .map(|id| listed.contains(id.as_str()))
         .collect();
-    let items: Vec<Item> = r
-        .items
+    r.items
         .iter()
         .filter(|i| on_list[i.patient as usize])
         .copied()
-        .collect();
+        .collect()
+}
+
+/// items.csv or items.parquet of some items (`--items review`: those of [`review_items`]),
+/// written once the patients are known, from the audit's own tables: the same columns and
+/// bytes as their rows of the full items.csv.
+pub fn write_review_items(
+    out: &Path,
+    r: &AuditResult,
+    items: &[Item],
+    config: &AuditConfig,
+    format: crate::write::table::Format,
+) -> Result<PathBuf> {
     let path = match format {
         crate::write::table::Format::Csv => {
-            let temp = out.join(format!(".items.csv.{}.partial", std::process::id()));
-            let mut w = ItemsWriter::start(temp, config.clone())?;
-            w.send(ItemBatch {
-                items,
-                patients: r.patient_ids.clone(),
-                practices: r.practice_codes.clone(),
-                products: r.products.clone(),
-                doses: r.doses.clone(),
+            let path = out.join("items.csv");
+            crate::write::table::write_atomically(&path, |w| {
+                w.write_all(header().as_bytes())?;
+                let mut mirror = Mirror::of(r);
+                let mut buf = Vec::new();
+                for block in items.chunks(50_000) {
+                    buf.clear();
+                    mirror.format(block, config, &mut buf);
+                    w.write_all(&buf)?;
+                }
+                Ok(())
             })?;
-            w.finish(&out.join("items.csv"))?
+            path
         }
         crate::write::table::Format::Parquet => {
             let blocks = items.chunks(crate::write::table::PARQUET_BLOCK_ROWS);
