@@ -3,7 +3,8 @@
 # `opal audit` end to end (wall time, rows per second, peak memory), and beside it the floor:
 # polars merely reading the same file and grouping it by patient (examples/floor.rs). Then
 # `opal trend` (issue 15): 24 month ends over a 10M-row extract of 27 months, against the
-# single `opal audit` of the same file.
+# single `opal audit` of the same file. Issue 18 added DuckDB's bare scan-and-aggregate as a
+# second floor and the audit with --items review and --items none.
 #
 # Each size is run RUNS times (default 3), the floor and the audit alternating so that both
 # see the same machine; the table gives the medians. Prints Markdown for BENCHMARKS.md.
@@ -32,8 +33,8 @@ has_duckdb=$(python3 -c 'import duckdb' 2>/dev/null && echo 1 || echo "")
 timev() { /usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null | tail -1; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "| rows | file MB | audit s | rows/s | audit peak MB | floor s | floor peak MB | audit / floor | duckdb s | duckdb peak MB | audit / duckdb |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| rows | file MB | audit s | rows/s | audit peak MB | floor s | floor peak MB | audit / floor | duckdb s | duckdb peak MB | audit / duckdb | --items review s | review / duckdb | --items none s |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 stages=""
 for rows in ${sizes[@]+"${sizes[@]}"}; do
   f="$dir/synth-$rows.csv"
@@ -44,7 +45,7 @@ for rows in ${sizes[@]+"${sizes[@]}"}; do
   fi
   n=$(( $(wc -l < "$f") - 1 ))
   mb=$(( $(stat -c %s "$f") / 1000000 ))
-  fs=(); fk=(); as=(); ak=(); ds=(); dk=()
+  fs=(); fk=(); as=(); ak=(); ds=(); dk=(); rs=(); ns=()
   if [[ -n "$has_duckdb" && ! -s "$f.products.csv" ]]; then
     # The product table: every distinct drug name resolved by opal (not timed).
     python3 -c "import duckdb,sys; [print(r[0]) for r in duckdb.sql(\"SELECT DISTINCT drug_name FROM read_csv('$f', all_varchar=true, header=true) WHERE drug_name IS NOT NULL\").fetchall()]" > "$f.names.txt"
@@ -57,22 +58,29 @@ for rows in ${sizes[@]+"${sizes[@]}"}; do
     fi
     rm -rf "$dir/out-$rows"
     read -r s k < <(timev "$opal" audit "$f" --out "$dir/out-$rows" --quiet); as+=("$s"); ak+=("$k")
+    # --items review (the review list's items only) and none (issue 18).
+    rm -rf "$dir/out-$rows"
+    read -r s k < <(timev "$opal" audit "$f" --out "$dir/out-$rows" --quiet --items review); rs+=("$s")
+    rm -rf "$dir/out-$rows"
+    read -r s k < <(timev "$opal" audit "$f" --out "$dir/out-$rows" --quiet --items none); ns+=("$s")
   done
+  rsm=$(printf '%s\n' "${rs[@]}" | median); nsm=$(printf '%s\n' "${ns[@]}" | median)
   fsm=$(printf '%s\n' "${fs[@]}" | median); fkm=$(printf '%s\n' "${fk[@]}" | median)
   asm=$(printf '%s\n' "${as[@]}" | median); akm=$(printf '%s\n' "${ak[@]}" | median)
   rps=$(python3 -c "print(f'{$n/$asm:,.0f}')")
   ratio=$(python3 -c "print(f'{$asm/$fsm:.2f}')")
-  duck="| | |"
+  duck="| | |"; review="$rsm | "
   if [[ -n "$has_duckdb" ]]; then
     dsm=$(printf '%s\n' "${ds[@]}" | median); dkm=$(printf '%s\n' "${dk[@]}" | median)
     duck="$dsm | $(( dkm / 1024 )) | $(python3 -c "print(f'{$asm/$dsm:.2f}')")"
+    review="$rsm | $(python3 -c "print(f'{$rsm/$dsm:.2f}')")"
   fi
-  echo "| $n | $mb | $asm | $rps | $(( akm / 1024 )) | $fsm | $(( fkm / 1024 )) | $ratio | $duck |"
+  echo "| $n | $mb | $asm | $rps | $(( akm / 1024 )) | $fsm | $(( fkm / 1024 )) | $ratio | $duck | $review | $nsm |"
   # Where the time goes, from one more run.
   rm -rf "$dir/out-$rows"
   stages+="$rows rows: $(OPAL_TIMINGS=1 "$opal" audit "$f" --out "$dir/out-$rows" --quiet 2>&1 >/dev/null \
     | sed -n 's/^timing: //p' | paste -sd ';' -)"$'\n'
-  stages+="  runs (audit s): ${as[*]}; floor s: ${fs[*]}; duckdb s: ${ds[*]+${ds[*]}}"$'\n'
+  stages+="  runs (audit s): ${as[*]}; floor s: ${fs[*]}; duckdb s: ${ds[*]+${ds[*]}}; review s: ${rs[*]}; none s: ${ns[*]}"$'\n'
 done
 echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB; commit $(git rev-parse --short HEAD); $(date -u +%Y-%m-%d); median of $runs runs"

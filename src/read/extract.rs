@@ -646,15 +646,17 @@ fn split_chunk(
                 line_at(at)
             )
         }
-        SplitError::Unclosed { at } => {
-            let opened = unclosed_quote_line(&text[at..]).unwrap_or(1) - 1;
-            anyhow!(
-                "{display}: line {} opens a quote (\") that is never closed\nhint: a quote \
-                 inside a field must be doubled (\"\"); check that line, or export the extract \
-                 again",
-                line_at(at) + opened
-            )
-        }
+        SplitError::Unclosed { at } => anyhow!(
+            "{display}: line {} opens a quote (\") that is never closed\nhint: a quote inside a \
+             field must be doubled (\"\"); check that line, or export the extract again",
+            line_at(at)
+        ),
+        SplitError::TextAfterQuote { at } => anyhow!(
+            "{display}: line {} has a quoted field with more text after its closing quote\n\
+             hint: a field that starts with a quote must end with it, and a quote inside a \
+             field must be doubled (\"\"); check that line, or export the extract again",
+            line_at(at)
+        ),
         SplitError::NotUtf8 | SplitError::TooLarge => anyhow!(
             "{display}: a record from line {} on is 4 GiB or more\nhint: check that quotes are \
              closed, or export the extract again",

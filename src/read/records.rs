@@ -12,7 +12,8 @@
 //! - a blank line is a record, every field empty or spaces (the checks count it as blank);
 //! - a record with fewer fields than the header has the rest empty; one with more is an error;
 //! - a quote inside a field that did not start with one (`capsules 1" strip`) is a character;
-//! - a quote opened in a file's last record and never closed is an error;
+//! - a quote opened in a file's last record and never closed is an error, and so is text after
+//!   a quoted field's closing quote (`"2 bd"x`);
 //! - lines end with LF or CR LF (the CR stays at the end of the last field, and is trimmed
 //!   with the rest of a field's spaces; CR-only files are turned to LF before this).
 
@@ -40,8 +41,11 @@ pub type Buffers = (Vec<u8>, Vec<(u32, u32)>);
 pub enum SplitError {
     /// A record has more fields than the header: its byte offset in the chunk.
     Ragged { at: usize },
-    /// The chunk's last record opens a quote that is never closed: its byte offset.
+    /// A record opens a quote that is never closed (or closes on a later line with text
+    /// after it): the quote's byte offset.
     Unclosed { at: usize },
+    /// A record has a quoted field with more text after its closing quote: its byte offset.
+    TextAfterQuote { at: usize },
     /// The fields' text is not UTF-8 (the caller reads the chunk as Windows-1252).
     NotUtf8,
     /// A chunk of 4 GiB or more.
@@ -173,8 +177,14 @@ pub fn split(
         let result = match result {
             // The record runs to the end of the chunk: an empty input ends it.
             ReadRecordResult::InputEmpty => {
-                if opens_unclosed_quote(&data[start..], separator) {
-                    return Err(SplitError::Unclosed { at: start });
+                match quote_problem(&data[start..], separator) {
+                    Some(QuoteProblem::Unclosed(open)) => {
+                        return Err(SplitError::Unclosed { at: start + open })
+                    }
+                    Some(QuoteProblem::TextAfter) => {
+                        return Err(SplitError::TextAfterQuote { at: start })
+                    }
+                    None => {}
                 }
                 let (result, _, o, e) =
                     reader.read_record(&[], &mut out[written + nout..], &mut field_ends[nend..]);
@@ -182,7 +192,18 @@ pub fn split(
                 nend += e;
                 result
             }
-            r => r,
+            r => {
+                match quote_problem(&data[start..pos], separator) {
+                    Some(QuoteProblem::Unclosed(open)) => {
+                        return Err(SplitError::Unclosed { at: start + open })
+                    }
+                    Some(QuoteProblem::TextAfter) => {
+                        return Err(SplitError::TextAfterQuote { at: start })
+                    }
+                    None => {}
+                }
+                r
+            }
         };
         match result {
             ReadRecordResult::Record | ReadRecordResult::End => {}
@@ -215,17 +236,27 @@ pub fn split(
     })
 }
 
-/// Whether a record (running to the end of the text) has a quoted field that never closes.
-fn opens_unclosed_quote(record: &[u8], separator: u8) -> bool {
+/// What is wrong with the quotes of a record's raw bytes (to its line end, or to the end of
+/// the text), if anything.
+#[derive(Debug, PartialEq)]
+enum QuoteProblem {
+    /// A quoted field never closes: where its quote is in the record.
+    Unclosed(usize),
+    /// A quoted field's closing quote is followed by more text (`"2 bd"x`): csv-core would
+    /// join the two, a guess opal does not make.
+    TextAfter,
+}
+
+fn quote_problem(record: &[u8], separator: u8) -> Option<QuoteProblem> {
     let mut i = 0;
-    let at_field_start = |i: usize| i == 0 || record[i - 1] == separator;
     while i < record.len() {
-        if record[i] == b'"' && at_field_start(i) {
+        if record[i] == b'"' {
             // A quoted field: to its closing quote ("" is an escaped quote).
+            let open = i;
             i += 1;
             loop {
                 match memchr::memchr(b'"', &record[i..]) {
-                    None => return true,
+                    None => return Some(QuoteProblem::Unclosed(open)),
                     Some(q) if record.get(i + q + 1) == Some(&b'"') => i += q + 2,
                     Some(q) => {
                         i += q + 1;
@@ -233,15 +264,26 @@ fn opens_unclosed_quote(record: &[u8], separator: u8) -> bool {
                     }
                 }
             }
+            match &record[i..] {
+                [] | [b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..] => return None,
+                [b, ..] if *b == separator => i += 1,
+                // Text after a "closing" quote on a later line: more likely a quote left open
+                // that the next field's quote seemed to close.
+                _ if memchr::memchr(b'\n', &record[open..i]).is_some() => {
+                    return Some(QuoteProblem::Unclosed(open))
+                }
+                _ => return Some(QuoteProblem::TextAfter),
+            }
         } else {
-            // An unquoted field: to the next separator (a quote inside it is a character).
-            match memchr::memchr(separator, &record[i..]) {
-                Some(s) => i += s + 1,
-                None => return false,
+            // An unquoted field: to the next separator (a quote inside it is a character), or
+            // the line end.
+            match memchr::memchr2(separator, b'\n', &record[i..]) {
+                Some(s) if record[i + s] == separator => i += s + 1,
+                _ => return None,
             }
         }
     }
-    false
+    None
 }
 
 #[cfg(test)]
@@ -291,9 +333,16 @@ mod tests {
         let e = split(b"a,b\nc,d,e\n", b',', 2, Default::default()).unwrap_err();
         assert_eq!(e, SplitError::Ragged { at: 4 });
         let e = split(b"a,b\nc,\"d\n", b',', 2, Default::default()).unwrap_err();
-        assert_eq!(e, SplitError::Unclosed { at: 4 });
-        // A closed quote at the end is fine; a stray one is a character.
+        assert_eq!(e, SplitError::Unclosed { at: 6 });
+        // Text after a closing quote is not guessed at, at the end of the text or not.
+        let e = split(b"a,b\n\"c\"d,e\nf,g\n", b',', 2, Default::default()).unwrap_err();
+        assert_eq!(e, SplitError::TextAfterQuote { at: 4 });
+        let e = split(b"a,\"b\" ", b',', 2, Default::default()).unwrap_err();
+        assert_eq!(e, SplitError::TextAfterQuote { at: 0 });
+        // A closed quote at the end of a line is fine, before CR LF too; a stray one is a
+        // character.
         assert_eq!(rows("a,\"b\"", 2), [["a", "b"]]);
+        assert_eq!(rows("\"a\",\"b\"\r\nc,d", 2), [["a", "b\r"], ["c", "d"]]);
         assert_eq!(rows("a,b\"", 2), [["a", "b\""]]);
     }
 

@@ -159,6 +159,41 @@ fn quoted_newlines_keep_line_numbers_exact() {
     assert_eq!(items[0]["days_supply_source"], "dose");
 }
 
+/// Issue 18: a quoted field with text after its closing quote is not joined up (as csv-core
+/// would) but named by its line; an unclosed quote by the line it opens on.
+#[test]
+fn quotes_that_cannot_be_read_for_sure_name_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "patient_id,practice_code,issue_date,drug_name,quantity,dose_text\n";
+    let good = "P1,A81001,2026-10-01,MST Continus 10mg tablets,56,\"1 bd\"\n";
+    let f = dir.path().join("after.csv");
+    std::fs::write(
+        &f,
+        format!("{head}{good}P2,A81001,2026-10-01,MST Continus 10mg tablets,56,\"1 bd\"x\n{good}"),
+    )
+    .unwrap();
+    let e = error(&audit(&f, &[])).to_string();
+    assert!(
+        e.contains(
+            "after.csv: line 3 has a quoted field with more text after its closing quote\nhint:"
+        ),
+        "{e}"
+    );
+    let f = dir.path().join("open.csv");
+    std::fs::write(
+        &f,
+        format!(
+            "{head}{good}{good}P2,A81001,2026-10-01,MST Continus 10mg tablets,56,\"1 bd\n{good}"
+        ),
+    )
+    .unwrap();
+    let e = error(&audit(&f, &[])).to_string();
+    assert!(
+        e.contains("open.csv: line 4 opens a quote (\") that is never closed"),
+        "{e}"
+    );
+}
+
 #[test]
 fn short_rows_and_blank_lines() {
     let r = audit(
