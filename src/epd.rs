@@ -8,7 +8,6 @@
 //! (drugs for dependence) is excluded; combination products count only their opioid.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
 use anyhow::{bail, Result};
 
@@ -18,7 +17,7 @@ use crate::dictionary::Dictionary;
 use crate::factors::FactorSet;
 use crate::ome::missing_factor_reason;
 use crate::product::Product;
-use crate::read::extract::{normalise_header, read_table, ExtractFile};
+use crate::read::extract::{normalise_header, open_table, Chunk, Field, FileInfo};
 use crate::read::reference::PracticeInfo;
 use crate::resolve::{ItemText, Resolver, Status};
 
@@ -81,11 +80,6 @@ pub fn map_epd_columns(display: &str, headers: &[String]) -> Result<BTreeMap<Str
     Ok(map)
 }
 
-/// Read one EPD file.
-pub fn read_epd(path: &Path) -> Result<ExtractFile> {
-    read_table(path, map_epd_columns)
-}
-
 /// A row that could not be read.
 #[derive(Debug, Clone)]
 pub struct EpdRejected {
@@ -115,29 +109,74 @@ pub struct EpdConfig {
     pub list_sizes: Option<BTreeMap<String, f64>>,
 }
 
-/// Compute the measures from EPD files already read.
-pub fn run(files: &[ExtractFile], config: &EpdConfig, dict: &Dictionary) -> Result<EpdResult> {
-    let resolver = Resolver::new(dict);
-    let mut out = EpdResult::default();
-    struct Outcome {
-        status: Status,
-        product: Option<std::sync::Arc<Product>>,
-        matched_by: String,
-        factor: Option<f64>,
-        per_unit: Option<f64>,
-        reason: String,
+/// The outcome of one distinct (SNOMED, BNF code, description).
+struct Outcome {
+    status: Status,
+    product: Option<std::sync::Arc<Product>>,
+    matched_by: String,
+    factor: Option<f64>,
+    per_unit: Option<f64>,
+    reason: String,
+}
+
+/// EPD files read a chunk at a time (the same reading path as extracts, so that memory stays
+/// flat however large the files): each row is resolved through a cache of its distinct
+/// products and only the opioid rows' sums per month and practice, and per month and BNF
+/// code, are kept.
+pub struct EpdRun<'a> {
+    config: &'a EpdConfig,
+    resolver: Resolver<'a>,
+    out: EpdResult,
+    /// SNOMED, BNF code and description joined by U+001F → outcome.
+    cache: HashMap<String, Outcome>,
+    key: String,
+    bnf: BTreeMap<(String, String), BnfOme>,
+    practices: BTreeMap<(String, String), Measures>,
+}
+
+/// Read and measure EPD files (CSV, gzip CSV or Parquet), `chunk_bytes` of text at a time (0
+/// for the default); what is known of each file, for the manifest, and the measures.
+pub fn run_files(
+    paths: &[std::path::PathBuf],
+    config: &EpdConfig,
+    dict: &Dictionary,
+    chunk_bytes: usize,
+) -> Result<(Vec<FileInfo>, EpdResult)> {
+    let mut run = EpdRun::new(config, dict);
+    let mut infos = Vec::new();
+    for path in paths {
+        let mut reader = open_table(path, chunk_bytes, &map_epd_columns)?;
+        while let Some(chunk) = reader.next_chunk()? {
+            run.add_chunk(&reader.path, &reader.columns, &chunk);
+        }
+        infos.push(reader.finish()?);
     }
-    let mut cache: HashMap<(String, String, String), Outcome> = HashMap::new();
-    let mut bnf: BTreeMap<(String, String), BnfOme> = BTreeMap::new();
-    let mut practices: BTreeMap<(String, String), Measures> = BTreeMap::new();
-    for f in files {
-        let col = |c: &str| f.column(c);
-        let (c_month, c_prac, c_pname, c_ics, c_iname) = (
+    Ok((infos, run.finish()))
+}
+
+impl<'a> EpdRun<'a> {
+    pub fn new(config: &'a EpdConfig, dict: &'a Dictionary) -> EpdRun<'a> {
+        EpdRun {
+            config,
+            resolver: Resolver::new(dict),
+            out: EpdResult::default(),
+            cache: HashMap::new(),
+            key: String::new(),
+            bnf: BTreeMap::new(),
+            practices: BTreeMap::new(),
+        }
+    }
+
+    /// One chunk of a file's rows, in file order; `columns` maps canonical names to the
+    /// file's headers.
+    pub fn add_chunk(&mut self, path: &str, columns: &BTreeMap<String, String>, f: &Chunk) {
+        let config = self.config;
+        let col = |c: &str| f.column(columns.get(c));
+        let (c_month, c_prac, c_pname, c_ics) = (
             col("year_month"),
             col("practice_code"),
             col("practice_name"),
             col("ics_code"),
-            col("ics_name"),
         );
         let (c_bnf, c_desc, c_snomed, c_items, c_qty, c_total) = (
             col("bnf_code"),
@@ -147,31 +186,36 @@ pub fn run(files: &[ExtractFile], config: &EpdConfig, dict: &Dictionary) -> Resu
             col("quantity"),
             col("total_quantity"),
         );
-        let cell = |c: Option<&polars::prelude::StringChunked>, r: usize| -> String {
-            c.and_then(|c| c.get(r)).unwrap_or("").trim().to_string()
-        };
+        fn cell<'c>(c: Option<Field<'c>>, r: usize) -> &'c str {
+            c.map_or("", |c| c.get(r).trim())
+        }
+        let out = &mut self.out;
         for r in 0..f.rows() {
             out.accounting.read += 1;
             let line = f.line(r);
-            let reject = |out: &mut EpdResult, column: &str, value: String, reason: &str| {
+            let reject = |out: &mut EpdResult, column: &str, value: &str, reason: &str| {
                 out.accounting.rejected += 1;
                 out.rejected.push(EpdRejected {
-                    file: f.path.clone(),
+                    file: path.to_string(),
                     line,
                     column: column.into(),
-                    value,
+                    value: value.to_string(),
                     reason: reason.into(),
                 });
             };
-            let code = cell(c_bnf, r);
-            let desc = cell(c_desc, r);
-            let snomed = cell(c_snomed, r);
-            let key = (snomed.clone(), code.clone(), desc.clone());
-            let outcome = cache.entry(key).or_insert_with(|| {
-                let res = resolver.resolve(ItemText {
-                    dmd_code: &snomed,
-                    bnf_code: &code,
-                    name: &desc,
+            let (code, desc, snomed) = (cell(c_bnf, r), cell(c_desc, r), cell(c_snomed, r));
+            self.key.clear();
+            for (k, part) in [snomed, code, desc].into_iter().enumerate() {
+                if k > 0 {
+                    self.key.push('\u{1f}');
+                }
+                self.key.push_str(part);
+            }
+            if !self.cache.contains_key(&self.key) {
+                let res = self.resolver.resolve(ItemText {
+                    dmd_code: snomed,
+                    bnf_code: code,
+                    name: desc,
                 });
                 let mut o = Outcome {
                     status: res.status,
@@ -194,8 +238,11 @@ pub fn run(files: &[ExtractFile], config: &EpdConfig, dict: &Dictionary) -> Resu
                         None => {}
                     }
                 }
-                o
-            });
+                self.cache.insert(self.key.clone(), o);
+            }
+            let Some(outcome) = self.cache.get(&self.key) else {
+                continue;
+            };
             match outcome.status {
                 Status::NotOpioid => {
                     out.accounting.not_opioid += 1;
@@ -208,9 +255,9 @@ pub fn run(files: &[ExtractFile], config: &EpdConfig, dict: &Dictionary) -> Resu
                 _ => {}
             }
             let month_text = cell(c_month, r);
-            let Some(month) = normalise_month(&month_text) else {
+            let Some(month) = normalise_month(month_text) else {
                 reject(
-                    &mut out,
+                    out,
                     "year_month",
                     month_text,
                     "not a month (YYYYMM or YYYY_MM)",
@@ -218,9 +265,9 @@ pub fn run(files: &[ExtractFile], config: &EpdConfig, dict: &Dictionary) -> Resu
                 continue;
             };
             let items_text = cell(c_items, r);
-            let Some(items) = number(&items_text).filter(|v| *v >= 0.0) else {
+            let Some(items) = number(items_text).filter(|v| *v >= 0.0) else {
                 reject(
-                    &mut out,
+                    out,
                     "items",
                     items_text,
                     "items must be a number, 0 or more",
@@ -228,13 +275,13 @@ pub fn run(files: &[ExtractFile], config: &EpdConfig, dict: &Dictionary) -> Resu
                 continue;
             };
             let total = match c_total {
-                Some(_) => number(&cell(c_total, r)),
-                None => number(&cell(c_qty, r)).map(|q| q * items),
+                Some(_) => number(cell(c_total, r)),
+                None => number(cell(c_qty, r)).map(|q| q * items),
             };
             let Some(total) = total.filter(|v| *v >= 0.0) else {
                 let v = cell(c_total.or(c_qty), r);
                 reject(
-                    &mut out,
+                    out,
                     "total_quantity",
                     v,
                     "total quantity must be a number, 0 or more",
@@ -243,35 +290,33 @@ pub fn run(files: &[ExtractFile], config: &EpdConfig, dict: &Dictionary) -> Resu
             };
             let practice = cell(c_prac, r);
             if practice.is_empty() {
-                reject(
-                    &mut out,
-                    "practice_code",
-                    String::new(),
-                    "practice_code is empty",
-                );
+                reject(out, "practice_code", "", "practice_code is empty");
                 continue;
             }
-            let entry = bnf.entry((month.clone(), code.clone())).or_insert_with(|| {
-                let p = outcome.product.as_deref();
-                let (regular, high) = p
-                    .map(|p| measure_class(p, &desc, config.version))
-                    .unwrap_or((false, false));
-                BnfOme {
-                    month: month.clone(),
-                    bnf_code: code.clone(),
-                    description: desc.clone(),
-                    status: outcome.status.as_str().to_string(),
-                    matched_by: outcome.matched_by.clone(),
-                    product_name: p.map(|p| p.name.clone()).unwrap_or_default(),
-                    ingredient: p.map(|p| p.ingredient.clone()).unwrap_or_default(),
-                    factor: outcome.factor,
-                    ome_mg_per_unit: outcome.per_unit,
-                    regular: regular && outcome.status == Status::Resolved,
-                    high_dose: high && outcome.status == Status::Resolved,
-                    reason: outcome.reason.clone(),
-                    ..BnfOme::default()
-                }
-            });
+            let entry = self
+                .bnf
+                .entry((month.clone(), code.to_string()))
+                .or_insert_with(|| {
+                    let p = outcome.product.as_deref();
+                    let (regular, high) = p
+                        .map(|p| measure_class(p, desc, config.version))
+                        .unwrap_or((false, false));
+                    BnfOme {
+                        month: month.clone(),
+                        bnf_code: code.to_string(),
+                        description: desc.to_string(),
+                        status: outcome.status.as_str().to_string(),
+                        matched_by: outcome.matched_by.clone(),
+                        product_name: p.map(|p| p.name.clone()).unwrap_or_default(),
+                        ingredient: p.map(|p| p.ingredient.clone()).unwrap_or_default(),
+                        factor: outcome.factor,
+                        ome_mg_per_unit: outcome.per_unit,
+                        regular: regular && outcome.status == Status::Resolved,
+                        high_dose: high && outcome.status == Status::Resolved,
+                        reason: outcome.reason.clone(),
+                        ..BnfOme::default()
+                    }
+                });
             entry.items += items;
             entry.total_quantity += total;
             if outcome.status == Status::Unresolved {
@@ -282,10 +327,11 @@ pub fn run(files: &[ExtractFile], config: &EpdConfig, dict: &Dictionary) -> Resu
             let ome = total * outcome.per_unit.unwrap_or(0.0);
             entry.total_ome_mg += ome;
             let (regular, high) = (entry.regular, entry.high_dose);
-            let m = practices
-                .entry((month.clone(), practice.clone()))
+            let m = self
+                .practices
+                .entry((month.clone(), practice.to_string()))
                 .or_insert_with(|| {
-                    let info = config.practices.as_ref().and_then(|m| m.get(&practice));
+                    let info = config.practices.as_ref().and_then(|m| m.get(practice));
                     let ics = info
                         .map(|i| i.ics_code.clone())
                         .filter(|c| !c.is_empty())
@@ -294,22 +340,21 @@ pub fn run(files: &[ExtractFile], config: &EpdConfig, dict: &Dictionary) -> Resu
                             if c.is_empty() {
                                 "UNKNOWN".into()
                             } else {
-                                c
+                                c.to_string()
                             }
                         });
-                    let _ = cell(c_iname, r);
                     Measures {
                         month: month.clone(),
-                        code: practice.clone(),
+                        code: practice.to_string(),
                         name: info
                             .map(|i| i.practice_name.clone())
                             .filter(|n| !n.is_empty())
-                            .unwrap_or_else(|| cell(c_pname, r)),
+                            .unwrap_or_else(|| cell(c_pname, r).to_string()),
                         ics_code: ics,
                         list_size: config
                             .list_sizes
                             .as_ref()
-                            .and_then(|l| l.get(&practice).copied()),
+                            .and_then(|l| l.get(practice).copied()),
                         practices: 1,
                         ..Measures::default()
                     }
@@ -324,9 +369,13 @@ pub fn run(files: &[ExtractFile], config: &EpdConfig, dict: &Dictionary) -> Resu
             }
         }
     }
-    let ics = ics_measures(practices.values_mut());
-    out.ics = ics;
-    out.practices = practices.into_values().collect();
-    out.bnf = bnf.into_values().collect();
-    Ok(out)
+
+    /// The measures, once every file has been read: practices, their ICSs and the BNF codes.
+    pub fn finish(self) -> EpdResult {
+        let (mut out, mut practices) = (self.out, self.practices);
+        out.ics = ics_measures(practices.values_mut());
+        out.practices = practices.into_values().collect();
+        out.bnf = self.bnf.into_values().collect();
+        out
+    }
 }

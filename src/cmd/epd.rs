@@ -89,11 +89,7 @@ pub fn run(args: Args) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("opal-epd"));
     crate::write::table::check_out_dir(&out, args.force)?;
-    let mut files = Vec::new();
-    for f in &args.files {
-        files.push(epd::read_epd(f)?);
-    }
-    let result = epd::run(&files, &config, Dictionary::builtin())?;
+    let (files, result) = epd::run_files(&args.files, &config, Dictionary::builtin(), 0)?;
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     write_outputs(&out, &result, args.format)?;
     write_manifest(&out, &args, &files, &result, &config)?;
@@ -245,7 +241,7 @@ fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<()> {
 fn write_manifest(
     out: &Path,
     args: &Args,
-    files: &[crate::read::extract::ExtractFile],
+    files: &[crate::read::extract::FileInfo],
     r: &EpdResult,
     config: &EpdConfig,
 ) -> Result<()> {
@@ -253,7 +249,7 @@ fn write_manifest(
     let manifest = json!({
         "opal_version": env!("CARGO_PKG_VERSION"),
         "command": "epd",
-        "inputs": files.iter().map(|f| json!({"path": f.path, "format": f.format, "bytes": f.bytes, "sha256": f.sha256, "rows": f.rows(), "columns": f.columns})).collect::<Vec<_>>(),
+        "inputs": files.iter().map(|f| json!({"path": f.path, "format": f.format, "bytes": f.bytes, "sha256": f.sha256, "rows": f.rows, "columns": f.columns})).collect::<Vec<_>>(),
         "list_sizes": args.list_sizes.as_ref().map(|p| p.display().to_string()),
         "practices": args.practices.as_ref().map(|p| p.display().to_string()),
         "settings": {"threshold_mg_day": config.version.mg(), "format": args.format.extension()},

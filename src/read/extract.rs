@@ -1,5 +1,6 @@
-//! Reading patient-level extracts: CSV (UTF-8 with or without BOM, or Windows-1252; comma or
-//! tab; CRLF or LF), gzip-compressed CSV, or Parquet — into polars frames of text columns.
+//! Reading patient-level extracts and EPD months: CSV (UTF-8 with or without BOM, or
+//! Windows-1252; comma or tab; CRLF or LF), gzip-compressed CSV, or Parquet — a chunk of
+//! records at a time, each field a span of one text buffer ([`crate::read::records`]).
 //!
 //! Every column is read as text: identifiers and codes keep their leading zeros and are never
 //! numbers. Headers are matched to opal's canonical columns case- and punctuation-insensitively
@@ -201,43 +202,6 @@ pub fn normalise_header(h: &str) -> String {
         .collect()
 }
 
-/// One input file, read.
-#[derive(Debug)]
-pub struct ExtractFile {
-    pub path: String,
-    pub bytes: u64,
-    pub sha256: String,
-    /// canonical column → header as written.
-    pub columns: BTreeMap<String, String>,
-    /// Headers as found, for messages.
-    pub headers: Vec<String>,
-    pub frame: DataFrame,
-    /// Physical line of each record when some quoted field spans lines; else `row + 2`.
-    line_of_row: Option<Vec<u64>>,
-    pub format: &'static str,
-}
-
-impl ExtractFile {
-    pub fn rows(&self) -> usize {
-        self.frame.height()
-    }
-
-    /// The line number of a data row (1-based, the header is line 1). Parquet: row + 1.
-    pub fn line(&self, row: usize) -> u64 {
-        match (&self.line_of_row, self.format) {
-            (Some(lines), _) => lines.get(row).copied().unwrap_or(row as u64 + 2),
-            (None, "parquet") => row as u64 + 1,
-            (None, _) => row as u64 + 2,
-        }
-    }
-
-    /// A canonical column as text, when the file has it.
-    pub fn column(&self, canonical: &str) -> Option<&StringChunked> {
-        let src = self.columns.get(canonical)?;
-        self.frame.column(src).ok()?.str().ok()
-    }
-}
-
 /// How to read extracts.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
@@ -250,133 +214,6 @@ pub struct ReadOptions {
 
 /// Columns an audit cannot do without.
 pub const REQUIRED: &[&str] = &["patient_id", "practice_code", "issue_date", "quantity"];
-
-/// Read a CSV, gzip CSV or Parquet file as text columns; `map` matches its headers to
-/// canonical names (and says what is missing).
-pub fn read_table(
-    path: &Path,
-    map: impl Fn(&str, &[String]) -> Result<BTreeMap<String, String>>,
-) -> Result<ExtractFile> {
-    let stdin = path.as_os_str() == "-";
-    let display = if stdin {
-        "stdin".to_string()
-    } else {
-        path.display().to_string()
-    };
-    // A file, a pipe or stdin (`-`), read to the end without seeking.
-    let raw = if stdin {
-        let mut raw = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut raw)
-            .with_context(|| format!("cannot read {display}"))?;
-        raw
-    } else {
-        std::fs::read(path).with_context(|| format!("cannot read {display}"))?
-    };
-    let bytes = raw.len() as u64;
-    let sha256 = hex_sha256(&raw);
-    if raw.is_empty() {
-        bail!("{display} is empty\nhint: check the export finished and the right file was given");
-    }
-    let is_parquet = raw.starts_with(b"PAR1");
-    if is_parquet && (stdin || !std::fs::metadata(path).is_ok_and(|m| m.is_file())) {
-        bail!(
-            "{display}: a Parquet file cannot be read from a pipe\nhint: save it to a file \
-             first, or give it as CSV"
-        );
-    }
-    if is_parquet {
-        return read_parquet(display, bytes, sha256, map);
-    }
-    let data = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .with_context(|| format!("{display}: cannot decompress the gzip data"))?;
-        out
-    } else {
-        raw
-    };
-    let data = to_utf8(data);
-    if looks_binary(&data) {
-        bail!(
-            "{display} is not a text file (it has binary bytes)\nhint: opal reads CSV, gzip \
-             CSV and Parquet extracts; check the file given"
-        );
-    }
-    let separator = sniff_separator(&data);
-    let headers = header_row(&data, separator)
-        .with_context(|| format!("{display}: cannot read the header row"))?;
-    let columns = map(&display, &headers)?;
-    let line_of_row = record_lines(&data, separator);
-    let buffer = polars_buffer::Buffer::from(data);
-    let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
-    let frame = LazyCsvReader::new_with_sources(sources)
-        .with_has_header(true)
-        .with_separator(separator)
-        .with_infer_schema_length(Some(0))
-        .with_missing_is_null(true)
-        .finish()
-        .and_then(|lf| lf.collect())
-        .map_err(
-            |e| match first_ragged_row(&buffer, separator, headers.len()) {
-                Some((line, fields)) => anyhow!(
-                    "{display}: line {line} has {fields} fields but the header has {}\nhint: a \
-                 field with a comma or a line break must be quoted; check that line, or \
-                 export the extract again",
-                    headers.len()
-                ),
-                // polars' message may quote the rows after an open quote: not shown.
-                None => match unclosed_quote_line(&buffer) {
-                    Some(line) => anyhow!(
-                        "{display}: line {line} opens a quote (\") that is never closed\nhint: \
-                         a quote inside a field must be doubled (\"\"); check that line, or \
-                         export the extract again"
-                    ),
-                    None => {
-                        let _ = e;
-                        anyhow!(
-                            "{display}: cannot read as CSV\nhint: check that every row has the \
-                             same number of fields as the header and that quotes are closed"
-                        )
-                    }
-                },
-            },
-        )?;
-    let mut frame = frame;
-    // One chunk per column, so that reading row i is a direct index, not a search.
-    frame.rechunk_mut_par();
-    Ok(ExtractFile {
-        path: display,
-        bytes,
-        sha256,
-        columns,
-        headers,
-        frame,
-        line_of_row,
-        format: "csv",
-    })
-}
-
-fn read_parquet(
-    display: String,
-    bytes: u64,
-    sha256: String,
-    map: impl Fn(&str, &[String]) -> Result<BTreeMap<String, String>>,
-) -> Result<ExtractFile> {
-    let whole = parquet_frame(&display, sha256)?;
-    let columns = map(&display, &whole.headers)?;
-    Ok(ExtractFile {
-        path: display,
-        bytes,
-        sha256: whole.sha256,
-        columns,
-        headers: whole.headers,
-        frame: whole.frame,
-        line_of_row: None,
-        format: "parquet",
-    })
-}
 
 struct ParquetWhole {
     frame: DataFrame,
@@ -690,9 +527,20 @@ fn split_chunk(
     })
 }
 
+/// How a file's headers are matched to canonical columns (and what is missing said).
+pub type MapColumns<'a> = &'a dyn Fn(&str, &[String]) -> Result<BTreeMap<String, String>>;
+
 /// Open an extract for reading in chunks: the header is read and matched now, so that a
 /// missing column is an error before any work is done.
 pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
+    open_table(path, opts.chunk_bytes, &|display, headers| {
+        map_columns(display, headers, opts)
+    })
+}
+
+/// Open a CSV, gzip CSV or Parquet table for reading in chunks (`chunk_bytes` of text each; 0
+/// for [`CHUNK_BYTES`]), its headers matched by `map`: an extract, or an EPD month.
+pub fn open_table(path: &Path, chunk_bytes: usize, map: MapColumns) -> Result<ExtractReader> {
     let stdin = path.as_os_str() == "-";
     let display = if stdin {
         "stdin".to_string()
@@ -725,7 +573,7 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
         let bytes = raw.len() as u64;
         let whole = parquet_frame(&display, hex_sha256(&raw))?;
         drop(raw);
-        let columns = map_columns(&display, &whole.headers, opts)?;
+        let columns = map(&display, &whole.headers)?;
         return Ok(ExtractReader {
             path: display,
             format: "parquet",
@@ -762,10 +610,10 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
     } else {
         Text::Plain(raw)
     };
-    let chunk_bytes = if opts.chunk_bytes == 0 {
+    let chunk_bytes = if chunk_bytes == 0 {
         CHUNK_BYTES
     } else {
-        opts.chunk_bytes
+        chunk_bytes
     };
     let mut buf = Vec::with_capacity(chunk_bytes + (1 << 16));
     let mut target = chunk_bytes;
@@ -805,7 +653,7 @@ pub fn open_extract(path: &Path, opts: &ReadOptions) -> Result<ExtractReader> {
     let first = chunk_utf8(std::mem::replace(&mut buf, rest));
     // The header is the first line, within the first 20, that maps the required columns:
     // clinical-system report exports start with lines about the search.
-    let found = find_header(&display, &first, opts)?;
+    let found = find_header(&display, &first, map)?;
     let (separator, headers, columns) = (found.separator, found.headers, found.columns);
     let physical_header_lines = first[..found.end].iter().filter(|&&b| b == b'\n').count() as u64;
     let mut index = BTreeMap::new();
@@ -915,7 +763,7 @@ const PREAMBLE_LINES: usize = 20;
 
 /// The header: the first line, within the first 20, whose fields map the required columns;
 /// when none does, the first line, and the mapping's error about it.
-fn find_header(display: &str, first: &[u8], opts: &ReadOptions) -> Result<HeaderFound> {
+fn find_header(display: &str, first: &[u8], map: MapColumns) -> Result<HeaderFound> {
     let mut start = 0;
     for skipped in 0..PREAMBLE_LINES {
         if start >= first.len() {
@@ -927,7 +775,7 @@ fn find_header(display: &str, first: &[u8], opts: &ReadOptions) -> Result<Header
         let separator = sniff_separator(text);
         // The csv reader would skip a blank line and read the next as this one's.
         if let (false, Ok(headers)) = (blank, header_row(text, separator)) {
-            if let Ok(columns) = map_columns(display, &headers, opts) {
+            if let Ok(columns) = map(display, &headers) {
                 return Ok(HeaderFound {
                     separator,
                     headers,
@@ -945,7 +793,7 @@ fn find_header(display: &str, first: &[u8], opts: &ReadOptions) -> Result<Header
     let separator = sniff_separator(first);
     let headers = header_row(first, separator)
         .with_context(|| format!("{display}: cannot read the header row"))?;
-    let columns = map_columns(display, &headers, opts)?;
+    let columns = map(display, &headers)?;
     Ok(HeaderFound {
         separator,
         headers,
@@ -1050,14 +898,6 @@ impl ExtractReader {
     }
 }
 
-/// UTF-8 stays (its BOM dropped); anything else is read as Windows-1252.
-fn to_utf8(mut data: Vec<u8>) -> Vec<u8> {
-    if data.starts_with(b"\xEF\xBB\xBF") {
-        data.drain(..3);
-    }
-    chunk_utf8(data)
-}
-
 /// A binary file (a spreadsheet, a zip, a UTF-16 export): NUL in the header line, or NULs
 /// making up more than 1% of the first 8 KB. A stray NUL in a field of a text file is not
 /// that: its row is rejected (`audit::corrupt_text`).
@@ -1090,55 +930,6 @@ fn header_row(data: &[u8], separator: u8) -> Result<Vec<String>> {
         bail!("no header row");
     }
     Ok(record.iter().map(|h| h.trim().to_string()).collect())
-}
-
-/// The first record with more fields than the header: (line, fields).
-fn first_ragged_row(data: &[u8], separator: u8, header_fields: usize) -> Option<(u64, usize)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(separator)
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(data);
-    let mut record = csv::ByteRecord::new();
-    while let Ok(true) = reader.read_byte_record(&mut record) {
-        if record.len() > header_fields {
-            return Some((record.position().map_or(0, |p| p.line()), record.len()));
-        }
-    }
-    None
-}
-
-/// Physical line of each data record, computed only when some quoted field spans lines.
-fn record_lines(data: &[u8], separator: u8) -> Option<Vec<u64>> {
-    let newlines = data.iter().filter(|&&b| b == b'\n').count();
-    let has_quote_newline = data.contains(&b'"') && {
-        let mut in_quote = false;
-        let mut found = false;
-        for &b in data {
-            if b == b'"' {
-                in_quote = !in_quote;
-            } else if b == b'\n' && in_quote {
-                found = true;
-                break;
-            }
-        }
-        found
-    };
-    if !has_quote_newline {
-        let _ = newlines;
-        return None;
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(separator)
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(data);
-    let mut lines = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    while let Ok(true) = reader.read_byte_record(&mut record) {
-        lines.push(record.position().map_or(0, |p| p.line()));
-    }
-    Some(lines)
 }
 
 /// A header as a message may quote it: escaped, at most 40 characters, and `<value>` when it
@@ -1184,24 +975,6 @@ pub fn headers_found(headers: &[String]) -> String {
 fn polars_message(e: &PolarsError) -> String {
     let text = e.to_string();
     crate::error::escape(text.lines().next().unwrap_or("").trim())
-}
-
-/// The line (1-based within `data`) where a quote opens that is never closed, if one does.
-fn unclosed_quote_line(data: &[u8]) -> Option<u64> {
-    let (mut line, mut open_at, mut in_quote) = (1u64, 0u64, false);
-    for &b in data {
-        match b {
-            b'"' => {
-                in_quote = !in_quote;
-                if in_quote {
-                    open_at = line;
-                }
-            }
-            b'\n' => line += 1,
-            _ => {}
-        }
-    }
-    in_quote.then_some(open_at)
 }
 
 /// Match headers to canonical columns; errors name the column, the headers found and a hint.
@@ -1333,10 +1106,11 @@ mod tests {
             "patient_id,practice_code,issue_date,drug_name,quantity\nP1,A81001,2026-10-01,x,1\n";
         let file = |n: usize| format!("{}{head}", "Search results\n".repeat(n)).into_bytes();
         let opts = ReadOptions::default();
-        let found = find_header("x.csv", &file(19), &opts).unwrap();
+        let map = |d: &str, h: &[String]| map_columns(d, h, &opts);
+        let found = find_header("x.csv", &file(19), &map).unwrap();
         assert_eq!(found.preamble_lines, 19);
         assert_eq!(found.headers[0], "patient_id");
-        let e = find_header("x.csv", &file(20), &opts)
+        let e = find_header("x.csv", &file(20), &map)
             .err()
             .unwrap()
             .to_string();
