@@ -13,6 +13,8 @@
 #   benches/run.sh --50m      # also 50M rows (about 6 GB of CSV on disk)
 #   RUNS=5 BENCH_DIR=/big/disk benches/run.sh
 #   ONLY_TREND=1 benches/run.sh   # opal trend against opal audit only
+#   NO_EPD=1 / NO_TREND=1         # without the EPD (issue 18) or trend comparisons
+#   EPD_ROWS=5000000 benches/run.sh   # a smaller EPD month
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=(1000000 10000000)
@@ -86,6 +88,46 @@ echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB; commit $(git rev-parse --short HEAD); $(date -u +%Y-%m-%d); median of $runs runs"
 echo
 printf '%s' "$stages"
+
+# opal epd at national scale (issue 18): an EPD month of EPD_ROWS rows (default 17M, about a
+# national month; benches/epd_synth.py repeats the shared September 2017 month over more
+# practices) and a 12-month year (the month given 12 times), against DuckDB's bare query
+# (benches/duckdb_epd.sql: read, join a BNF code -> OME table, sum per practice). NO_EPD=1
+# skips it.
+if [[ -z "${NO_EPD:-}" ]]; then
+  epd_rows="${EPD_ROWS:-17000000}"
+  base=tests/data/reference/epd/epd_201709.csv
+  f="$dir/epd-$epd_rows.csv"
+  [[ -s "$f" ]] || python3 benches/epd_synth.py "$base" "$epd_rows" "$f" >/dev/null
+  if [[ -n "$has_duckdb" && ! -s "$dir/epd-bnf/bnf_ome.csv" ]]; then
+    "$opal" epd "$base" --out "$dir/epd-bnf" --quiet --force
+  fi
+  n=$(( $(wc -l < "$f") - 1 ))
+  mb=$(( $(stat -c %s "$f") / 1000000 ))
+  es=(); ek=(); ds=(); dk=()
+  for ((i = 0; i < runs; i++)); do
+    if [[ -n "$has_duckdb" ]]; then
+      read -r s k < <(timev python3 benches/duckdb_floor.py --epd "$f" "$dir/epd-bnf/bnf_ome.csv"); ds+=("$s"); dk+=("$k")
+    fi
+    rm -rf "$dir/out-epd"
+    read -r s k < <(timev "$opal" epd "$f" --out "$dir/out-epd" --quiet); es+=("$s"); ek+=("$k")
+  done
+  esm=$(printf '%s\n' "${es[@]}" | median); ekm=$(printf '%s\n' "${ek[@]}" | median)
+  duck="| |"
+  if [[ -n "$has_duckdb" ]]; then
+    dsm=$(printf '%s\n' "${ds[@]}" | median); dkm=$(printf '%s\n' "${dk[@]}" | median)
+    duck="$dsm | $(( dkm / 1024 )) | $(python3 -c "print(f'{$esm/$dsm:.2f}')")"
+  fi
+  # A year: the same month as 12 files in one run (one run).
+  rm -rf "$dir/out-epd"
+  read -r ys yk < <(timev "$opal" epd "$f" "$f" "$f" "$f" "$f" "$f" "$f" "$f" "$f" "$f" "$f" "$f" --out "$dir/out-epd" --quiet)
+  echo
+  echo "| EPD rows | file MB | opal epd s | opal epd peak MB | duckdb s | duckdb peak MB | epd / duckdb | 12 files s | 12 files peak MB |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| $n | $mb | $esm | $(( ekm / 1024 )) | $duck | $ys | $(( yk / 1024 )) |"
+  echo
+  echo "epd runs (s): ${es[*]}; duckdb s: ${ds[*]+${ds[*]}}"
+fi
 
 # opal trend: 24 month ends against one audit of the same 10M-row file (27 months of issues,
 # so that 24 month ends follow the first look-back). Set NO_TREND=1 to skip.
