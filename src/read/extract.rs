@@ -223,12 +223,17 @@ struct ParquetWhole {
 
 /// A Parquet file, every column cast to text.
 fn parquet_frame(display: &str, sha256: String) -> Result<ParquetWhole> {
-    let lf = LazyFrame::scan_parquet(PlRefPath::from(display), ScanArgsParquet::default())
-        .map_err(|e| anyhow!("cannot read {display} as Parquet: {}", polars_message(&e)))?;
-    let mut frame = lf
-        .select([all().as_expr().cast(DataType::String)])
-        .collect()
-        .map_err(|e| anyhow!("cannot read {display} as Parquet: {}", polars_message(&e)))?;
+    let failed = |e: PolarsError| anyhow!("cannot read {display} as Parquet: {}", polars_message(&e));
+    // polars' eager reader (no lazy engine: it is most of polars' build time, issue 18).
+    let file = File::open(display).with_context(|| format!("cannot read {display}"))?;
+    let frame = ParquetReader::new(file).finish().map_err(failed)?;
+    let columns = frame
+        .columns()
+        .iter()
+        .map(|c| c.cast(&DataType::String))
+        .collect::<PolarsResult<Vec<Column>>>()
+        .map_err(failed)?;
+    let mut frame = DataFrame::new_infer_height(columns).map_err(failed)?;
     frame.rechunk_mut_par();
     let headers: Vec<String> = frame
         .get_column_names()
