@@ -223,7 +223,8 @@ struct ParquetWhole {
 
 /// A Parquet file, every column cast to text.
 fn parquet_frame(display: &str, sha256: String) -> Result<ParquetWhole> {
-    let failed = |e: PolarsError| anyhow!("cannot read {display} as Parquet: {}", polars_message(&e));
+    let failed =
+        |e: PolarsError| anyhow!("cannot read {display} as Parquet: {}", polars_message(&e));
     // polars' eager reader (no lazy engine: it is most of polars' build time, issue 18).
     let file = File::open(display).with_context(|| format!("cannot read {display}"))?;
     let frame = ParquetReader::new(file).finish().map_err(failed)?;
