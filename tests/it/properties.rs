@@ -170,3 +170,24 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Issue 18: any bytes at all (quotes, separators, CR and LF, invalid UTF-8) are split or
+    /// refused with a reason, never a panic; every record has the header's width.
+    #[test]
+    fn any_bytes_split_or_refused(data in proptest::collection::vec(
+        prop_oneof![Just(b'a'), Just(b','), Just(b'"'), Just(b'\n'), Just(b'\r'), Just(b' '), any::<u8>()],
+        0..300,
+    )) {
+        if let Ok(records) = opal::read::records::split(&data, b',', 3, Default::default()) {
+            for row in 0..records.rows() {
+                for k in 0..3 {
+                    let _ = records.get(row, k);
+                }
+            }
+            prop_assert_eq!(records.starts().len(), records.rows());
+        }
+    }
+}
