@@ -266,7 +266,11 @@ pub fn run(args: Args) -> Result<()> {
                 .into_iter()
                 .filter(|p| p.to_review())
                 .collect();
-        written.push(crate::write::xlsx::write_review_xlsx(&out, &review)?);
+        written.push(crate::write::xlsx::write_review_xlsx(
+            &out,
+            &review,
+            result.as_of,
+        )?);
     }
     if args.report || args.practice_packs {
         let (series, computed, settings) = crate::write::report::audit_trend(&result, &config);

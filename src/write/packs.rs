@@ -225,7 +225,7 @@ pub fn write_practice_packs(
             Format::Csv,
         )?);
         if xlsx {
-            written.push(crate::write::xlsx::write_review_xlsx(&dir, &review)?);
+            written.push(crate::write::xlsx::write_review_xlsx(&dir, &review, r.as_of)?);
         }
         let owned: Vec<ResolvedRow> = resolved.iter().map(|x| (*x).clone()).collect();
         written.push(crate::write::audit::write_resolved(

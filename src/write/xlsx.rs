@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 
 use crate::engine::PatientRow;
-use crate::values::format_day;
+use crate::values::{civil_from_days, Day};
 use crate::write::cells::Cell;
 use crate::write::patients::COLUMNS;
 use crate::write::table::write_atomically;
@@ -46,10 +46,18 @@ fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> anyhow::Error {
     anyhow!("{e}")
 }
 
-/// Write `<dir>/review_list.xlsx` from the review list's rows.
-pub fn write_review_xlsx(dir: &Path, rows: &[&PatientRow]) -> Result<PathBuf> {
+/// A day as an Excel date.
+fn excel_date(d: Day) -> Result<ExcelDateTime> {
+    let (y, m, dd) = civil_from_days(d);
+    let y = u16::try_from(y).map_err(|_| anyhow!("the year {y} cannot be an Excel date"))?;
+    ExcelDateTime::from_ymd(y, m as u8, dd as u8).map_err(xlsx_err)
+}
+
+/// Write `<dir>/review_list.xlsx` from the review list's rows. The workbook's creation date is
+/// the audit date, so that the same inputs give the same bytes (as every output of opal).
+pub fn write_review_xlsx(dir: &Path, rows: &[&PatientRow], as_of: Day) -> Result<PathBuf> {
     let path = dir.join("review_list.xlsx");
-    let bytes = workbook(rows).with_context(|| {
+    let bytes = workbook(rows, as_of).with_context(|| {
         format!(
             "cannot write {}\nhint: the review list is also in review_list.csv",
             path.display()
@@ -64,9 +72,12 @@ pub fn write_review_xlsx(dir: &Path, rows: &[&PatientRow]) -> Result<PathBuf> {
 }
 
 /// The workbook's bytes: the review list and the sheet explaining its columns.
-fn workbook(rows: &[&PatientRow]) -> Result<Vec<u8>> {
+fn workbook(rows: &[&PatientRow], as_of: Day) -> Result<Vec<u8>> {
     let columns: Vec<_> = COLUMNS.iter().filter(|c| !c.patients_only).collect();
     let mut wb = Workbook::new();
+    if let Ok(created) = excel_date(as_of) {
+        wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
+    }
     let header = Format::new().set_bold().set_background_color("#F0F4F5");
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let decimals = Format::new().set_num_format("0.0");
@@ -102,13 +113,7 @@ fn workbook(rows: &[&PatientRow]) -> Result<Vec<u8>> {
                     5
                 }
                 Cell::Date(Some(d)) => {
-                    let t = format_day(d);
-                    let (y, m, dd) = (
-                        t[..4].parse().unwrap_or(1970),
-                        t[5..7].parse().unwrap_or(1),
-                        t[8..10].parse().unwrap_or(1),
-                    );
-                    let when = ExcelDateTime::from_ymd(y, m, dd).map_err(xlsx_err)?;
+                    let when = excel_date(d)?;
                     ws.write_datetime_with_format(row, col, &when, &date)
                         .map_err(xlsx_err)?;
                     10

@@ -532,6 +532,27 @@ fn issue17_review_list_xlsx_has_the_csv_rows_typed() {
         let about = wb.worksheet_range("columns").unwrap();
         assert_eq!(about.rows().count(), header.len() + 1);
     }
+    // The same inputs give the same workbook, whenever it is made: its creation date is the
+    // audit date, not the clock's.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let again = dir.path().join("again");
+    let (code, _, err) = opal(&[
+        "audit",
+        SAMPLE,
+        "--practices",
+        PRACTICES,
+        "--list-sizes",
+        LISTS,
+        "--xlsx",
+        "--quiet",
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read(out.join("review_list.xlsx")).unwrap(),
+        std::fs::read(again.join("review_list.xlsx")).unwrap()
+    );
 }
 
 /// Issue 18: --items all|review|none.
