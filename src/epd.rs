@@ -240,9 +240,8 @@ impl<'a> EpdRun<'a> {
                 }
                 self.cache.insert(self.key.clone(), o);
             }
-            let Some(outcome) = self.cache.get(&self.key) else {
-                continue;
-            };
+            // Inserted above when it was not there.
+            let outcome = &self.cache[self.key.as_str()];
             match outcome.status {
                 Status::NotOpioid => {
                     out.accounting.not_opioid += 1;

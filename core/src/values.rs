@@ -437,18 +437,8 @@ pub fn push_num(out: &mut String, v: f64) {
         }
         let m = micro.unsigned_abs();
         let (int, frac) = (m / 1_000_000, m % 1_000_000);
-        let mut digits = [b'0'; 20];
-        let mut i = digits.len();
-        let mut n = int;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        out.extend(digits[i..].iter().map(|&d| d as char));
+        let mut digits = [0; 20];
+        out.extend(uint_digits(int, &mut digits).iter().map(|&d| d as char));
         if frac != 0 {
             // Six digits, trailing zeros dropped.
             let mut digits = [b'0'; 6];
@@ -464,6 +454,20 @@ pub fn push_num(out: &mut String, v: f64) {
         return;
     }
     out.push_str(&fmt_num_slow(v));
+}
+
+/// The decimal digits of `v`, written into the end of `digits`.
+pub fn uint_digits(mut v: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &digits[i..]
 }
 
 /// `x.round() as i64` (halves away from zero) for |x| < 2^63, without libm: the cast truncates,

@@ -552,11 +552,13 @@ impl<'a> Auditor<'a> {
         let st = &mut self.files[file];
         let format = st.dates.format.clone();
         if let Some(c) = chunk.column(st.columns.get("issue_date")) {
+            let mut last = "";
             for row in 0..chunk.rows() {
-                let v = c.get(row).trim();
-                if v.is_empty() {
+                let v = trim(c.get(row));
+                if v.is_empty() || v == last {
                     continue;
                 }
+                last = v;
                 if !st.dates.days.contains_key(v) {
                     let day = format.as_ref().and_then(|f| values::parse_date_with(v, f));
                     st.dates.days.insert(v.to_string(), day);

@@ -839,9 +839,14 @@ fn parquet_chunk(display: &str, frame: &DataFrame, from: usize, len: usize) -> R
     let mut records = Records::with_width(columns.len());
     for row in from..from + len {
         for c in &columns {
-            records
-                .push_field(c.get(row).unwrap_or(""))
-                .map_err(|_| anyhow!("{display}: a chunk of rows of 4 GiB or more"))?;
+            records.push_field(c.get(row).unwrap_or("")).map_err(|_| {
+                anyhow!(
+                    "{display}: rows {} to {} hold 4 GiB of text or more\nhint: check the \
+                         file's text columns, or give the extract as CSV",
+                    from + 1,
+                    from + len
+                )
+            })?;
         }
     }
     Ok(Chunk {

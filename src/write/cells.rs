@@ -87,18 +87,9 @@ pub fn push_number(out: &mut Vec<u8>, num: &mut String, v: Option<f64>) {
     out.extend_from_slice(num.as_bytes());
 }
 
-pub fn push_uint(out: &mut Vec<u8>, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+pub fn push_uint(out: &mut Vec<u8>, v: u64) {
+    let mut digits = [0; 20];
+    out.extend_from_slice(opal_core::values::uint_digits(v, &mut digits));
 }
 
 /// One cell as CSV (nothing for an absent value).

@@ -15,20 +15,7 @@ use crate::trend::{month_label, Measure, Series};
 use crate::values::{fmt_num, format_day};
 use crate::write::patients::{patient_order, patient_table};
 use crate::write::table::{write_atomically, write_table, Format};
-use crate::write::trend::{Computed, TrendSettings};
-
-/// A folder name from an ODS code: letters, digits and `-`; anything else `_`.
-pub fn folder(code: &str) -> String {
-    code.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+use crate::write::trend::{file_safe, Computed, TrendSettings};
 
 /// The high-dose rate that ranks practices: per 1000 registered patients with list sizes,
 /// else per 100 patients on opioids.
@@ -205,7 +192,7 @@ pub fn write_practice_packs(
     let high = t.measures().position(|m| m == Measure::HighDose);
     let mut written = Vec::new();
     for p in &r.practice_summaries {
-        let dir = out.join("practices").join(folder(&p.code));
+        let dir = out.join("practices").join(file_safe(&p.code));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let review: Vec<&PatientRow> = ordered
@@ -225,7 +212,9 @@ pub fn write_practice_packs(
             Format::Csv,
         )?);
         if xlsx {
-            written.push(crate::write::xlsx::write_review_xlsx(&dir, &review, r.as_of)?);
+            written.push(crate::write::xlsx::write_review_xlsx(
+                &dir, &review, r.as_of,
+            )?);
         }
         let owned: Vec<ResolvedRow> = resolved.iter().map(|x| (*x).clone()).collect();
         written.push(crate::write::audit::write_resolved(

@@ -403,8 +403,9 @@ fn aims_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format)
     sink
 }
 
-/// A file name from a code: letters, digits, `-` and `_` kept, anything else `_`.
-fn file_safe(code: &str) -> String {
+/// A file or folder name from a code (an ODS code, an ICS code): letters, digits and `-`
+/// kept, anything else `_`.
+pub fn file_safe(code: &str) -> String {
     code.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {
