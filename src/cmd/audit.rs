@@ -311,5 +311,7 @@ pub fn run(args: Args) -> Result<()> {
     if !args.quiet {
         crate::write::terminal::print_summary(&result, &config, &out)?;
     }
+    // Every output is written, synced and renamed into place; the process ends next.
+    crate::cmd::leave_to_exit(result);
     Ok(())
 }

@@ -256,6 +256,8 @@ pub fn run(args: Args) -> Result<()> {
     if !args.quiet {
         print_summary(&series, &settings, &out, result.accounting.read);
     }
+    // Every output is written, synced and renamed into place; the process ends next.
+    crate::cmd::leave_to_exit(result);
     Ok(())
 }
 
