@@ -125,18 +125,35 @@ pub struct PatientMeasures {
 /// Place items on the timeline: carry-forward per product in issue order (or concurrent).
 /// Returns one coverage per item, in the input order.
 pub fn coverage(items: &[ExposureItem], stockpile: Stockpile) -> Vec<Coverage> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by_key(|&i| (items[i].product, items[i].issue_day, i));
-    let mut out = vec![
+    let mut out = Vec::new();
+    place(items, stockpile, &mut Vec::new(), &mut out);
+    out
+}
+
+/// [`coverage`] into `out`, with `order` as its working space (both reused from patient to
+/// patient).
+fn place(
+    items: &[ExposureItem],
+    stockpile: Stockpile,
+    order: &mut Vec<usize>,
+    out: &mut Vec<Coverage>,
+) {
+    order.clear();
+    order.extend(0..items.len());
+    // The index is part of the key, so no two keys are equal and an unstable sort is the
+    // stable one.
+    order.sort_unstable_by_key(|&i| (items[i].product, items[i].issue_day, i));
+    out.clear();
+    out.resize(
+        items.len(),
         Coverage {
             start: 0.0,
             end: 0.0,
-            rate_mg_day: 0.0
-        };
-        items.len()
-    ];
+            rate_mg_day: 0.0,
+        },
+    );
     let mut previous: Option<(u32, f64)> = None;
-    for i in order {
+    for &i in order.iter() {
         let item = &items[i];
         let issue = item.issue_day as f64;
         let start = match (stockpile, previous) {
@@ -152,7 +169,52 @@ pub fn coverage(items: &[ExposureItem], stockpile: Stockpile) -> Vec<Coverage> {
         };
         previous = Some((item.product, end));
     }
-    out
+}
+
+/// A patient's items placed on the timeline once ([`coverage`], and the spans in the order
+/// [`episodes`] merges them), then measured at the audit date ([`Layout::measure`]) and at
+/// other dates ([`Layout::month_states`]) from that one placing. The buffers are kept from
+/// one patient to the next, so that measuring millions of patients allocates next to
+/// nothing. The results are exactly those of [`measure`] and [`month_states_all`].
+#[derive(Debug, Default)]
+pub struct Layout {
+    order: Vec<usize>,
+    cover: Vec<Coverage>,
+    /// Item indexes by (start, end) of their coverage.
+    by_start: Vec<usize>,
+    daily: Vec<f64>,
+}
+
+impl Layout {
+    /// Place `items` (one patient's, in issue order) on the timeline.
+    pub fn place(&mut self, items: &[ExposureItem], stockpile: Stockpile) {
+        place(items, stockpile, &mut self.order, &mut self.cover);
+        let cover = &self.cover;
+        self.by_start.clear();
+        self.by_start.extend(0..cover.len());
+        self.by_start.sort_by(|&a, &b| {
+            let (a, b) = (&cover[a], &cover[b]);
+            a.start.total_cmp(&b.start).then(a.end.total_cmp(&b.end))
+        });
+    }
+
+    /// The coverage of each item placed, in their order.
+    pub fn coverage(&self) -> &[Coverage] {
+        &self.cover
+    }
+
+    /// The episodes of the items placed ([`episodes`]).
+    fn latest_episode(&self, grace_days: f64) -> Option<(f64, f64)> {
+        let mut latest: Option<(f64, f64)> = None;
+        for &i in &self.by_start {
+            let (s, e) = (self.cover[i].start, self.cover[i].end);
+            latest = match latest {
+                Some((ls, le)) if s - le <= grace_days + EPS => Some((ls, le.max(e))),
+                _ => Some((s, e)),
+            };
+        }
+        latest
+    }
 }
 
 /// Episodes: coverage merged while the gap `next_start − current_end ≤ grace`.
@@ -182,84 +244,100 @@ pub fn measure(
     first_issue_day: Day,
     s: &TimelineSettings,
 ) -> PatientMeasures {
-    let cover = coverage(items, s.stockpile);
-    let eps = episodes(&cover, s.grace_days);
-    let as_of_f = as_of as f64;
-    let latest = eps.last().copied();
-    let current = latest.is_some_and(|(_, end)| as_of_f - end <= s.grace_days + EPS);
+    let mut layout = Layout::default();
+    layout.place(items, s.stockpile);
+    layout.measure(items, as_of, first_issue_day, s)
+}
 
-    let window = (
-        (as_of - (s.dose_window_days - 1)) as f64,
-        (as_of + 1) as f64,
-    );
-    let mut window_ome = 0.0;
-    let mut window_products: Vec<u32> = Vec::new();
-    let mut assumed_products: Vec<u32> = Vec::new();
-    for (c, item) in cover.iter().zip(items) {
-        let o = overlap((c.start, c.end), window);
-        if o > EPS {
-            window_ome += c.rate_mg_day * o;
-            if !window_products.contains(&item.product) {
-                window_products.push(item.product);
-            }
-            if item.days_assumed && !assumed_products.contains(&item.product) {
-                assumed_products.push(item.product);
-            }
-        }
-    }
-    let ome_mg_day = window_ome / s.dose_window_days as f64;
+impl Layout {
+    /// [`measure`] of the items last placed (the same `items`).
+    pub fn measure(
+        &mut self,
+        items: &[ExposureItem],
+        as_of: Day,
+        first_issue_day: Day,
+        s: &TimelineSettings,
+    ) -> PatientMeasures {
+        let cover = &self.cover;
+        let as_of_f = as_of as f64;
+        let latest = self.latest_episode(s.grace_days);
+        let current = latest.is_some_and(|(_, end)| as_of_f - end <= s.grace_days + EPS);
 
-    // Peak: each day of the look-back.
-    let lb_start = as_of - (s.lookback_days - 1);
-    let mut daily = vec![0.0f64; s.lookback_days.max(0) as usize];
-    for c in &cover {
-        let first = (c.start.floor() as i64).max(lb_start as i64);
-        let last = (c.end.ceil() as i64 - 1).min(as_of as i64);
-        for d in first..=last {
-            let part = overlap((c.start, c.end), (d as f64, d as f64 + 1.0));
-            daily[(d - lb_start as i64) as usize] += c.rate_mg_day * part;
-        }
-    }
-    let peak = daily.iter().copied().fold(0.0, f64::max);
-
-    let today = (as_of_f, as_of_f + 1.0);
-    let mut instructed: Option<f64> = None;
-    let mut current_ome = 0.0;
-    for (c, item) in cover.iter().zip(items) {
-        if overlap((c.start, c.end), today) > EPS {
-            current_ome += c.rate_mg_day;
-            if let Some(v) = item.instructed_ome_mg_day {
-                *instructed.get_or_insert(0.0) += v;
+        let window = (
+            (as_of - (s.dose_window_days - 1)) as f64,
+            (as_of + 1) as f64,
+        );
+        let mut window_ome = 0.0;
+        let mut window_products: Vec<u32> = Vec::new();
+        let mut assumed_products: Vec<u32> = Vec::new();
+        for (c, item) in cover.iter().zip(items) {
+            let o = overlap((c.start, c.end), window);
+            if o > EPS {
+                window_ome += c.rate_mg_day * o;
+                if !window_products.contains(&item.product) {
+                    window_products.push(item.product);
+                }
+                if item.days_assumed && !assumed_products.contains(&item.product) {
+                    assumed_products.push(item.product);
+                }
             }
         }
-    }
+        let ome_mg_day = window_ome / s.dose_window_days as f64;
 
-    let episode_start = latest.map(|(start, _)| start.floor() as Day);
-    let duration_days = if current {
-        episode_start.map(|start| (as_of - start) as i64)
-    } else {
-        None
-    };
-    let duration_censored = current && episode_start == Some(first_issue_day);
-    let high_dose = current && ome_mg_day > s.threshold_mg_day + EPS;
-    let high_dose_now = current && current_ome > s.threshold_mg_day + EPS;
-    let long_term = duration_days.is_some_and(|d| d > s.long_term_days);
-    PatientMeasures {
-        current,
-        ome_mg_day,
-        instructed_ome_mg_day: instructed,
-        current_ome_mg_day: current_ome,
-        peak_ome_mg_day: peak,
-        window_ome_mg: window_ome,
-        episode_start,
-        duration_days,
-        duration_censored,
-        high_dose,
-        high_dose_now,
-        long_term,
-        window_products,
-        assumed_products,
-        last_issue_day: items.iter().map(|i| i.issue_day).max(),
+        // Peak: each day of the look-back.
+        let lb_start = as_of - (s.lookback_days - 1);
+        let daily = &mut self.daily;
+        daily.clear();
+        daily.resize(s.lookback_days.max(0) as usize, 0.0);
+        for c in cover {
+            let first = (c.start.floor() as i64).max(lb_start as i64);
+            let last = (c.end.ceil() as i64 - 1).min(as_of as i64);
+            for d in first..=last {
+                let part = overlap((c.start, c.end), (d as f64, d as f64 + 1.0));
+                daily[(d - lb_start as i64) as usize] += c.rate_mg_day * part;
+            }
+        }
+        let peak = daily.iter().copied().fold(0.0, f64::max);
+
+        let today = (as_of_f, as_of_f + 1.0);
+        let mut instructed: Option<f64> = None;
+        let mut current_ome = 0.0;
+        for (c, item) in cover.iter().zip(items) {
+            if overlap((c.start, c.end), today) > EPS {
+                current_ome += c.rate_mg_day;
+                if let Some(v) = item.instructed_ome_mg_day {
+                    *instructed.get_or_insert(0.0) += v;
+                }
+            }
+        }
+
+        let episode_start = latest.map(|(start, _)| start.floor() as Day);
+        let duration_days = if current {
+            episode_start.map(|start| (as_of - start) as i64)
+        } else {
+            None
+        };
+        let duration_censored = current && episode_start == Some(first_issue_day);
+        let high_dose = current && ome_mg_day > s.threshold_mg_day + EPS;
+        let high_dose_now = current && current_ome > s.threshold_mg_day + EPS;
+        let long_term = duration_days.is_some_and(|d| d > s.long_term_days);
+        PatientMeasures {
+            current,
+            ome_mg_day,
+            instructed_ome_mg_day: instructed,
+            current_ome_mg_day: current_ome,
+            peak_ome_mg_day: peak,
+            window_ome_mg: window_ome,
+            episode_start,
+            duration_days,
+            duration_censored,
+            high_dose,
+            high_dose_now,
+            long_term,
+            window_products,
+            assumed_products,
+            last_issue_day: items.iter().map(|i| i.issue_day).max(),
+        }
     }
 }
 
@@ -304,69 +382,82 @@ pub fn month_states_all(
     all: bool,
     out: &mut Vec<MonthState>,
 ) {
-    let cover = coverage(items, s.stockpile);
-    // The spans in the order `episodes` merges them, sorted once; each date takes those of
-    // the items issued up to it (a subsequence of a sorted list is sorted).
-    let mut by_start: Vec<usize> = (0..cover.len()).collect();
-    by_start.sort_by(|&a, &b| {
-        let (a, b) = (&cover[a], &cover[b]);
-        a.start.total_cmp(&b.start).then(a.end.total_cmp(&b.end))
-    });
-    let mut k = 0;
-    let mut max_end = f64::NEG_INFINITY;
-    for (month, &as_of) in dates.iter().enumerate() {
-        while k < items.len() && items[k].issue_day <= as_of {
-            max_end = max_end.max(cover[k].end);
-            k += 1;
-        }
-        let as_of_f = as_of as f64;
-        // The latest episode ends at the latest end of any supply (earlier episodes end
-        // before it starts), so this is `measure`'s test of a current episode.
-        let current = k > 0 && as_of_f - max_end <= s.grace_days + EPS;
-        if !current && !all {
-            continue;
-        }
-        let window = (
-            (as_of - (s.dose_window_days - 1)) as f64,
-            (as_of + 1) as f64,
-        );
-        let today = (as_of_f, as_of_f + 1.0);
-        let (mut window_ome, mut current_ome) = (0.0, 0.0);
-        for c in &cover[..k] {
-            let o = overlap((c.start, c.end), window);
-            if o > EPS {
-                window_ome += c.rate_mg_day * o;
+    let mut layout = Layout::default();
+    layout.place(items, s.stockpile);
+    layout.month_states(items, dates, s, all, out)
+}
+
+impl Layout {
+    /// [`month_states_all`] of the items last placed (the same `items`).
+    pub fn month_states(
+        &self,
+        items: &[ExposureItem],
+        dates: &[Day],
+        s: &TimelineSettings,
+        all: bool,
+        out: &mut Vec<MonthState>,
+    ) {
+        let (cover, by_start) = (&self.cover, &self.by_start);
+        // Each date takes the spans of the items issued up to it, in `by_start`'s order (a
+        // subsequence of a sorted list is sorted).
+        let mut k = 0;
+        let mut max_end = f64::NEG_INFINITY;
+        for (month, &as_of) in dates.iter().enumerate() {
+            while k < items.len() && items[k].issue_day <= as_of {
+                max_end = max_end.max(cover[k].end);
+                k += 1;
             }
-            if overlap((c.start, c.end), today) > EPS {
-                current_ome += c.rate_mg_day;
+            let as_of_f = as_of as f64;
+            // The latest episode ends at the latest end of any supply (earlier episodes end
+            // before it starts), so this is `measure`'s test of a current episode.
+            let current = k > 0 && as_of_f - max_end <= s.grace_days + EPS;
+            if !current && !all {
+                continue;
             }
+            let window = (
+                (as_of - (s.dose_window_days - 1)) as f64,
+                (as_of + 1) as f64,
+            );
+            let today = (as_of_f, as_of_f + 1.0);
+            let (mut window_ome, mut current_ome) = (0.0, 0.0);
+            for c in &cover[..k] {
+                let o = overlap((c.start, c.end), window);
+                if o > EPS {
+                    window_ome += c.rate_mg_day * o;
+                }
+                if overlap((c.start, c.end), today) > EPS {
+                    current_ome += c.rate_mg_day;
+                }
+            }
+            let ome_mg_day = window_ome / s.dose_window_days as f64;
+            let mut long_term = false;
+            if current {
+                // The latest episode's start, merged as `episodes` merges.
+                let mut latest: Option<(f64, f64)> = None;
+                for &i in by_start.iter().filter(|&&i| i < k) {
+                    let (start, end) = (cover[i].start, cover[i].end);
+                    latest = match latest {
+                        Some((ls, le)) if start - le <= s.grace_days + EPS => {
+                            Some((ls, le.max(end)))
+                        }
+                        _ => Some((start, end)),
+                    };
+                }
+                if let Some((start, _)) = latest {
+                    long_term = (as_of - start.floor() as Day) as i64 > s.long_term_days;
+                }
+            }
+            out.push(MonthState {
+                month,
+                latest_item: k.wrapping_sub(1),
+                current,
+                ome_mg_day,
+                window_ome_mg: window_ome,
+                high_dose: current && ome_mg_day > s.threshold_mg_day + EPS,
+                high_dose_now: current && current_ome > s.threshold_mg_day + EPS,
+                long_term,
+            });
         }
-        let ome_mg_day = window_ome / s.dose_window_days as f64;
-        let mut long_term = false;
-        if current {
-            // The latest episode's start, merged as `episodes` merges.
-            let mut latest: Option<(f64, f64)> = None;
-            for &i in by_start.iter().filter(|&&i| i < k) {
-                let (start, end) = (cover[i].start, cover[i].end);
-                latest = match latest {
-                    Some((ls, le)) if start - le <= s.grace_days + EPS => Some((ls, le.max(end))),
-                    _ => Some((start, end)),
-                };
-            }
-            if let Some((start, _)) = latest {
-                long_term = (as_of - start.floor() as Day) as i64 > s.long_term_days;
-            }
-        }
-        out.push(MonthState {
-            month,
-            latest_item: k.wrapping_sub(1),
-            current,
-            ome_mg_day,
-            window_ome_mg: window_ome,
-            high_dose: current && ome_mg_day > s.threshold_mg_day + EPS,
-            high_dose_now: current && current_ome > s.threshold_mg_day + EPS,
-            long_term,
-        });
     }
 }
 
@@ -477,6 +568,43 @@ mod tests {
         assert_eq!(episodes(&[c(0.0, 28.0), c(59.0, 87.0)], 30.0).len(), 2);
         // Issued the day the supply runs out: gap 0.
         assert_eq!(episodes(&[c(0.0, 28.0), c(28.0, 56.0)], 0.0).len(), 1);
+    }
+
+    /// The layout's latest episode is [`episodes`]' last, on spans in every order: ties,
+    /// overlaps, gaps of exactly the grace period and more (a fixed pseudo-random walk).
+    #[test]
+    fn layout_latest_episode_is_episodes_last() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..2000 {
+            let len = 1 + next(9) as usize;
+            let items: Vec<ExposureItem> = (0..len)
+                .map(|_| {
+                    let days = [7.0, 28.0, 30.0, 56.0 / 3.0, 0.0][next(5) as usize];
+                    item(next(3) as u32, next(200) as Day, days, 100.0)
+                })
+                .collect();
+            let mut items = items;
+            items.sort_by_key(|i| i.issue_day);
+            for stockpile in [Stockpile::Carry, Stockpile::Concurrent] {
+                for grace in [0.0, 30.0] {
+                    let mut layout = Layout::default();
+                    layout.place(&items, stockpile);
+                    let cover = coverage(&items, stockpile);
+                    assert_eq!(layout.coverage(), &cover[..]);
+                    assert_eq!(
+                        layout.latest_episode(grace),
+                        episodes(&cover, grace).last().copied(),
+                        "{items:?}"
+                    );
+                }
+            }
+        }
     }
 
     /// Issue 12.13: three carried-forward supplies of 56/3 days from day 0 end exactly on

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use super::{AuditConfig, AuditResult, DaysSource, PatientRow, ResolvedRow};
 use crate::followup::{abrupt_stop, month_end_before, taper, why_resolved, Change, Status, Why};
 use crate::summary::{summarise, CohortSummary};
-use crate::timeline::{self, ExposureItem};
-use crate::timeline::{month_states_all, MonthState};
+use crate::timeline::ExposureItem;
+use crate::timeline::{Layout, MonthState};
 use crate::values::Day;
 
 /// What the rows become once every file is read: the current patients with their measures,
@@ -241,6 +241,8 @@ fn patient_range(
     let mut resolved = Vec::new();
     let mut exposure: Vec<ExposureItem> = Vec::new();
     let mut states: Vec<MonthState> = Vec::new();
+    let mut at_previous: Vec<MonthState> = Vec::new();
+    let mut layout = Layout::default();
     for patient in first..end {
         let group = &mut order[starts[patient] - base..starts[patient + 1] - base];
         if group.is_empty() {
@@ -249,7 +251,9 @@ fn patient_range(
         }
         exposure_of(r, config, group, &mut exposure);
         let group = &*group;
-        let m = timeline::measure(&exposure, r.as_of, first_day, &config.timeline);
+        // The items are placed on the timeline once, for the audit date and the follow-up's.
+        layout.place(&exposure, config.timeline.stockpile);
+        let m = layout.measure(&exposure, r.as_of, first_day, &config.timeline);
         // The patient's CNS depressants (sorted by day), and those in the look-back window
         // ending on a date.
         let cns = {
@@ -282,19 +286,20 @@ fn patient_range(
         // The follow-up's dates: all of them for a current patient (tapers, status); for one
         // who is not, the previous date first, and the rest only if they were listed then.
         states.clear();
+        let (timeline, dates) = (&config.timeline, &fd.dates);
         if m.current {
-            month_states_all(&exposure, &fd.dates, &config.timeline, true, &mut states);
+            layout.month_states(&exposure, dates, timeline, true, &mut states);
         } else {
-            let mut then = Vec::new();
+            at_previous.clear();
             let previous = [fd.previous_day];
-            month_states_all(&exposure, &previous, &config.timeline, true, &mut then);
-            if !then
+            layout.month_states(&exposure, &previous, timeline, true, &mut at_previous);
+            if !at_previous
                 .first()
                 .is_some_and(|st| listed_at(st, fd.previous_day).0)
             {
                 continue;
             }
-            month_states_all(&exposure, &fd.dates, &config.timeline, true, &mut states);
+            layout.month_states(&exposure, dates, timeline, true, &mut states);
         }
         let then = states[fd.previous];
         let co_now = co_at(r.as_of);

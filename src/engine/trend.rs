@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::patients::{by_patient, exposure_of};
 use super::{AuditConfig, AuditResult};
-use crate::timeline::{month_states, ExposureItem, MonthState};
+use crate::timeline::{ExposureItem, Layout, MonthState};
 use crate::trend::{series, Counts, Series};
 use crate::values::Day;
 
@@ -60,6 +60,7 @@ pub fn month_counts(
         let base = starts[first];
         let mut exposure: Vec<ExposureItem> = Vec::new();
         let mut states: Vec<MonthState> = Vec::new();
+        let mut layout = Layout::default();
         for patient in first..end {
             let group = &mut order[starts[patient] - base..starts[patient + 1] - base];
             if group.is_empty() {
@@ -67,7 +68,8 @@ pub fn month_counts(
             }
             exposure_of(r, config, group, &mut exposure);
             states.clear();
-            month_states(&exposure, month_ends, &config.timeline, &mut states);
+            layout.place(&exposure, config.timeline.stockpile);
+            layout.month_states(&exposure, month_ends, &config.timeline, false, &mut states);
             if states.is_empty() {
                 continue;
             }
