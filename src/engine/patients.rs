@@ -237,7 +237,11 @@ fn patient_range(
     let items = &r.items;
     let base = starts[first];
     let first_day = r.first_issue_day.unwrap_or(r.as_of);
-    let mut rows = Vec::new();
+    // Room for a row per patient from `first` to the last, so that neither this list's
+    // growth nor the upper half's rows appended to the lower's ([`patient_rows`]) copy rows
+    // that are already made (a million rows of a few hundred bytes); the pages of the room
+    // not used are never touched, so they take no memory.
+    let mut rows = Vec::with_capacity(r.patient_ids.len() - first);
     let mut resolved = Vec::new();
     let mut exposure: Vec<ExposureItem> = Vec::new();
     let mut states: Vec<MonthState> = Vec::new();
