@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use polars::prelude::PlHashMap;
 
 use crate::engine::PatientRow;
 use crate::write::cells::{push_cell, Cell, Kind};
@@ -217,24 +218,25 @@ pub fn write_patients_csv(out: &Path, rows: &[&PatientRow]) -> Result<[PathBuf; 
 /// the row), so that the codes and ids, scattered in memory, are compared only on ties;
 /// patient ids are distinct, so the order is total and an unstable sort gives the same order.
 pub fn patient_order(patients: &[PatientRow]) -> Vec<&PatientRow> {
-    let mut codes: Vec<&str> = patients.iter().map(|p| p.practice_code.as_str()).collect();
+    // Each practice's rank in code order: the distinct codes (thousands, where the patients
+    // are a million) are found with a hash map, sorted, and the ranks written back.
+    let mut first_seen: PlHashMap<&str, u32> = PlHashMap::default();
+    let mut seen_at: Vec<u32> = Vec::with_capacity(patients.len());
+    for p in patients {
+        let n = first_seen.len() as u32;
+        seen_at.push(*first_seen.entry(p.practice_code.as_str()).or_insert(n));
+    }
+    let mut codes: Vec<(&str, u32)> = first_seen.into_iter().collect();
     codes.sort_unstable();
-    codes.dedup();
-    let rank: std::collections::HashMap<&str, u32> = codes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (*c, i as u32))
-        .collect();
+    let mut rank = vec![0u32; codes.len()];
+    for (r, (_, seen)) in codes.iter().enumerate() {
+        rank[*seen as usize] = r as u32;
+    }
     let mut keys: Vec<(u32, f64, u32)> = patients
         .iter()
+        .zip(&seen_at)
         .enumerate()
-        .map(|(i, p)| {
-            (
-                rank[p.practice_code.as_str()],
-                p.measures.ome_mg_day,
-                i as u32,
-            )
-        })
+        .map(|(i, (p, &seen))| (rank[seen as usize], p.measures.ome_mg_day, i as u32))
         .collect();
     keys.sort_unstable_by(|a, b| {
         a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then_with(|| {
