@@ -9,7 +9,9 @@ use crate::cmd::ranges;
 use crate::cmd::{spinner, EarlyDir};
 use crate::dictionary::Dictionary;
 use crate::engine::{self as audit, day_text};
-use crate::write::audit::{write_items_parquet, write_patient_outputs, write_row_outputs};
+use crate::write::audit::{
+    write_items_parquet, write_patient_lists, write_row_outputs, write_summaries,
+};
 use crate::write::items::ItemsWriter;
 
 use crate::write::table::Format;
@@ -217,7 +219,7 @@ pub fn run(args: Args) -> Result<()> {
         let items = (args.format == Format::Parquet && args.items == ItemsArg::All)
             .then(|| s.spawn(move || write_items_parquet(out, result, config)));
         let patients = (|| -> Result<_> {
-            let c = audit::complete(result, config);
+            let mut c = audit::complete_patients(result, config);
             // --items review: the review list's items are written on a second thread while
             // the patient lists are written here.
             let review = (args.items == ItemsArg::Review).then(|| {
@@ -227,13 +229,24 @@ pub fn run(args: Args) -> Result<()> {
                     crate::write::items::write_review_items(out, result, &items, config, format)
                 })
             });
-            let written = write_patient_outputs(out, &c, config, args.format);
+            // The summaries are worked out on a second thread while the lists are sorted
+            // and written.
+            let (lists, summaries) = std::thread::scope(|inner| {
+                let summaries = inner.spawn(|| c.summaries(config));
+                let lists = write_patient_lists(out, &c.patients, args.format);
+                (lists, summaries.join())
+            });
+            (c.practice_summaries, c.ics_summaries) = match summaries {
+                Ok(summaries) => summaries,
+                Err(e) => std::panic::resume_unwind(e),
+            };
+            let mut written = lists?;
+            written.extend(write_summaries(out, &c, config, args.format)?);
             let review = match review.map(|h| h.join()) {
                 Some(Ok(path)) => Some(path?),
                 Some(Err(e)) => std::panic::resume_unwind(e),
                 None => None,
             };
-            let mut written = written?;
             written.extend(review);
             Ok((c, written))
         })();

@@ -25,7 +25,7 @@ pub mod patients;
 pub mod rows;
 pub mod trend;
 
-pub use patients::{complete, Completion};
+pub use patients::{complete, complete_patients, Completion};
 pub use rows::Auditor;
 
 /// A row that could not be used, and why.

@@ -20,11 +20,23 @@ pub struct Completion {
     pub practice_summaries: Vec<CohortSummary>,
     pub ics_summaries: Vec<CohortSummary>,
     pub warnings: Vec<String>,
+    /// Each practice's ICS and its unresolved items, for the summaries.
+    practice_ics: BTreeMap<String, String>,
+    practice_unresolved: BTreeMap<String, u64>,
 }
 
 /// Timelines, flags and summaries from the rows (METHOD.md §6–§8). It borrows the rows, so
 /// that items.csv can be written from them at the same time.
 pub fn complete(r: &AuditResult, config: &AuditConfig) -> Completion {
+    let mut c = complete_patients(r, config);
+    (c.practice_summaries, c.ics_summaries) = c.summaries(config);
+    crate::timing::lap("summaries");
+    c
+}
+
+/// [`complete`] without the summaries, which [`Completion::summaries`] works out from it (the
+/// audit does so while the patient lists are written).
+pub fn complete_patients(r: &AuditResult, config: &AuditConfig) -> Completion {
     let (patients, resolved) = patient_rows(r, config);
     crate::timing::lap("timelines");
     let ics = |practice: &str, extract_ics: &str| config.ics_of(practice, extract_ics);
@@ -66,20 +78,27 @@ pub fn complete(r: &AuditResult, config: &AuditConfig) -> Completion {
                 .join(", ")
         ));
     }
-    let (practice_summaries, ics_summaries) = summarise(
-        &patients,
-        &resolved,
-        &practice_ics,
-        &practice_unresolved,
-        config,
-    );
-    crate::timing::lap("summaries");
     Completion {
         patients,
         resolved,
-        practice_summaries,
-        ics_summaries,
+        practice_summaries: Vec::new(),
+        ics_summaries: Vec::new(),
         warnings,
+        practice_ics,
+        practice_unresolved,
+    }
+}
+
+impl Completion {
+    /// The practice and ICS summaries of the patients (METHOD.md §8).
+    pub fn summaries(&self, config: &AuditConfig) -> (Vec<CohortSummary>, Vec<CohortSummary>) {
+        summarise(
+            &self.patients,
+            &self.resolved,
+            &self.practice_ics,
+            &self.practice_unresolved,
+            config,
+        )
     }
 }
 

@@ -10,15 +10,14 @@ use crate::write::patients::{patient_order, patient_table, write_patients_csv};
 use crate::write::summary::summary_table;
 use crate::write::table::{write_parquet_blocks, write_table, Format, Table, PARQUET_BLOCK_ROWS};
 
-/// review_list, patients, practice_summary and ics_summary.
-pub fn write_patient_outputs(
+/// review_list and patients.
+pub fn write_patient_lists(
     out: &Path,
-    r: &Completion,
-    config: &AuditConfig,
+    patients: &[PatientRow],
     format: Format,
 ) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-    let all = patient_order(&r.patients);
+    let all = patient_order(patients);
     crate::timing::lap("sort patients");
     match format {
         // One row per current patient, a million or more for a region: written directly.
@@ -37,18 +36,30 @@ pub fn write_patient_outputs(
         }
     }
     crate::timing::lap("write patients");
-    written.push(write_table(
-        out,
-        "practice_summary",
-        &summary_table(&r.practice_summaries, false, config.suppress),
-        format,
-    )?);
-    written.push(write_table(
-        out,
-        "ics_summary",
-        &summary_table(&r.ics_summaries, true, config.suppress),
-        format,
-    )?);
+    Ok(written)
+}
+
+/// practice_summary and ics_summary.
+pub fn write_summaries(
+    out: &Path,
+    r: &Completion,
+    config: &AuditConfig,
+    format: Format,
+) -> Result<Vec<PathBuf>> {
+    let written = vec![
+        write_table(
+            out,
+            "practice_summary",
+            &summary_table(&r.practice_summaries, false, config.suppress),
+            format,
+        )?,
+        write_table(
+            out,
+            "ics_summary",
+            &summary_table(&r.ics_summaries, true, config.suppress),
+            format,
+        )?,
+    ];
     crate::timing::lap("write summaries");
     Ok(written)
 }
