@@ -188,24 +188,46 @@ pub fn write_patients_csv(out: &Path, rows: &[&PatientRow]) -> Result<[PathBuf; 
         write_atomically(&all_path, |aw| {
             rw.write_all(header(false).as_bytes())?;
             aw.write_all(header(true).as_bytes())?;
-            let (mut a, mut b) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
-            for pair in rows.chunks(20_000) {
-                let (first, second) = pair.split_at(pair.len().div_ceil(2));
-                let (mine, other) = std::thread::scope(|s| {
-                    let other = s.spawn(move || format(second, b));
-                    (format(first, a), other.join())
+            // Each block's two halves are formatted on two threads while a third writes the
+            // block before; its buffers come back to be used again. At most one formatted
+            // block waits, so memory stays at a few blocks.
+            type Pair = (Vec<u8>, Vec<u8>);
+            let (full, to_write) = std::sync::mpsc::sync_channel::<[Pair; 2]>(1);
+            let (used, to_reuse) = std::sync::mpsc::channel::<[Pair; 2]>();
+            std::thread::scope(|s| -> Result<()> {
+                let writer = s.spawn(move || -> std::io::Result<()> {
+                    for block in to_write {
+                        for (all, review) in &block {
+                            aw.write_all(all)?;
+                            rw.write_all(review)?;
+                        }
+                        // The formatting side may have finished already.
+                        let _ = used.send(block);
+                    }
+                    Ok(())
                 });
-                a = mine;
-                b = match other {
-                    Ok(done) => done,
-                    Err(e) => std::panic::resume_unwind(e),
-                };
-                for (all, review) in [&a, &b] {
-                    aw.write_all(all)?;
-                    rw.write_all(review)?;
+                for pair in rows.chunks(20_000) {
+                    let [a, b] = to_reuse.try_recv().unwrap_or_default();
+                    let (first, second) = pair.split_at(pair.len().div_ceil(2));
+                    let (a, b) = std::thread::scope(|s| {
+                        let other = s.spawn(move || format(second, b));
+                        (format(first, a), other.join())
+                    });
+                    let b = match b {
+                        Ok(done) => done,
+                        Err(e) => std::panic::resume_unwind(e),
+                    };
+                    // A writer that stopped (a full disk) says why when joined.
+                    if full.send([a, b]).is_err() {
+                        break;
+                    }
                 }
-            }
-            Ok(())
+                drop(full);
+                match writer.join() {
+                    Ok(written) => Ok(written?),
+                    Err(e) => std::panic::resume_unwind(e),
+                }
+            })
         })
         .with_context(|| format!("cannot write {}", all_path.display()))
     })
