@@ -19,7 +19,11 @@ pub fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
 /// `=cmd|' /C calc'!A0`), so it gets a leading `'` (OWASP's advice on CSV injection). Numbers
 /// are written as numbers, not through here; Parquet values are left as they are.
 pub fn csv_text(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    // Every one of them is ASCII, so the first byte tells.
+    if matches!(
+        s.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    ) {
         std::borrow::Cow::Owned(format!("'{s}"))
     } else {
         std::borrow::Cow::Borrowed(s)
