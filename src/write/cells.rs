@@ -64,9 +64,16 @@ pub enum Kind {
 /// end, and safe to open in a spreadsheet ([`crate::write::output::csv_text`]).
 pub fn push_field(out: &mut Vec<u8>, s: &str) {
     let s = &*crate::write::output::csv_text(s);
-    // memchr's vector search: the reasons and product names are long.
+    // A byte loop for short fields (ids, codes), memchr's vector search for long ones (the
+    // reasons, product names).
     let b = s.as_bytes();
-    if memchr::memchr3(b',', b'"', b'\n', b).is_some() || memchr::memchr(b'\r', b).is_some() {
+    let special = |b: &u8| matches!(b, b',' | b'"' | b'\n' | b'\r');
+    let quote = if b.len() < 32 {
+        b.iter().any(special)
+    } else {
+        memchr::memchr3(b',', b'"', b'\n', b).is_some() || memchr::memchr(b'\r', b).is_some()
+    };
+    if quote {
         out.push(b'"');
         for b in s.bytes() {
             if b == b'"' {
