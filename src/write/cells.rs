@@ -144,6 +144,23 @@ mod tests {
             ("café, crème", "\"café, crème\""),
             ("é=1", "é=1"),
             ("a-b", "a-b"),
+            // Long fields (the vector search): a comma, a quote, a CR late on, or none.
+            (
+                "high dose: 130 mg OME/day (above 120); long-term",
+                "high dose: 130 mg OME/day (above 120); long-term",
+            ),
+            (
+                "Morphine 10mg/5ml oral solution, sugar free",
+                "\"Morphine 10mg/5ml oral solution, sugar free\"",
+            ),
+            (
+                "a field of more than thirty-two bytes with \"a quote\"",
+                "\"a field of more than thirty-two bytes with \"\"a quote\"\"\"",
+            ),
+            (
+                "a field of more than thirty-two bytes ending in CR\r",
+                "\"a field of more than thirty-two bytes ending in CR\r\"",
+            ),
         ];
         for (field, want) in cases {
             let mut out = Vec::new();
