@@ -17,7 +17,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use anyhow::{anyhow, Context, Result};
-use polars::prelude::{Column as PlColumn, DataFrame, NamedFrom, PolarsResult, Series};
+use polars::prelude::{Column as PlColumn, DataFrame, NamedFrom, PlHashMap, PolarsResult, Series};
 
 use crate::engine::{
     item_values, AuditConfig, AuditResult, DoseUse, Item, ItemBatch, ItemValues, PatientRow,
@@ -29,8 +29,12 @@ use crate::write::cells::{push_cell, Cell, Kind};
 /// formatted once per distinct one by the CSV writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// The item itself, or the days of supply and OME worked out from it.
+    /// The item itself (its file and line).
     Item,
+    /// The item's supply: its quantity, and the days of supply and OME worked out from the
+    /// quantity, the stated days, the product and the dose text (nothing else), so that
+    /// items that share all four share these cells' text.
+    Supply,
     Patient,
     Practice,
     Day,
@@ -116,7 +120,7 @@ pub const COLUMNS: &[Column] = &[
     col("factor", Number, Source::Product, |r| {
         Cell::Number(Some(r.product.factor))
     }),
-    col("quantity", Number, Source::Item, |r| {
+    col("quantity", Number, Source::Supply, |r| {
         Cell::Number(Some(r.item.quantity))
     }),
     col("unit", Text, Source::Product, |r| {
@@ -128,28 +132,28 @@ pub const COLUMNS: &[Column] = &[
     col("dose_status", Text, Source::Dose, |r| {
         Cell::Text(r.dose.parse.status.as_str())
     }),
-    col("units_per_day", Number, Source::Item, |r| {
+    col("units_per_day", Number, Source::Supply, |r| {
         Cell::Number(r.values.units_per_day)
     }),
-    col("patches_at_once", Number, Source::Item, |r| {
+    col("patches_at_once", Number, Source::Supply, |r| {
         Cell::Number(r.values.patches_at_once)
     }),
-    col("days_supply", Number, Source::Item, |r| {
+    col("days_supply", Number, Source::Supply, |r| {
         Cell::Number(Some(r.values.days_supply))
     }),
-    col("days_supply_source", Text, Source::Item, |r| {
+    col("days_supply_source", Text, Source::Supply, |r| {
         Cell::Text(r.values.days_supply_source.as_str())
     }),
-    col("days_supply_disagree", Flag, Source::Item, |r| {
+    col("days_supply_disagree", Flag, Source::Supply, |r| {
         Cell::Flag(r.values.days_supply_disagree)
     }),
-    col("total_ome_mg", Number, Source::Item, |r| {
+    col("total_ome_mg", Number, Source::Supply, |r| {
         Cell::Number(Some(r.values.total_ome_mg))
     }),
-    col("ome_mg_day", Number, Source::Item, |r| {
+    col("ome_mg_day", Number, Source::Supply, |r| {
         Cell::Number(Some(r.values.total_ome_mg / r.values.days_supply))
     }),
-    col("instructed_ome_mg_day", Number, Source::Item, |r| {
+    col("instructed_ome_mg_day", Number, Source::Supply, |r| {
         Cell::Number(r.values.instructed_ome_mg_day)
     }),
 ];
@@ -183,10 +187,20 @@ struct Mirror<'a> {
     products: Cow<'a, [ProductUse]>,
     doses: Cow<'a, [DoseUse]>,
     runs: Vec<(Source, std::ops::Range<usize>)>,
-    /// Per run: per id of its source (product, dose, practice; day − first day), the text.
+    /// Per run: per id of its source (product, dose, practice, supply; day − first day), the
+    /// text.
     formatted: Vec<Vec<Option<Box<[u8]>>>>,
     first_day: Option<i32>,
+    /// The id of each distinct supply: (product, dose text, quantity, stated days), the
+    /// numbers as their bits (a day count not stated is always the same NaN).
+    supplies: PlHashMap<(u32, u32, u64, u64), u32>,
+    /// How many supplies' text is kept ([`SUPPLIES_KEPT`]).
+    supplies_kept: usize,
 }
+
+/// Distinct supplies whose text is kept: beyond this many (an extract where nearly every
+/// item's quantity differs), the rest are formatted item by item, so memory stays bounded.
+const SUPPLIES_KEPT: usize = 1 << 18;
 
 impl<'a> Mirror<'a> {
     fn new() -> Mirror<'a> {
@@ -194,6 +208,7 @@ impl<'a> Mirror<'a> {
         Mirror {
             formatted: vec![Vec::new(); runs.len()],
             runs,
+            supplies_kept: SUPPLIES_KEPT,
             ..Mirror::default()
         }
     }
@@ -232,10 +247,26 @@ impl<'a> Mirror<'a> {
                 values: &v,
             };
             let first_day = *self.first_day.get_or_insert(i.issue_day);
+            let key = (
+                i.product,
+                i.dose,
+                i.quantity.to_bits(),
+                i.explicit_days.to_bits(),
+            );
+            let supply = match self.supplies.get(&key) {
+                Some(&id) => Some(id as usize),
+                None if self.supplies.len() < self.supplies_kept => {
+                    let id = self.supplies.len();
+                    self.supplies.insert(key, id as u32);
+                    Some(id)
+                }
+                None => None,
+            };
             let last = self.runs.len() - 1;
             for (k, (source, range)) in self.runs.iter().enumerate() {
                 let id = match source {
                     Source::Item | Source::Patient => None,
+                    Source::Supply => supply,
                     Source::Practice => Some(i.practice as usize),
                     Source::Product => Some(p),
                     Source::Dose => Some(d),
@@ -475,4 +506,86 @@ pub fn write_review_items(
     };
     crate::timing::lap("write items");
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dictionary::Dictionary;
+    use crate::values::days_from_civil;
+
+    /// An item's row is the same whether its supply's text was kept, formatted the first
+    /// time, or not kept at all (past [`SUPPLIES_KEPT`]): items formatted with every supply
+    /// kept, with none, and with the limit reached part-way. The items share a product, a
+    /// dose text, a quantity or stated days with another but differ in the rest, so a
+    /// supply told apart by less than all four would give a row another item's numbers.
+    #[test]
+    fn items_are_the_same_whether_their_supplies_text_is_kept_or_not() {
+        let config = AuditConfig {
+            as_of: Some(days_from_civil(2026, 10, 31).unwrap()),
+            timeline: Default::default(),
+            default_days: 28.0,
+            prn_policy: crate::engine::PrnPolicy::Max,
+            factors: crate::read::factors::load("uk-fpm").unwrap(),
+            date_format: None,
+            strict: false,
+            suppress: false,
+            excluded_patients: Default::default(),
+            practices: None,
+            list_sizes: None,
+            today: days_from_civil(2026, 11, 23).unwrap(),
+            include_dependence: false,
+            max_days_supply: 366.0,
+            previous_as_of: None,
+            followup: Default::default(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let extract = dir.path().join("extract.csv");
+        let morphine = "Morphine 10mg modified-release tablets";
+        let oxycodone = "Oxycodone 5mg capsules";
+        let mut text = String::from(
+            "patient_id,practice_code,issue_date,drug_name,quantity,dose_text,days_supply\n",
+        );
+        for (k, (name, qty, dose, days)) in [
+            (morphine, "56", "1 bd", ""),
+            (morphine, "28", "1 bd", ""),
+            (morphine, "56", "1 bd", "14"),
+            (morphine, "56", "2 bd", ""),
+            (oxycodone, "56", "1 bd", ""),
+            (oxycodone, "56", "1 bd", "28"),
+            (morphine, "56", "1 bd", ""),
+            (morphine, "28", "1 bd", ""),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            text.push_str(&format!(
+                "P{k},A81001,2026-10-{:02},{name},{qty},{dose},{days}\n",
+                1 + k
+            ));
+        }
+        std::fs::write(&extract, text).unwrap();
+        let (_, r) = crate::engine::run_files(
+            &[extract],
+            &Default::default(),
+            &config,
+            Dictionary::builtin(),
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(r.items.len(), 8);
+        let formatted = |kept: usize| {
+            let mut mirror = Mirror::of(&r);
+            mirror.supplies_kept = kept;
+            let mut out = Vec::new();
+            mirror.format(&r.items, &config, &mut out);
+            (String::from_utf8(out).unwrap(), mirror.supplies.len())
+        };
+        let (all, distinct) = formatted(usize::MAX);
+        // The last two items repeat the first two's supplies.
+        assert_eq!(distinct, 6);
+        assert_eq!(all.lines().count(), 8);
+        assert_eq!(formatted(0), (all.clone(), 0));
+        assert_eq!(formatted(3), (all, 3));
+    }
 }
