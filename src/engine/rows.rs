@@ -4,9 +4,11 @@
 //! each opioid item kept as a compact [`Item`].
 
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 
 use anyhow::{bail, Result};
-use polars::prelude::PlHashMap;
+use hashbrown::hash_table::{Entry, HashTable};
+use polars::prelude::{PlHashMap, PlRandomState};
 
 use super::{
     corrupt_text, invisible_id, looks_like_nhs_number, Accounting, AuditConfig, AuditResult,
@@ -34,21 +36,34 @@ struct ProductOutcome {
     cns: u8,
 }
 
+/// Distinct texts and their ids (patients, practices...), each text stored once: the table
+/// holds ids into `ids`, and each text's hash is kept, so that the table grows without
+/// reading the texts again. A million patients are a million strings, not two million.
 #[derive(Default)]
 struct Interner {
     ids: Vec<String>,
-    index: PlHashMap<String, u32>,
+    hashes: Vec<u64>,
+    index: HashTable<u32>,
+    state: PlRandomState,
 }
 
 impl Interner {
     fn get(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.index.get(s) {
-            return i;
+        let hash = self.state.hash_one(s);
+        let Interner {
+            ids, hashes, index, ..
+        } = self;
+        let found = |&i: &u32| ids[i as usize] == s;
+        match index.entry(hash, found, |&i| hashes[i as usize]) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                let i = ids.len() as u32;
+                e.insert(i);
+                ids.push(s.to_string());
+                hashes.push(hash);
+                i
+            }
         }
-        let i = self.ids.len() as u32;
-        self.ids.push(s.to_string());
-        self.index.insert(s.to_string(), i);
-        i
     }
 }
 
