@@ -846,3 +846,30 @@ impl<'a> Auditor<'a> {
         Ok(result)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids are given in the order texts are first seen, a text seen again gets its id back
+    /// however much the table has grown since, and each text is stored once.
+    #[test]
+    fn interner_ids_are_first_seen_order_and_stable() {
+        let mut interner = Interner::default();
+        let text = |k: usize| format!("SYN{:07}", k * 7919 % 100_003);
+        for k in 0..50_000 {
+            assert_eq!(interner.get(&text(k)), k as u32);
+        }
+        // Near-duplicates are distinct texts.
+        let a = interner.get("A81001");
+        assert_ne!(interner.get("A81001 "), a);
+        assert_ne!(interner.get("a81001"), a);
+        for k in (0..50_000).rev() {
+            assert_eq!(interner.get(&text(k)), k as u32);
+        }
+        assert_eq!(interner.get("A81001"), a);
+        assert_eq!(interner.ids.len(), 50_003);
+        assert_eq!(interner.ids[7], text(7));
+        assert_eq!(interner.get(""), 50_003);
+    }
+}
