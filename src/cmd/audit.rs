@@ -223,10 +223,10 @@ pub fn run(args: Args) -> Result<()> {
             // --items review: the review list's items are written on a second thread while
             // the patient lists are written here.
             let review = (args.items == ItemsArg::Review).then(|| {
-                let items = crate::write::items::review_items(result, &c.patients);
+                let on_list = crate::write::items::review_patients(result, &c.patients);
                 s.spawn(move || {
                     let format = args.format;
-                    crate::write::items::write_review_items(out, result, &items, config, format)
+                    crate::write::items::write_review_items(out, result, &on_list, config, format)
                 })
             });
             // The summaries are worked out on a second thread while the lists are sorted

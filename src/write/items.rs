@@ -17,7 +17,9 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use anyhow::{anyhow, Context, Result};
-use polars::prelude::{Column as PlColumn, DataFrame, NamedFrom, PlHashMap, PolarsResult, Series};
+use polars::prelude::{
+    Column as PlColumn, DataFrame, NamedFrom, PlHashMap, PlHashSet, PolarsResult, Series,
+};
 
 use crate::engine::{
     item_values, AuditConfig, AuditResult, DoseUse, Item, ItemBatch, ItemValues, PatientRow,
@@ -450,32 +452,48 @@ impl Drop for ItemsWriter {
     }
 }
 
-/// The items of the patients on the review list (`--items review`), in the order of the rows.
-pub fn review_items(r: &AuditResult, patients: &[PatientRow]) -> Vec<Item> {
-    let listed: std::collections::HashSet<&str> = patients
+/// Which patients are on the review list (`--items review`), per interned patient id.
+pub fn review_patients(r: &AuditResult, patients: &[PatientRow]) -> Vec<bool> {
+    let listed: PlHashSet<&str> = patients
         .iter()
         .filter(|p| p.to_review())
         .map(|p| p.patient_id.as_str())
         .collect();
-    let on_list: Vec<bool> = r
-        .patient_ids
+    r.patient_ids
         .iter()
         .map(|id| listed.contains(id.as_str()))
-        .collect();
-    r.items
-        .iter()
-        .filter(|i| on_list[i.patient as usize])
-        .copied()
         .collect()
 }
 
-/// items.csv or items.parquet of some items (`--items review`: those of [`review_items`]),
-/// written once the patients are known, from the audit's own tables: the same columns and
-/// bytes as their rows of the full items.csv.
+/// The items of the patients `on_list`, in the order of the rows, in blocks of `size` made as
+/// they are needed (not a copy of them all); one empty block when there are none, so that an
+/// empty output keeps its columns.
+fn review_blocks<'a>(
+    items: &'a [Item],
+    on_list: &'a [bool],
+    size: usize,
+) -> impl Iterator<Item = Vec<Item>> + 'a {
+    let mut listed = items
+        .iter()
+        .filter(|i| on_list[i.patient as usize])
+        .peekable();
+    let mut first = true;
+    std::iter::from_fn(move || {
+        if listed.peek().is_none() && !std::mem::take(&mut first) {
+            return None;
+        }
+        first = false;
+        Some(listed.by_ref().take(size).copied().collect())
+    })
+}
+
+/// items.csv or items.parquet of the review list's patients (`--items review`: those
+/// [`review_patients`] marks), written once the patients are known, from the audit's own
+/// tables: the same columns and bytes as their rows of the full items.csv.
 pub fn write_review_items(
     out: &Path,
     r: &AuditResult,
-    items: &[Item],
+    on_list: &[bool],
     config: &AuditConfig,
     format: crate::write::table::Format,
 ) -> Result<PathBuf> {
@@ -486,9 +504,9 @@ pub fn write_review_items(
                 w.write_all(header().as_bytes())?;
                 let mut mirror = Mirror::of(r);
                 let mut buf = Vec::new();
-                for block in items.chunks(50_000) {
+                for block in review_blocks(&r.items, on_list, 50_000) {
                     buf.clear();
-                    mirror.format(block, config, &mut buf);
+                    mirror.format(&block, config, &mut buf);
                     w.write_all(&buf)?;
                 }
                 Ok(())
@@ -496,11 +514,9 @@ pub fn write_review_items(
             path
         }
         crate::write::table::Format::Parquet => {
-            let blocks = items.chunks(crate::write::table::PARQUET_BLOCK_ROWS);
-            let frames = std::iter::once(&items[..0])
-                .filter(|_| items.is_empty())
-                .chain(blocks)
-                .map(|block| items_frame(r, block, config));
+            let size = crate::write::table::PARQUET_BLOCK_ROWS;
+            let frames =
+                review_blocks(&r.items, on_list, size).map(|block| items_frame(r, &block, config));
             crate::write::table::write_parquet_blocks(out, "items", frames)?
         }
     };
@@ -587,5 +603,40 @@ mod tests {
         assert_eq!(all.lines().count(), 8);
         assert_eq!(formatted(0), (all.clone(), 0));
         assert_eq!(formatted(3), (all, 3));
+    }
+
+    /// The review list's items come in blocks of the size asked, in the rows' order, the
+    /// last block short; none listed is one empty block (the columns of an empty output).
+    #[test]
+    fn review_blocks_keep_the_order_and_the_columns_of_an_empty_list() {
+        let item = |patient: u32, line: u64| Item {
+            line,
+            quantity: 28.0,
+            explicit_days: f64::NAN,
+            file: 0,
+            patient,
+            practice: 0,
+            extract_ics: 0,
+            issue_day: 0,
+            product: 0,
+            dose: 0,
+        };
+        let items: Vec<Item> = (0..10).map(|k| item(k % 3, u64::from(k) + 2)).collect();
+        let lines = |on_list: &[bool], size: usize| -> Vec<Vec<u64>> {
+            review_blocks(&items, on_list, size)
+                .map(|b| b.iter().map(|i| i.line).collect())
+                .collect()
+        };
+        // Patients 0 and 2: the items of lines 2, 4, 5, 7, 8, 10, 11.
+        assert_eq!(
+            lines(&[true, false, true], 3),
+            [vec![2, 4, 5], vec![7, 8, 10], vec![11]]
+        );
+        assert_eq!(
+            lines(&[true, false, true], 7),
+            [vec![2, 4, 5, 7, 8, 10, 11]]
+        );
+        assert_eq!(lines(&[false, false, false], 3), [Vec::<u64>::new()]);
+        assert_eq!(review_blocks(&[], &[], 3).count(), 1);
     }
 }
