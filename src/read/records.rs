@@ -215,6 +215,14 @@ pub fn split(
         if nend > width {
             return Err(SplitError::Ragged { at: start });
         }
+        // csv-core writes the fields one after another, without their quotes, separators
+        // and line end, so bytes that are not UTF-8 on either side of a separator could
+        // meet as one character (`"\xc2",\x80`) and a field end would fall inside it. The
+        // record's own bytes are checked instead: not UTF-8, the chunk is read as
+        // Windows-1252, as a chunk whose text is not UTF-8 always is.
+        if std::str::from_utf8(&data[start..pos]).is_err() {
+            return Err(SplitError::NotUtf8);
+        }
         let mut from = written;
         for &end in &field_ends[..nend] {
             spans.push((from as u32, (written + end) as u32));
@@ -318,6 +326,28 @@ mod tests {
     fn the_last_line_end_may_be_missing_and_cr_stays_in_the_field() {
         // CR is trimmed with the rest of a field's spaces by the reader of cells.
         assert_eq!(rows("a,b\r\nc,d", 2), [["a", "b\r"], ["c", "d"]]);
+    }
+
+    /// Found by the property test: a quoted line whose bytes are not UTF-8, but whose
+    /// unquoted fields, written one after another, would read as UTF-8 (0xC2 then 0x80 is
+    /// U+0080) with a field's end inside that character. It is refused as not UTF-8 (the
+    /// reader then reads the chunk as Windows-1252), not split into fields that cannot be
+    /// sliced; the same bytes without the quote were already refused.
+    #[test]
+    fn bytes_that_only_join_into_utf8_once_unquoted_are_not_utf8() {
+        let data = b"a,\"\xc2\",\x80\"";
+        assert_eq!(
+            split(data, b',', 3, Default::default()).unwrap_err(),
+            SplitError::NotUtf8
+        );
+        assert_eq!(
+            split(b"a,\xc2,\x80", b',', 3, Default::default()).unwrap_err(),
+            SplitError::NotUtf8
+        );
+        // Read as Windows-1252, as the reader then does, the record splits: Â, and € with
+        // its stray quote.
+        let (text, _, _) = encoding_rs::WINDOWS_1252.decode(data);
+        assert_eq!(rows(&text, 3), [["a", "\u{c2}", "\u{20ac}\""]]);
     }
 
     #[test]
