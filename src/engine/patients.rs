@@ -256,11 +256,13 @@ fn patient_range(
     let items = &r.items;
     let base = starts[first];
     let first_day = r.first_issue_day.unwrap_or(r.as_of);
-    // Room for a row per patient from `first` to the last, so that neither this list's
-    // growth nor the upper half's rows appended to the lower's ([`patient_rows`]) copy rows
-    // that are already made (a million rows of a few hundred bytes); the pages of the room
-    // not used are never touched, so they take no memory.
-    let mut rows = Vec::with_capacity(r.patient_ids.len() - first);
+    // Room for a row per patient with an item from `first` to the last (only they can be
+    // current), so that neither this list's growth nor the upper half's rows appended to
+    // the lower's ([`patient_rows`]) copy rows that are already made (a million rows of a
+    // few hundred bytes); the pages of the room not used are never touched, so they take
+    // no memory.
+    let with_items = starts[first..].windows(2).filter(|w| w[1] > w[0]).count();
+    let mut rows = Vec::with_capacity(with_items);
     let mut resolved = Vec::new();
     let mut exposure: Vec<ExposureItem> = Vec::new();
     let mut states: Vec<MonthState> = Vec::new();
