@@ -230,6 +230,33 @@ pub fn read_files(
     Ok((infos, auditor.finish()?))
 }
 
+/// The settings the tests audit with: `opal audit`'s defaults (TimelineSettings::default,
+/// 28 default days, PRN at the maximum, at most 366 days of supply), the uk-fpm factors, the
+/// audit date 2026-10-31 and the day of the run 2026-11-23. For opal's own tests (unit and
+/// integration), not part of its interface.
+#[doc(hidden)]
+pub fn test_config() -> AuditConfig {
+    let day = |y, m, d| crate::values::days_from_civil(y, m, d).expect("a real date");
+    AuditConfig {
+        as_of: Some(day(2026, 10, 31)),
+        timeline: crate::timeline::TimelineSettings::default(),
+        default_days: 28.0,
+        prn_policy: PrnPolicy::Max,
+        factors: crate::read::factors::load("uk-fpm").expect("the built-in uk-fpm factors"),
+        date_format: None,
+        strict: false,
+        suppress: false,
+        excluded_patients: Default::default(),
+        practices: None,
+        list_sizes: None,
+        today: day(2026, 11, 23),
+        include_dependence: false,
+        max_days_supply: 366.0,
+        previous_as_of: None,
+        followup: crate::followup::FollowUpSettings::default(),
+    }
+}
+
 /// ISO date text, for outputs.
 pub fn day_text(d: Day) -> String {
     format_day(d)

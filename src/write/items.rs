@@ -528,7 +528,6 @@ pub fn write_review_items(
 mod tests {
     use super::*;
     use crate::dictionary::Dictionary;
-    use crate::values::days_from_civil;
 
     /// An item's row is the same whether its supply's text was kept, formatted the first
     /// time, or not kept at all (past [`SUPPLIES_KEPT`]): items formatted with every supply
@@ -537,24 +536,7 @@ mod tests {
     /// supply told apart by less than all four would give a row another item's numbers.
     #[test]
     fn items_are_the_same_whether_their_supplies_text_is_kept_or_not() {
-        let config = AuditConfig {
-            as_of: Some(days_from_civil(2026, 10, 31).unwrap()),
-            timeline: Default::default(),
-            default_days: 28.0,
-            prn_policy: crate::engine::PrnPolicy::Max,
-            factors: crate::read::factors::load("uk-fpm").unwrap(),
-            date_format: None,
-            strict: false,
-            suppress: false,
-            excluded_patients: Default::default(),
-            practices: None,
-            list_sizes: None,
-            today: days_from_civil(2026, 11, 23).unwrap(),
-            include_dependence: false,
-            max_days_supply: 366.0,
-            previous_as_of: None,
-            followup: Default::default(),
-        };
+        let config = crate::engine::test_config();
         let dir = tempfile::tempdir().unwrap();
         let extract = dir.path().join("extract.csv");
         let morphine = "Morphine 10mg modified-release tablets";

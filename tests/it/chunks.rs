@@ -8,29 +8,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use opal::dictionary::Dictionary;
-use opal::engine::{run_files, AuditConfig, AuditResult, PrnPolicy};
+use opal::engine::{run_files, AuditConfig, AuditResult};
 use opal::read::extract::{FileInfo, ReadOptions};
-use opal::timeline::TimelineSettings;
 use opal::values::{days_from_civil, DateFormat};
 
 fn config(date_format: Option<&str>) -> AuditConfig {
     AuditConfig {
-        as_of: Some(days_from_civil(2026, 10, 31).unwrap()),
-        timeline: TimelineSettings::default(),
-        default_days: 28.0,
-        prn_policy: PrnPolicy::Max,
-        factors: opal::read::factors::load("uk-fpm").unwrap(),
         date_format: date_format.map(|f| DateFormat(f.into())),
-        strict: false,
-        suppress: false,
-        excluded_patients: BTreeMap::new(),
-        practices: None,
-        list_sizes: None,
-        today: days_from_civil(2026, 11, 23).unwrap(),
-        include_dependence: false,
-        max_days_supply: 366.0,
-        previous_as_of: None,
-        followup: opal::followup::FollowUpSettings::default(),
+        ..opal::engine::test_config()
     }
 }
 
