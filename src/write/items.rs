@@ -582,7 +582,33 @@ mod tests {
         let (all, distinct) = formatted(usize::MAX);
         // The last two items repeat the first two's supplies.
         assert_eq!(distinct, 6);
-        assert_eq!(all.lines().count(), 8);
+        // By hand (morphine factor 1, oxycodone 1.5; "1 bd" is 2 a day): days of supply,
+        // how they were found, total OME and OME a day of each row.
+        let column = |name: &str| COLUMNS.iter().position(|c| c.name == name).unwrap();
+        let cols = [
+            column("days_supply"),
+            column("days_supply_source"),
+            column("total_ome_mg"),
+            column("ome_mg_day"),
+        ];
+        let got: Vec<Vec<&str>> = all
+            .lines()
+            .map(|l| {
+                let cells: Vec<&str> = l.split(',').collect();
+                cols.iter().map(|&c| cells[c]).collect()
+            })
+            .collect();
+        let want = [
+            ["28", "dose", "560", "20"],     // 56 ÷ 2 a day; 56 × 10 mg
+            ["14", "dose", "280", "20"],     // 28 ÷ 2
+            ["14", "explicit", "560", "40"], // the stated 14 days
+            ["14", "dose", "560", "40"],     // "2 bd": 56 ÷ 4
+            ["28", "dose", "420", "15"],     // 56 × 5 mg × 1.5
+            ["28", "explicit", "420", "15"], // the stated 28 days
+            ["28", "dose", "560", "20"],
+            ["14", "dose", "280", "20"],
+        ];
+        assert_eq!(got, want);
         assert_eq!(formatted(0), (all.clone(), 0));
         assert_eq!(formatted(3), (all, 3));
     }
