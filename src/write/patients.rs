@@ -346,8 +346,9 @@ mod tests {
         ];
         rows[2].measures.high_dose = false;
         rows[2].measures.long_term = false;
-        // More rows than one block, so that both formatting threads and several blocks run.
-        for i in 0..25_000 {
+        // More rows than three blocks of 20,000, so that both formatting threads, the writing
+        // thread and buffers used again for a later block all run.
+        for i in 0..65_000 {
             let mut r = row(&format!("Q{i}"), None, None);
             r.measures.long_term = i % 3 == 0;
             r.measures.high_dose = i % 5 == 0;
@@ -356,8 +357,8 @@ mod tests {
         }
         let refs: Vec<&PatientRow> = rows.iter().collect();
         let review: Vec<&PatientRow> = refs.iter().copied().filter(|p| p.to_review()).collect();
-        // P1, and of the rest those with i a multiple of 3 or of 5: 8334 + 5000 - 1667.
-        assert_eq!(review.len(), 1 + 11_667);
+        // P1, and of the rest those with i a multiple of 3 or of 5: 21,667 + 13,000 - 4,334.
+        assert_eq!(review.len(), 1 + 30_333);
         let dir = tempfile::tempdir().unwrap();
         let [review_path, all_path] = write_patients_csv(dir.path(), &refs).unwrap();
         for (path, rows, with_exclusion) in [(review_path, &review, false), (all_path, &refs, true)]
