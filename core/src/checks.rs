@@ -20,6 +20,7 @@ use crate::values::{format_day, Day, Quantity};
 pub enum Column {
     PatientId,
     PracticeCode,
+    IcsCode,
     IssueDate,
     DrugName,
     Quantity,
@@ -32,6 +33,7 @@ impl Column {
         match self {
             Column::PatientId => "patient_id",
             Column::PracticeCode => "practice_code",
+            Column::IcsCode => "ics_code",
             Column::IssueDate => "issue_date",
             Column::DrugName => "drug_name",
             Column::Quantity => "quantity",
@@ -68,6 +70,9 @@ pub struct ProductFacts<'a> {
 pub struct RowFacts<'a> {
     pub patient: IdCell,
     pub practice: IdCell,
+    /// The extract's own ICS code, when it has one: `Empty` is allowed (the practices file or
+    /// "unknown" gives the ICS); `Unusable` (an NHS number) rejects the row.
+    pub ics: IdCell,
     /// The issue date, when it is one in the file's layout.
     pub day: Option<Day>,
     pub date_empty: bool,
@@ -131,7 +136,7 @@ impl RowOutcome<'_> {
             RowOutcome::Blank => false,
             RowOutcome::Rejected(r) => !matches!(
                 r.column,
-                Column::PatientId | Column::PracticeCode | Column::IssueDate
+                Column::PatientId | Column::PracticeCode | Column::IcsCode | Column::IssueDate
             ),
             _ => true,
         }
@@ -166,6 +171,7 @@ pub fn check_row<'a>(row: &RowFacts<'a>, settings: &RowSettings) -> RowOutcome<'
     for (column, cell) in [
         (Column::PatientId, row.patient),
         (Column::PracticeCode, row.practice),
+        (Column::IcsCode, row.ics),
     ] {
         if let IdCell::Unusable(why) = cell {
             return reject(column, format!("{why}; the value is not shown"), false);
@@ -335,6 +341,7 @@ mod tests {
     struct Row {
         patient: IdCell,
         practice: IdCell,
+        ics: IdCell,
         date: &'static str,
         product: Option<(Status, &'static str)>,
         corrupt: Option<&'static str>,
@@ -349,6 +356,7 @@ mod tests {
         Row {
             patient: IdCell::Usable,
             practice: IdCell::Usable,
+            ics: IdCell::Empty,
             date: "2026-10-01",
             product: Some((Status::Resolved, "")),
             corrupt: None,
@@ -377,6 +385,7 @@ mod tests {
         let facts = RowFacts {
             patient: r.patient,
             practice: r.practice,
+            ics: r.ics,
             day: parse_date(r.date),
             date_empty: r.date.is_empty(),
             date_layout: "YYYY-MM-DD",
@@ -444,6 +453,29 @@ mod tests {
             rejected_on(&o),
             Some((Column::PatientId, "patient_id is empty"))
         );
+    }
+
+    /// An NHS number in the extract's ics_code column rejects the row on that column, its
+    /// value not shown; an empty ics_code is allowed (the practices file gives the ICS).
+    #[test]
+    fn an_nhs_number_as_ics_code_is_rejected_unshown() {
+        let mut acc = Accounting::default();
+        let r = Row {
+            ics: IdCell::Unusable("ics_code looks like an NHS number"),
+            ..row()
+        };
+        let o = check(&r, &settings(None), &mut acc);
+        assert_eq!(
+            rejected_on(&o),
+            Some((
+                Column::IcsCode,
+                "ics_code looks like an NHS number; the value is not shown"
+            ))
+        );
+        assert!(matches!(&o, RowOutcome::Rejected(r) if !r.show_value));
+        assert!(!o.dated());
+        let o = check(&row(), &settings(None), &mut acc);
+        assert!(matches!(o, RowOutcome::Used { .. }), "{o:?}");
     }
 
     #[test]

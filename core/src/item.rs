@@ -335,11 +335,60 @@ pub fn invisible_id(id: &str) -> Option<&'static str> {
     })
 }
 
-/// Ten digits, with or without the usual spaces (`943 476 5919`): an NHS number, never an ODS
-/// practice code (a letter and five characters).
+/// An NHS number in any of the forms it is written in, never an ODS practice or ICS code (a
+/// letter and five characters; an ICB's `Q` and two more): ten digits, plain or with the usual
+/// spaces (`943 476 5919`), whatever their check digit; or ten digits with other separators
+/// (hyphens, dots, slashes, more spaces: `943-476-5919`) or a prefix (`NHS 9434765919`,
+/// `NHS No: 943 476 5919`, `nhs#9434765919`) that pass the NHS number's Modulus 11 check, so
+/// that a code which only happens to hold ten digits is not taken for one by chance.
 pub fn looks_like_nhs_number(code: &str) -> bool {
+    let code = code.trim();
     let digits = code.bytes().filter(u8::is_ascii_digit).count();
-    digits == 10 && code.bytes().all(|b| b.is_ascii_digit() || b == b' ')
+    if digits == 10 && code.bytes().all(|b| b.is_ascii_digit() || b == b' ') {
+        return true;
+    }
+    // A prefix: "NHS", then perhaps "no", "num", "number", then any of " :#.-".
+    let lower = code.to_ascii_lowercase();
+    let mut rest = lower.as_str();
+    if let Some(r) = rest.strip_prefix("nhs") {
+        rest = r.trim_start_matches([' ', ':', '#', '.', '-', '_']);
+        for word in ["number", "num", "no"] {
+            if let Some(r) = rest.strip_prefix(word) {
+                rest = r;
+                break;
+            }
+        }
+    }
+    let rest = rest.trim_matches([' ', ':', '#', '.', '-', '_', '/']);
+    let mut ten = [0u8; 10];
+    let mut n = 0;
+    for b in rest.bytes() {
+        match b {
+            b'0'..=b'9' if n < 10 => {
+                ten[n] = b - b'0';
+                n += 1;
+            }
+            b' ' | b'-' | b'.' | b'/' | b'_' if n > 0 => {}
+            _ => return false,
+        }
+    }
+    n == 10 && nhs_check_digit_ok(&ten)
+}
+
+/// The NHS number's Modulus 11 check (NHS Data Dictionary, "NHS Number"): the first nine
+/// digits weighted 10 down to 2, summed; 11 less the remainder of the sum by 11 is the check
+/// digit (11 counts as 0; 10 is never valid).
+pub fn nhs_check_digit_ok(digits: &[u8; 10]) -> bool {
+    let sum: u32 = digits[..9]
+        .iter()
+        .zip((2..=10u32).rev())
+        .map(|(&d, w)| u32::from(d) * w)
+        .sum();
+    match 11 - sum % 11 {
+        11 => digits[9] == 0,
+        10 => false,
+        c => u32::from(digits[9]) == c,
+    }
 }
 
 #[cfg(test)]
@@ -417,6 +466,61 @@ mod tests {
             values(&mst, 56.0, Some(19.0), &bd, 1.0, &s).days_supply_disagree,
             Some(false)
         );
+    }
+
+    /// NHS numbers as people write them (943 476 5919 is the NHS Data Dictionary's example:
+    /// 9×10 + 4×9 + 3×8 + 4×7 + 7×6 + 6×5 + 5×4 + 9×3 + 1×2 = 299, 299 mod 11 = 2, 11 − 2 = 9,
+    /// the tenth digit). Formatted forms count only when the check digit holds; real ODS and
+    /// ICB codes never count.
+    #[test]
+    fn nhs_numbers_in_any_form() {
+        for yes in [
+            "9434765919",
+            "943 476 5919",
+            "943-476-5919",
+            "943.476.5919",
+            "943/476/5919",
+            "NHS 9434765919",
+            "NHS9434765919",
+            "nhs no: 943 476 5919",
+            "NHS Number 943-476-5919",
+            "NHS#9434765919",
+            " 943 - 476 - 5919 ",
+            // The plain and spaced forms are refused whatever their check digit.
+            "9434765918",
+            "943 476 5918",
+        ] {
+            assert!(looks_like_nhs_number(yes), "{yes}");
+        }
+        for no in [
+            "Y90001",
+            "QHM",
+            "A81001",
+            "943-476-5918", // a formatted number whose check digit fails
+            "NHS 9434765918",
+            "943-476-591",
+            "943-476-59190",
+            "E54000050",
+            "12-34",
+            "NHS",
+            "",
+            "Y9-0001",
+            "9434765919X",
+        ] {
+            assert!(!looks_like_nhs_number(no), "{no}");
+        }
+        // By hand: 000 000 001 weighs 1 × 2 = 2, 11 − 2 = 9; 100 000 000 weighs 10, 11 − 10 =
+        // 1; 000 000 050 weighs 5 × 3 = 15, 15 mod 11 = 4, 11 − 4 = 7; all zeros weigh 0 and
+        // 11 − 0 = 11 counts as 0.
+        assert!(nhs_check_digit_ok(&[0, 0, 0, 0, 0, 0, 0, 0, 1, 9]));
+        assert!(nhs_check_digit_ok(&[1, 0, 0, 0, 0, 0, 0, 0, 0, 1]));
+        assert!(nhs_check_digit_ok(&[0, 0, 0, 0, 0, 0, 0, 5, 0, 7]));
+        assert!(nhs_check_digit_ok(&[0; 10]));
+        assert!(!nhs_check_digit_ok(&[0, 0, 0, 0, 0, 0, 0, 5, 0, 6]));
+        // 000 000 006 weighs 6 × 2 = 12, 12 mod 11 = 1, 11 − 1 = 10: no tenth digit is valid.
+        for d in 0..10 {
+            assert!(!nhs_check_digit_ok(&[0, 0, 0, 0, 0, 0, 0, 0, 6, d]));
+        }
     }
 
     /// Issue 12.3's bounds, each with the column to blame.

@@ -181,6 +181,8 @@ struct Who {
     /// number in the practice column), worked out once when the id is first seen.
     bad_patient: Vec<Option<&'static str>>,
     bad_practice: Vec<Option<&'static str>>,
+    /// Per ICS id: an NHS number in the extract's ics_code column.
+    bad_ics: Vec<Option<&'static str>>,
     /// Per row of the chunk being worked.
     patient: Vec<u32>,
     practice: Vec<u32>,
@@ -216,16 +218,25 @@ impl Who {
                 if p != NONE && p as usize == self.bad_practice.len() {
                     let code = &self.practices.ids[p as usize];
                     self.bad_practice.push(invisible_id(code).or_else(|| {
-                        looks_like_nhs_number(code).then_some(
-                            "practice_code has 10 digits, like an NHS number (a shifted row?)",
-                        )
+                        looks_like_nhs_number(code)
+                            .then_some("practice_code looks like an NHS number (a shifted row?)")
                     }));
                 }
                 p
             });
             self.practice.push(p);
             // The extract's ics_code may be empty: "" is a value here, not NONE.
-            let ics = last_ics.get(cell(c.ics, row), || self.ics_codes.get(cell(c.ics, row)));
+            let ics = last_ics.get(cell(c.ics, row), || {
+                let i = self.ics_codes.get(cell(c.ics, row));
+                if i as usize == self.bad_ics.len() {
+                    let code = &self.ics_codes.ids[i as usize];
+                    self.bad_ics.push(
+                        looks_like_nhs_number(code)
+                            .then_some("ics_code looks like an NHS number (a shifted row?)"),
+                    );
+                }
+                i
+            });
             self.ics.push(ics);
         }
     }
@@ -282,6 +293,7 @@ impl<'c> Columns<'c> {
         match column {
             Column::PatientId => self.patient,
             Column::PracticeCode => self.practice,
+            Column::IcsCode => self.ics,
             Column::IssueDate => self.date,
             Column::DrugName => self.name,
             Column::Quantity => self.qty,
@@ -665,6 +677,7 @@ impl<'a> Auditor<'a> {
         };
         for row in 0..c.rows {
             let (patient, practice) = (self.who.patient[row], self.who.practice[row]);
+            let ics = self.who.ics[row];
             let day = self.what.day[row];
             let flags = self.what.flags[row];
             if day != NO_DAY && (config.as_of.is_some() || day <= config.today) {
@@ -688,6 +701,10 @@ impl<'a> Auditor<'a> {
             let facts = RowFacts {
                 patient: id_cell(patient, &self.who.bad_patient),
                 practice: id_cell(practice, &self.who.bad_practice),
+                ics: match self.who.bad_ics[ics as usize] {
+                    Some(why) => IdCell::Unusable(why),
+                    None => IdCell::Empty,
+                },
                 day: (day != NO_DAY).then_some(day),
                 date_empty: flags & DATE_EMPTY != 0,
                 date_layout: layout,

@@ -59,6 +59,15 @@ impl Rows {
         code: String,
         info: PracticeInfo,
     ) -> Result<()> {
+        for (what, value) in [("practice", &code), ("ICS", &info.ics_code)] {
+            if crate::item::looks_like_nhs_number(value) {
+                bail!(
+                    "{display}: line {line}: the {what} code looks like an NHS number; the value \
+                     is not shown\nhint: this file should map ODS practice codes to ICS codes; \
+                     check that a patient-level file was not given by mistake"
+                );
+            }
+        }
         let shown = shown_code(&code);
         if let Some(before) = self.out.get(&code) {
             let first = self.first_line.get(&code).copied().unwrap_or(0);
