@@ -393,6 +393,44 @@ mod tests {
         })
     }
 
+    /// Brands of methadone and buprenorphine for dependence (dm+d AMPs: Methadose,
+    /// Metharose, Synastone, Eptadone; Zubsolv, Prefibin, Tephine) are excluded by name as
+    /// the generics are; the same brands at strengths for pain stay in; and a name that holds
+    /// an opioid's name but cannot be read is unresolved, never `not_opioid`.
+    #[test]
+    fn dependence_brands_are_excluded_and_opioid_names_never_not_opioid() {
+        for name in [
+            "Methadose 10mg/ml oral concentrate",
+            "Methadose 1mg/ml oral solution",
+            "Metharose 1mg/ml oral solution sugar free",
+            "Synastone 1mg/ml oral solution",
+            "Eptadone 1mg/ml oral solution",
+            "Zubsolv 5.7mg/1.4mg sublingual tablets",
+            "Prefibin 8mg sublingual tablets",
+            "Tephine 2mg sublingual tablets",
+        ] {
+            let x = r("", "", name);
+            assert_eq!(x.status, Status::Excluded, "{name}: {x:?}");
+            assert!(
+                x.reason.as_deref().unwrap_or("").contains("opioid dependence"),
+                "{name}: {x:?}"
+            );
+        }
+        // Physeptone 5mg tablets are for pain: resolved.
+        let x = r("", "", "Physeptone 5mg tablets");
+        assert_eq!(x.status, Status::Resolved, "{x:?}");
+        assert_eq!(x.product.unwrap().ingredient, "methadone");
+        for name in [
+            "Methadone oral concentrate",
+            "Methadose",
+            "morphine",
+            "Oxycodone as directed",
+        ] {
+            let x = r("", "", name);
+            assert_ne!(x.status, Status::NotOpioid, "{name}: {x:?}");
+        }
+    }
+
     #[test]
     fn order_of_evidence() {
         // dm+d code wins over a contradicting name.
