@@ -21,6 +21,11 @@ use crate::read::extract::{normalise_header, open_table, Chunk, Field, FileInfo}
 use crate::read::reference::PracticeInfo;
 use crate::resolve::{ItemText, Resolver, Status};
 
+/// The most items of one presentation a practice issues in a month that a row may hold (the
+/// largest practices have about 60,000 patients; one presentation a million times is a
+/// damaged row).
+pub const MAX_EPD_ITEMS: f64 = 1_000_000.0;
+
 const EPD_COLUMNS: &[(&str, &[&str], bool)] = &[
     ("year_month", &["yearmonth"], true),
     ("practice_code", &["practicecode"], true),
@@ -287,6 +292,36 @@ impl<'a> EpdRun<'a> {
                 );
                 continue;
             };
+            // A row is one practice's items of one presentation in a month: more items than
+            // any practice issues, or more units an item than the audit's largest plausible
+            // supply (METHOD.md §9), is a damaged row, not a supply (1e20 tablets would put
+            // 7.5e20 mg of OME on a practice).
+            if items > MAX_EPD_ITEMS {
+                reject(
+                    out,
+                    "items",
+                    cell(c_items, r),
+                    &format!(
+                        "more items than any practice issues of one presentation in a month \
+                         (at most {MAX_EPD_ITEMS})"
+                    ),
+                );
+                continue;
+            }
+            if total > crate::item::MAX_QUANTITY_UNITS * items.max(1.0) {
+                let v = cell(c_total.or(c_qty), r);
+                reject(
+                    out,
+                    "total_quantity",
+                    v,
+                    &format!(
+                        "more than {} units an item over {} item(s): beyond any real supply",
+                        crate::item::MAX_QUANTITY_UNITS,
+                        items
+                    ),
+                );
+                continue;
+            }
             let practice = cell(c_prac, r);
             if practice.is_empty() {
                 reject(out, "practice_code", "", "practice_code is empty");

@@ -78,7 +78,8 @@ pub struct DoseParse {
 }
 
 impl DoseParse {
-    fn unparsed(why: &str) -> DoseParse {
+    /// A direction that gives no daily amount, with why.
+    pub fn unparsed(why: &str) -> DoseParse {
         DoseParse {
             units_min: None,
             units_max: None,

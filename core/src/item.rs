@@ -116,6 +116,10 @@ pub struct ItemValues {
     pub days_supply_disagree: Option<bool>,
     pub total_ome_mg: f64,
     pub instructed_ome_mg_day: Option<f64>,
+    /// The directions ask for more units a day (or patches at once) than any real regimen
+    /// ([`implausible_dose`]): they were treated as unparsed, and items.csv's `dose_status`
+    /// says `implausible`.
+    pub dose_implausible: bool,
 }
 
 /// Convert parsed dose units a day into the product's units (tablets, ml, patches...).
@@ -174,6 +178,14 @@ pub const MAX_STRENGTH_MG: f64 = 1_000.0;
 pub const MAX_STRENGTH_MG_PER_ML: f64 = 500.0;
 /// The highest plausible delivery rate of one patch, micrograms per hour.
 pub const MAX_PATCH_RATE_MCG_PER_HOUR: f64 = 200.0;
+/// The most ml of a liquid a day in any real regimen (METHOD.md §5: 300 ml of morphine 10mg/5ml
+/// is 600 mg a day; methadone 1mg/ml for dependence rarely passes 150 ml).
+pub const MAX_ML_PER_DAY: f64 = 500.0;
+/// The most patches applied a day, or worn at once, in any real regimen.
+pub const MAX_PATCHES_PER_DAY: f64 = 10.0;
+/// The most tablets, capsules, ampoules, doses... a day in any real regimen (the BNF's largest
+/// adult doses are 16 codeine 15mg tablets, 8 co-codamol, a syringe driver's ampoules).
+pub const MAX_COUNTED_UNITS_PER_DAY: f64 = 50.0;
 /// A stated duration below one day is not a duration.
 pub const MIN_EXPLICIT_DAYS: f64 = 1.0;
 
@@ -225,10 +237,9 @@ pub fn implausible(
             );
             return Some(("days_supply", why));
         }
-        return None;
     }
-    let v = values(p, quantity, None, dose, factor, settings);
-    if !(v.days_supply.is_finite() && v.days_supply <= max + EPS) {
+    let v = values(p, quantity, explicit_days, dose, factor, settings);
+    if explicit_days.is_none() && !(v.days_supply.is_finite() && v.days_supply <= max + EPS) {
         let (column, from) = match v.days_supply_source {
             DaysSource::Dose => ("dose_text", "the quantity and the directions"),
             _ => ("quantity", "the quantity"),
@@ -241,12 +252,105 @@ pub fn implausible(
         );
         return Some((column, why));
     }
+    // The supply itself: the quantity over its days of supply, in the product's units a day,
+    // beyond any real regimen (10,000 tablets with no directions are 357 a day over the
+    // default 28 days). Such an item would put its patient on the high-dose list.
+    let (bound, unit) = max_units_per_day(p);
+    let rate = quantity / v.days_supply;
+    if !(rate.is_finite() && rate <= bound + EPS) {
+        let from = match v.days_supply_source {
+            DaysSource::Explicit => "its stated days supply",
+            DaysSource::Dose => "the days the directions give",
+            DaysSource::PatchWear => "the patches' wear time",
+            DaysSource::Default => "the default days supply",
+        };
+        let why = format!(
+            "{} {} over {} days ({from}) is {} {unit} a day, {} mg OME a day: beyond any real \
+             regimen (at most {} {unit} a day)",
+            fmt(quantity),
+            p.unit,
+            fmt(v.days_supply),
+            fmt((rate * 10.0).round() / 10.0),
+            fmt((v.total_ome_mg / v.days_supply).round()),
+            fmt(bound)
+        );
+        return Some(("quantity", why));
+    }
+    None
+}
+
+/// The most units a day of any real regimen, by the product's unit, and the unit's name in a
+/// message (METHOD.md §5, "Implausible doses"): 500 ml of a liquid, 10 patches (applied, or
+/// worn at once), 50 of anything counted (tablets, capsules, ampoules, doses...).
+pub fn max_units_per_day(p: &Product) -> (f64, &'static str) {
+    match p.unit.as_str() {
+        "ml" => (MAX_ML_PER_DAY, "ml"),
+        "patch" => (MAX_PATCHES_PER_DAY, "patches"),
+        _ => (MAX_COUNTED_UNITS_PER_DAY, "units"),
+    }
+}
+
+/// Why directions are beyond any real regimen for this product, if they are: the most units a
+/// day they allow (whatever `--prn-policy`), in the product's units, above
+/// [`max_units_per_day`]; or, on a patch, more patches worn at once than that.
+pub fn implausible_dose(p: &Product, dose: &DoseParse) -> Option<String> {
+    let (bound, unit) = max_units_per_day(p);
+    if let Some(u) = PrnPolicy::Max
+        .units_per_day(dose)
+        .and_then(|v| units_in_product(v, dose.unit.as_deref(), p))
+    {
+        if !(u.is_finite() && u <= bound + EPS) {
+            return Some(format!(
+                "the directions give {} {unit} a day, more than the {} of any real regimen",
+                fmt(u),
+                fmt(bound)
+            ));
+        }
+    }
+    if p.patch_rate_mcg_per_hour.is_some() && matches!(dose.unit.as_deref(), None | Some("patch")) {
+        if let Some(n) = dose
+            .dose_max
+            .filter(|n| !(n.is_finite() && *n <= bound + EPS))
+        {
+            return Some(format!(
+                "the directions give {} patches worn at once, more than the {} of any real \
+                 regimen",
+                fmt(n),
+                fmt(bound)
+            ));
+        }
+    }
     None
 }
 
 /// METHOD.md §5 for one item: `quantity` is in the product's units, `factor` the set's factor
-/// for its ingredient and route.
+/// for its ingredient and route. Directions beyond any real regimen ([`implausible_dose`])
+/// are treated as unparsed: days of supply fall back as for directions that give no amount.
 pub fn values(
+    p: &Product,
+    quantity: f64,
+    explicit_days: Option<f64>,
+    dose: &DoseParse,
+    factor: f64,
+    settings: &ItemSettings,
+) -> ItemValues {
+    match implausible_dose(p, dose) {
+        Some(why) => ItemValues {
+            dose_implausible: true,
+            ..values_of(
+                p,
+                quantity,
+                explicit_days,
+                &DoseParse::unparsed(&why),
+                factor,
+                settings,
+            )
+        },
+        None => values_of(p, quantity, explicit_days, dose, factor, settings),
+    }
+}
+
+fn values_of(
     p: &Product,
     quantity: f64,
     explicit_days: Option<f64>,
@@ -288,6 +392,7 @@ pub fn values(
             days_supply_disagree: days_disagree(explicit_days, quantity, upd),
             total_ome_mg: per_day * days,
             instructed_ome_mg_day: instructed,
+            dose_implausible: false,
         };
     }
     let (days, source) = match (explicit_days, upd) {
@@ -303,6 +408,7 @@ pub fn values(
         days_supply_disagree: days_disagree(explicit_days, quantity, upd),
         total_ome_mg: quantity * p.strength * factor,
         instructed_ome_mg_day: upd.map(|u| u * p.strength * factor),
+        dose_implausible: false,
     }
 }
 
@@ -539,9 +645,12 @@ mod tests {
         assert_eq!(column(56.0, Some(1e-300), &bd), Some("days_supply"));
         assert_eq!(column(56.0, Some(f64::NAN), &bd), Some("days_supply"));
         assert_eq!(column(56.0, Some(366.0), &bd), None);
-        assert_eq!(column(56.0, Some(1.0), &bd), None);
-        assert_eq!(column(10_001.0, Some(28.0), &bd), Some("quantity"));
-        assert_eq!(column(10_000.0, Some(28.0), &bd), None);
+        // One day is a duration; 50 tablets in it are the most of a real regimen, 56 more.
+        assert_eq!(column(50.0, Some(1.0), &bd), None);
+        assert_eq!(column(56.0, Some(1.0), &bd), Some("quantity"));
+        assert_eq!(column(10_001.0, Some(366.0), &bd), Some("quantity"));
+        // 10,000 over 366 days is 27.3 a day: within the 50 a day of a real regimen.
+        assert_eq!(column(10_000.0, Some(366.0), &bd), None);
         // 10,000 tablets at one twice a day would last 5000 days.
         assert_eq!(column(10_000.0, None, &bd), Some("dose_text"));
         // 734 tablets at one twice a day last 367 days: above 366.
@@ -561,6 +670,168 @@ mod tests {
         let why = implausible(&huge, 1.0, 10.0, None, &bd, &s).unwrap();
         assert_eq!(why.0, "drug_name");
         assert!(why.1.contains("strength 50000 mg"), "{}", why.1);
+    }
+
+    /// Issue 23.6 by hand. Directions beyond any real regimen are unparsed: "take 1000000
+    /// tablets daily" on MST 60 mg is 1e6 a day > 50, so 56 tablets last the default 28 days,
+    /// no instructed OME, `dose_implausible`. 50 a day is the edge (56 tablets "50 daily" last
+    /// 1.12 days); 51 is over. In mg: "3000mg daily" on 60 mg tablets is 50 tablets (kept),
+    /// "3060mg" 51 (not). A liquid: 500 ml a day kept, 501 not. Patches: 10 worn at once kept,
+    /// 11 not (then one at a time: 10 patches × 3 days = 30 days).
+    #[test]
+    fn implausible_doses_are_treated_as_unparsed() {
+        let s = ItemSettings::default();
+        let mst = product("MST Continus 60mg tablets");
+        let v = values(
+            &mst,
+            56.0,
+            None,
+            &crate::dose::parse("take 1000000 tablets daily"),
+            1.0,
+            &s,
+        );
+        assert!(v.dose_implausible, "{v:?}");
+        assert_eq!(
+            (v.days_supply, v.days_supply_source),
+            (28.0, DaysSource::Default)
+        );
+        assert_eq!(v.instructed_ome_mg_day, None);
+        assert_eq!(v.total_ome_mg, 56.0 * 60.0);
+        let v = values(&mst, 56.0, None, &crate::dose::parse("50 daily"), 1.0, &s);
+        assert!(!v.dose_implausible);
+        assert!((v.days_supply - 1.12).abs() < 1e-9, "{v:?}");
+        assert_eq!(v.instructed_ome_mg_day, Some(3000.0));
+        let v = values(&mst, 56.0, None, &crate::dose::parse("51 daily"), 1.0, &s);
+        assert!(v.dose_implausible);
+        assert!(
+            !values(
+                &mst,
+                56.0,
+                None,
+                &crate::dose::parse("3000mg daily"),
+                1.0,
+                &s
+            )
+            .dose_implausible
+        );
+        assert!(
+            values(
+                &mst,
+                56.0,
+                None,
+                &crate::dose::parse("3060mg daily"),
+                1.0,
+                &s
+            )
+            .dose_implausible
+        );
+        // The bound does not depend on the PRN policy: "1-60 when required" allows 60.
+        let min = ItemSettings {
+            prn_policy: PrnPolicy::Min,
+            ..s
+        };
+        assert!(
+            values(
+                &mst,
+                56.0,
+                None,
+                &crate::dose::parse("1-60 daily when required"),
+                1.0,
+                &min
+            )
+            .dose_implausible
+        );
+        let why = implausible_dose(&mst, &crate::dose::parse("51 daily")).unwrap();
+        assert_eq!(
+            why,
+            "the directions give 51 units a day, more than the 50 of any real regimen"
+        );
+
+        let oramorph = product("Oramorph 10mg/5ml oral solution");
+        assert_eq!(oramorph.unit, "ml");
+        assert!(
+            !values(
+                &oramorph,
+                300.0,
+                None,
+                &crate::dose::parse("500ml daily"),
+                1.0,
+                &s
+            )
+            .dose_implausible
+        );
+        assert!(
+            values(
+                &oramorph,
+                300.0,
+                None,
+                &crate::dose::parse("501ml daily"),
+                1.0,
+                &s
+            )
+            .dose_implausible
+        );
+
+        let patch = product("Fentanyl 25micrograms/hour transdermal patches");
+        let v = values(
+            &patch,
+            10.0,
+            None,
+            &crate::dose::parse("apply 10 patches every 72 hours"),
+            100.0,
+            &s,
+        );
+        assert!(!v.dose_implausible);
+        assert_eq!(v.patches_at_once, Some(10.0));
+        let v = values(
+            &patch,
+            10.0,
+            None,
+            &crate::dose::parse("apply 11 patches every 72 hours"),
+            100.0,
+            &s,
+        );
+        assert!(v.dose_implausible, "{v:?}");
+        assert_eq!(v.patches_at_once, Some(1.0));
+        assert_eq!(v.instructed_ome_mg_day, None);
+        assert!((v.days_supply - 30.0).abs() < 1e-9, "{v:?}");
+    }
+
+    /// Issue 23.6: a supply beyond any real regimen is refused, on the quantity. 10,000 MST 60
+    /// mg tablets with no directions: 10,000 ÷ 28 = 357.1 a day, 357.1 × 60 = 21,429 mg OME a
+    /// day. 1,400 over 28 days is 50 a day (kept); 1,401 is 50.04 (not). With a stated 7 days,
+    /// 351 tablets are 50.1 a day (not), 350 exactly 50 (kept).
+    #[test]
+    fn supplies_beyond_any_regimen_are_refused() {
+        let s = ItemSettings::default();
+        let mst = product("MST Continus 60mg tablets");
+        let none = crate::dose::parse("");
+        let (column, why) = implausible(&mst, 1.0, 10_000.0, None, &none, &s).unwrap();
+        assert_eq!(column, "quantity");
+        assert_eq!(
+            why,
+            "10000 tablet over 28 days (the default days supply) is 357.1 units a day, 21429 mg \
+             OME a day: beyond any real regimen (at most 50 units a day)"
+        );
+        assert_eq!(implausible(&mst, 1.0, 1_400.0, None, &none, &s), None);
+        assert!(implausible(&mst, 1.0, 1_401.0, None, &none, &s).is_some());
+        assert_eq!(implausible(&mst, 1.0, 350.0, Some(7.0), &none, &s), None);
+        let (column, why) = implausible(&mst, 1.0, 351.0, Some(7.0), &none, &s).unwrap();
+        assert_eq!(column, "quantity");
+        assert!(why.contains("its stated days supply"), "{why}");
+        // Directions that are themselves implausible fall back to the default first: 1,000
+        // tablets "1000 daily" are 35.7 a day over 28 days, kept with the dose unparsed.
+        assert_eq!(
+            implausible(
+                &mst,
+                1.0,
+                1_000.0,
+                None,
+                &crate::dose::parse("1000 daily"),
+                &s
+            ),
+            None
+        );
     }
 
     /// The bounds of a plausible item (issue 12.3) never reject a real product: every

@@ -131,8 +131,14 @@ pub const COLUMNS: &[Column] = &[
     col("dose_text", Text, Source::Dose, |r| {
         Cell::Text(&r.dose.text)
     }),
-    col("dose_status", Text, Source::Dose, |r| {
-        Cell::Text(r.dose.parse.status.as_str())
+    // A supply's, not a dose text's: the same directions are `implausible` on a product
+    // whose units they would put beyond any real regimen (METHOD.md §5).
+    col("dose_status", Text, Source::Supply, |r| {
+        Cell::Text(if r.values.dose_implausible {
+            "implausible"
+        } else {
+            r.dose.parse.status.as_str()
+        })
     }),
     col("units_per_day", Number, Source::Supply, |r| {
         Cell::Number(r.values.units_per_day)

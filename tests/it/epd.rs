@@ -390,6 +390,71 @@ fn the_current_layout_and_openprescribing_patch_hours() {
     assert_eq!(p[0]["opioid_items"], "6");
 }
 
+/// Damaged quantities are rejected rows with reasons, counted, never summed: a total of
+/// 1e20 over 2 items, a negative quantity, "inf", two million items. The one good row's OME
+/// is the hand sum alone: co-codamol 30 mg, 300 tablets × 30 mg × 0.1 = 900 mg.
+#[test]
+fn damaged_epd_quantities_are_rejected_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("epd_202409.csv");
+    let row = |qty: &str, items: &str, total: &str| {
+        format!(
+            "202409,NORTH EAST,Y63,NHS NORTH EAST AND NORTH CUMBRIA ICB,QHM,X,00L00,A PRACTICE,\
+             A81001,0407010F0AAAHAH,Co-Codamol_Tab 30mg/500mg,,{qty},{items},{total},1,1\n"
+        )
+    };
+    let text = format!(
+        "YEAR_MONTH,REGIONAL_OFFICE_NAME,REGIONAL_OFFICE_CODE,ICB_NAME,ICB_CODE,PCO_NAME,\
+         PCO_CODE,PRACTICE_NAME,PRACTICE_CODE,BNF_CODE,BNF_DESCRIPTION,SNOMED_CODE,QUANTITY,\
+         ITEMS,TOTAL_QUANTITY,NIC,ACTUAL_COST\n{}{}{}{}{}{}",
+        row("100", "3", "300"),
+        row("1", "2", "1e20"),
+        row("-5", "1", "-5"),
+        row("1", "1", "inf"),
+        row("1", "2000000", "2000000"),
+        // 20,000 units in one item: over the 10,000 of the largest plausible supply.
+        row("20000", "1", "20000"),
+    );
+    std::fs::write(&f, text).unwrap();
+    let out = dir.path().join("out");
+    let (code, _, stderr) = crate::opal(&[
+        "epd",
+        f.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let p = read(&out.join("practice_measures.csv"));
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0]["total_ome_mg"], "900");
+    let rejected = read(&out.join("rejected.csv"));
+    let cols: Vec<(&str, &str)> = rejected
+        .iter()
+        .map(|r| (r["column"].as_str(), r["value"].as_str()))
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            ("total_quantity", "1e20"),
+            // A leading '-' is guarded as a spreadsheet formula would be.
+            ("total_quantity", "'-5"),
+            ("total_quantity", "inf"),
+            ("items", "2000000"),
+            ("total_quantity", "20000"),
+        ]
+    );
+    assert!(
+        rejected[0]["reason"].contains("beyond any real supply"),
+        "{:?}",
+        rejected[0]
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["rows"]["rejected"], 5, "{}", m["rows"]);
+    assert_eq!(m["rows"]["read"], 6, "{}", m["rows"]);
+}
+
 #[test]
 fn a_patient_extract_given_to_epd_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
