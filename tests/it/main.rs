@@ -6,6 +6,7 @@ mod audit;
 mod chunks;
 mod dose;
 mod epd;
+mod hostile;
 mod products;
 mod properties;
 mod robustness;
