@@ -33,21 +33,9 @@ const ORANGE: &str = "#e46c0a";
 const PURPLE: &str = "#361475";
 const RED: &str = "#d5281b";
 
-/// Text for SVG: `&`, `<`, `>` and quotes escaped.
+/// Text in a chart, escaped, with the characters XML refuses replaced (write/markup.rs).
 pub fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
+    crate::write::markup::escape(text)
 }
 
 fn label(m: Measure) -> &'static str {

@@ -295,6 +295,7 @@ pub fn tally<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<(String, u64)> {
 pub fn write_report(out: &std::path::Path, report: &Report) -> anyhow::Result<std::path::PathBuf> {
     let path = out.join("report.html");
     let page = render(report);
+    let page = crate::write::markup::xml_chars(&page);
     crate::write::table::write_atomically(&path, |w| {
         use std::io::Write;
         w.write_all(page.as_bytes())?;

@@ -53,11 +53,51 @@ fn excel_date(d: Day) -> Result<ExcelDateTime> {
     ExcelDateTime::from_ymd(y, m as u8, dd as u8).map_err(xlsx_err)
 }
 
+/// Excel's limit on the characters of one cell (it counts UTF-16 units).
+pub const EXCEL_MAX_CELL: usize = 32_767;
+/// Excel's limit on the rows of a sheet, the header's among them.
+pub const EXCEL_MAX_ROWS: usize = 1_048_576;
+
+/// A cell's text as Excel can hold it: the characters XML refuses replaced
+/// (write/markup.rs), and a text over [`EXCEL_MAX_CELL`] cut with a visible marker that says
+/// how much was cut and where the whole is. `cut` counts the cells cut.
+fn excel_text<'a>(s: &'a str, cut: &mut usize) -> std::borrow::Cow<'a, str> {
+    let s = crate::write::markup::xml_chars(s);
+    let units = s.encode_utf16().count();
+    if units <= EXCEL_MAX_CELL {
+        return s;
+    }
+    *cut += 1;
+    let marker = format!(
+        " … [cut: {units} characters, Excel holds {EXCEL_MAX_CELL}; the whole text is in \
+         review_list.csv]"
+    );
+    let room = EXCEL_MAX_CELL - marker.encode_utf16().count();
+    let mut kept = String::with_capacity(room);
+    let mut used = 0;
+    for c in s.chars() {
+        used += c.len_utf16();
+        if used > room {
+            break;
+        }
+        kept.push(c);
+    }
+    kept.push_str(&marker);
+    std::borrow::Cow::Owned(kept)
+}
+
 /// Write `<dir>/review_list.xlsx` from the review list's rows. The workbook's creation date is
 /// the audit date, so that the same inputs give the same bytes (as every output of opal).
-pub fn write_review_xlsx(dir: &Path, rows: &[&PatientRow], as_of: Day) -> Result<PathBuf> {
+/// Returns the path and what had to give way to Excel's limits (cells cut, rows left out),
+/// for the manifest's warnings: a limit never stops the run.
+pub fn write_review_xlsx(
+    dir: &Path,
+    rows: &[&PatientRow],
+    as_of: Day,
+) -> Result<(PathBuf, Vec<String>)> {
     let path = dir.join("review_list.xlsx");
-    let bytes = workbook(rows, as_of).with_context(|| {
+    let mut warnings = Vec::new();
+    let bytes = workbook(rows, as_of, &mut warnings).with_context(|| {
         format!(
             "cannot write {}\nhint: the review list is also in review_list.csv",
             path.display()
@@ -68,11 +108,11 @@ pub fn write_review_xlsx(dir: &Path, rows: &[&PatientRow], as_of: Day) -> Result
         w.write_all(&bytes)?;
         Ok(())
     })?;
-    Ok(path)
+    Ok((path, warnings))
 }
 
 /// The workbook's bytes: the review list and the sheet explaining its columns.
-fn workbook(rows: &[&PatientRow], as_of: Day) -> Result<Vec<u8>> {
+fn workbook(rows: &[&PatientRow], as_of: Day, warnings: &mut Vec<String>) -> Result<Vec<u8>> {
     let columns: Vec<_> = COLUMNS.iter().filter(|c| !c.patients_only).collect();
     let mut wb = Workbook::new();
     if let Ok(created) = excel_date(as_of) {
@@ -88,14 +128,26 @@ fn workbook(rows: &[&PatientRow], as_of: Day) -> Result<Vec<u8>> {
         ws.write_string_with_format(0, j as u16, c.name, &header)
             .map_err(xlsx_err)?;
     }
-    for (i, r) in rows.iter().enumerate() {
+    let shown = rows.len().min(EXCEL_MAX_ROWS - 1);
+    if shown < rows.len() {
+        warnings.push(format!(
+            "{} of the review list's {} patients are in the workbook (Excel holds {} rows); \
+             review_list.csv has them all",
+            shown,
+            rows.len(),
+            EXCEL_MAX_ROWS
+        ));
+    }
+    let mut cut = 0;
+    for (i, r) in rows[..shown].iter().enumerate() {
         let row = i as u32 + 1;
         for (j, c) in columns.iter().enumerate() {
             let col = j as u16;
             let width = match (c.cell)(r) {
                 Cell::Text(s) | Cell::OptText(Some(s)) => {
                     if !s.is_empty() {
-                        ws.write_string(row, col, s).map_err(xlsx_err)?;
+                        let s = excel_text(s, &mut cut);
+                        ws.write_string(row, col, s.as_ref()).map_err(xlsx_err)?;
                     }
                     s.chars().count()
                 }
@@ -113,9 +165,15 @@ fn workbook(rows: &[&PatientRow], as_of: Day) -> Result<Vec<u8>> {
                     5
                 }
                 Cell::Date(Some(d)) => {
-                    let when = excel_date(d)?;
-                    ws.write_datetime_with_format(row, col, &when, &date)
-                        .map_err(xlsx_err)?;
+                    // A date Excel cannot hold (before 1900) is written as its text.
+                    match excel_date(d) {
+                        Ok(when) => ws
+                            .write_datetime_with_format(row, col, &when, &date)
+                            .map_err(xlsx_err)?,
+                        Err(_) => ws
+                            .write_string(row, col, crate::values::format_day(d))
+                            .map_err(xlsx_err)?,
+                    };
                     10
                 }
                 _ => 0,
@@ -123,12 +181,18 @@ fn workbook(rows: &[&PatientRow], as_of: Day) -> Result<Vec<u8>> {
             widths[j] = widths[j].max(width + 2);
         }
     }
+    if cut > 0 {
+        warnings.push(format!(
+            "{cut} cell(s) longer than Excel's {EXCEL_MAX_CELL} characters were cut, each with \
+             a marker; review_list.csv has them whole"
+        ));
+    }
     for (j, w) in widths.iter().enumerate() {
         ws.set_column_width(j as u16, (*w).min(60) as f64)
             .map_err(xlsx_err)?;
     }
     ws.set_freeze_panes(1, 0).map_err(xlsx_err)?;
-    ws.autofilter(0, 0, rows.len() as u32, columns.len() as u16 - 1)
+    ws.autofilter(0, 0, shown as u32, columns.len() as u16 - 1)
         .map_err(xlsx_err)?;
     let about = wb.add_worksheet();
     about.set_name("columns").map_err(xlsx_err)?;
@@ -158,6 +222,33 @@ fn workbook(rows: &[&PatientRow], as_of: Day) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cell of 40,000 characters is cut to exactly Excel's 32,767 (UTF-16 units), ending
+    /// with the marker; one of 32,767 is kept whole; a character outside the BMP counts two.
+    #[test]
+    fn long_cells_are_cut_to_excels_limit_with_a_marker() {
+        let mut cut = 0;
+        let long = "x".repeat(40_000);
+        let c = excel_text(&long, &mut cut);
+        assert_eq!(c.encode_utf16().count(), EXCEL_MAX_CELL);
+        assert!(
+            c.ends_with(
+                "[cut: 40000 characters, Excel holds 32767; the whole text is in review_list.csv]"
+            ),
+            "{}",
+            &c[c.len() - 120..]
+        );
+        assert_eq!(cut, 1);
+        let edge = "y".repeat(EXCEL_MAX_CELL);
+        assert_eq!(excel_text(&edge, &mut cut), edge);
+        assert_eq!(cut, 1);
+        let wide = "\u{1f600}".repeat(20_000);
+        let c = excel_text(&wide, &mut cut);
+        assert!(c.encode_utf16().count() <= EXCEL_MAX_CELL);
+        assert!(c.encode_utf16().count() >= EXCEL_MAX_CELL - 1);
+        assert_eq!(cut, 2);
+        assert_eq!(excel_text("a\u{fffe}b", &mut cut), "a\u{fffd}b");
+    }
 
     #[test]
     fn every_review_list_column_is_explained() {
