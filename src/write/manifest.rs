@@ -21,6 +21,8 @@ pub struct Settings<'a> {
     /// `csv` or `parquet`.
     pub format: &'static str,
     pub date_format: Option<&'a str>,
+    /// `--practice-packs`: each practice's code and its folder under `practices/`.
+    pub practice_packs: &'a [(String, String)],
 }
 
 /// Write `<out>/manifest.json` of `opal audit`.
@@ -135,7 +137,7 @@ fn manifest(
             Some(inside.to_string_lossy().into_owned())
         })
         .collect();
-    let manifest = json!({
+    let mut manifest = json!({
         "opal_version": env!("CARGO_PKG_VERSION"),
         "command": command,
         "as_of": day_text(r.as_of),
@@ -172,5 +174,12 @@ fn manifest(
         "outputs": outputs,
         "warnings": r.warnings,
     });
+    if !args.practice_packs.is_empty() {
+        manifest["practice_packs"] = args
+            .practice_packs
+            .iter()
+            .map(|(code, folder)| json!({"practice_code": code, "folder": format!("practices/{folder}")}))
+            .collect();
+    }
     manifest
 }

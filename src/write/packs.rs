@@ -2,7 +2,8 @@
 //! own review list, its resolved patients, and a report.html for the practice — its measures
 //! against its ICS and all practices, where its high-dose rate ranks among its ICS's
 //! practices, its run chart, and its review list with reasons, status and taper. Nothing of
-//! any other practice's patients is in a pack.
+//! any other practice's patients is in a pack. Folders are named by write/names.rs (one name
+//! per code on every system) and listed with their codes in `practices/index.csv`.
 
 use std::path::{Path, PathBuf};
 
@@ -14,8 +15,9 @@ use crate::summary::{suppress_count, CohortSummary};
 use crate::trend::{month_label, Measure, Series};
 use crate::values::{fmt_num, format_day};
 use crate::write::patients::{patient_order, patient_table};
+use crate::write::table::Table;
 use crate::write::table::{write_atomically, write_table, Format};
-use crate::write::trend::{file_safe, Computed, TrendSettings};
+use crate::write::trend::{Computed, TrendSettings};
 
 /// The high-dose rate that ranks practices: per 1000 registered patients with list sizes,
 /// else per 100 patients on opioids.
@@ -27,6 +29,10 @@ fn rate(s: &CohortSummary) -> Option<f64> {
     }
 }
 
+/// The most practices drawn in a pack's ranked bars before the chart keeps only the top, the
+/// bottom and this practice's neighbours.
+const MAX_BARS: usize = 40;
+
 /// A ranked bar chart of the high-dose rate of an ICS's practices, this one highlighted.
 fn ranked_bars(me: &str, practices: &[&CohortSummary], per_1000: bool) -> String {
     let mut bars: Vec<(&str, f64)> = practices
@@ -34,8 +40,26 @@ fn ranked_bars(me: &str, practices: &[&CohortSummary], per_1000: bool) -> String
         .filter_map(|p| rate(p).map(|r| (p.code.as_str(), r)))
         .collect();
     bars.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    // An ICS of many practices: the highest ten, the ten either side of this one and the
+    // lowest ten, the gaps between them said, so that the chart stays readable and a run of
+    // thousands of packs does not draw every practice thousands of times.
+    let total = bars.len();
+    let mut shown: Vec<Option<(usize, (&str, f64))>> = Vec::new();
+    if total > MAX_BARS {
+        let me_at = bars.iter().position(|b| b.0 == me).unwrap_or(0);
+        let keep = |i: usize| i < 10 || i + 10 >= total || i.abs_diff(me_at) <= 10;
+        for (i, b) in bars.iter().enumerate() {
+            if keep(i) {
+                shown.push(Some((i, *b)));
+            } else if shown.last().is_some_and(|s| s.is_some()) {
+                shown.push(None);
+            }
+        }
+    } else {
+        shown = bars.iter().copied().enumerate().map(Some).collect();
+    }
     let (w, row) = (760.0, 18.0);
-    let h = 40.0 + row * bars.len() as f64;
+    let h = 40.0 + row * shown.len() as f64;
     let max = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-9);
     let unit = if per_1000 {
         "high-dose patients per 1,000 registered"
@@ -45,8 +69,29 @@ fn ranked_bars(me: &str, practices: &[&CohortSummary], per_1000: bool) -> String
     let mut o = format!(
         r##"<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="Practices of the ICS ranked by {unit}; this practice highlighted" font-family="Arial, Helvetica, sans-serif"><title>Practices ranked by {unit}</title><text x="0" y="14" font-size="13" fill="#212b32">{unit}, highest first</text>"##
     );
-    for (i, (code, v)) in bars.iter().enumerate() {
+    for (i, bar) in shown.iter().enumerate() {
         let y = 26.0 + i as f64 * row;
+        let Some((rank, (code, v))) = bar else {
+            let next = shown[i + 1..]
+                .iter()
+                .flatten()
+                .next()
+                .map_or(total, |b| b.0);
+            let prev = shown[..i]
+                .iter()
+                .rev()
+                .flatten()
+                .next()
+                .map_or(0, |b| b.0 + 1);
+            o.push_str(&format!(
+                r##"<text x="90" y="{:.1}" font-size="11" fill="#425563">… {} practices ranked {} to {} …</text>"##,
+                y + 12.0,
+                next - prev,
+                prev + 1,
+                next
+            ));
+            continue;
+        };
         let len = v / max * (w - 200.0);
         let mine = *code == me;
         let (fill, weight) = if mine {
@@ -57,14 +102,18 @@ fn ranked_bars(me: &str, practices: &[&CohortSummary], per_1000: bool) -> String
         o.push_str(&format!(
             r##"<text x="0" y="{:.1}" font-size="12" font-weight="{weight}" fill="#212b32">{}</text><rect x="90" y="{y:.1}" width="{len:.1}" height="{:.1}" fill="{fill}"><title>{}: {:.2}</title></rect><text x="{:.1}" y="{:.1}" font-size="11" fill="#425563">{:.2}{}</text>"##,
             y + 12.0,
-            crate::write::chart::xml(code),
+            crate::write::markup::escape(code),
             row - 4.0,
-            crate::write::chart::xml(code),
+            crate::write::markup::escape(code),
             v,
             96.0 + len,
             y + 12.0,
             v,
-            if mine { " (this practice)" } else { "" }
+            match (mine, total > MAX_BARS) {
+                (true, true) => format!(" (this practice, {} of {total})", rank + 1),
+                (true, false) => " (this practice)".to_string(),
+                _ => String::new(),
+            }
         ));
     }
     o.push_str("</svg>");
@@ -167,7 +216,17 @@ fn practice_page(
     .into_string()
 }
 
-/// Write every practice's pack; returns the files written.
+/// What the packs wrote: the files, each practice's folder, and what was noticed on the way
+/// (a workbook's cut cells).
+#[derive(Debug, Default)]
+pub struct Packs {
+    pub written: Vec<PathBuf>,
+    /// (practice code, folder name under `practices/`).
+    pub folders: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+}
+
+/// Write every practice's pack.
 pub fn write_practice_packs(
     out: &Path,
     r: &AuditResult,
@@ -175,7 +234,8 @@ pub fn write_practice_packs(
     previous: &str,
     trend: (&[Series], Option<&Computed>, &TrendSettings),
     xlsx: bool,
-) -> Result<Vec<PathBuf>> {
+) -> Result<Packs> {
+    use std::collections::HashMap;
     let (series, computed, t) = trend;
     let mut all = CohortSummary::default();
     all.code = "ALL".into();
@@ -187,52 +247,73 @@ pub fn write_practice_packs(
             *all.list_size.get_or_insert(0.0) += l;
         }
     }
-    let ordered = patient_order(&r.patients);
+    // Each practice's patients and resolved rows, grouped once (in the lists' order), and
+    // its chart's series: not a pass over every patient for every practice.
+    let mut review_of: HashMap<&str, Vec<&PatientRow>> = HashMap::new();
+    for x in patient_order(&r.patients) {
+        if x.to_review() {
+            review_of
+                .entry(x.practice_code.as_str())
+                .or_default()
+                .push(x);
+        }
+    }
+    let mut resolved_of: HashMap<&str, Vec<&ResolvedRow>> = HashMap::new();
+    for x in &r.resolved {
+        resolved_of
+            .entry(x.practice_code.as_str())
+            .or_default()
+            .push(x);
+    }
+    let series_of: HashMap<&str, usize> = series
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.level == "practice")
+        .map(|(i, s)| (s.code.as_str(), i))
+        .collect();
+    let mut peers_of: HashMap<&str, Vec<&CohortSummary>> = HashMap::new();
+    for s in &r.practice_summaries {
+        peers_of.entry(s.ics_code.as_str()).or_default().push(s);
+    }
     let months: Vec<String> = t.month_ends.iter().map(|d| month_label(*d)).collect();
     let high = t.measures().position(|m| m == Measure::HighDose);
-    let mut written = Vec::new();
-    for p in &r.practice_summaries {
-        let dir = out.join("practices").join(file_safe(&p.code));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        let review: Vec<&PatientRow> = ordered
-            .iter()
-            .copied()
-            .filter(|x| x.practice_code == p.code && x.to_review())
-            .collect();
-        let resolved: Vec<&ResolvedRow> = r
-            .resolved
-            .iter()
-            .filter(|x| x.practice_code == p.code)
-            .collect();
-        written.push(write_table(
+    let names =
+        crate::write::names::distinct_names(r.practice_summaries.iter().map(|p| p.code.as_str()))?;
+    let root = out.join("practices");
+    std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+    let mut packs = Packs::default();
+    for (p, name) in r.practice_summaries.iter().zip(&names) {
+        let dir = root.join(name);
+        std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        packs.folders.push((p.code.clone(), name.clone()));
+        let review: &[&PatientRow] = review_of.get(p.code.as_str()).map_or(&[], |v| v);
+        let resolved: &[&ResolvedRow] = resolved_of.get(p.code.as_str()).map_or(&[], |v| v);
+        packs.written.push(write_table(
             &dir,
             "review_list",
-            &patient_table(&review, false),
+            &patient_table(review, false),
             Format::Csv,
         )?);
         if xlsx {
-            written.push(crate::write::xlsx::write_review_xlsx(
-                &dir, &review, r.as_of,
-            )?);
+            let (path, warnings) = crate::write::xlsx::write_review_xlsx(&dir, review, r.as_of)?;
+            packs.written.push(path);
+            packs.warnings.extend(
+                warnings
+                    .into_iter()
+                    .map(|w| format!("practices/{name}/review_list.xlsx: {w}")),
+            );
         }
         let owned: Vec<ResolvedRow> = resolved.iter().map(|x| (*x).clone()).collect();
-        written.push(crate::write::audit::write_resolved(
+        packs.written.push(crate::write::audit::write_resolved(
             &dir,
             &owned,
             previous,
             Format::Csv,
         )?);
         let ics = r.ics_summaries.iter().find(|s| s.code == p.ics_code);
-        let peers: Vec<&CohortSummary> = r
-            .practice_summaries
-            .iter()
-            .filter(|s| s.ics_code == p.ics_code)
-            .collect();
+        let peers: &[&CohortSummary] = peers_of.get(p.ics_code.as_str()).map_or(&[], |v| v);
         let chart = computed.zip(high).and_then(|(c, mi)| {
-            let si = series
-                .iter()
-                .position(|s| s.level == "practice" && s.code == p.code)?;
+            let si = *series_of.get(p.code.as_str())?;
             let spc = c.charts[si][mi].as_ref()?;
             let title = if p.name.is_empty() {
                 p.code.clone()
@@ -249,15 +330,73 @@ pub fn write_practice_packs(
             Some(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))
         });
         let page = practice_page(
-            p, ics, &all, &peers, &review, &resolved, chart, config, r.as_of,
+            p, ics, &all, peers, review, resolved, chart, config, r.as_of,
         );
+        let page = crate::write::markup::xml_chars(&page);
         let path = dir.join("report.html");
         write_atomically(&path, |w| {
             use std::io::Write;
             w.write_all(page.as_bytes())?;
             Ok(())
         })?;
-        written.push(path);
+        packs.written.push(path);
     }
-    Ok(written)
+    // The index: each practice's code (as the extract has it) beside its folder.
+    let col = |f: &dyn Fn(&CohortSummary, &str) -> String| {
+        r.practice_summaries
+            .iter()
+            .zip(&names)
+            .map(|(p, n)| Some(f(p, n)))
+            .collect()
+    };
+    let index = Table::new()
+        .text("practice_code", col(&|p, _| p.code.clone()))
+        .text("practice_name", col(&|p, _| p.name.clone()))
+        .text("ics_code", col(&|p, _| p.ics_code.clone()))
+        .text("folder", col(&|_, n| format!("practices/{n}")))
+        .integer(
+            "review_list_patients",
+            r.practice_summaries
+                .iter()
+                .map(|p| Some(review_of.get(p.code.as_str()).map_or(0, |v| v.len()) as i64))
+                .collect(),
+        );
+    packs
+        .written
+        .push(write_table(&root, "index", &index, Format::Csv)?);
+    Ok(packs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn practice(code: String, high_dose: u64) -> CohortSummary {
+        let mut s = CohortSummary::default();
+        s.code = code;
+        s.patients = 100;
+        s.high_dose = high_dose;
+        s
+    }
+
+    /// 100 practices, ranked by high dose per 100 on opioids (practice k has 100 − k): the
+    /// chart of the 50th draws the top ten, its ten either side (40th to 60th) and the bottom
+    /// ten, 41 bars, with the two gaps said (ranks 11 to 39, 61 to 90). 40 practices are all
+    /// drawn.
+    #[test]
+    fn ranked_bars_of_a_large_ics_keep_the_top_the_bottom_and_the_neighbours() {
+        let all: Vec<CohortSummary> = (0..100)
+            .map(|k| practice(format!("P{k:03}"), 100 - k))
+            .collect();
+        let peers: Vec<&CohortSummary> = all.iter().collect();
+        let svg = ranked_bars("P049", &peers, false);
+        assert_eq!(svg.matches("<rect").count(), 41);
+        assert!(svg.contains("… 29 practices ranked 11 to 39 …"), "{svg}");
+        assert!(svg.contains("… 30 practices ranked 61 to 90 …"), "{svg}");
+        assert!(svg.contains("(this practice, 50 of 100)"));
+        assert!(svg.contains(">P039<") && svg.contains(">P059<") && !svg.contains(">P038<"));
+        let svg = ranked_bars("P010", &peers[..40], false);
+        assert_eq!(svg.matches("<rect").count(), 40);
+        assert!(svg.contains("(this practice)") && !svg.contains("…"));
+    }
 }

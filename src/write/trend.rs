@@ -403,20 +403,6 @@ fn aims_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format)
     sink
 }
 
-/// A file or folder name from a code (an ODS code, an ICS code): letters, digits and `-`
-/// kept, anything else `_`.
-pub fn file_safe(code: &str) -> String {
-    code.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// The charts: per ICS and per practice (and for all practices), high-dose patients and,
 /// with list sizes, high-dose patients per 1000. Returns the files written. A chart is
 /// written through a temporary name like every output, but not synced one by one: there is
@@ -432,6 +418,21 @@ pub fn write_charts(
     let labels: Vec<String> = t.month_ends.iter().map(|d| month_label(*d)).collect();
     let mut written = Vec::new();
     let tmp = dir.join(".chart.svg.partial");
+    // One name per code (write/names.rs), checked distinct within each level.
+    let mut names = Vec::with_capacity(series.len());
+    for level in ["all", "ics", "practice"] {
+        let of_level: Vec<usize> = (0..series.len())
+            .filter(|&i| series[i].level == level)
+            .collect();
+        let n =
+            crate::write::names::distinct_names(of_level.iter().map(|&i| series[i].code.as_str()))?;
+        names.extend(of_level.into_iter().zip(n));
+    }
+    let mut name_of = vec![String::new(); series.len()];
+    for (i, n) in names {
+        name_of[i] = n;
+    }
+    let mut index: Vec<[String; 5]> = Vec::new();
     for (si, s) in series.iter().enumerate() {
         for (mi, m) in t.measures().enumerate() {
             let Some(chart) = c.charts[si][mi].as_ref().filter(|_| has_aim(m)) else {
@@ -448,12 +449,16 @@ pub fn write_charts(
                 spc: chart,
                 target: c.aims[si][mi].as_ref().map(|a| a.target),
             });
-            let path = dir.join(format!(
-                "{}-{}-{}.svg",
-                s.level,
-                file_safe(&s.code),
-                m.name()
-            ));
+            let file = format!("{}-{}-{}.svg", s.level, name_of[si], m.name());
+            index.push([
+                s.level.to_string(),
+                s.code.clone(),
+                s.name.clone(),
+                m.name().to_string(),
+                file.clone(),
+            ]);
+            let path = dir.join(&file);
+            let svg = crate::write::markup::xml_chars(&svg);
             crate::interrupt::register(&tmp);
             let done =
                 std::fs::write(&tmp, svg.as_bytes()).and_then(|_| std::fs::rename(&tmp, &path));
@@ -461,6 +466,16 @@ pub fn write_charts(
             done.with_context(|| format!("cannot write {}", path.display()))?;
             written.push(path);
         }
+    }
+    if !index.is_empty() {
+        let col = |k: usize| index.iter().map(|r| Some(r[k].clone())).collect();
+        let table = Table::new()
+            .text("level", col(0))
+            .text("code", col(1))
+            .text("name", col(2))
+            .text("measure", col(3))
+            .text("file", col(4));
+        written.push(write_table(&dir, "index", &table, Format::Csv)?);
     }
     Ok(written)
 }
