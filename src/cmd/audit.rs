@@ -2,17 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::cmd::method::{parse_as_of, parse_date_option, Method, MethodArgs};
 use crate::cmd::ranges;
-use crate::cmd::{spinner, EarlyDir};
+use crate::cmd::spinner;
 use crate::dictionary::Dictionary;
 use crate::engine::{self as audit, day_text};
 use crate::write::audit::{
     write_items_parquet, write_patient_lists, write_row_outputs, write_summaries,
 };
 use crate::write::items::ItemsWriter;
+use crate::write::outdir::Staging;
 
 use crate::write::table::Format;
 
@@ -45,7 +46,10 @@ pub struct Args {
     /// Output folder [default: opal-audit-<as_of>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Replace the files of an existing output folder.
+    /// Replace the outputs of an earlier run in an existing output folder: the files its
+    /// manifest lists are removed first (no stale practice pack survives), files opal did not
+    /// write are kept, and a symbolic link inside the folder is replaced, never written
+    /// through.
     #[arg(long)]
     force: bool,
     /// Format of the tables written.
@@ -142,16 +146,15 @@ pub fn run(args: Args) -> Result<()> {
     lap("start");
     // Files are read in chunks and audited as they are read, so reading and auditing are one
     // stage.
-    // items.csv is written while the extracts are read, to a temporary file where the
-    // output folder will be (inside --out, else here, beside opal-audit-<date>).
-    let early_out = match &args.out {
-        Some(out) => Some(EarlyDir::create(out)?),
-        None => None,
-    };
+    // Every output is written into this run's staging folder, beside the output folder, and
+    // moved into place when all are written (write/outdir.rs): items.csv from the start,
+    // while the extracts are read.
+    let staging = Staging::create(args.out.as_deref().unwrap_or(Path::new("opal-audit")))?;
     let mut items_csv = match args.format {
         Format::Csv if args.items == ItemsArg::All => {
-            let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
-            let temp = dir.join(format!(".items.csv.{}.partial", std::process::id()));
+            let temp = staging
+                .path()
+                .join(format!(".items.csv.{}.partial", std::process::id()));
             Some(ItemsWriter::start(temp, config.clone())?)
         }
         _ => None,
@@ -203,14 +206,14 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
 
-    let out = args
+    let target = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("opal-audit-{}", day_text(result.as_of))));
     if args.out.is_none() {
-        crate::write::table::check_out_dir(&out, args.force)?;
+        crate::write::table::check_out_dir(&target, args.force)?;
     }
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let out = staging.path().to_path_buf();
     let pb = spinner(args.quiet, "building timelines and writing outputs");
     // items (Parquet) is written from the rows while the timelines, summaries and patient
     // lists are worked out and written; items.csv is finished meanwhile on its own thread.
@@ -279,12 +282,15 @@ pub fn run(args: Args) -> Result<()> {
                 .into_iter()
                 .filter(|p| p.to_review())
                 .collect();
-        written.push(crate::write::xlsx::write_review_xlsx(
-            &out,
-            &review,
-            result.as_of,
-        )?);
+        let (path, warnings) = crate::write::xlsx::write_review_xlsx(&out, &review, result.as_of)?;
+        written.push(path);
+        result.warnings.extend(
+            warnings
+                .into_iter()
+                .map(|w| format!("review_list.xlsx: {w}")),
+        );
     }
+    let mut practice_packs = Vec::new();
     if args.report || args.practice_packs {
         let (series, computed, settings) = crate::write::report::audit_trend(&result, &config);
         let trend = (series.as_slice(), computed.as_ref(), &settings);
@@ -294,14 +300,17 @@ pub fn run(args: Args) -> Result<()> {
             )?);
         }
         if args.practice_packs {
-            written.extend(crate::write::packs::write_practice_packs(
+            let packs = crate::write::packs::write_practice_packs(
                 &out,
                 &result,
                 &config,
                 &day_text(previous),
                 trend,
                 args.xlsx,
-            )?);
+            )?;
+            written.extend(packs.written);
+            result.warnings.extend(packs.warnings);
+            practice_packs = packs.folders;
         }
     }
     let refs = crate::write::manifest::Settings {
@@ -310,19 +319,18 @@ pub fn run(args: Args) -> Result<()> {
         exclude_patients: args.method.exclude_patients.as_deref(),
         format: args.format.extension(),
         date_format: args.method.date_format.as_deref(),
+        practice_packs: &practice_packs,
     };
     crate::write::manifest::write_audit_manifest(&out, &refs, &files, &result, &config, &written)?;
+    staging.commit(&target, args.force)?;
     pb.finish_and_clear();
     lap("write");
-    if let Some(d) = early_out {
-        d.keep();
-    }
 
     for w in &result.warnings {
         eprintln!("warning: {}", crate::error::escape(w));
     }
     if !args.quiet {
-        crate::write::terminal::print_summary(&result, &config, &out)?;
+        crate::write::terminal::print_summary(&result, &config, &target)?;
     }
     // Every output is written, synced and renamed into place; the process ends next.
     crate::cmd::leave_to_exit(result);

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::dictionary::{Dictionary, PRODUCTS_CSV};
 use crate::epd::{self, EpdConfig, EpdResult, HighDose, Measures};
@@ -50,7 +50,10 @@ pub struct Args {
     /// Output folder [default: opal-epd].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Replace the files of an existing output folder.
+    /// Replace the outputs of an earlier run in an existing output folder: the files its
+    /// manifest lists are removed first (no stale practice pack survives), files opal did not
+    /// write are kept, and a symbolic link inside the folder is replaced, never written
+    /// through.
     #[arg(long)]
     force: bool,
     /// Format of the tables written.
@@ -90,9 +93,11 @@ pub fn run(args: Args) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("opal-epd"));
     crate::write::table::check_out_dir(&out, args.force)?;
     let (files, result) = epd::run_files(&args.files, &config, Dictionary::builtin(), 0)?;
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    write_outputs(&out, &result, args.format)?;
-    write_manifest(&out, &args, &files, &result, &config)?;
+    // Written all or nothing (write/outdir.rs).
+    let staging = crate::write::outdir::Staging::create(&out)?;
+    let written = write_outputs(staging.path(), &result, args.format)?;
+    write_manifest(staging.path(), &args, &files, &result, &config, &written)?;
+    staging.commit(&out, args.force)?;
     if !args.quiet {
         print_summary(&result, &config)?;
     }
@@ -156,7 +161,10 @@ fn measures_table(rows: &[Measures], is_ics: bool) -> Table {
     )
 }
 
-fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<()> {
+/// The tables; returns their file names (the manifest's `outputs`, which a later `--force`
+/// run removes before it writes its own).
+fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<Vec<String>> {
+    let mut written = Vec::new();
     let b = &r.bnf;
     let t = Table::new()
         .text("month", b.iter().map(|x| Some(x.month.clone())).collect())
@@ -201,14 +209,19 @@ fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<()> {
         )
         .flag("high_dose", b.iter().map(|x| Some(x.high_dose)).collect())
         .text("reason", b.iter().map(|x| Some(x.reason.clone())).collect());
-    write_table(out, "bnf_ome", &t, format)?;
-    write_table(
+    written.push(write_table(out, "bnf_ome", &t, format)?);
+    written.push(write_table(
         out,
         "practice_measures",
         &measures_table(&r.practices, false),
         format,
-    )?;
-    write_table(out, "ics_measures", &measures_table(&r.ics, true), format)?;
+    )?);
+    written.push(write_table(
+        out,
+        "ics_measures",
+        &measures_table(&r.ics, true),
+        format,
+    )?);
     let u: Vec<_> = b.iter().filter(|x| x.status == "unresolved").collect();
     let t = Table::new()
         .text("month", u.iter().map(|x| Some(x.month.clone())).collect())
@@ -226,7 +239,7 @@ fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<()> {
             u.iter().map(|x| Some(x.total_quantity)).collect(),
         )
         .text("reason", u.iter().map(|x| Some(x.reason.clone())).collect());
-    write_table(out, "unresolved", &t, format)?;
+    written.push(write_table(out, "unresolved", &t, format)?);
     let x = &r.rejected;
     let t = Table::new()
         .text("file", x.iter().map(|x| Some(x.file.clone())).collect())
@@ -234,8 +247,12 @@ fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<()> {
         .text("column", x.iter().map(|x| Some(x.column.clone())).collect())
         .text("value", x.iter().map(|x| Some(x.value.clone())).collect())
         .text("reason", x.iter().map(|x| Some(x.reason.clone())).collect());
-    write_table(out, "rejected", &t, format)?;
-    Ok(())
+    written.push(write_table(out, "rejected", &t, format)?);
+    Ok(written
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect())
 }
 
 fn write_manifest(
@@ -244,6 +261,7 @@ fn write_manifest(
     files: &[crate::read::extract::FileInfo],
     r: &EpdResult,
     config: &EpdConfig,
+    written: &[String],
 ) -> Result<()> {
     use serde_json::json;
     let manifest = json!({
@@ -257,6 +275,7 @@ fn write_manifest(
         "product_dictionary_sha256": hex_sha256(PRODUCTS_CSV.as_bytes()),
         "rows": r.accounting,
         "rows_balance": "read = opioid + not_opioid + excluded + unresolved + rejected",
+        "outputs": written,
     });
     write_atomically(&out.join("manifest.json"), |w| {
         serde_json::to_writer_pretty(&mut *w, &manifest)?;

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::cmd::method::{Method, MethodArgs};
 use crate::cmd::spinner;
@@ -53,7 +53,10 @@ pub struct Args {
     /// Output folder [default: opal-trend-<last month>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Replace the files of an existing output folder.
+    /// Replace the outputs of an earlier run in an existing output folder: the files its
+    /// manifest lists are removed first (no stale practice pack survives), files opal did not
+    /// write are kept, and a symbolic link inside the folder is replaced, never written
+    /// through.
     #[arg(long)]
     force: bool,
     /// Format of the tables written.
@@ -194,14 +197,16 @@ pub fn run(args: Args) -> Result<()> {
         suppress: config.suppress,
         rates: config.list_sizes.is_some(),
     };
-    let out = args
+    let target = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("opal-trend-{}", month_label(to))));
     if args.out.is_none() {
-        crate::write::table::check_out_dir(&out, args.force)?;
+        crate::write::table::check_out_dir(&target, args.force)?;
     }
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    // Written all or nothing (write/outdir.rs).
+    let staging = crate::write::outdir::Staging::create(&target)?;
+    let out = staging.path().to_path_buf();
     let (mut written, computed) =
         crate::write::trend::write_all(&out, &series, &settings, args.format)?;
     if args.report {
@@ -230,6 +235,7 @@ pub fn run(args: Args) -> Result<()> {
         exclude_patients: args.method.exclude_patients.as_deref(),
         format: args.format.extension(),
         date_format: args.method.date_format.as_deref(),
+        practice_packs: &[],
     };
     let base = settings.aim_baseline();
     let trend = serde_json::json!({
@@ -249,12 +255,13 @@ pub fn run(args: Args) -> Result<()> {
     crate::write::manifest::write_trend_manifest(
         &out, &refs, &files, &result, &config, &written, trend,
     )?;
+    staging.commit(&target, args.force)?;
     pb.finish_and_clear();
     for w in &result.warnings {
         eprintln!("warning: {}", escape(w));
     }
     if !args.quiet {
-        print_summary(&series, &settings, &out, result.accounting.read);
+        print_summary(&series, &settings, &target, result.accounting.read);
     }
     // Every output is written, synced and renamed into place; the process ends next.
     crate::cmd::leave_to_exit(result);

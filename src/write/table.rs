@@ -145,7 +145,9 @@ impl Format {
 }
 
 /// Write a file through a temporary name and rename it into place, so that an interrupted run
-/// never leaves a half-written file that looks complete.
+/// never leaves a half-written file that looks complete. It is not synced here: a run's
+/// outputs are written into its staging folder, synced once when all are written and moved
+/// into place then (write/outdir.rs), not one fsync per practice pack or chart.
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
@@ -162,7 +164,7 @@ pub fn write_atomically(
         let mut w = BufWriter::new(file);
         write(&mut w)?;
         w.flush()?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all().ok();
+        w.into_inner().map_err(|e| e.into_error())?;
         std::fs::rename(&tmp, path)
             .with_context(|| format!("cannot move {} into place", path.display()))
     })();
@@ -246,7 +248,13 @@ pub fn check_out_dir(out: &Path, force: bool) -> Result<()> {
         if let Some(names) = &names {
             if !names.is_empty() && names.iter().all(|n| crate::interrupt::is_partial_name(n)) {
                 for n in names {
-                    let _ = std::fs::remove_file(out.join(n));
+                    let path = out.join(n);
+                    if crate::interrupt::is_staging_name(n) && path.is_dir() {
+                        // A staging folder left by a run that was killed outright.
+                        let _ = std::fs::remove_dir_all(path);
+                    } else {
+                        let _ = std::fs::remove_file(path);
+                    }
                 }
             }
         }
@@ -256,7 +264,8 @@ pub fn check_out_dir(out: &Path, force: bool) -> Result<()> {
         if nonempty && !force {
             bail!(
                 "the output folder {} already exists\nhint: choose another with --out, or pass \
-                 --force to replace its files",
+                 --force to replace the outputs of the run before (files opal did not write \
+                 are kept)",
                 out.display()
             );
         }

@@ -1410,11 +1410,11 @@ fn issue13_5_6_8_extracts_as_people_have_them() {
     }
 }
 
-/// Issue 13.9: Ctrl-C (SIGINT) removes the partial items file and exits 130; a folder left
-/// holding nothing but opal's partial files (a run killed outright) is used again without
-/// --force.
+/// Ctrl-C (SIGINT) removes the run's staging folder, with the items file it was writing, and
+/// exits 130, leaving no output folder; a folder left holding nothing but opal's partial files
+/// or a staging folder (a run killed outright) is used again without --force.
 #[test]
-fn issue13_9_interrupted_runs_leave_no_partial_file() {
+fn an_interrupted_run_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let extract = dir.path().join("big.csv");
     let (code, _, stderr) = opal(&[
@@ -1434,20 +1434,28 @@ fn issue13_9_interrupted_runs_leave_no_partial_file() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let partial = |out: &Path| {
-        std::fs::read_dir(out)
+    // The run's staging folder, beside the output folder, holding the items file being
+    // written.
+    let partial = |d: &Path| {
+        std::fs::read_dir(d)
             .map(|d| {
                 d.filter_map(Result::ok)
                     .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
             })
             .unwrap_or(false)
     };
+    let staging_with_items = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().ends_with(".partial") && partial(&e.path()))
+    };
     // Wait until items.csv is being written, then interrupt.
     let started = std::time::Instant::now();
-    while !partial(&out) && started.elapsed().as_secs() < 60 {
+    while !staging_with_items() && started.elapsed().as_secs() < 60 {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    assert!(partial(&out), "the run never started writing");
+    assert!(staging_with_items(), "the run never started writing");
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -1460,8 +1468,11 @@ fn issue13_9_interrupted_runs_leave_no_partial_file() {
         "{}",
         String::from_utf8_lossy(&done.stderr)
     );
-    assert!(!partial(&out), "a partial file was left");
-    // A folder holding only opal's partial files is used without --force.
+    assert!(!partial(dir.path()), "a partial file or folder was left");
+    assert!(!out.exists(), "an output folder was left");
+    // A folder holding only opal's partial files and a staging folder is used without --force.
+    std::fs::create_dir_all(out.join(".opal-99999.partial")).unwrap();
+    std::fs::write(out.join(".opal-99999.partial/items.csv"), "half").unwrap();
     std::fs::write(out.join(".items.csv.99999.partial"), "half").unwrap();
     let small = dir.path().join("small.csv");
     let mut e = Extract::new();
