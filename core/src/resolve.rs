@@ -412,7 +412,10 @@ mod tests {
             let x = r("", "", name);
             assert_eq!(x.status, Status::Excluded, "{name}: {x:?}");
             assert!(
-                x.reason.as_deref().unwrap_or("").contains("opioid dependence"),
+                x.reason
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("opioid dependence"),
                 "{name}: {x:?}"
             );
         }

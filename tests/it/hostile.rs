@@ -5,7 +5,7 @@
 //! the comments; the audit date is 2026-10-31 throughout.
 
 use super::{opal, read};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 const HEADER: &str = "patient_id,practice_code,ics_code,issue_date,drug_name,quantity,dose_text\n";
@@ -208,5 +208,329 @@ fn formatted_nhs_numbers_never_become_practices_or_icss() {
         "943_476_5919",
     ] {
         assert!(!shown.contains(digits), "{digits} is shown");
+    }
+}
+
+/// One high-dose patient: MST Continus 60 mg, 56 tablets "2 bd" (14 days, 240 mg/day) on the
+/// 1st of each of the 14 months to October 2026, so that the trend has month ends to chart.
+fn high_dose_rows(patient: &str, practice: &str, ics: &str) -> String {
+    (0..14)
+        .map(|k| {
+            let (y, m) = if k < 10 {
+                (2026, 10 - k)
+            } else {
+                (2025, 22 - k)
+            };
+            row(
+                &q(patient),
+                &q(practice),
+                &q(ics),
+                &format!("{y}-{m:02}-01"),
+                "MST Continus 60mg tablets",
+                "56",
+                "2 bd",
+            )
+        })
+        .collect()
+}
+
+/// Codes that differ only where a file name cannot: each practice's folder and charts are
+/// its own (issue 23.1). Before, 16 practices gave 11 folders, 121 rows were in no pack, the
+/// manifest listed a file twice and 20 series gave 15 charts.
+const COLLIDING: &[&str] = &[
+    "a/b",
+    "a_b",
+    "a.b",
+    "a b",
+    "..",
+    "__",
+    "Y90001.",
+    "Y90001_",
+    "\u{178}9000",
+    "\u{dd}9000",
+    "Ab12",
+    "aB12",
+    "CON",
+    "AUX",
+    "NUL",
+    "COM1",
+];
+
+#[test]
+fn packs_and_charts_have_one_portable_name_per_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "L".repeat(300);
+    let mut codes: Vec<String> = COLLIDING.iter().map(|c| c.to_string()).collect();
+    codes.push(long.clone());
+    let mut text = String::from(HEADER);
+    for (i, c) in codes.iter().enumerate() {
+        // ICS codes that differ only in case, too.
+        let ics = if i % 2 == 0 { "ALL" } else { "all" };
+        text.push_str(&high_dose_rows(&format!("P{i}"), c, ics));
+    }
+    let r = audit_text(
+        dir.path(),
+        "codes",
+        &text,
+        &["--practice-packs", "--xlsx", "--report"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let review = read(&r.out.join("review_list.csv"));
+    assert_eq!(review.len(), codes.len());
+    // One folder per practice, distinct ignoring case, each holding that practice's row.
+    let index = read(&r.out.join("practices/index.csv"));
+    assert_eq!(index.len(), codes.len());
+    let folders: BTreeSet<String> = index.iter().map(|x| x["folder"].to_lowercase()).collect();
+    assert_eq!(folders.len(), codes.len(), "{folders:?}");
+    let mut in_packs = 0;
+    for x in &index {
+        let name = x["folder"].strip_prefix("practices/").unwrap();
+        assert!(name.len() <= 53, "{name}");
+        let stem = name.split('.').next().unwrap().to_ascii_uppercase();
+        assert!(
+            !["CON", "AUX", "NUL", "COM1", "PRN"].contains(&stem.as_str()),
+            "{name}"
+        );
+        let rows = read(&r.out.join(&x["folder"]).join("review_list.csv"));
+        assert_eq!(rows.len(), 1, "{name}");
+        assert_eq!(rows[0]["practice_code"], x["practice_code"]);
+        assert_eq!(x["review_list_patients"], "1");
+        in_packs += rows.len();
+        let page = std::fs::read_to_string(r.out.join(&x["folder"]).join("report.html")).unwrap();
+        assert!(page.contains("Opioid review pack"), "{name}");
+    }
+    assert_eq!(in_packs, review.len());
+    let codes_in_index: BTreeSet<&str> =
+        index.iter().map(|x| x["practice_code"].as_str()).collect();
+    let given: BTreeSet<&str> = codes.iter().map(|c| c.as_str()).collect();
+    assert_eq!(codes_in_index, given);
+    // The manifest lists every file once, and each pack's folder with its code.
+    let m = manifest(&r.out);
+    let outputs: Vec<&str> = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let unique: BTreeSet<&str> = outputs.iter().copied().collect();
+    assert_eq!(unique.len(), outputs.len());
+    assert_eq!(m["practice_packs"].as_array().unwrap().len(), codes.len());
+    assert_eq!(
+        files_under(&r.out).len(),
+        outputs.len() + 1,
+        "every file is listed"
+    );
+
+    // The trend: two charts per practice (high dose, per 1000 absent without list sizes:
+    // one), each its own file, listed in charts/index.csv.
+    let path = dir.path().join("codes.csv");
+    let out = dir.path().join("trend");
+    let (code, _, stderr) = opal(&[
+        "trend",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let charts = read(&out.join("charts/index.csv"));
+    let practice_charts: Vec<_> = charts.iter().filter(|c| c["level"] == "practice").collect();
+    assert_eq!(practice_charts.len(), codes.len());
+    let ics_charts: Vec<_> = charts.iter().filter(|c| c["level"] == "ics").collect();
+    assert_eq!(ics_charts.len(), 2, "ALL and all");
+    let files: BTreeSet<String> = charts.iter().map(|c| c["file"].to_lowercase()).collect();
+    assert_eq!(files.len(), charts.len());
+    let on_disk = std::fs::read_dir(out.join("charts")).unwrap().count();
+    assert_eq!(on_disk, charts.len() + 1, "charts and the index");
+}
+
+/// Issue 23.2: U+FFFE, U+FFFF and control characters in a practice's code and name never
+/// reach an SVG, HTML page or workbook: replaced by U+FFFD, so each is well-formed.
+#[test]
+fn xml_outputs_hold_no_character_xml_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = "X\u{fffe}1\u{ffff}\u{1}";
+    let text = format!("{HEADER}{}", high_dose_rows("P1", code, "Q\u{fffe}A"));
+    let r = audit_text(
+        dir.path(),
+        "xml",
+        &text,
+        &["--practice-packs", "--xlsx", "--report"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let path = dir.path().join("xml.csv");
+    let out = dir.path().join("trend");
+    let (c, _, stderr) = opal(&[
+        "trend",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--report",
+    ]);
+    assert_eq!(c, 0, "{stderr}");
+    let mut checked = 0;
+    for root in [&r.out, &out] {
+        for f in files_under(root) {
+            if f.ends_with(".svg") || f.ends_with(".html") {
+                let page = std::fs::read_to_string(root.join(&f)).unwrap();
+                let bad: Vec<char> = page
+                    .chars()
+                    .filter(|&c| {
+                        matches!(c, '\u{fffe}' | '\u{ffff}') || (c < ' ' && !"\t\n\r".contains(c))
+                    })
+                    .collect();
+                assert!(bad.is_empty(), "{f}: {bad:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 4, "{checked}");
+    // The workbook opens (calamine parses its XML) and shows the replacement character.
+    use calamine::Reader;
+    let index = read(&r.out.join("practices/index.csv"));
+    let xlsx = r.out.join(&index[0]["folder"]).join("review_list.xlsx");
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let sheet = wb.worksheet_range("review list").unwrap();
+    let cells: Vec<String> = sheet
+        .rows()
+        .nth(1)
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert!(
+        cells.iter().any(|c| c == "X\u{fffd}1\u{fffd}\u{fffd}"),
+        "{cells:?}"
+    );
+}
+
+/// Issue 23.3: a review-list cell over Excel's 32,767 characters (a patient id of 40,000) is
+/// cut in the workbook with a marker and counted in the manifest's warnings; the run ends
+/// well and the CSV keeps the whole id.
+#[test]
+fn a_cell_over_excels_limit_is_cut_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = format!("P{}", "9".repeat(39_999));
+    let text = format!("{HEADER}{}", high_dose_rows(&id, "A81001", "QHM"));
+    let r = audit_text(dir.path(), "long", &text, &["--xlsx", "--practice-packs"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let review = read(&r.out.join("review_list.csv"));
+    assert_eq!(review[0]["patient_id"], id);
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook(r.out.join("review_list.xlsx")).unwrap();
+    let sheet = wb.worksheet_range("review list").unwrap();
+    let cell = sheet.get((1, 0)).unwrap().to_string();
+    assert_eq!(cell.chars().count(), 32_767);
+    assert!(
+        cell.ends_with("the whole text is in review_list.csv]"),
+        "{}",
+        &cell[cell.len() - 100..]
+    );
+    let m = manifest(&r.out);
+    let warnings: Vec<&str> = m["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("review_list.xlsx: 1 cell(s) longer than Excel's 32767")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("practices/A81001/review_list.xlsx:")),
+        "{warnings:?}"
+    );
+    // The warning names no patient.
+    assert!(warnings.iter().all(|w| !w.contains("9999999999")));
+}
+
+/// Issue 23.4: a run that fails after it began writing (items.csv is written as the extract
+/// is read; then --previous-as-of is found to be after the audit date) leaves nothing: no
+/// output folder, no staging folder.
+#[test]
+fn a_run_that_fails_half_way_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{HEADER}{}", high_dose_rows("P1", "A81001", "QHM"));
+    let r = audit_text(
+        dir.path(),
+        "fails",
+        &text,
+        &["--previous-as-of", "2026-11-30"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["fails.csv"]);
+}
+
+/// Issue 23.4: `--force` replaces the previous run's outputs as a whole: a practice that
+/// dropped out keeps no pack, a file the user put in the folder stays, and a practice folder
+/// planted as a symbolic link is replaced by a real folder, its target untouched.
+#[test]
+fn force_replaces_the_previous_run_and_never_writes_through_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let both = format!(
+        "{HEADER}{}{}",
+        high_dose_rows("P1", "A81001", "QHM"),
+        high_dose_rows("P2", "B82002", "QHM")
+    );
+    let r = audit_text(dir.path(), "month", &both, &["--practice-packs"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.out.join("practices/B82002/review_list.csv").exists());
+    std::fs::write(r.out.join("my notes.txt"), "mine").unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::remove_dir_all(r.out.join("practices/A81001")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&elsewhere, r.out.join("practices/A81001")).unwrap();
+
+    // Without --force the folder is refused, and left as it was.
+    let one = format!("{HEADER}{}", high_dose_rows("P1", "A81001", "QHM"));
+    let path = dir.path().join("month.csv");
+    std::fs::write(&path, &one).unwrap();
+    let refused = audit_into(&path, &r.out, &["--practice-packs"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("already exists"),
+        "{}",
+        refused.stderr
+    );
+    assert!(r.out.join("practices/B82002/review_list.csv").exists());
+
+    let again = audit_into(&path, &r.out, &["--practice-packs", "--force"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        !r.out.join("practices/B82002").exists(),
+        "the stale pack is gone"
+    );
+    assert_eq!(
+        std::fs::read_to_string(r.out.join("my notes.txt")).unwrap(),
+        "mine"
+    );
+    let a = r.out.join("practices/A81001");
+    assert!(std::fs::symlink_metadata(&a).unwrap().is_dir());
+    assert_eq!(read(&a.join("review_list.csv")).len(), 1);
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    let listed = manifest(&r.out)["outputs"].as_array().unwrap().len();
+    assert_eq!(
+        files_under(&r.out).len(),
+        listed + 2,
+        "the outputs, the manifest, my notes"
+    );
+    // No staging folder is left beside or inside it.
+    for d in [dir.path(), r.out.as_path()] {
+        for e in std::fs::read_dir(d).unwrap() {
+            let n = e.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!n.ends_with(".partial"), "{n}");
+        }
     }
 }
