@@ -141,3 +141,84 @@ pub fn write_row_outputs(out: &Path, r: &AuditResult, format: Format) -> Result<
     written.push(write_table(out, "rejected", &t, format)?);
     Ok(written)
 }
+
+/// The outputs a user asks for besides the tables: `--xlsx`, `--report`, `--practice-packs`.
+#[derive(Debug, Clone, Copy)]
+pub struct Optional {
+    pub xlsx: bool,
+    pub report: bool,
+    pub practice_packs: bool,
+}
+
+/// What the optional outputs wrote, what gave way on the way (a workbook's cut cells), and
+/// each practice pack's folder.
+#[derive(Debug, Default)]
+pub struct OptionalWritten {
+    pub written: Vec<PathBuf>,
+    pub warnings: Vec<String>,
+    pub practice_packs: Vec<(String, String)>,
+}
+
+/// Write the optional outputs: review_list.xlsx on a thread of its own (a large list's
+/// workbook is seconds of CPU), while the report and the practice packs (themselves on two
+/// threads) are written. Each file in the order a run always lists it.
+pub fn write_optional(
+    out: &Path,
+    r: &AuditResult,
+    config: &AuditConfig,
+    previous: &str,
+    what: Optional,
+) -> Result<OptionalWritten> {
+    let mut done = OptionalWritten::default();
+    let (xlsx, rest) = std::thread::scope(|s| {
+        let xlsx = what.xlsx.then(|| {
+            s.spawn(|| {
+                let review: Vec<&PatientRow> = crate::write::patients::patient_order(&r.patients)
+                    .into_iter()
+                    .filter(|p| p.to_review())
+                    .collect();
+                crate::write::xlsx::write_review_xlsx(out, &review, r.as_of)
+            })
+        });
+        let rest = (|| -> Result<OptionalWritten> {
+            let mut rest = OptionalWritten::default();
+            if !(what.report || what.practice_packs) {
+                return Ok(rest);
+            }
+            let (series, computed, settings) = crate::write::report::audit_trend(r, config);
+            let trend = (series.as_slice(), computed.as_ref(), &settings);
+            if what.report {
+                rest.written
+                    .push(crate::write::report::audit_report(out, r, config, trend)?);
+            }
+            if what.practice_packs {
+                let packs = crate::write::packs::write_practice_packs(
+                    out, r, config, previous, trend, what.xlsx,
+                )?;
+                rest.written.extend(packs.written);
+                rest.warnings.extend(packs.warnings);
+                rest.practice_packs = packs.folders;
+            }
+            Ok(rest)
+        })();
+        (xlsx.map(|h| h.join()), rest)
+    });
+    match xlsx {
+        Some(Ok(x)) => {
+            let (path, warnings) = x?;
+            done.written.push(path);
+            done.warnings.extend(
+                warnings
+                    .into_iter()
+                    .map(|w| format!("review_list.xlsx: {w}")),
+            );
+        }
+        Some(Err(e)) => std::panic::resume_unwind(e),
+        None => {}
+    }
+    let rest = rest?;
+    done.written.extend(rest.written);
+    done.warnings.extend(rest.warnings);
+    done.practice_packs = rest.practice_packs;
+    Ok(done)
+}

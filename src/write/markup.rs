@@ -22,7 +22,11 @@ fn allowed(c: char) -> bool {
 /// `text` with every character XML does not allow replaced by U+FFFD; borrowed when there is
 /// none (almost always).
 pub fn xml_chars(text: &str) -> Cow<'_, str> {
-    if text.chars().all(allowed) {
+    // Every character refused is a control byte, or starts with 0xC2 (C1 controls), 0xEF
+    // (U+FDD0–U+FDEF, U+FFFE, U+FFFF) or 0xF0–0xF4 (the planes' last two): a page with none
+    // of those bytes, almost every one, is kept without decoding it.
+    let suspect = |b: &u8| matches!(*b, 0x00..=0x08 | 0x0B | 0x0C | 0x0E..=0x1F | 0x7F | 0xC2 | 0xEF | 0xF0..=0xF4);
+    if !text.as_bytes().iter().any(suspect) || text.chars().all(allowed) {
         return Cow::Borrowed(text);
     }
     Cow::Owned(

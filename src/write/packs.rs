@@ -33,13 +33,19 @@ fn rate(s: &CohortSummary) -> Option<f64> {
 /// bottom and this practice's neighbours.
 const MAX_BARS: usize = 40;
 
-/// A ranked bar chart of the high-dose rate of an ICS's practices, this one highlighted.
-fn ranked_bars(me: &str, practices: &[&CohortSummary], per_1000: bool) -> String {
+/// An ICS's practices with a rate, highest first (ties by code): worked out once per ICS.
+fn ranking<'a>(practices: &[&'a CohortSummary]) -> Vec<(&'a str, f64)> {
     let mut bars: Vec<(&str, f64)> = practices
         .iter()
         .filter_map(|p| rate(p).map(|r| (p.code.as_str(), r)))
         .collect();
     bars.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    bars
+}
+
+/// A ranked bar chart of the high-dose rate of an ICS's practices ([`ranking`]), this one
+/// highlighted.
+fn ranked_bars(me: &str, bars: &[(&str, f64)], per_1000: bool) -> String {
     // An ICS of many practices: the highest ten, the ten either side of this one and the
     // lowest ten, the gaps between them said, so that the chart stays readable and a run of
     // thousands of packs does not draw every practice thousands of times.
@@ -126,7 +132,7 @@ fn practice_page(
     p: &CohortSummary,
     ics: Option<&CohortSummary>,
     all: &CohortSummary,
-    peers: &[&CohortSummary],
+    peers: &[(&str, f64)],
     review: &[&PatientRow],
     resolved: &[&ResolvedRow],
     chart: Option<String>,
@@ -275,43 +281,47 @@ pub fn write_practice_packs(
     for s in &r.practice_summaries {
         peers_of.entry(s.ics_code.as_str()).or_default().push(s);
     }
+    let ranked_of: HashMap<&str, Vec<(&str, f64)>> = peers_of
+        .iter()
+        .map(|(ics, peers)| (*ics, ranking(peers)))
+        .collect();
     let months: Vec<String> = t.month_ends.iter().map(|d| month_label(*d)).collect();
     let high = t.measures().position(|m| m == Measure::HighDose);
     let names =
         crate::write::names::distinct_names(r.practice_summaries.iter().map(|p| p.code.as_str()))?;
     let root = out.join("practices");
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
-    let mut packs = Packs::default();
-    for (p, name) in r.practice_summaries.iter().zip(&names) {
+    // One practice's pack: its files, and what its workbook had to give way on.
+    let pack = |p: &CohortSummary, name: &str| -> Result<(Vec<PathBuf>, Vec<String>)> {
         let dir = root.join(name);
         std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        packs.folders.push((p.code.clone(), name.clone()));
+        let mut written = Vec::new();
+        let mut warnings = Vec::new();
         let review: &[&PatientRow] = review_of.get(p.code.as_str()).map_or(&[], |v| v);
         let resolved: &[&ResolvedRow] = resolved_of.get(p.code.as_str()).map_or(&[], |v| v);
-        packs.written.push(write_table(
+        written.push(write_table(
             &dir,
             "review_list",
             &patient_table(review, false),
             Format::Csv,
         )?);
         if xlsx {
-            let (path, warnings) = crate::write::xlsx::write_review_xlsx(&dir, review, r.as_of)?;
-            packs.written.push(path);
-            packs.warnings.extend(
-                warnings
-                    .into_iter()
+            let (path, cut) = crate::write::xlsx::write_review_xlsx(&dir, review, r.as_of)?;
+            written.push(path);
+            warnings.extend(
+                cut.into_iter()
                     .map(|w| format!("practices/{name}/review_list.xlsx: {w}")),
             );
         }
         let owned: Vec<ResolvedRow> = resolved.iter().map(|x| (*x).clone()).collect();
-        packs.written.push(crate::write::audit::write_resolved(
+        written.push(crate::write::audit::write_resolved(
             &dir,
             &owned,
             previous,
             Format::Csv,
         )?);
         let ics = r.ics_summaries.iter().find(|s| s.code == p.ics_code);
-        let peers: &[&CohortSummary] = peers_of.get(p.ics_code.as_str()).map_or(&[], |v| v);
+        let peers: &[(&str, f64)] = ranked_of.get(p.ics_code.as_str()).map_or(&[], |v| v);
         let chart = computed.zip(high).and_then(|(c, mi)| {
             let si = *series_of.get(p.code.as_str())?;
             let spc = c.charts[si][mi].as_ref()?;
@@ -339,7 +349,32 @@ pub fn write_practice_packs(
             w.write_all(page.as_bytes())?;
             Ok(())
         })?;
-        packs.written.push(path);
+        written.push(path);
+        Ok((written, warnings))
+    };
+    // Half of the practices on each of two threads (the workbooks and pages are CPU work),
+    // their results put back in the practices' order.
+    let practices: Vec<(&CohortSummary, &String)> =
+        r.practice_summaries.iter().zip(&names).collect();
+    let half = practices.len().div_ceil(2);
+    let run = |part: &[(&CohortSummary, &String)]| -> Result<Vec<_>> {
+        part.iter().map(|(p, name)| pack(p, name)).collect()
+    };
+    let halves = std::thread::scope(|scope| {
+        let (first, second) = practices.split_at(half);
+        let upper = scope.spawn(|| run(second));
+        let lower = run(first);
+        (lower, upper.join())
+    });
+    let upper = match halves.1 {
+        Ok(upper) => upper,
+        Err(e) => std::panic::resume_unwind(e),
+    };
+    let mut packs = Packs::default();
+    for ((p, name), done) in practices.iter().zip(halves.0?.into_iter().chain(upper?)) {
+        packs.folders.push((p.code.clone(), (*name).clone()));
+        packs.written.extend(done.0);
+        packs.warnings.extend(done.1);
     }
     // The index: each practice's code (as the extract has it) beside its folder.
     let col = |f: &dyn Fn(&CohortSummary, &str) -> String| {
@@ -389,13 +424,14 @@ mod tests {
             .map(|k| practice(format!("P{k:03}"), 100 - k))
             .collect();
         let peers: Vec<&CohortSummary> = all.iter().collect();
-        let svg = ranked_bars("P049", &peers, false);
+        let ranked = ranking(&peers);
+        let svg = ranked_bars("P049", &ranked, false);
         assert_eq!(svg.matches("<rect").count(), 41);
         assert!(svg.contains("… 29 practices ranked 11 to 39 …"), "{svg}");
         assert!(svg.contains("… 30 practices ranked 61 to 90 …"), "{svg}");
         assert!(svg.contains("(this practice, 50 of 100)"));
         assert!(svg.contains(">P039<") && svg.contains(">P059<") && !svg.contains(">P038<"));
-        let svg = ranked_bars("P010", &peers[..40], false);
+        let svg = ranked_bars("P010", &ranking(&peers[..40]), false);
         assert_eq!(svg.matches("<rect").count(), 40);
         assert!(svg.contains("(this practice)") && !svg.contains("…"));
     }

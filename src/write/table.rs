@@ -144,14 +144,27 @@ impl Format {
     }
 }
 
-/// Write a file through a temporary name and rename it into place, so that an interrupted run
-/// never leaves a half-written file that looks complete. It is not synced here: a run's
-/// outputs are written into its staging folder, synced once when all are written and moved
-/// into place then (write/outdir.rs), not one fsync per practice pack or chart.
+/// Write a file so that no half-written file ever looks complete. Inside a run's staging
+/// folder (write/outdir.rs) the file is written straight away: the folder is private to the
+/// run and reaches the output folder only whole, synced once. Anywhere else (`opal synth
+/// --out`) it is written under a temporary name and renamed into place.
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
 ) -> Result<()> {
+    let staged = path.ancestors().skip(1).any(|a| {
+        a.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(crate::interrupt::is_staging_name)
+    });
+    if staged {
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut w = BufWriter::new(file);
+        write(&mut w)?;
+        w.flush()?;
+        return Ok(());
+    }
     let mut tmp = PathBuf::from(path);
     let name = format!(
         ".{}.partial",
@@ -164,7 +177,7 @@ pub fn write_atomically(
         let mut w = BufWriter::new(file);
         write(&mut w)?;
         w.flush()?;
-        w.into_inner().map_err(|e| e.into_error())?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&tmp, path)
             .with_context(|| format!("cannot move {} into place", path.display()))
     })();

@@ -404,9 +404,8 @@ fn aims_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format)
 }
 
 /// The charts: per ICS and per practice (and for all practices), high-dose patients and,
-/// with list sizes, high-dose patients per 1000. Returns the files written. A chart is
-/// written through a temporary name like every output, but not synced one by one: there is
-/// one per practice, and each is made again by running the trend again.
+/// with list sizes, high-dose patients per 1000, and `charts/index.csv`. Returns the files
+/// written (into the run's staging folder, synced once with the rest: write/outdir.rs).
 pub fn write_charts(
     out: &Path,
     series: &[Series],
@@ -417,7 +416,6 @@ pub fn write_charts(
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let labels: Vec<String> = t.month_ends.iter().map(|d| month_label(*d)).collect();
     let mut written = Vec::new();
-    let tmp = dir.join(".chart.svg.partial");
     // One name per code (write/names.rs), checked distinct within each level.
     let mut names = Vec::with_capacity(series.len());
     for level in ["all", "ics", "practice"] {
@@ -459,11 +457,11 @@ pub fn write_charts(
             ]);
             let path = dir.join(&file);
             let svg = crate::write::markup::xml_chars(&svg);
-            crate::interrupt::register(&tmp);
-            let done =
-                std::fs::write(&tmp, svg.as_bytes()).and_then(|_| std::fs::rename(&tmp, &path));
-            crate::interrupt::unregister(&tmp);
-            done.with_context(|| format!("cannot write {}", path.display()))?;
+            write_atomically(&path, |w| {
+                use std::io::Write;
+                w.write_all(svg.as_bytes())?;
+                Ok(())
+            })?;
             written.push(path);
         }
     }

@@ -55,6 +55,10 @@ fn excel_date(d: Day) -> Result<ExcelDateTime> {
 
 /// Excel's limit on the characters of one cell (it counts UTF-16 units).
 pub const EXCEL_MAX_CELL: usize = 32_767;
+/// From this many rows the workbook's rows are written through a temporary file (the
+/// sample's whole list, 415 rows, is; a pack of 30 patients is not: both are read back
+/// against the CSV in tests/it/trend.rs).
+const LOW_MEMORY_FROM_ROWS: usize = 200;
 /// Excel's limit on the rows of a sheet, the header's among them.
 pub const EXCEL_MAX_ROWS: usize = 1_048_576;
 
@@ -97,7 +101,7 @@ pub fn write_review_xlsx(
 ) -> Result<(PathBuf, Vec<String>)> {
     let path = dir.join("review_list.xlsx");
     let mut warnings = Vec::new();
-    let bytes = workbook(rows, as_of, &mut warnings).with_context(|| {
+    let bytes = workbook(dir, rows, as_of, &mut warnings).with_context(|| {
         format!(
             "cannot write {}\nhint: the review list is also in review_list.csv",
             path.display()
@@ -112,7 +116,12 @@ pub fn write_review_xlsx(
 }
 
 /// The workbook's bytes: the review list and the sheet explaining its columns.
-fn workbook(rows: &[&PatientRow], as_of: Day, warnings: &mut Vec<String>) -> Result<Vec<u8>> {
+fn workbook(
+    dir: &Path,
+    rows: &[&PatientRow],
+    as_of: Day,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<u8>> {
     let columns: Vec<_> = COLUMNS.iter().filter(|c| !c.patients_only).collect();
     let mut wb = Workbook::new();
     if let Ok(created) = excel_date(as_of) {
@@ -121,7 +130,16 @@ fn workbook(rows: &[&PatientRow], as_of: Day, warnings: &mut Vec<String>) -> Res
     let header = Format::new().set_bold().set_background_color("#F0F4F5");
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let decimals = Format::new().set_num_format("0.0");
-    let ws = wb.add_worksheet();
+    // A long list's rows go to a temporary file in the output's folder as they are written
+    // (rust_xlsxwriter's "low memory" mode, which keeps the shared strings), instead of
+    // 120,000 patients' cells held in memory (400 MB); a short one, a practice pack's
+    // usually, is built in memory, without a temporary file each.
+    let ws = if rows.len() >= LOW_MEMORY_FROM_ROWS {
+        wb.set_tempdir(dir).map_err(xlsx_err)?;
+        wb.add_worksheet_with_low_memory()
+    } else {
+        wb.add_worksheet()
+    };
     ws.set_name("review list").map_err(xlsx_err)?;
     let mut widths: Vec<usize> = columns.iter().map(|c| c.name.len() + 2).collect();
     for (j, c) in columns.iter().enumerate() {
