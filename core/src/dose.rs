@@ -1274,7 +1274,7 @@ mod tests {
     /// Issue 12.5: a maximum without a frequency. As needed, none a day is within the
     /// directions, so 0..8; under the `max` PRN policy 8 a day.
     #[test]
-    fn issue12_5_maximum_without_minimum() {
+    fn a_maximum_without_a_minimum() {
         for text in [
             "1-2 when required, max 8 in 24 hours",
             "one or two when needed maximum 8 in 24 hours",

@@ -1150,7 +1150,7 @@ mod tests {
 
     /// Issue 12.7: wear time read from the name, before the brand and the ingredient default.
     #[test]
-    fn issue12_7_patch_wear_from_the_name() {
+    fn patch_wear_from_the_name() {
         for (text, days) in [
             (
                 "buprenorphine 5microgram/hour seven day transdermal patch",

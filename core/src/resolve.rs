@@ -506,7 +506,7 @@ mod tests {
     /// Issue 12.1: products for opioid dependence are excluded by name as well as by code,
     /// whatever code (0407 or none) comes with them; analgesic methadone stays.
     #[test]
-    fn issue12_1_dependence_products_by_name() {
+    fn dependence_products_by_name() {
         let dependence = [
             ("Methadone 1mg/ml oral solution", "methadone oral solution"),
             (
@@ -583,7 +583,7 @@ mod tests {
     /// Issue 12.2: `--include-dependence` resolves them with the set's factor; a depot
     /// injection has no factor in any set and is unresolved, saying so.
     #[test]
-    fn issue12_2_include_dependence() {
+    fn include_dependence_audits_them() {
         let inc = Resolver::builtin().include_dependence(true);
         let res = |bnf: &str, name: &str| {
             inc.resolve(ItemText {

@@ -611,7 +611,7 @@ mod tests {
     /// day 56 (in floating point the sum is 56.00000000000001). At `as_of` 56 none of them
     /// covers the day: no current dose, no instructed dose, and the window ends with them.
     #[test]
-    fn issue12_13_fractional_chain_ends_on_the_day() {
+    fn a_fractional_chain_ends_on_the_day() {
         let days = 56.0 / 3.0;
         let mut items = vec![item(1, 0, days, 280.0); 3];
         for i in &mut items {
@@ -638,7 +638,7 @@ mod tests {
     /// days before `as_of`: the 28-day mean is 10 × 180 / 28 = 64.29, not high dose; today's
     /// dose is 180, so `high_dose_now`. With a 20 mg/day item alongside, today's rate adds.
     #[test]
-    fn issue12_4_current_dose() {
+    fn current_dose_on_the_audit_date() {
         let s = TimelineSettings::default();
         // 4 patches × 3 days = 12 days at 180 mg/day, issued on day 91 (as_of 100).
         let patch = item(1, 91, 12.0, 12.0 * 180.0);

@@ -941,7 +941,7 @@ fn run_safety(dir: &Path, extract: &Path, name: &str, extra: &[&str]) -> PathBuf
 }
 
 #[test]
-fn issue12_safety_rules_by_hand() {
+fn safety_rules_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     let extract = safety_extract(dir.path());
     let out = run_safety(dir.path(), &extract, "default", &[]);
@@ -1096,7 +1096,7 @@ fn issue12_safety_rules_by_hand() {
 /// whose first row would be "the headers found"; (c) a shifted row that puts an NHS number in
 /// the practice column (rejected, not made a practice).
 #[test]
-fn issue13_2_no_identifier_in_any_message() {
+fn no_identifier_in_any_message() {
     let dir = tempfile::tempdir().unwrap();
     let ids = ["9434765919", "9434765920", "9434765921", "9434765922"];
     let head = "patient_id,practice_code,issue_date,drug_name,quantity,dose_text\n";
@@ -1180,7 +1180,7 @@ fn issue13_2_no_identifier_in_any_message() {
 /// leading `'` in every CSV output (numbers stay numbers), and control characters from the
 /// input reach the terminal escaped.
 #[test]
-fn issue13_3_4_formulas_and_control_characters() {
+fn formulas_and_control_characters_are_made_safe() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hostile.csv");
     let mut e = Extract::new();
@@ -1246,7 +1246,7 @@ fn issue13_3_4_formulas_and_control_characters() {
 /// ICS and an error when they do not; an id that is not one (a byte-order mark where two
 /// exports were joined, only a zero-width space) and a NUL byte in a field are rejected rows.
 #[test]
-fn issue13_7_duplicates_and_ids_that_are_not_ids() {
+fn duplicates_and_ids_that_are_not_ids() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.csv");
     std::fs::write(
@@ -1322,7 +1322,7 @@ fn issue13_7_duplicates_and_ids_that_are_not_ids() {
 /// in an unquoted field, after a report's preamble, and under each practice spelling of
 /// report exports, all read alike: 2 rows used, with the rejected line numbers exact.
 #[test]
-fn issue13_5_6_8_extracts_as_people_have_them() {
+fn extracts_as_people_have_them() {
     let dir = tempfile::tempdir().unwrap();
     let rows = "P1,A81001,2026-10-01,MST Continus 10mg tablets,56,1 bd\n\
                 P2,A81001,2026-10-01,MST Continus 10mg tablets,56,capsules 1\" strip 1 bd\n\
@@ -1494,7 +1494,7 @@ fn an_interrupted_run_leaves_nothing() {
 /// days at 240 mg OME/day; "1 od" 28 tablets 28 days at 60; MST 10 mg "1 bd" 56 tablets 28
 /// days at 20.
 #[test]
-fn issue16_status_resolved_and_tapers_by_hand() {
+fn status_resolved_and_tapers_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     let mut e = Extract::new();
     let high = |e: &mut Extract, p: &str, practice: &str, offsets: &[i32]| {
@@ -1654,7 +1654,7 @@ fn issue16_status_resolved_and_tapers_by_hand() {
 /// Issue 16: CNS depressants issued with an opioid. As of 2026-10-31; the look-back window is
 /// the 90 days from -89 to 0. MST 60 mg "1 od" 28 tablets from -27: 60 mg OME/day now.
 #[test]
-fn issue16_co_prescribing_inside_and_outside_the_window() {
+fn co_prescribing_inside_and_outside_the_window() {
     let dir = tempfile::tempdir().unwrap();
     let mut e = Extract::new();
     // K: 60 mg/day and pregabalin at -30 (inside): listed, with the reason.

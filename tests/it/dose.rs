@@ -735,7 +735,7 @@ fn dose_corpus_parse_rate() {
 
 /// Issue 12.12: the kinds of real phrasing the parser missed, each in several wordings.
 #[test]
-fn issue12_12_phrasings() {
+fn opioid_phrasings_by_hand() {
     let cases: &[(&str, Option<f64>, Option<f64>)] = &[
         // spoonfuls of a stated volume: ml a day
         (

@@ -487,7 +487,7 @@ fn a_patient_extract_given_to_epd_is_a_clear_error() {
 /// and buccal films none (its SQL gives them the route "film", which has no row). One
 /// practice per route, so that each total is one hand sum.
 #[test]
-fn issue12_9_openprescribing_ome_for_every_route() {
+fn openprescribing_ome_for_every_route() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("epd_202409.csv");
     let head = "YEAR_MONTH,REGIONAL_OFFICE_NAME,REGIONAL_OFFICE_CODE,ICB_NAME,ICB_CODE,PCO_NAME,\

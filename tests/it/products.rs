@@ -873,7 +873,7 @@ fn epd_descriptions_resolve_like_their_codes() {
 /// 2017-09 month does not hold); expected values typed from the strength in each name and the
 /// uk-fpm factors (OME of one unit: tablet, suppository, ml, ampoule, dose, lozenge, patch).
 #[test]
-fn issue12_8_epd_abbreviations_of_every_form() {
+fn epd_abbreviations_of_every_form() {
     let resolver = Resolver::builtin();
     let set = opal::read::factors::load("uk-fpm").unwrap();
     let cases: &[(&str, &str, Route, f64)] = &[
@@ -1047,7 +1047,7 @@ fn issue12_8_epd_abbreviations_of_every_form() {
 /// mg; Diocalm 0.395 mg and J Collis Browne's tablets 0.35 mg a tablet; J Collis Browne's
 /// mixture 1 mg/5 ml = 0.2 mg/ml. Every override row cites its source.
 #[test]
-fn issue12_10_compositions_from_their_spcs() {
+fn compositions_from_their_spcs() {
     let resolver = Resolver::builtin();
     let set = opal::read::factors::load("uk-fpm").unwrap();
     for (name, per_unit) in [
@@ -1086,7 +1086,7 @@ fn issue12_10_compositions_from_their_spcs() {
 /// oral and patch table (injections, rectal, oral diamorphine and pethidine, sublingual
 /// buprenorphine) do not claim to come from it.
 #[test]
-fn issue12_11_factor_provenance() {
+fn every_factor_has_its_provenance() {
     let cdc = opal::read::factors::load("cdc-2022").unwrap();
     let f = cdc.get("dihydrocodeine", Route::Oral).unwrap();
     assert_eq!(f.factor, 0.1);

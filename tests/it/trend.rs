@@ -136,7 +136,7 @@ fn trend_equals_audit(dir: &Path, extract: &str, extra: &[&str]) -> usize {
 }
 
 #[test]
-fn issue15_the_sample_trend_equals_the_audit_at_every_month_end() {
+fn the_sample_trend_equals_the_audit_at_every_month_end() {
     let dir = tempfile::tempdir().unwrap();
     let n = trend_equals_audit(
         dir.path(),
@@ -147,7 +147,7 @@ fn issue15_the_sample_trend_equals_the_audit_at_every_month_end() {
 }
 
 #[test]
-fn issue15_a_synthetic_extract_of_eighteen_months_equals_the_audit_too() {
+fn an_eighteen_month_synthetic_trend_equals_the_audit_too() {
     let dir = tempfile::tempdir().unwrap();
     let extract = dir.path().join("synth.csv");
     let (code, _, err) = opal(&[
@@ -186,7 +186,7 @@ fn issue15_a_synthetic_extract_of_eighteen_months_equals_the_audit_too() {
 }
 
 #[test]
-fn issue15_the_sample_trend_writes_every_output_and_no_patient() {
+fn the_sample_trend_writes_every_output_and_no_patient() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t");
     let (code, stdout, err) = opal(&[
@@ -273,7 +273,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn issue15_bad_months_are_usage_errors() {
+fn bad_trend_months_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t");
     for (args, says) in [
@@ -326,7 +326,7 @@ fn cells(page: &str) -> Vec<String> {
 }
 
 #[test]
-fn issue17_the_report_is_self_contained_holds_no_patient_and_suppresses_when_asked() {
+fn the_report_is_self_contained_holds_no_patient_and_suppresses_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let ids: Vec<String> = read(Path::new(SAMPLE))
         .into_iter()
@@ -404,7 +404,7 @@ fn issue17_the_report_is_self_contained_holds_no_patient_and_suppresses_when_ask
 }
 
 #[test]
-fn issue17_a_practice_pack_holds_only_its_own_patients() {
+fn a_practice_pack_holds_only_its_own_patients() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
     let (code, _, err) = opal(&[
@@ -472,7 +472,7 @@ fn issue17_a_practice_pack_holds_only_its_own_patients() {
 }
 
 #[test]
-fn issue17_review_list_xlsx_has_the_csv_rows_typed() {
+fn review_list_xlsx_has_the_csv_rows_typed() {
     use calamine::{open_workbook, Data, Reader, Xlsx};
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
@@ -557,7 +557,7 @@ fn issue17_review_list_xlsx_has_the_csv_rows_typed() {
 
 /// Issue 18: --items all|review|none.
 #[test]
-fn issue18_items_review_holds_the_review_lists_items_and_none_holds_none() {
+fn items_review_holds_the_review_lists_items_and_none_holds_none() {
     let dir = tempfile::tempdir().unwrap();
     let run = |name: &str, items: &str, format: &str| {
         let out = dir.path().join(name);
