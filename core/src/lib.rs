@@ -6,6 +6,10 @@
 //! and measures ([`timeline`]). Data in, data out: this crate reads no file, starts no thread
 //! and looks at no environment — the compiler holds that, as it depends on nothing that could.
 
+// Printing is the root package's (write/terminal.rs, cli.rs); core/clippy.toml keeps files,
+// threads, the environment, processes and clocks out of reach.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod checks;
 pub mod cns;
 pub mod dictionary;
