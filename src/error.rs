@@ -24,6 +24,15 @@ impl std::fmt::Display for ExitError {
 
 impl std::error::Error for ExitError {}
 
+/// A usage error (exit 2): an option's value, or how options relate, is wrong.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    ExitError {
+        code: exit::USAGE,
+        message: message.into(),
+    }
+    .into()
+}
+
 /// Text for a terminal: control characters (C0 but the line break, DEL, C1), bidirectional
 /// overrides and isolates, and zero-width characters are written as `\u{..}`, so that text
 /// from an input (a practice code, a product name, a binary file) cannot move the cursor,

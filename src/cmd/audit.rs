@@ -43,25 +43,12 @@ pub struct Args {
     /// it are counted and not used.
     #[arg(long, value_name = "DATE")]
     as_of: Option<String>,
-    /// Output folder [default: opal-audit-<as_of>].
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Replace the outputs of an earlier run in an existing output folder: the files its
-    /// manifest lists are removed first (no stale practice pack survives), files opal did not
-    /// write are kept, and a symbolic link inside the folder is replaced, never written
-    /// through.
-    #[arg(long)]
-    force: bool,
-    /// Format of the tables written.
-    #[arg(long, value_enum, default_value = "csv")]
-    format: Format,
+    #[command(flatten)]
+    output: crate::cmd::OutputArgs,
     /// Which opioid items to write to items.csv (items.parquet): all, those of the patients
     /// on the review list (the trace a pharmacist reads), or none.
     #[arg(long, value_enum, default_value = "all")]
     items: ItemsArg,
-    /// Print nothing but warnings and errors: no progress, no summary (for batch jobs).
-    #[arg(long, short)]
-    quiet: bool,
     /// The previous audit's date (YYYY-MM-DD), for each listed patient's status (new,
     /// continuing, returned) and resolved.csv [default: the last day of the month before
     /// the audit date].
@@ -137,8 +124,8 @@ pub fn run(args: Args) -> Result<()> {
         co_prescribing_review_from: args.co_prescribing_review_from,
     };
     // Refuse to overwrite before doing the work, when the folder is named.
-    if let Some(out) = &args.out {
-        crate::write::table::check_out_dir(out, args.force)?;
+    if let Some(out) = &args.output.out {
+        crate::write::table::check_out_dir(out, args.output.force)?;
     }
 
     // OPAL_TIMINGS=1 prints how long each stage took (for the benchmark harness).
@@ -149,8 +136,13 @@ pub fn run(args: Args) -> Result<()> {
     // Every output is written into this run's staging folder, beside the output folder, and
     // moved into place when all are written (write/outdir.rs): items.csv from the start,
     // while the extracts are read.
-    let staging = Staging::create(args.out.as_deref().unwrap_or(Path::new("opal-audit")))?;
-    let mut items_csv = match args.format {
+    let staging = Staging::create(
+        args.output
+            .out
+            .as_deref()
+            .unwrap_or(Path::new("opal-audit")),
+    )?;
+    let mut items_csv = match args.output.format {
         Format::Csv if args.items == ItemsArg::All => {
             let temp = staging
                 .path()
@@ -159,7 +151,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         _ => None,
     };
-    let pb = spinner(args.quiet, "reading and auditing extracts");
+    let pb = spinner(args.output.quiet, "reading and auditing extracts");
     let mut send = |b| match items_csv.as_mut() {
         Some(w) => w.send(b),
         None => Ok(()),
@@ -188,16 +180,12 @@ pub fn run(args: Args) -> Result<()> {
         w.close();
     }
     if let Some(p) = config.previous_as_of.filter(|&p| p >= result.as_of) {
-        return Err(crate::error::ExitError {
-            code: crate::error::exit::USAGE,
-            message: format!(
-                "--previous-as-of {} is not before the audit date {}\nhint: give the date of \
+        return Err(crate::error::usage(format!(
+            "--previous-as-of {} is not before the audit date {}\nhint: give the date of \
                  the previous audit, e.g. the last day of the month before",
-                day_text(p),
-                day_text(result.as_of)
-            ),
-        }
-        .into());
+            day_text(p),
+            day_text(result.as_of)
+        )));
     }
     if !result.accounting.balanced() {
         bail!(
@@ -207,19 +195,20 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     let target = args
+        .output
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("opal-audit-{}", day_text(result.as_of))));
-    if args.out.is_none() {
-        crate::write::table::check_out_dir(&target, args.force)?;
+    if args.output.out.is_none() {
+        crate::write::table::check_out_dir(&target, args.output.force)?;
     }
     let out = staging.path().to_path_buf();
-    let pb = spinner(args.quiet, "building timelines and writing outputs");
+    let pb = spinner(args.output.quiet, "building timelines and writing outputs");
     // items (Parquet) is written from the rows while the timelines, summaries and patient
     // lists are worked out and written; items.csv is finished meanwhile on its own thread.
     let (items, patients) = std::thread::scope(|s| {
         let (out, result, config) = (&out, &result, &config);
-        let items = (args.format == Format::Parquet && args.items == ItemsArg::All)
+        let items = (args.output.format == Format::Parquet && args.items == ItemsArg::All)
             .then(|| s.spawn(move || write_items_parquet(out, result, config)));
         let patients = (|| -> Result<_> {
             let mut c = audit::complete_patients(result, config);
@@ -228,7 +217,7 @@ pub fn run(args: Args) -> Result<()> {
             let review = (args.items == ItemsArg::Review).then(|| {
                 let on_list = crate::write::items::review_patients(result, &c.patients);
                 s.spawn(move || {
-                    let format = args.format;
+                    let format = args.output.format;
                     crate::write::items::write_review_items(out, result, &on_list, config, format)
                 })
             });
@@ -236,7 +225,7 @@ pub fn run(args: Args) -> Result<()> {
             // and written.
             let (lists, summaries) = std::thread::scope(|inner| {
                 let summaries = inner.spawn(|| c.summaries(config));
-                let lists = write_patient_lists(out, &c.patients, args.format);
+                let lists = write_patient_lists(out, &c.patients, args.output.format);
                 (lists, summaries.join())
             });
             (c.practice_summaries, c.ics_summaries) = match summaries {
@@ -244,7 +233,7 @@ pub fn run(args: Args) -> Result<()> {
                 Err(e) => std::panic::resume_unwind(e),
             };
             let mut written = lists?;
-            written.extend(write_summaries(out, &c, config, args.format)?);
+            written.extend(write_summaries(out, &c, config, args.output.format)?);
             let review = match review.map(|h| h.join()) {
                 Some(Ok(path)) => Some(path?),
                 Some(Err(e)) => std::panic::resume_unwind(e),
@@ -273,63 +262,40 @@ pub fn run(args: Args) -> Result<()> {
         &out,
         &result.resolved,
         &day_text(previous),
-        args.format,
+        args.output.format,
     )?);
-    written.extend(write_row_outputs(&out, &result, args.format)?);
-    if args.xlsx {
-        let review: Vec<&crate::engine::PatientRow> =
-            crate::write::patients::patient_order(&result.patients)
-                .into_iter()
-                .filter(|p| p.to_review())
-                .collect();
-        let (path, warnings) = crate::write::xlsx::write_review_xlsx(&out, &review, result.as_of)?;
-        written.push(path);
-        result.warnings.extend(
-            warnings
-                .into_iter()
-                .map(|w| format!("review_list.xlsx: {w}")),
-        );
-    }
-    let mut practice_packs = Vec::new();
-    if args.report || args.practice_packs {
-        let (series, computed, settings) = crate::write::report::audit_trend(&result, &config);
-        let trend = (series.as_slice(), computed.as_ref(), &settings);
-        if args.report {
-            written.push(crate::write::report::audit_report(
-                &out, &result, &config, trend,
-            )?);
-        }
-        if args.practice_packs {
-            let packs = crate::write::packs::write_practice_packs(
-                &out,
-                &result,
-                &config,
-                &day_text(previous),
-                trend,
-                args.xlsx,
-            )?;
-            written.extend(packs.written);
-            result.warnings.extend(packs.warnings);
-            practice_packs = packs.folders;
-        }
-    }
+    written.extend(write_row_outputs(&out, &result, args.output.format)?);
+    let optional = crate::write::audit::write_optional(
+        &out,
+        &result,
+        &config,
+        &day_text(previous),
+        crate::write::audit::Optional {
+            xlsx: args.xlsx,
+            report: args.report,
+            practice_packs: args.practice_packs,
+        },
+    )?;
+    written.extend(optional.written);
+    result.warnings.extend(optional.warnings);
+    let practice_packs = optional.practice_packs;
     let refs = crate::write::manifest::Settings {
         practices: args.method.practices.as_deref(),
         list_sizes: args.method.list_sizes.as_deref(),
         exclude_patients: args.method.exclude_patients.as_deref(),
-        format: args.format.extension(),
+        format: args.output.format.extension(),
         date_format: args.method.date_format.as_deref(),
         practice_packs: &practice_packs,
     };
     crate::write::manifest::write_audit_manifest(&out, &refs, &files, &result, &config, &written)?;
-    staging.commit(&target, args.force)?;
+    staging.commit(&target, args.output.force)?;
     pb.finish_and_clear();
     lap("write");
 
     for w in &result.warnings {
         eprintln!("warning: {}", crate::error::escape(w));
     }
-    if !args.quiet {
+    if !args.output.quiet {
         crate::write::terminal::print_summary(&result, &config, &target)?;
     }
     // Every output is written, synced and renamed into place; the process ends next.

@@ -9,7 +9,6 @@ use anyhow::{bail, Result};
 
 use crate::cmd::{ranges, today};
 use crate::engine::{AuditConfig, PrnPolicy};
-use crate::error::ExitError;
 use crate::factors::DEFAULT_SET;
 use crate::read::extract::ReadOptions;
 use crate::timeline::{Stockpile, TimelineSettings};
@@ -123,13 +122,7 @@ pub struct Method {
     pub practice_warnings: Vec<String>,
 }
 
-fn usage(message: String) -> anyhow::Error {
-    ExitError {
-        code: crate::error::exit::USAGE,
-        message,
-    }
-    .into()
-}
+use crate::error::usage;
 
 /// `--as-of`: a date written YYYY-MM-DD, else a usage error.
 pub fn parse_as_of(s: &str) -> Result<Day> {
@@ -152,9 +145,7 @@ impl MethodArgs {
     pub fn settings(&self, as_of: Option<Day>) -> Result<Method> {
         let args = self;
         if args.max_days_supply < args.default_days {
-            return Err(usage(
-                "--max-days-supply must be at least --default-days".into(),
-            ));
+            return Err(usage("--max-days-supply must be at least --default-days"));
         }
         let mut column_map = BTreeMap::new();
         for c in &args.columns {

@@ -16,6 +16,27 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// The output options of the commands that write a folder (`audit`, `trend`, `epd`),
+/// declared once.
+#[derive(Debug, clap::Args)]
+pub struct OutputArgs {
+    /// Output folder [default: opal-audit-<audit date>, opal-trend-<last month>, opal-epd].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace the outputs of an earlier run in an existing output folder: the files its
+    /// manifest lists are removed first (no stale practice pack survives), files opal did not
+    /// write are kept, and a symbolic link inside the folder is replaced, never written
+    /// through.
+    #[arg(long)]
+    pub force: bool,
+    /// Format of the tables written.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: crate::write::table::Format,
+    /// Print nothing but warnings and errors: no progress, no summary (for batch jobs).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// A spinner on stderr while long work runs; hidden with `--quiet` or when stderr is not a
 /// terminal (a batch job's log gets no progress lines).
 pub fn spinner(quiet: bool, msg: &str) -> ProgressBar {

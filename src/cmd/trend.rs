@@ -7,10 +7,9 @@ use anyhow::Result;
 use crate::cmd::method::{Method, MethodArgs};
 use crate::cmd::spinner;
 use crate::dictionary::Dictionary;
-use crate::error::{escape, exit, ExitError};
+use crate::error::escape;
 use crate::trend::{last_complete_month, month_end, month_ends, month_label, parse_month, Measure};
 use crate::values::Day;
-use crate::write::table::Format;
 use crate::write::trend::{aim_of, chart_of, TrendSettings};
 
 /// Month by month: the audit's measures at every month end, SPC charts as NHS England draws
@@ -50,21 +49,8 @@ pub struct Args {
     /// (the R package NHSRplotthedots does by default; NHS England's Excel tool does not).
     #[arg(long)]
     screen_outliers: bool,
-    /// Output folder [default: opal-trend-<last month>].
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Replace the outputs of an earlier run in an existing output folder: the files its
-    /// manifest lists are removed first (no stale practice pack survives), files opal did not
-    /// write are kept, and a symbolic link inside the folder is replaced, never written
-    /// through.
-    #[arg(long)]
-    force: bool,
-    /// Format of the tables written.
-    #[arg(long, value_enum, default_value = "csv")]
-    format: Format,
-    /// Print nothing but warnings and errors: no progress, no summary (for batch jobs).
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    output: crate::cmd::OutputArgs,
     /// Also write report.html: the run charts, the aims and the row accounting on one
     /// self-contained page (no patient identifier; counts suppressed with --suppress).
     #[arg(long)]
@@ -73,13 +59,7 @@ pub struct Args {
     pub method: MethodArgs,
 }
 
-fn usage(message: String) -> anyhow::Error {
-    ExitError {
-        code: exit::USAGE,
-        message,
-    }
-    .into()
-}
+use crate::error::usage;
 
 fn month(option: &str, text: &str) -> Result<Day> {
     parse_month(text).ok_or_else(|| {
@@ -114,12 +94,12 @@ pub fn run(args: Args) -> Result<()> {
         read_opts,
         practice_warnings,
     } = args.method.settings(to_arg)?;
-    if let Some(out) = &args.out {
-        crate::write::table::check_out_dir(out, args.force)?;
+    if let Some(out) = &args.output.out {
+        crate::write::table::check_out_dir(out, args.output.force)?;
     }
     let lap = crate::timing::lap;
     lap("start");
-    let pb = spinner(args.quiet, "reading extracts");
+    let pb = spinner(args.output.quiet, "reading extracts");
     let (files, mut result) = crate::engine::read_files(
         &args.extracts,
         &read_opts,
@@ -187,7 +167,7 @@ pub fn run(args: Args) -> Result<()> {
             result.accounting
         );
     }
-    let pb = spinner(args.quiet, "evaluating every month end");
+    let pb = spinner(args.output.quiet, "evaluating every month end");
     let series = crate::engine::trend::trend(&result, &config, &ends);
     let settings = TrendSettings {
         month_ends: ends.clone(),
@@ -198,17 +178,18 @@ pub fn run(args: Args) -> Result<()> {
         rates: config.list_sizes.is_some(),
     };
     let target = args
+        .output
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("opal-trend-{}", month_label(to))));
-    if args.out.is_none() {
-        crate::write::table::check_out_dir(&target, args.force)?;
+    if args.output.out.is_none() {
+        crate::write::table::check_out_dir(&target, args.output.force)?;
     }
     // Written all or nothing (write/outdir.rs).
     let staging = crate::write::outdir::Staging::create(&target)?;
     let out = staging.path().to_path_buf();
     let (mut written, computed) =
-        crate::write::trend::write_all(&out, &series, &settings, args.format)?;
+        crate::write::trend::write_all(&out, &series, &settings, args.output.format)?;
     if args.report {
         let report = crate::write::report::Report {
             command: "opal trend",
@@ -233,7 +214,7 @@ pub fn run(args: Args) -> Result<()> {
         practices: args.method.practices.as_deref(),
         list_sizes: args.method.list_sizes.as_deref(),
         exclude_patients: args.method.exclude_patients.as_deref(),
-        format: args.format.extension(),
+        format: args.output.format.extension(),
         date_format: args.method.date_format.as_deref(),
         practice_packs: &[],
     };
@@ -255,12 +236,12 @@ pub fn run(args: Args) -> Result<()> {
     crate::write::manifest::write_trend_manifest(
         &out, &refs, &files, &result, &config, &written, trend,
     )?;
-    staging.commit(&target, args.force)?;
+    staging.commit(&target, args.output.force)?;
     pb.finish_and_clear();
     for w in &result.warnings {
         eprintln!("warning: {}", escape(w));
     }
-    if !args.quiet {
+    if !args.output.quiet {
         print_summary(&series, &settings, &target, result.accounting.read);
     }
     // Every output is written, synced and renamed into place; the process ends next.

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cells;
 pub mod chart;
+pub mod epd;
 pub mod items;
 pub mod manifest;
 pub mod markup;
