@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)]
 //! Builds `data/products.csv` and `data/factors/openprescribing.csv` from the public dm+d
 //! codelists and OpenPrescribing's factor table.
 //!
@@ -8,6 +7,7 @@
 //! defaults: `tests/data/reference` (copies of the public files) and `data`. Re-running it on the same inputs gives the same
 //! bytes. See `data/README.md` for where every column comes from.
 
+#![allow(clippy::unwrap_used)]
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 

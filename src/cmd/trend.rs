@@ -209,7 +209,6 @@ pub fn run(args: Args) -> Result<()> {
         written.push(crate::write::report::write_report(&out, &report)?);
     }
     lap("measures, spc, aims and charts written");
-    let left_out = computed.left_out;
     let refs = crate::write::manifest::Settings {
         practices: args.method.practices.as_deref(),
         list_sizes: args.method.list_sizes.as_deref(),
@@ -218,21 +217,12 @@ pub fn run(args: Args) -> Result<()> {
         date_format: args.method.date_format.as_deref(),
         practice_packs: &[],
     };
-    let base = settings.aim_baseline();
-    let trend = serde_json::json!({
-        "from": month_label(ends[0]),
-        "to": month_label(to),
-        "month_ends": ends.len(),
-        "baseline": settings.baseline.as_ref().map(|b| format!(
-            "{}..{}", month_label(ends[b.start]), month_label(ends[b.end - 1]))),
-        "limits_from": if settings.baseline.is_some() { "baseline" } else { "all months" },
-        "aim_baseline": format!("{}..{}", month_label(ends[base.start]), month_label(ends[base.end - 1])),
-        "aim_reduction_pct": args.aim_reduction,
-        "screen_outliers": args.screen_outliers,
-        "practices": series.iter().filter(|s| s.level == "practice").count(),
-        "ics": series.iter().filter(|s| s.level == "ics").count(),
-        "series_left_out_of_spc": left_out,
-    });
+    let trend = crate::write::manifest::trend_entry(
+        &series,
+        &settings,
+        args.aim_reduction,
+        computed.left_out,
+    );
     crate::write::manifest::write_trend_manifest(
         &out, &refs, &files, &result, &config, &written, trend,
     )?;

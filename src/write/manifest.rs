@@ -84,6 +84,39 @@ pub fn write_trend_manifest(
     write_manifest(out, &manifest)
 }
 
+/// The manifest's `trend` entry of `opal trend`: the month ends, the baseline and where the
+/// limits come from, the aim, the series.
+pub fn trend_entry(
+    series: &[crate::trend::Series],
+    settings: &crate::write::trend::TrendSettings,
+    aim_reduction_pct: f64,
+    left_out: usize,
+) -> serde_json::Value {
+    use crate::trend::month_label;
+    let ends = &settings.month_ends;
+    let base = settings.aim_baseline();
+    let span = |r: &std::ops::Range<usize>| {
+        format!(
+            "{}..{}",
+            month_label(ends[r.start]),
+            month_label(ends[r.end - 1])
+        )
+    };
+    serde_json::json!({
+        "from": ends.first().map(|d| month_label(*d)),
+        "to": ends.last().map(|d| month_label(*d)),
+        "month_ends": ends.len(),
+        "baseline": settings.baseline.as_ref().map(span),
+        "limits_from": if settings.baseline.is_some() { "baseline" } else { "all months" },
+        "aim_baseline": span(&base),
+        "aim_reduction_pct": aim_reduction_pct,
+        "screen_outliers": settings.screen_outliers,
+        "practices": series.iter().filter(|s| s.level == "practice").count(),
+        "ics": series.iter().filter(|s| s.level == "ics").count(),
+        "series_left_out_of_spc": left_out,
+    })
+}
+
 fn write_manifest(out: &Path, manifest: &serde_json::Value) -> Result<()> {
     let path = out.join("manifest.json");
     write_atomically(&path, |w| {

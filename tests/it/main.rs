@@ -10,6 +10,7 @@ mod hostile;
 mod products;
 mod properties;
 mod robustness;
+mod tidy;
 mod trend;
 
 use std::collections::HashMap;

@@ -1,0 +1,115 @@
+//! The shape of the code, held by tests that read the source (as rust-analyzer's tidy tests
+//! do): each states an absence that ARCHITECTURE.md names.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every `.rs` file under `dir`, with its text.
+fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                out.push((path, text));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out
+}
+
+/// The lines of a file that are code: comments and doc comments left out.
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim_start().starts_with("//"))
+        .map(|(i, l)| (i + 1, l))
+}
+
+/// The four parts depend on each other one way only: `read` on none of the others, `engine`
+/// on `read`, `write` on `engine` and `read`; nothing but `cmd` (and `main`/`cli`) on `cmd`.
+#[test]
+fn no_import_runs_against_the_direction() {
+    let forbidden: &[(&str, &[&str])] = &[
+        ("src/read", &["crate::engine", "crate::write", "crate::cmd"]),
+        ("src/engine", &["crate::write", "crate::cmd"]),
+        ("src/write", &["crate::cmd"]),
+    ];
+    let mut found = Vec::new();
+    for (dir, paths) in forbidden {
+        for (path, text) in sources(&root().join(dir)) {
+            for (n, line) in code_lines(&text) {
+                for p in *paths {
+                    if line.contains(p) {
+                        found.push(format!("{}:{n}: {p}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "imports against the direction:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The crates that make output — HTML (maud), workbooks (rust_xlsxwriter), terminal tables
+/// (comfy_table) and JSON (serde_json) — are used only in `write/`: a command translates
+/// arguments and calls the engine and the writers, it formats nothing itself.
+#[test]
+fn output_crates_are_used_only_in_write() {
+    let crates = ["maud", "rust_xlsxwriter", "comfy_table", "serde_json"];
+    let mut found = Vec::new();
+    for (path, text) in sources(&root().join("src")) {
+        let rel = path
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.starts_with("src/write/") {
+            continue;
+        }
+        for (n, line) in code_lines(&text) {
+            for c in crates {
+                if line.contains(&format!("{c}::")) || line.contains(&format!("use {c}")) {
+                    found.push(format!("{rel}:{n}: {c}"));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "output crates outside write/:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Every source file of both crates opens with a `//!` paragraph saying what it is.
+#[test]
+fn every_source_file_says_what_it_is() {
+    let mut missing = Vec::new();
+    for dir in ["src", "core/src", "tests/it", "examples"] {
+        for (path, text) in sources(&root().join(dir)) {
+            if !text.trim_start().starts_with("//!") {
+                missing.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "no //! paragraph:\n{}",
+        missing.join("\n")
+    );
+}
