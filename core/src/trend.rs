@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::spc::Direction;
+use crate::spc::{xmr, Direction, Spc, SpcOptions};
 use crate::summary::suppress_count;
 use crate::timeline::{DoseBand, MonthState};
 use crate::values::{days_from_civil, format_day, Day};
@@ -333,6 +333,130 @@ pub fn aim(values: &[f64], baseline: std::ops::Range<usize>, aim_reduction: f64)
         reduction_pct: (b > 0.0).then(|| (b - latest) / b * 100.0),
         met: latest <= target,
     })
+}
+
+// The charts and aims of a trend (METHOD.md §10): which measures have an aim, each series'
+// XmR chart and aim, worked out once for every output.
+
+/// The aim of the Medicines Safety Improvement Programme: halve high-dose prescribing (the
+/// default of `--aim-reduction`, 50%, as a fraction).
+pub const DEFAULT_AIM_FRACTION: f64 = 0.5;
+
+/// The settings of the trend's charts and aims (the default: no month end, no aim).
+#[derive(Debug, Clone, Default)]
+pub struct TrendSettings {
+    pub month_ends: Vec<Day>,
+    /// `--baseline`: the months the limits (and the aims' baseline) come from.
+    pub baseline: Option<std::ops::Range<usize>>,
+    /// The aim as a fraction of the baseline to remove: 0.5 halves it (`--aim-reduction`
+    /// is this in percent).
+    pub aim_fraction: f64,
+    pub screen_outliers: bool,
+    pub suppress: bool,
+    /// List sizes were given: the rates per 1000 exist.
+    pub rates: bool,
+}
+
+impl TrendSettings {
+    /// The aims' baseline: `--baseline`, else the first 12 months (all, if fewer).
+    pub fn aim_baseline(&self) -> std::ops::Range<usize> {
+        self.baseline
+            .clone()
+            .unwrap_or(0..self.month_ends.len().min(12))
+    }
+
+    /// The measures written: the rates only with list sizes.
+    pub fn measures(&self) -> impl Iterator<Item = Measure> + '_ {
+        Measure::ALL
+            .into_iter()
+            .filter(move |m| self.rates || !m.per_1000())
+    }
+}
+
+/// A measure's values over the months, when every one is known (not suppressed, not
+/// missing).
+pub fn values(s: &Series, m: Measure, t: &TrendSettings) -> Option<Vec<f64>> {
+    (0..t.month_ends.len())
+        .map(|month| match s.value(m, month, t.suppress).2 {
+            Value::Number(v) => Some(v),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The measures that have an aim (and so a target on their chart).
+pub fn has_aim(m: Measure) -> bool {
+    matches!(m, Measure::HighDose | Measure::HighDosePer1000)
+}
+
+/// The aim of a series' measure, when it has one and its values are known.
+pub fn aim_of(s: &Series, m: Measure, t: &TrendSettings) -> Option<Aim> {
+    if !has_aim(m) {
+        return None;
+    }
+    aim(&values(s, m, t)?, t.aim_baseline(), t.aim_fraction)
+}
+
+/// The chart of a series' measure.
+pub fn chart_of(s: &Series, m: Measure, t: &TrendSettings) -> Option<Spc> {
+    let v = values(s, m, t)?;
+    let target = aim_of(s, m, t).map(|a| a.target);
+    Some(xmr(
+        &v,
+        &SpcOptions {
+            direction: m.direction(),
+            baseline: t.baseline.clone(),
+            screen_outliers: t.screen_outliers,
+            target,
+        },
+    ))
+}
+
+/// The chart and aim of each series' measure, worked out once for every output.
+pub struct Computed {
+    /// Per series, per measure of [`TrendSettings::measures`]: the chart, when every month's
+    /// value is known.
+    pub charts: Vec<Vec<Option<Spc>>>,
+    /// Per series, per measure: the aim, for the high-dose measures.
+    pub aims: Vec<Vec<Option<Aim>>>,
+    /// Series' measures left out of the charts (a suppressed or missing month).
+    pub left_out: usize,
+}
+
+/// Charts and aims of every series.
+pub fn compute(series: &[Series], t: &TrendSettings) -> Computed {
+    let mut c = Computed {
+        charts: Vec::with_capacity(series.len()),
+        aims: Vec::with_capacity(series.len()),
+        left_out: 0,
+    };
+    for s in series {
+        let (mut charts, mut aims) = (Vec::new(), Vec::new());
+        for m in t.measures() {
+            let v = values(s, m, t);
+            let a = v
+                .as_ref()
+                .filter(|_| has_aim(m))
+                .and_then(|v| aim(v, t.aim_baseline(), t.aim_fraction));
+            let chart = v.map(|v| {
+                xmr(
+                    &v,
+                    &SpcOptions {
+                        direction: m.direction(),
+                        baseline: t.baseline.clone(),
+                        screen_outliers: t.screen_outliers,
+                        target: a.as_ref().map(|a| a.target),
+                    },
+                )
+            });
+            c.left_out += chart.is_none() as usize;
+            charts.push(chart);
+            aims.push(a);
+        }
+        c.charts.push(charts);
+        c.aims.push(aims);
+    }
+    c
 }
 
 #[cfg(test)]

@@ -265,6 +265,12 @@ pub fn run(args: Args) -> Result<()> {
         args.output.format,
     )?);
     written.extend(write_row_outputs(&out, &result, args.output.format)?);
+    // The trend of the audit's month ends, for the report and the packs' charts.
+    let (series, computed, settings) = if args.report || args.practice_packs {
+        crate::engine::trend::audit_trend(&result, &config)
+    } else {
+        Default::default()
+    };
     let optional = crate::write::audit::write_optional(
         &out,
         &result,
@@ -275,6 +281,7 @@ pub fn run(args: Args) -> Result<()> {
             report: args.report,
             practice_packs: args.practice_packs,
         },
+        (&series, computed.as_ref(), &settings),
     )?;
     written.extend(optional.written);
     result.warnings.extend(optional.warnings);

@@ -8,9 +8,9 @@ use crate::cmd::method::{Method, MethodArgs};
 use crate::cmd::spinner;
 use crate::dictionary::Dictionary;
 use crate::error::escape;
+use crate::trend::{aim_of, chart_of, TrendSettings};
 use crate::trend::{last_complete_month, month_end, month_ends, month_label, parse_month, Measure};
 use crate::values::Day;
-use crate::write::trend::{aim_of, chart_of, TrendSettings};
 
 /// Month by month: the audit's measures at every month end, SPC charts as NHS England draws
 /// them, and progress against the aim of halving high-dose prescribing.
@@ -113,19 +113,8 @@ pub fn run(args: Args) -> Result<()> {
     // The last month: given, else the last complete one. Without --to the rows were read as
     // the audit reads them without --as-of; items after the last month end are then counted
     // as after it, as `opal audit --as-of <last month end>` counts them.
-    let to = match to_arg {
-        Some(t) => t,
-        None => {
-            let to = last_complete_month(result.as_of);
-            let before = result.items.len();
-            result.items.retain(|i| i.issue_day <= to);
-            let moved = (before - result.items.len()) as u64;
-            result.accounting.used -= moved;
-            result.accounting.after_as_of += moved;
-            to
-        }
-    };
-    result.as_of = to;
+    let to = to_arg.unwrap_or_else(|| last_complete_month(result.as_of));
+    crate::engine::trend::end_at(&mut result, to);
     let first_issue = result.first_issue_day.unwrap_or(to);
     let from = match from_arg {
         Some(f) => f,
@@ -172,7 +161,7 @@ pub fn run(args: Args) -> Result<()> {
     let settings = TrendSettings {
         month_ends: ends.clone(),
         baseline,
-        aim_reduction: args.aim_reduction / 100.0,
+        aim_fraction: args.aim_reduction / 100.0,
         screen_outliers: args.screen_outliers,
         suppress: config.suppress,
         rates: config.list_sizes.is_some(),
@@ -188,8 +177,9 @@ pub fn run(args: Args) -> Result<()> {
     // Written all or nothing (write/outdir.rs).
     let staging = crate::write::outdir::Staging::create(&target)?;
     let out = staging.path().to_path_buf();
-    let (mut written, computed) =
-        crate::write::trend::write_all(&out, &series, &settings, args.output.format)?;
+    let computed = crate::trend::compute(&series, &settings);
+    let mut written =
+        crate::write::trend::write_all(&out, &series, &computed, &settings, args.output.format)?;
     if args.report {
         let report = crate::write::report::Report {
             command: "opal trend",

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use super::patients::{by_patient, exposure_of};
 use super::{AuditConfig, AuditResult};
 use crate::timeline::{ExposureItem, Layout, MonthState};
-use crate::trend::{series, Counts, Series};
+use crate::trend::{
+    compute, series, Computed, Counts, Series, TrendSettings, DEFAULT_AIM_FRACTION,
+};
 use crate::values::Day;
 
 /// Every practice of the input, in code order: (code, name, ICS, list size).
@@ -93,6 +95,18 @@ pub fn month_counts(
     counts
 }
 
+/// The trend ends at `to`: items issued after it are counted as after it, as `opal audit
+/// --as-of <to>` counts them (with `--to` they were read so already; without, `to` is the
+/// last complete month and the rows of the month after move from used to after_as_of).
+pub fn end_at(r: &mut AuditResult, to: Day) {
+    let before = r.items.len();
+    r.items.retain(|i| i.issue_day <= to);
+    let moved = (before - r.items.len()) as u64;
+    r.accounting.used -= moved;
+    r.accounting.after_as_of += moved;
+    r.as_of = to;
+}
+
 /// The series of every practice, ICS and all practices at the month ends.
 pub fn trend(r: &AuditResult, config: &AuditConfig, month_ends: &[Day]) -> Vec<Series> {
     let (rows, place) = practices(r, config);
@@ -111,4 +125,34 @@ pub fn trend(r: &AuditResult, config: &AuditConfig, month_ends: &[Day]) -> Vec<S
         }
     }
     series(&rows, &counts, &ics_names)
+}
+
+/// The trend of an audit's month ends (the first a look-back after the earliest issue, to
+/// the last complete month), for its report and practice packs.
+pub fn audit_trend(
+    r: &AuditResult,
+    config: &AuditConfig,
+) -> (Vec<Series>, Option<Computed>, TrendSettings) {
+    use crate::trend::{last_complete_month, month_end, month_ends};
+    let first = r.first_issue_day.unwrap_or(r.as_of);
+    let ends = month_ends(
+        month_end(first + config.timeline.lookback_days),
+        last_complete_month(r.as_of),
+    );
+    let settings = TrendSettings {
+        month_ends: ends.clone(),
+        baseline: None,
+        // The audit's report shows the trend with the default aim: half the baseline
+        // (METHOD.md §10).
+        aim_fraction: DEFAULT_AIM_FRACTION,
+        screen_outliers: false,
+        suppress: config.suppress,
+        rates: config.list_sizes.is_some(),
+    };
+    if ends.is_empty() {
+        return (Vec::new(), None, settings);
+    }
+    let series = trend(r, config, &ends);
+    let computed = compute(&series, &settings);
+    (series, Some(computed), settings)
 }

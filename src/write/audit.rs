@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::engine::{AuditConfig, AuditResult, Completion, PatientRow, ResolvedRow};
+use crate::trend::{Computed, Series, TrendSettings};
 use crate::write::patients::{patient_order, patient_table, write_patients_csv};
 use crate::write::summary::summary_table;
 use crate::write::table::{write_parquet_blocks, write_table, Format, Table, PARQUET_BLOCK_ROWS};
@@ -161,13 +162,15 @@ pub struct OptionalWritten {
 
 /// Write the optional outputs: review_list.xlsx on a thread of its own (a large list's
 /// workbook is seconds of CPU), while the report and the practice packs (themselves on two
-/// threads) are written. Each file in the order a run always lists it.
+/// threads) are written, with the audit's trend (`engine::trend::audit_trend`). Each file
+/// in the order a run always lists it.
 pub fn write_optional(
     out: &Path,
     r: &AuditResult,
     config: &AuditConfig,
     previous: &str,
     what: Optional,
+    trend: (&[Series], Option<&Computed>, &TrendSettings),
 ) -> Result<OptionalWritten> {
     let mut done = OptionalWritten::default();
     let (xlsx, rest) = std::thread::scope(|s| {
@@ -185,8 +188,6 @@ pub fn write_optional(
             if !(what.report || what.practice_packs) {
                 return Ok(rest);
             }
-            let (series, computed, settings) = crate::write::report::audit_trend(r, config);
-            let trend = (series.as_slice(), computed.as_ref(), &settings);
             if what.report {
                 rest.written
                     .push(crate::write::report::audit_report(out, r, config, trend)?);

@@ -88,7 +88,7 @@ pub fn write_trend_manifest(
 /// limits come from, the aim, the series.
 pub fn trend_entry(
     series: &[crate::trend::Series],
-    settings: &crate::write::trend::TrendSettings,
+    settings: &crate::trend::TrendSettings,
     aim_reduction_pct: f64,
     left_out: usize,
 ) -> serde_json::Value {

@@ -13,11 +13,11 @@ use maud::{html, PreEscaped, DOCTYPE};
 use crate::engine::{AuditConfig, AuditResult, PatientRow, ResolvedRow};
 use crate::summary::{suppress_count, CohortSummary};
 use crate::trend::{month_label, Measure, Series};
+use crate::trend::{Computed, TrendSettings};
 use crate::values::{fmt_num, format_day};
 use crate::write::patients::{patient_order, patient_table};
 use crate::write::table::Table;
 use crate::write::table::{write_atomically, write_table, Format};
-use crate::write::trend::{Computed, TrendSettings};
 
 /// The high-dose rate that ranks practices: per 1000 registered patients with list sizes,
 /// else per 100 patients on opioids.

@@ -10,9 +10,9 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use crate::checks::Accounting;
 use crate::settings::AuditConfig;
 use crate::summary::{suppress_count, CohortSummary};
+use crate::trend::{has_aim, Computed, TrendSettings};
 use crate::trend::{month_label, Measure, Series};
 use crate::values::{fmt_num, format_day, Day};
-use crate::write::trend::{has_aim, Computed, TrendSettings};
 
 /// What the report shows.
 pub struct Report<'a> {
@@ -159,7 +159,7 @@ impl Report<'_> {
                 " to " (months.last().cloned().unwrap_or_default())
                 ". The dotted line is the target: the baseline (" (month_label(t.month_ends[t.aim_baseline().start]))
                 " to " (month_label(t.month_ends[t.aim_baseline().end - 1])) ") less "
-                (fmt_num(t.aim_reduction * 100.0)) "%. Points are coloured and shaped by type: "
+                (fmt_num(t.aim_fraction * 100.0)) "%. Points are coloured and shaped by type: "
                 "circle common cause, diamond improvement, square concern."
             }
             @for (si, s) in series.iter().enumerate().filter(|(_, s)| s.level != "practice") {
@@ -302,34 +302,6 @@ pub fn write_report(out: &std::path::Path, report: &Report) -> anyhow::Result<st
         Ok(())
     })?;
     Ok(path)
-}
-
-/// The trend of an audit's month ends (the first a look-back after the earliest issue, to
-/// the last complete month), for its report and practice packs.
-pub fn audit_trend(
-    r: &crate::engine::AuditResult,
-    config: &AuditConfig,
-) -> (Vec<Series>, Option<Computed>, TrendSettings) {
-    use crate::trend::{last_complete_month, month_end, month_ends};
-    let first = r.first_issue_day.unwrap_or(r.as_of);
-    let ends = month_ends(
-        month_end(first + config.timeline.lookback_days),
-        last_complete_month(r.as_of),
-    );
-    let settings = TrendSettings {
-        month_ends: ends.clone(),
-        baseline: None,
-        aim_reduction: 0.5,
-        screen_outliers: false,
-        suppress: config.suppress,
-        rates: config.list_sizes.is_some(),
-    };
-    if ends.is_empty() {
-        return (Vec::new(), None, settings);
-    }
-    let series = crate::engine::trend::trend(r, config, &ends);
-    let computed = crate::write::trend::compute(&series, &settings);
-    (series, Some(computed), settings)
 }
 
 /// The report of an audit: its summaries, and the trend of the month ends up to its date.

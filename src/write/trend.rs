@@ -4,127 +4,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::spc::{xmr, Spc, SpcOptions};
-use crate::trend::{aim, month_label, Aim, Measure, Series, Value};
-use crate::values::{format_day, Day};
+use crate::trend::{has_aim, month_label, Computed, Series, TrendSettings, Value};
+use crate::values::format_day;
 use crate::write::cells::{push_cell, Cell, Kind};
 use crate::write::table::{write_atomically, write_table, Format, Table};
-
-/// The settings of the trend's charts and aims.
-#[derive(Debug, Clone)]
-pub struct TrendSettings {
-    pub month_ends: Vec<Day>,
-    /// `--baseline`: the months the limits (and the aims' baseline) come from.
-    pub baseline: Option<std::ops::Range<usize>>,
-    /// A fraction: 0.5 halves the baseline.
-    pub aim_reduction: f64,
-    pub screen_outliers: bool,
-    pub suppress: bool,
-    /// List sizes were given: the rates per 1000 exist.
-    pub rates: bool,
-}
-
-impl TrendSettings {
-    /// The aims' baseline: `--baseline`, else the first 12 months (all, if fewer).
-    pub fn aim_baseline(&self) -> std::ops::Range<usize> {
-        self.baseline
-            .clone()
-            .unwrap_or(0..self.month_ends.len().min(12))
-    }
-
-    /// The measures written: the rates only with list sizes.
-    pub fn measures(&self) -> impl Iterator<Item = Measure> + '_ {
-        Measure::ALL
-            .into_iter()
-            .filter(move |m| self.rates || !m.per_1000())
-    }
-}
-
-/// A measure's values over the months, when every one is known (not suppressed, not
-/// missing).
-pub fn values(s: &Series, m: Measure, t: &TrendSettings) -> Option<Vec<f64>> {
-    (0..t.month_ends.len())
-        .map(|month| match s.value(m, month, t.suppress).2 {
-            Value::Number(v) => Some(v),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The measures that have an aim (and so a target on their chart).
-pub fn has_aim(m: Measure) -> bool {
-    matches!(m, Measure::HighDose | Measure::HighDosePer1000)
-}
-
-/// The aim of a series' measure, when it has one and its values are known.
-pub fn aim_of(s: &Series, m: Measure, t: &TrendSettings) -> Option<Aim> {
-    if !has_aim(m) {
-        return None;
-    }
-    aim(&values(s, m, t)?, t.aim_baseline(), t.aim_reduction)
-}
-
-/// The chart of a series' measure.
-pub fn chart_of(s: &Series, m: Measure, t: &TrendSettings) -> Option<Spc> {
-    let v = values(s, m, t)?;
-    let target = aim_of(s, m, t).map(|a| a.target);
-    Some(xmr(
-        &v,
-        &SpcOptions {
-            direction: m.direction(),
-            baseline: t.baseline.clone(),
-            screen_outliers: t.screen_outliers,
-            target,
-        },
-    ))
-}
-
-/// The chart and aim of each series' measure, worked out once for every output.
-pub struct Computed {
-    /// Per series, per measure of [`TrendSettings::measures`]: the chart, when every month's
-    /// value is known.
-    pub charts: Vec<Vec<Option<Spc>>>,
-    /// Per series, per measure: the aim, for the high-dose measures.
-    pub aims: Vec<Vec<Option<Aim>>>,
-    /// Series' measures left out of the charts (a suppressed or missing month).
-    pub left_out: usize,
-}
-
-/// Charts and aims of every series.
-pub fn compute(series: &[Series], t: &TrendSettings) -> Computed {
-    let mut c = Computed {
-        charts: Vec::with_capacity(series.len()),
-        aims: Vec::with_capacity(series.len()),
-        left_out: 0,
-    };
-    for s in series {
-        let (mut charts, mut aims) = (Vec::new(), Vec::new());
-        for m in t.measures() {
-            let v = values(s, m, t);
-            let a = v
-                .as_ref()
-                .filter(|_| has_aim(m))
-                .and_then(|v| aim(v, t.aim_baseline(), t.aim_reduction));
-            let chart = v.map(|v| {
-                xmr(
-                    &v,
-                    &SpcOptions {
-                        direction: m.direction(),
-                        baseline: t.baseline.clone(),
-                        screen_outliers: t.screen_outliers,
-                        target: a.as_ref().map(|a| a.target),
-                    },
-                )
-            });
-            c.left_out += chart.is_none() as usize;
-            charts.push(chart);
-            aims.push(a);
-        }
-        c.charts.push(charts);
-        c.aims.push(aims);
-    }
-    c
-}
 
 /// Rows of a table on their way to CSV (formatted straight into bytes: the trend's tables
 /// have a row per practice, measure and month) or to the typed columns of Parquet.
@@ -391,7 +274,7 @@ fn aims_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format)
                 Cell::Text(&from),
                 Cell::Text(&to),
                 Cell::Number(a.map(|a| a.baseline)),
-                Cell::Number(Some(t.aim_reduction * 100.0)),
+                Cell::Number(Some(t.aim_fraction * 100.0)),
                 Cell::Number(a.map(|a| a.target)),
                 Cell::Text(&latest_month),
                 Cell::Number(a.map(|a| a.latest)),
@@ -478,21 +361,22 @@ pub fn write_charts(
     Ok(written)
 }
 
-/// measures, spc and aims, and (on a second thread, meanwhile) the charts.
+/// measures, spc and aims, and (on a second thread, meanwhile) the charts, from the charts
+/// and aims worked out (the core's [`crate::trend::compute`]).
 pub fn write_all(
     out: &Path,
     series: &[Series],
+    c: &Computed,
     t: &TrendSettings,
     format: Format,
-) -> Result<(Vec<PathBuf>, Computed)> {
-    let c = compute(series, t);
+) -> Result<Vec<PathBuf>> {
     let (tables, charts) = std::thread::scope(|s| {
-        let charts = s.spawn(|| write_charts(out, series, &c, t));
+        let charts = s.spawn(|| write_charts(out, series, c, t));
         let tables = (|| -> Result<Vec<PathBuf>> {
             Ok(vec![
                 measures_rows(series, t, format).write(out, "measures", format)?,
-                spc_rows(series, &c, t, format).write(out, "spc", format)?,
-                aims_rows(series, &c, t, format).write(out, "aims", format)?,
+                spc_rows(series, c, t, format).write(out, "spc", format)?,
+                aims_rows(series, c, t, format).write(out, "aims", format)?,
             ])
         })();
         (tables, charts.join())
@@ -502,5 +386,5 @@ pub fn write_all(
         Ok(charts) => written.extend(charts?),
         Err(e) => std::panic::resume_unwind(e),
     }
-    Ok((written, c))
+    Ok(written)
 }
