@@ -34,13 +34,16 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
 }
 
 /// Text for a terminal: control characters (C0 but the line break, DEL, C1), bidirectional
-/// overrides and isolates, and zero-width characters are written as `\u{..}`, so that text
+/// overrides and isolates, zero-width characters and non-characters are written as `\u{..}`, so that text
 /// from an input (a practice code, a product name, a binary file) cannot move the cursor,
 /// ring the bell, recolour the terminal or reorder what is shown.
 pub fn escape(text: &str) -> String {
     let risky = |c: char| {
         (c.is_control() && c != '\n')
             || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+            // Non-characters (U+FFFE, U+FFFF, U+FDD0–U+FDEF, each plane's last two).
+            || matches!(c, '\u{fdd0}'..='\u{fdef}')
+            || (c as u32) & 0xFFFE == 0xFFFE
     };
     if !text.chars().any(risky) {
         return text.to_string();
@@ -54,4 +57,20 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a terminal must not be handed raw, and what it may.
+    #[test]
+    fn terminal_text_is_escaped() {
+        assert_eq!(escape("Y90001"), "Y90001");
+        assert_eq!(escape("a\u{1b}[31mb\u{7}"), "a\\u{1b}[31mb\\u{7}");
+        assert_eq!(escape("X\u{fffe}1\u{ffff}"), "X\\u{fffe}1\\u{ffff}");
+        assert_eq!(escape("\u{fdd0}\u{1fffe}"), "\\u{fdd0}\\u{1fffe}");
+        assert_eq!(escape("\u{202e}evil"), "\\u{202e}evil");
+        assert_eq!(escape("line\nnext é £ ☃"), "line\nnext é £ ☃");
+    }
 }
