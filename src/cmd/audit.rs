@@ -152,16 +152,12 @@ pub fn run(args: Args) -> Result<()> {
         _ => None,
     };
     let pb = spinner(args.output.quiet, "reading and auditing extracts");
-    let mut send = |b| match items_csv.as_mut() {
-        Some(w) => w.send(b),
-        None => Ok(()),
-    };
     let (files, mut result) = audit::read_files(
         &args.extracts,
         &read_opts,
         &config,
         Dictionary::builtin(),
-        Some(&mut send),
+        &mut items_csv,
         |path: &Path| pb.set_message(format!("reading and auditing {}", path.display())),
     )?;
     pb.finish_and_clear();

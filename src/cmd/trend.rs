@@ -105,7 +105,7 @@ pub fn run(args: Args) -> Result<()> {
         &read_opts,
         &config,
         Dictionary::builtin(),
-        None,
+        &mut crate::engine::NoSink,
         |path: &Path| pb.set_message(format!("reading {}", path.display())),
     )?;
     pb.finish_and_clear();

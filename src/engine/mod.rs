@@ -143,6 +143,45 @@ pub struct ItemBatch {
     pub doses: Vec<DoseUse>,
 }
 
+/// Where each chunk's new items go as they are made, while reading goes on (as ripgrep's
+/// `Sink` takes matches): items.csv's writer (`write::items::ItemsWriter`), or nowhere.
+pub trait ItemSink {
+    /// Whether batches are wanted at all: without a sink none is made (each is a copy).
+    fn wants_batches(&self) -> bool {
+        true
+    }
+
+    /// The items of the chunks just audited, with the ids first seen in them; an error stops
+    /// the run (the sink could not take them: a full disk, say).
+    fn batch(&mut self, batch: ItemBatch) -> Result<()>;
+}
+
+/// No sink: the items are kept in the result only.
+pub struct NoSink;
+
+impl ItemSink for NoSink {
+    fn wants_batches(&self) -> bool {
+        false
+    }
+
+    fn batch(&mut self, _: ItemBatch) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<S: ItemSink> ItemSink for Option<S> {
+    fn wants_batches(&self) -> bool {
+        self.as_ref().is_some_and(S::wants_batches)
+    }
+
+    fn batch(&mut self, batch: ItemBatch) -> Result<()> {
+        match self {
+            Some(s) => s.batch(batch),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Days of supply and OME of an item of `product` with `dose`, under the run's settings.
 pub fn item_values(
     item: &Item,
@@ -181,21 +220,21 @@ pub fn run_files(
     dict: &Dictionary,
     progress: impl FnMut(&std::path::Path),
 ) -> Result<(Vec<FileInfo>, AuditResult)> {
-    let (infos, mut result) = read_files(paths, opts, config, dict, None, progress)?;
+    let (infos, mut result) = read_files(paths, opts, config, dict, &mut NoSink, progress)?;
     let c = complete(&result, config);
     result.complete_with(c);
     Ok((infos, result))
 }
 
 /// The rows of extract files, each read in chunks and audited as it is read; the patients
-/// and summaries are left to [`complete`]. With `on_batch`, each chunk's new items are handed
-/// over as they are made (items.csv is written from them while reading goes on).
+/// and summaries are left to [`complete`]. Each chunk's new items are handed to `sink` as they
+/// are made (items.csv is written from them while reading goes on).
 pub fn read_files(
     paths: &[std::path::PathBuf],
     opts: &crate::read::extract::ReadOptions,
     config: &AuditConfig,
     dict: &Dictionary,
-    mut on_batch: Option<&mut dyn FnMut(ItemBatch) -> Result<()>>,
+    sink: &mut dyn ItemSink,
     mut progress: impl FnMut(&std::path::Path),
 ) -> Result<(Vec<FileInfo>, AuditResult)> {
     let mut auditor = Auditor::new(config, dict);
@@ -213,8 +252,8 @@ pub fn read_files(
             let t2 = std::time::Instant::now();
             waited += (t2 - t).as_secs_f64();
             auditor.add_chunk(fi, chunk)?;
-            if let Some(send) = on_batch.as_deref_mut() {
-                send(auditor.batch())?;
+            if sink.wants_batches() {
+                sink.batch(auditor.batch())?;
             }
             worked += t2.elapsed().as_secs_f64();
         }
@@ -222,8 +261,8 @@ pub fn read_files(
             eprintln!("timing: waited for chunks {waited:.3}s, worked on them {worked:.3}s");
         }
         auditor.end_file(fi)?;
-        if let Some(send) = on_batch.as_deref_mut() {
-            send(auditor.batch())?;
+        if sink.wants_batches() {
+            sink.batch(auditor.batch())?;
         }
         infos.push(reader.finish()?);
     }

@@ -22,8 +22,8 @@ use polars::prelude::{
 };
 
 use crate::engine::{
-    item_values, AuditConfig, AuditResult, DoseUse, Item, ItemBatch, ItemValues, PatientRow,
-    ProductUse,
+    item_values, AuditConfig, AuditResult, DoseUse, Item, ItemBatch, ItemSink, ItemValues,
+    PatientRow, ProductUse,
 };
 use crate::write::cells::{push_cell, Cell, Kind};
 
@@ -407,7 +407,7 @@ impl ItemsWriter {
     }
 
     /// Hand over a batch; an error when the writing thread has stopped (a full disk, say).
-    pub fn send(&mut self, batch: ItemBatch) -> Result<()> {
+    fn send(&mut self, batch: ItemBatch) -> Result<()> {
         let sent = self
             .batches
             .as_ref()
@@ -528,6 +528,13 @@ pub fn write_review_items(
     };
     crate::timing::lap("write items");
     Ok(path)
+}
+
+/// items.csv takes each chunk's items as the extracts are read.
+impl ItemSink for ItemsWriter {
+    fn batch(&mut self, batch: ItemBatch) -> Result<()> {
+        self.send(batch)
+    }
 }
 
 #[cfg(test)]
