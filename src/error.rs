@@ -7,6 +7,9 @@ pub mod exit {
     pub const ERROR: i32 = 1;
     pub const USAGE: i32 = 2;
     pub const STRICT: i32 = 3;
+    /// `--strict`: the run found little to go on (a code column that is not dm+d, most
+    /// opioid rows unresolved, no opioid at all), and stopped before writing.
+    pub const FOUND_LITTLE: i32 = 4;
 }
 
 /// An error that carries its own exit code (for `--strict`).

@@ -315,6 +315,74 @@ impl Accounting {
     }
 }
 
+/// Whether a code is shaped as a dm+d identifier: a SNOMED CT concept id (6 to 18 digits
+/// whose partition, the two digits before the check digit, is `00` for a core concept or `10`
+/// for an extension's), in the core or in the UK drug extension's namespace (`1000001`), as
+/// every id of the product dictionary is. Another system's codes (CPRD's `prodcodeid` in EMIS's
+/// namespace `1000033`, a practice system's own numbers) are not.
+pub fn looks_like_dmd_id(code: &str) -> bool {
+    let b = code.as_bytes();
+    if !(6..=18).contains(&b.len()) || !b.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    match &b[b.len() - 3..b.len() - 1] {
+        b"00" => true,
+        b"10" => b.len() >= 11 && &b[b.len() - 10..b.len() - 3] == b"1000001",
+        _ => false,
+    }
+}
+
+/// What a run read that bears on whether it found what it should (issue 25.4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InputStats {
+    pub rows_read: u64,
+    pub used: u64,
+    pub excluded: u64,
+    pub unresolved: u64,
+    /// Distinct values of the dm+d code column, and how many of them are shaped as dm+d ids.
+    pub dmd_distinct: u64,
+    pub dmd_like: u64,
+}
+
+/// Why an audit that found little may have found little, each a few words and a hint: a code
+/// column that does not hold dm+d codes (fewer than half of its distinct values shaped as dm+d
+/// ids), more than 20% of the opioid-looking rows unresolved, or 100 rows or more and no
+/// opioid item at all. Empty when none applies.
+pub fn findings(s: &InputStats) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.dmd_distinct > 0 && s.dmd_like * 2 < s.dmd_distinct {
+        out.push(format!(
+            "the dm+d code column does not hold dm+d codes: {} of its {} distinct values are \
+             shaped as dm+d ids (SNOMED CT ids of the core or the UK drug extension)\nhint: a \
+             research or practice system's own product codes (CPRD's prodcodeid, say) are not \
+             dm+d; map the column that holds dm+d ids with --column dmd_code=<header>, or give \
+             the product names with --column drug_name=<header>",
+            s.dmd_like, s.dmd_distinct
+        ));
+    }
+    let opioid = s.used + s.unresolved;
+    if s.unresolved > 0 && s.unresolved * 5 > opioid {
+        out.push(format!(
+            "{} of {} opioid-looking rows ({:.0}%) could not be converted, so the lists leave \
+             those patients out\nhint: unresolved.csv gives each row's reason (a code a \
+             spreadsheet damaged, a name with no strength); export codes as text, or add a \
+             product name column",
+            s.unresolved,
+            opioid,
+            s.unresolved as f64 * 100.0 / opioid as f64
+        ));
+    }
+    if s.rows_read >= 100 && s.used == 0 && s.excluded == 0 && s.unresolved == 0 {
+        out.push(format!(
+            "no opioid item in {} rows: every row was another medicine or rejected\nhint: check \
+             that the drug column holds product names or dm+d codes (--column drug_name=<header> \
+             or --column dmd_code=<header>) and that the extract is of the right items",
+            s.rows_read
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,6 +544,113 @@ mod tests {
         assert!(!o.dated());
         let o = check(&row(), &settings(None), &mut acc);
         assert!(matches!(o, RowOutcome::Used { .. }), "{o:?}");
+    }
+
+    /// dm+d ids as the dictionary has them, and codes that are not.
+    #[test]
+    fn dmd_ids_by_their_shape() {
+        for yes in [
+            "36057211000001102",
+            "39707511000001103",
+            "322236009",
+            "4721411000001103",
+        ] {
+            assert!(looks_like_dmd_id(yes), "{yes}");
+        }
+        for no in [
+            "12390541000033119", // EMIS's namespace, as CPRD's prodcodeid
+            "1234567",           // a practice system's number (partition 56)
+            "4.07E+13",
+            "",
+            "12345",
+            "0407020A0AAAFAF",
+        ] {
+            assert!(!looks_like_dmd_id(no), "{no}");
+        }
+        let mut all = 0;
+        for e in crate::dictionary::Dictionary::builtin().entries() {
+            if let crate::dictionary::Entry::Product(p) = e {
+                if !p.dmd_id.is_empty() {
+                    assert!(looks_like_dmd_id(&p.dmd_id), "{}", p.dmd_id);
+                    all += 1;
+                }
+            }
+        }
+        assert!(all > 2000, "{all}");
+    }
+
+    /// Each finding at its edge, by hand: 4 of 10 codes shaped as dm+d (under half) is one,
+    /// 5 of 10 is not; 21 unresolved of 100 opioid-looking rows (21% > 20%) is one, 20 is
+    /// not; 100 rows with no opioid is one, 99 is not, nor 100 rows with one excluded.
+    #[test]
+    fn findings_at_their_edges() {
+        let base = InputStats {
+            rows_read: 1000,
+            used: 80,
+            ..InputStats::default()
+        };
+        let f = |s: InputStats| findings(&s).len();
+        assert_eq!(f(base), 0);
+        assert_eq!(
+            f(InputStats {
+                dmd_distinct: 10,
+                dmd_like: 4,
+                ..base
+            }),
+            1
+        );
+        assert_eq!(
+            f(InputStats {
+                dmd_distinct: 10,
+                dmd_like: 5,
+                ..base
+            }),
+            0
+        );
+        assert_eq!(
+            f(InputStats {
+                used: 79,
+                unresolved: 21,
+                ..base
+            }),
+            1
+        );
+        assert_eq!(
+            f(InputStats {
+                used: 80,
+                unresolved: 20,
+                ..base
+            }),
+            0
+        );
+        let none = InputStats {
+            rows_read: 100,
+            ..InputStats::default()
+        };
+        assert_eq!(f(none), 1);
+        assert!(findings(&none)[0].starts_with("no opioid item in 100 rows"));
+        assert_eq!(
+            f(InputStats {
+                rows_read: 99,
+                ..none
+            }),
+            0
+        );
+        assert_eq!(
+            f(InputStats {
+                excluded: 1,
+                ..none
+            }),
+            0
+        );
+        // All three at once: CPRD's codes mapped as dm+d in a file of 122 rows.
+        let cprd = InputStats {
+            rows_read: 122,
+            dmd_distinct: 12,
+            dmd_like: 0,
+            ..InputStats::default()
+        };
+        assert_eq!(f(cprd), 2);
     }
 
     #[test]

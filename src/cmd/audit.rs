@@ -34,7 +34,8 @@ use crate::write::table::Format;
     opal audit data/sample/extract.csv --practices data/sample/practices.csv --list-sizes data/sample/list_sizes.csv\n  \
     opal audit 2026-*.csv.gz --as-of 2026-10-31 --out audit-oct --suppress\n  \
     opal audit extract.csv --column patient_id=\"Patient Ref\" --date-format %d.%m.%Y\n\n\
-    Exit codes: 0 done; 1 error; 2 usage; 3 --strict stopped at a rejected row; 130 interrupted.")]
+    Exit codes: 0 done; 1 error; 2 usage; 3 --strict stopped at a rejected row; 4 --strict \
+    stopped as the input gave little to audit; 130 interrupted.")]
 pub struct Args {
     /// Extract files (CSV, .csv.gz or Parquet).
     #[arg(value_name = "EXTRACT", required = true)]
@@ -175,6 +176,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(w) = items_csv.as_mut() {
         w.close();
     }
+    audit::check_findings(&mut result, &config)?;
     if let Some(p) = config.previous_as_of.filter(|&p| p >= result.as_of) {
         return Err(crate::error::usage(format!(
             "--previous-as-of {} is not before the audit date {}\nhint: give the date of \

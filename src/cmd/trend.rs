@@ -24,7 +24,8 @@ use crate::values::Day;
 #[command(after_help = "Examples:\n  \
     opal trend data/sample/extract.csv --practices data/sample/practices.csv --list-sizes data/sample/list_sizes.csv\n  \
     opal trend 2024-*.csv.gz 2025-*.csv.gz --from 2024-04 --baseline 2024-04..2025-03 --out trend\n\n\
-    Exit codes: 0 done; 1 error; 2 usage; 3 --strict stopped at a rejected row; 130 interrupted.")]
+    Exit codes: 0 done; 1 error; 2 usage; 3 --strict stopped at a rejected row; 4 --strict \
+    stopped as the input gave little to audit; 130 interrupted.")]
 pub struct Args {
     /// Extract files (CSV, .csv.gz or Parquet).
     #[arg(value_name = "EXTRACT", required = true)]
@@ -110,6 +111,7 @@ pub fn run(args: Args) -> Result<()> {
     )?;
     pb.finish_and_clear();
     result.warnings.splice(0..0, practice_warnings);
+    crate::engine::check_findings(&mut result, &config)?;
     // The last month: given, else the last complete one. Without --to the rows were read as
     // the audit reads them without --as-of; items after the last month end are then counted
     // as after it, as `opal audit --as-of <last month end>` counts them.

@@ -118,6 +118,9 @@ pub struct AuditResult {
     pub warnings: Vec<String>,
     pub distinct_dose_texts: usize,
     pub distinct_products: usize,
+    /// Why a run that found little may have found little (core `checks::findings`): said on
+    /// the terminal and in the manifest; `--strict` stops at them (exit 4).
+    pub findings: Vec<String>,
     /// The extracts' own ics_code values, interned (`Item::extract_ics`).
     pub ics_codes: Vec<String>,
     /// Per practice id: the extract's ics_code on its first dated row.
@@ -294,6 +297,28 @@ pub fn test_config() -> AuditConfig {
         previous_as_of: None,
         followup: crate::followup::FollowUpSettings::default(),
     }
+}
+
+/// After reading: the run's findings (core `checks::findings`) join its warnings, for the
+/// terminal and the manifest; under `--strict` they stop the run before anything is written
+/// (exit 4).
+pub fn check_findings(r: &mut AuditResult, config: &AuditConfig) -> Result<()> {
+    if r.findings.is_empty() {
+        return Ok(());
+    }
+    if config.strict {
+        let list: Vec<String> = r.findings.iter().map(|f| format!("- {f}")).collect();
+        return Err(crate::error::ExitError {
+            code: crate::error::exit::FOUND_LITTLE,
+            message: format!(
+                "stopped (--strict): the input gave little to audit, and nothing was written\n{}",
+                list.join("\n")
+            ),
+        }
+        .into());
+    }
+    r.warnings.extend(r.findings.iter().cloned());
+    Ok(())
 }
 
 /// ISO date text, for outputs.

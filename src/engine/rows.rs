@@ -255,6 +255,10 @@ struct What<'a> {
     product_keys: Interner,
     product_cache: PlHashMap<String, u32>,
     outcomes: Vec<ProductOutcome>,
+    /// The distinct values of the dm+d code column, and how many are shaped as dm+d ids
+    /// (core `checks::looks_like_dmd_id`): a column of another system's codes is said.
+    dmd_seen: std::collections::HashSet<String>,
+    dmd_like: u64,
     products: Vec<ProductUse>,
     quantity_cache: PlHashMap<String, u32>,
     quantities: Vec<Result<Quantity, String>>,
@@ -361,6 +365,8 @@ impl<'a> What<'a> {
             product_keys: Interner::default(),
             product_cache: PlHashMap::default(),
             outcomes: Vec::new(),
+            dmd_seen: Default::default(),
+            dmd_like: 0,
             products: Vec::new(),
             quantity_cache: PlHashMap::default(),
             quantities: Vec::new(),
@@ -467,6 +473,11 @@ impl<'a> What<'a> {
         }
         if let Some(&i) = self.product_cache.get(self.key_buf.as_str()) {
             return i;
+        }
+        let code = dmd.trim();
+        if !code.is_empty() && !self.dmd_seen.contains(code) {
+            self.dmd_like += u64::from(crate::checks::looks_like_dmd_id(code));
+            self.dmd_seen.insert(code.to_string());
         }
         let r = self.resolver.resolve(ItemText {
             dmd_code: dmd,
@@ -850,7 +861,17 @@ impl<'a> Auditor<'a> {
             warnings: self.warnings,
             distinct_dose_texts,
             distinct_products: self.what.product_cache.len(),
+            findings: Vec::new(),
         };
+        let a = &result.accounting;
+        result.findings = crate::checks::findings(&crate::checks::InputStats {
+            rows_read: a.read,
+            used: a.used,
+            excluded: a.excluded,
+            unresolved: a.unresolved,
+            dmd_distinct: self.what.dmd_seen.len() as u64,
+            dmd_like: self.what.dmd_like,
+        });
         result.ics_codes = self.who.ics_codes.ids;
         result.practice_ics_seen = self.practice_ics_seen;
         result.patient_last_day = self.patient_last_day;

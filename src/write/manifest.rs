@@ -207,6 +207,9 @@ fn manifest(
         "outputs": outputs,
         "warnings": r.warnings,
     });
+    if !r.findings.is_empty() {
+        manifest["findings"] = r.findings.clone().into();
+    }
     if !args.practice_packs.is_empty() {
         manifest["practice_packs"] = args
             .practice_packs

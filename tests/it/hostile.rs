@@ -534,3 +534,83 @@ fn force_replaces_the_previous_run_and_never_writes_through_a_link() {
         }
     }
 }
+
+/// An extract with a dm+d column: (patient, dm+d code) per row, 2026-10-20, quantity 56,
+/// "1 bd", no drug name.
+fn coded_extract(rows: &[(String, &str)]) -> String {
+    let mut text =
+        String::from("patient_id,practice_code,issue_date,dmd_code,quantity,dose_text\n");
+    for (p, code) in rows {
+        text.push_str(&format!("{p},A81001,2026-10-20,{code},56,1 bd\n"));
+    }
+    text
+}
+
+/// Issue 25.4: no silent empty audit. CPRD's own product codes (EMIS's namespace 1000033)
+/// given as the dm+d column resolve to nothing: 122 rows, 0 opioid items. The run says why —
+/// the column is not dm+d, and no opioid in 122 rows — on the terminal and in the manifest,
+/// and under --strict stops with exit 4 and writes nothing. The sample says nothing of the
+/// kind.
+#[test]
+fn an_audit_that_finds_nothing_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let codes = [
+        "12390541000033119",
+        "3171541000033116",
+        "5484541000033111",
+        "2213941000033114",
+    ];
+    let rows: Vec<(String, &str)> = (0..122).map(|i| (format!("P{i}"), codes[i % 4])).collect();
+    let r = audit_text(dir.path(), "cprd", &coded_extract(&rows), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "warning: the dm+d code column does not hold dm+d codes: 0 of its 4 distinct values"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("warning: no opioid item in 122 rows"),
+        "{}",
+        r.stderr
+    );
+    let m = manifest(&r.out);
+    assert_eq!(
+        m["findings"].as_array().unwrap().len(),
+        2,
+        "{}",
+        m["findings"]
+    );
+    let path = dir.path().join("cprd.csv");
+    let strict = audit_into(&path, &dir.path().join("strict"), &["--strict"]);
+    assert_eq!(strict.code, 4, "{}", strict.stderr);
+    assert!(
+        strict
+            .stderr
+            .contains("stopped (--strict): the input gave little to audit"),
+        "{}",
+        strict.stderr
+    );
+    assert!(!dir.path().join("strict").exists());
+
+    // Codes a spreadsheet turned into numbers, no names: 30 of 40 opioid-looking rows
+    // unresolved (75% > 20%).
+    let mut rows: Vec<(String, &str)> = (0..30).map(|i| (format!("U{i}"), "3.60572E+16")).collect();
+    rows.extend((0..10).map(|i| (format!("R{i}"), "36057211000001102")));
+    let r = audit_text(dir.path(), "excel", &coded_extract(&rows), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("warning: 30 of 40 opioid-looking rows (75%) could not be converted"),
+        "{}",
+        r.stderr
+    );
+
+    // The sample: no finding, no "findings" in its manifest.
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/extract.csv");
+    let r = audit_into(&sample, &dir.path().join("sample"), &["--quiet"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(manifest(&r.out).get("findings").is_none());
+    assert_eq!(r.stderr, "");
+}
