@@ -7,14 +7,13 @@
 
 // The clinical method lives in the `opal-core` crate; its modules keep their paths here.
 pub use opal_core::{
-    checks, cns, dictionary, dose, factors, followup, item, names, ome, patient, product, resolve,
-    settings, spc, summary, timeline, trend, values,
+    checks, cns, dictionary, dose, epd, factors, followup, item, names, ome, patient, product,
+    resolve, settings, spc, summary, timeline, trend, values,
 };
 
 pub mod cli;
 pub mod cmd;
 pub mod engine;
-pub mod epd;
 pub mod error;
 pub mod interrupt;
 pub mod read;

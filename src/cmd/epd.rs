@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::dictionary::Dictionary;
-use crate::epd::{self, EpdConfig, HighDose};
+use crate::engine::epd::{self, EpdConfig};
+use crate::epd::HighDose;
 use crate::factors::DEFAULT_SET;
 use crate::write::epd::{print_summary, write_manifest, write_outputs, EpdSettings};
 

@@ -21,6 +21,7 @@ pub use crate::settings::AuditConfig;
 use crate::summary::CohortSummary;
 use crate::values::{format_day, Day};
 
+pub mod epd;
 pub mod patients;
 pub mod rows;
 pub mod trend;

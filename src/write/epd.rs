@@ -7,7 +7,8 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::dictionary::PRODUCTS_CSV;
-use crate::epd::{EpdConfig, EpdResult, Measures};
+use crate::engine::epd::{EpdConfig, EpdResult};
+use crate::epd::Measures;
 use crate::read::factors::hex_sha256;
 use crate::write::output::table;
 use crate::write::table::{write_atomically, write_table, Format, Table};

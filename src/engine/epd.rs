@@ -1,6 +1,7 @@
-//! Practice-level measures from the English Prescribing Dataset (METHOD.md §9), matching
-//! OpenPrescribing's `opioidome`, `opioidper1000` and `opioidspercent` (in their 120 mg and
-//! 90 mg versions).
+//! `opal epd`'s pipeline: practice-level measures from the English Prescribing Dataset
+//! (METHOD.md §9), matching OpenPrescribing's `opioidome`, `opioidper1000` and
+//! `opioidspercent` (in their 120 mg and 90 mg versions), the core's `epd` module applied to
+//! files read a chunk at a time (read/extract.rs), as `engine/rows.rs` does for extracts.
 //!
 //! The EPD has no patients: items and quantities per practice, BNF code and month. Each
 //! distinct BNF code (with its description, and SNOMED/dm+d code where the layout has one) is
@@ -11,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{bail, Result};
 
-pub use opal_core::epd::*;
+use crate::epd::*;
 
 use crate::dictionary::Dictionary;
 use crate::factors::FactorSet;
