@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{bail, Result};
 
+use crate::engine::Rejected;
 use crate::epd::*;
 
 use crate::dictionary::Dictionary;
@@ -86,16 +87,6 @@ pub fn map_epd_columns(display: &str, headers: &[String]) -> Result<BTreeMap<Str
     Ok(map)
 }
 
-/// A row that could not be read.
-#[derive(Debug, Clone)]
-pub struct EpdRejected {
-    pub file: String,
-    pub line: u64,
-    pub column: String,
-    pub value: String,
-    pub reason: String,
-}
-
 /// Everything `opal epd` computes.
 #[derive(Debug, Default)]
 pub struct EpdResult {
@@ -103,7 +94,7 @@ pub struct EpdResult {
     pub practices: Vec<Measures>,
     pub ics: Vec<Measures>,
     pub accounting: EpdAccounting,
-    pub rejected: Vec<EpdRejected>,
+    pub rejected: Vec<Rejected>,
 }
 
 /// Settings of an EPD run.
@@ -201,7 +192,7 @@ impl<'a> EpdRun<'a> {
             let line = f.line(r);
             let reject = |out: &mut EpdResult, column: &str, value: &str, reason: &str| {
                 out.accounting.rejected += 1;
-                out.rejected.push(EpdRejected {
+                out.rejected.push(Rejected {
                     file: path.to_string(),
                     line,
                     column: column.into(),

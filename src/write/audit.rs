@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::engine::{AuditConfig, AuditResult, Completion, PatientRow, ResolvedRow};
+use crate::engine::{AuditConfig, AuditResult, Completion, PatientRow, Rejected, ResolvedRow};
 use crate::trend::{Computed, Series, TrendSettings};
 use crate::write::patients::{patient_order, patient_table, write_patients_csv};
 use crate::write::summary::summary_table;
@@ -132,15 +132,23 @@ pub fn write_row_outputs(out: &Path, r: &AuditResult, format: Format) -> Result<
         )
         .text("reason", u.iter().map(|x| Some(x.reason.clone())).collect());
     written.push(write_table(out, "unresolved", &t, format)?);
-    let x = &r.rejected;
-    let t = Table::new()
+    written.push(write_table(
+        out,
+        "rejected",
+        &rejected_table(&r.rejected),
+        format,
+    )?);
+    Ok(written)
+}
+
+/// rejected.csv of `opal audit`, `opal trend` and `opal epd`: file, line, column, value, why.
+pub fn rejected_table(x: &[Rejected]) -> Table {
+    Table::new()
         .text("file", x.iter().map(|x| Some(x.file.clone())).collect())
         .integer("line", x.iter().map(|x| Some(x.line as i64)).collect())
         .text("column", x.iter().map(|x| Some(x.column.clone())).collect())
         .text("value", x.iter().map(|x| Some(x.value.clone())).collect())
-        .text("reason", x.iter().map(|x| Some(x.reason.clone())).collect());
-    written.push(write_table(out, "rejected", &t, format)?);
-    Ok(written)
+        .text("reason", x.iter().map(|x| Some(x.reason.clone())).collect())
 }
 
 /// The outputs a user asks for besides the tables: `--xlsx`, `--report`, `--practice-packs`.

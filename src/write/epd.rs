@@ -150,14 +150,12 @@ pub fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<Vec<St
         )
         .text("reason", u.iter().map(|x| Some(x.reason.clone())).collect());
     written.push(write_table(out, "unresolved", &t, format)?);
-    let x = &r.rejected;
-    let t = Table::new()
-        .text("file", x.iter().map(|x| Some(x.file.clone())).collect())
-        .integer("line", x.iter().map(|x| Some(x.line as i64)).collect())
-        .text("column", x.iter().map(|x| Some(x.column.clone())).collect())
-        .text("value", x.iter().map(|x| Some(x.value.clone())).collect())
-        .text("reason", x.iter().map(|x| Some(x.reason.clone())).collect());
-    written.push(write_table(out, "rejected", &t, format)?);
+    written.push(write_table(
+        out,
+        "rejected",
+        &crate::write::audit::rejected_table(&r.rejected),
+        format,
+    )?);
     Ok(written
         .iter()
         .filter_map(|p| p.file_name())
