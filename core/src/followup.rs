@@ -21,7 +21,7 @@ pub struct FollowUpSettings {
     pub abrupt_step_pct: f64,
     /// A patient with a CNS depressant in the look-back window goes on the review list when
     /// their OME/day is above this (0: never).
-    pub co_prescribing_review_from: f64,
+    pub co_prescribing_review_from_mg_day: f64,
 }
 
 impl Default for FollowUpSettings {
@@ -31,7 +31,7 @@ impl Default for FollowUpSettings {
             rapid_pct: 40.0,
             abrupt_from_mg_day: 50.0,
             abrupt_step_pct: 50.0,
-            co_prescribing_review_from: 50.0,
+            co_prescribing_review_from_mg_day: 50.0,
         }
     }
 }

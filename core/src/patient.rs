@@ -105,7 +105,7 @@ pub fn co_listed(
     co_prescribed: bool,
     config: &AuditConfig,
 ) -> bool {
-    let from = config.followup.co_prescribing_review_from;
+    let from = config.followup.co_prescribing_review_from_mg_day;
     current && co_prescribed && from > 0.0 && ome_mg_day > from
 }
 

@@ -122,7 +122,7 @@ pub fn run(args: Args) -> Result<()> {
         rapid_pct: args.rapid_taper_pct,
         abrupt_from_mg_day: args.abrupt_stop_from,
         abrupt_step_pct: args.abrupt_stop_step_pct,
-        co_prescribing_review_from: args.co_prescribing_review_from,
+        co_prescribing_review_from_mg_day: args.co_prescribing_review_from,
     };
     // Refuse to overwrite before doing the work, when the folder is named.
     if let Some(out) = &args.output.out {

@@ -51,7 +51,7 @@ pub fn write_audit_manifest(
             "rapid_taper_pct": f.rapid_pct,
             "abrupt_stop_from_mg_day": f.abrupt_from_mg_day,
             "abrupt_stop_step_pct": f.abrupt_step_pct,
-            "co_prescribing_review_from": f.co_prescribing_review_from,
+            "co_prescribing_review_from": f.co_prescribing_review_from_mg_day,
         },
         "co_prescribed": r.patients.iter().filter(|p| !p.co_prescribed.is_empty()).count(),
         "listed_for_co_prescribing": r.patients.iter().filter(|p| p.co_listed && p.to_review()).count(),
