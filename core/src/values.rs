@@ -406,9 +406,21 @@ pub fn parse_days(text: &str) -> Result<Option<f64>, String> {
         .trim();
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
+        // CPRD (and some practice systems) write 0 for a duration not recorded: not stated,
+        // so the days come from the directions or the default (METHOD.md §5).
+        Ok(v) if v == 0.0 => Ok(None),
         Ok(_) => Err(format!("days supply '{}' must be above zero", text.trim())),
         Err(_) => Err(format!("days supply '{}' is not a number", text.trim())),
     }
+}
+
+/// Whether a duration cell says 0 (read as not stated by [`parse_days`]), for the count of
+/// such rows in the manifest.
+pub fn is_zero_days(text: &str) -> bool {
+    let t = text.trim();
+    !t.is_empty()
+        && t.bytes().next().is_some_and(|b| b == b'0' || b == b'.')
+        && parse_days(t) == Ok(None)
 }
 
 /// A number as opal writes it: at most 6 decimals, no trailing zeros, no `-0`.
@@ -644,8 +656,17 @@ mod tests {
         assert_eq!(parse_days("28"), Ok(Some(28.0)));
         assert_eq!(parse_days(" 28 days"), Ok(Some(28.0)));
         assert_eq!(parse_days(""), Ok(None));
-        assert!(parse_days("0").is_err());
+        // 0 is "not stated" (CPRD's duration when none was recorded); below 0 is an error.
+        assert_eq!(parse_days("0"), Ok(None));
+        assert_eq!(parse_days("0.0"), Ok(None));
+        assert_eq!(parse_days("0 days"), Ok(None));
+        assert!(parse_days("-1").is_err());
+        assert!(parse_days("-0.5").is_err());
         assert!(parse_days("x").is_err());
+        assert!(is_zero_days("0") && is_zero_days(" 0.0 ") && is_zero_days("0 days"));
+        assert!(
+            !is_zero_days("") && !is_zero_days("28") && !is_zero_days("-0") && !is_zero_days("x")
+        );
     }
 
     #[test]

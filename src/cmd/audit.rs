@@ -290,6 +290,7 @@ pub fn run(args: Args) -> Result<()> {
         exclude_patients: args.method.exclude_patients.as_deref(),
         format: args.output.format.extension(),
         date_format: args.method.date_format.as_deref(),
+        practice_code: args.method.practice_code.as_deref(),
         practice_packs: &practice_packs,
     };
     crate::write::manifest::write_audit_manifest(&out, &refs, &files, &result, &config, &written)?;

@@ -79,6 +79,10 @@ pub struct MethodArgs {
     /// Stop with exit code 3 at the first rejected row.
     #[arg(long)]
     pub strict: bool,
+    /// The practice (ODS code) of every row, for a file with no practice column: a report run
+    /// inside one practice (SystmOne, EMIS). An error when the file has one.
+    #[arg(long, value_name = "CODE")]
+    pub practice_code: Option<String>,
     /// Map a column: --column patient_id="Patient Ref" (repeatable).
     #[arg(long = "column", value_name = "NAME=HEADER")]
     pub columns: Vec<String>,
@@ -156,6 +160,20 @@ impl MethodArgs {
             };
             column_map.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
         }
+        let practice_code =
+            match args.practice_code.as_deref().map(str::trim) {
+                Some("") => {
+                    return Err(usage(
+                        "--practice-code is empty: give the practice's ODS code",
+                    ))
+                }
+                Some(code) if crate::item::looks_like_nhs_number(code) => return Err(usage(
+                    "--practice-code looks like an NHS number; the value is not shown\nhint: give \
+                     the practice's ODS code, such as Y90001",
+                )),
+                Some(code) => Some(code.to_string()),
+                None => None,
+            };
         let factors = crate::read::factors::load(&args.factors)?;
         let practices = args
             .practices
@@ -210,6 +228,7 @@ impl MethodArgs {
             read_opts: ReadOptions {
                 column_map,
                 chunk_bytes: 0,
+                practice_code,
             },
             practice_warnings,
         })

@@ -122,6 +122,8 @@ pub struct AuditResult {
     /// Why a run that found little may have found little (core `checks::findings`): said on
     /// the terminal and in the manifest; `--strict` stops at them (exit 4).
     pub findings: Vec<String>,
+    /// Items whose duration cell said 0, read as not stated (METHOD.md §5).
+    pub days_zero_not_stated: u64,
     /// The extracts' own ics_code values, interned (`Item::extract_ics`).
     pub ics_codes: Vec<String>,
     /// Per practice id: the extract's ics_code on its first dated row.
@@ -246,7 +248,7 @@ pub fn read_files(
     for path in paths {
         progress(path);
         let mut reader = crate::read::extract::open_extract(path, opts)?;
-        let fi = auditor.begin_file(&reader.path, &reader.columns);
+        let fi = auditor.begin_file(&reader.path, &reader.columns, opts.practice_code.as_deref());
         let (mut waited, mut worked) = (0.0, 0.0);
         loop {
             let t = std::time::Instant::now();

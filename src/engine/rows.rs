@@ -125,6 +125,8 @@ impl FileDates {
 struct FileState {
     path: String,
     columns: BTreeMap<String, String>,
+    /// `--practice-code`: every row's practice, the file having no practice column.
+    practice_code: Option<String>,
     dates: FileDates,
     /// Chunks read before the date layout was settled (the first dates were all ambiguous).
     pending: Vec<Chunk>,
@@ -159,6 +161,8 @@ pub struct Auditor<'a> {
     cns_items: Vec<(u32, Day, u8)>,
     /// Per practice id: unresolved opioid items.
     practice_unresolved: Vec<u64>,
+    /// Items whose duration cell said 0, read as not stated (METHOD.md §5).
+    days_zero_not_stated: u64,
     items: Vec<Item>,
     first_day: Option<Day>,
     latest_day: Option<Day>,
@@ -213,8 +217,8 @@ impl Who {
                 p
             });
             self.patient.push(p);
-            let p = last_practice.get(cell(c.practice, row), || {
-                let p = id(&mut self.practices, cell(c.practice, row));
+            let p = last_practice.get(c.practice_of(row), || {
+                let p = id(&mut self.practices, c.practice_of(row));
                 if p != NONE && p as usize == self.bad_practice.len() {
                     let code = &self.practices.ids[p as usize];
                     self.bad_practice.push(invisible_id(code).or_else(|| {
@@ -289,6 +293,8 @@ struct Columns<'c> {
     dose: Option<Field<'c>>,
     days: Option<Field<'c>>,
     ics: Option<Field<'c>>,
+    /// `--practice-code`, for a file with no practice column.
+    practice_fixed: Option<&'c str>,
 }
 
 impl<'c> Columns<'c> {
@@ -306,7 +312,11 @@ impl<'c> Columns<'c> {
         }
     }
 
-    fn of(chunk: &'c Chunk, columns: &BTreeMap<String, String>) -> Columns<'c> {
+    fn of(
+        chunk: &'c Chunk,
+        columns: &BTreeMap<String, String>,
+        practice_fixed: Option<&'c str>,
+    ) -> Columns<'c> {
         let col = |c: &str| chunk.column(columns.get(c));
         Columns {
             rows: chunk.rows(),
@@ -321,6 +331,15 @@ impl<'c> Columns<'c> {
             dose: col("dose_text"),
             days: col("days_supply"),
             ics: col("ics_code"),
+            practice_fixed,
+        }
+    }
+
+    /// A row's practice: its cell, or `--practice-code` for a file without the column.
+    fn practice_of(&self, row: usize) -> &'c str {
+        match (self.practice, self.practice_fixed) {
+            (None, Some(code)) => code,
+            (col, _) => cell(col, row),
         }
     }
 }
@@ -542,6 +561,7 @@ impl<'a> Auditor<'a> {
             practice_last_day: Vec::new(),
             cns_items: Vec::new(),
             practice_unresolved: Vec::new(),
+            days_zero_not_stated: 0,
             items: Vec::new(),
             first_day: None,
             latest_day: None,
@@ -572,10 +592,16 @@ impl<'a> Auditor<'a> {
 
     /// Start a file; its chunks are then given with [`Auditor::add_chunk`] and it is ended
     /// with [`Auditor::end_file`]. Returns the file's index.
-    pub fn begin_file(&mut self, path: &str, columns: &BTreeMap<String, String>) -> usize {
+    pub fn begin_file(
+        &mut self,
+        path: &str,
+        columns: &BTreeMap<String, String>,
+        practice_code: Option<&str>,
+    ) -> usize {
         self.files.push(FileState {
             path: path.to_string(),
             columns: columns.clone(),
+            practice_code: practice_code.map(String::from),
             dates: FileDates {
                 format: self.config.date_format.clone(),
                 days: PlHashMap::default(),
@@ -636,7 +662,8 @@ impl<'a> Auditor<'a> {
     /// the checks in row order.
     fn rows(&mut self, fi: usize, chunk: &Chunk) -> Result<()> {
         let file = &self.files[fi];
-        let c = Columns::of(chunk, &file.columns);
+        let fixed = file.practice_code.clone();
+        let c = Columns::of(chunk, &file.columns, fixed.as_deref());
         let (who, what, dates) = (&mut self.who, &mut self.what, &file.dates.days);
         std::thread::scope(|s| {
             let half = s.spawn(|| who.chunk(&c));
@@ -789,18 +816,23 @@ impl<'a> Auditor<'a> {
                 RowOutcome::Used {
                     quantity,
                     explicit_days,
-                } => self.items.push(Item {
-                    line,
-                    quantity,
-                    explicit_days: explicit_days.unwrap_or(f64::NAN),
-                    file: fi as u32,
-                    patient,
-                    practice,
-                    extract_ics: self.who.ics[row],
-                    issue_day: day,
-                    product: self.what.outcomes[oi as usize].used,
-                    dose: self.what.dose[row],
-                }),
+                } => {
+                    if explicit_days.is_none() && values::is_zero_days(cell(c.days, row)) {
+                        self.days_zero_not_stated += 1;
+                    }
+                    self.items.push(Item {
+                        line,
+                        quantity,
+                        explicit_days: explicit_days.unwrap_or(f64::NAN),
+                        file: fi as u32,
+                        patient,
+                        practice,
+                        extract_ics: self.who.ics[row],
+                        issue_day: day,
+                        product: self.what.outcomes[oi as usize].used,
+                        dose: self.what.dose[row],
+                    })
+                }
                 _ => {}
             }
         }
@@ -862,6 +894,7 @@ impl<'a> Auditor<'a> {
             distinct_dose_texts,
             distinct_products: self.what.product_cache.len(),
             findings: Vec::new(),
+            days_zero_not_stated: self.days_zero_not_stated,
         };
         let a = &result.accounting;
         result.findings = crate::checks::findings(&crate::checks::InputStats {

@@ -210,6 +210,9 @@ pub struct ReadOptions {
     /// Bytes of text per chunk; 0 means [`CHUNK_BYTES`]. Tests make it small, so that small
     /// files are read in many chunks.
     pub chunk_bytes: usize,
+    /// `--practice-code`: the practice of every row of a file with no practice column (a
+    /// report run inside one practice).
+    pub practice_code: Option<String>,
 }
 
 /// Columns an audit cannot do without.
@@ -1060,10 +1063,21 @@ pub fn map_columns(
             ),
         }
     }
+    if opts.practice_code.is_some() {
+        if let Some(h) = map.get("practice_code") {
+            bail!(
+                "{display} has a practice column ('{}'), and --practice-code is for a file \
+                 without one\nhint: leave out --practice-code, so that each row's own practice \
+                 is used",
+                shown_header(h)
+            );
+        }
+    }
     let missing: Vec<&str> = REQUIRED
         .iter()
         .copied()
         .filter(|c| !map.contains_key(*c))
+        .filter(|c| !(*c == "practice_code" && opts.practice_code.is_some()))
         .collect();
     let has_item = ["drug_name", "dmd_code", "bnf_code"]
         .iter()
@@ -1086,6 +1100,12 @@ pub fn map_columns(
                 .to_string()
         } else {
             let example = missing.first().copied().unwrap_or("drug_name");
+            let practice = if missing.contains(&"practice_code") {
+                "; a report run inside one practice has none: give its ODS code with \
+                 --practice-code CODE"
+            } else {
+                ""
+            };
             let spellings = ALIASES
                 .iter()
                 .find(|(c, _)| *c == example)
@@ -1093,7 +1113,7 @@ pub fn map_columns(
                 .unwrap_or_default();
             format!(
                 "name the column {example} (or a usual spelling: {spellings}), or map it with \
-                 --column {example}=\"Your Header\""
+                 --column {example}=\"Your Header\"{practice}"
             )
         };
         bail!(

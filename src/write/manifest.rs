@@ -23,6 +23,8 @@ pub struct Settings<'a> {
     pub date_format: Option<&'a str>,
     /// `--practice-packs`: each practice's code and its folder under `practices/`.
     pub practice_packs: &'a [(String, String)],
+    /// `--practice-code`: the practice of every row of a file with no practice column.
+    pub practice_code: Option<&'a str>,
 }
 
 /// Write `<out>/manifest.json` of `opal audit`.
@@ -207,6 +209,12 @@ fn manifest(
         "outputs": outputs,
         "warnings": r.warnings,
     });
+    if r.days_zero_not_stated > 0 {
+        manifest["days_supply_zero_read_as_not_stated"] = r.days_zero_not_stated.into();
+    }
+    if let Some(code) = args.practice_code {
+        manifest["settings"]["practice_code"] = code.into();
+    }
     if !r.findings.is_empty() {
         manifest["findings"] = r.findings.clone().into();
     }

@@ -3,7 +3,6 @@
 //! date layouts fall across chunk boundaries, and check the audit against line numbers worked
 //! out by hand and against the same file read as one chunk.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -25,8 +24,8 @@ fn audit(
     cfg: &AuditConfig,
 ) -> anyhow::Result<(FileInfo, AuditResult)> {
     let opts = ReadOptions {
-        column_map: BTreeMap::new(),
         chunk_bytes,
+        ..ReadOptions::default()
     };
     let (mut infos, r) = run_files(
         &[path.to_path_buf()],

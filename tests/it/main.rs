@@ -7,6 +7,7 @@ mod chunks;
 mod dose;
 mod epd;
 mod hostile;
+mod inputs;
 mod products;
 mod properties;
 mod robustness;

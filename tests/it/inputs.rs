@@ -1,0 +1,131 @@
+//! Extracts as people have them (issue 25): a report run inside one practice, with no practice
+//! column (`--practice-code`); a research extract's duration of 0 for "not recorded". Every
+//! number is worked by hand in the comments; the audit date is 2026-10-31.
+
+use super::{opal, read};
+use std::path::Path;
+
+fn audit(dir: &Path, name: &str, text: &str, extra: &[&str]) -> (i32, String, std::path::PathBuf) {
+    let path = dir.join(format!("{name}.csv"));
+    std::fs::write(&path, text).unwrap();
+    let out = dir.join(name);
+    let mut args = vec![
+        "audit",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, stderr) = opal(&args);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (code, stderr, out)
+}
+
+fn manifest(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// A report run inside one practice has no practice column. Without --practice-code the run
+/// says so and how; with it every row is that practice's. S1: MST Continus 60 mg, 56 tablets
+/// "2 bd" on 2026-10-20: 4 a day, 14 days, 56 × 60 ÷ 14 = 240 mg OME a day. With a practice
+/// column, --practice-code is an error naming the column.
+#[test]
+fn a_single_practice_report_runs_with_practice_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "patient_id,issue_date,drug_name,quantity,dose_text\n\
+                S1,2026-10-20,MST Continus 60mg tablets,56,2 bd\n\
+                S2,2026-10-04,MST Continus 10mg tablets,56,1 bd\n";
+    let (code, stderr, _) = audit(dir.path(), "plain", text, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("no column for practice_code") && stderr.contains("--practice-code CODE"),
+        "{stderr}"
+    );
+    let (code, stderr, out) = audit(dir.path(), "s1", text, &["--practice-code", "Y90001"]);
+    assert_eq!(code, 0, "{stderr}");
+    let items = read(&out.join("items.csv"));
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|i| i["practice_code"] == "Y90001"));
+    let s1 = items.iter().find(|i| i["patient_id"] == "S1").unwrap();
+    assert_eq!(
+        (s1["days_supply"].as_str(), s1["ome_mg_day"].as_str()),
+        ("14", "240")
+    );
+    let summary = read(&out.join("practice_summary.csv"));
+    assert_eq!(summary.len(), 1);
+    assert_eq!(summary[0]["code"], "Y90001");
+    assert_eq!(manifest(&out)["settings"]["practice_code"], "Y90001");
+
+    let with_column = "patient_id,practice_code,issue_date,drug_name,quantity\nS1,A81001,2026-10-20,MST Continus 60mg tablets,56\n";
+    let (code, stderr, _) = audit(
+        dir.path(),
+        "col",
+        with_column,
+        &["--practice-code", "Y90001"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("has a practice column ('practice_code')"),
+        "{stderr}"
+    );
+    let (code, stderr, _) = audit(
+        dir.path(),
+        "nhs",
+        text,
+        &["--practice-code", "943-476-5919"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("looks like an NHS number") && !stderr.contains("5919"),
+        "{stderr}"
+    );
+}
+
+/// CPRD Aurum writes a duration of 0 where none was recorded: not stated, so the directions
+/// give the days (C1: 56 MST 60 mg "1 bd" = 28 days, 120 mg/day) or the default 28 (C2, no
+/// directions); counted in the manifest. A negative duration is still rejected (C3).
+#[test]
+fn a_duration_of_zero_is_not_stated() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "patient_id,practice_code,issue_date,drug_name,quantity,dose_text,days_supply\n\
+                C1,A81001,2026-10-04,MST Continus 60mg tablets,56,1 bd,0\n\
+                C2,A81001,2026-10-04,MST Continus 60mg tablets,56,,0\n\
+                C3,A81001,2026-10-04,MST Continus 60mg tablets,56,1 bd,-3\n\
+                C4,A81001,2026-10-04,MST Continus 60mg tablets,56,1 bd,14\n";
+    let (code, stderr, out) = audit(dir.path(), "cprd", text, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let items = read(&out.join("items.csv"));
+    let of = |p: &str| items.iter().find(|i| i["patient_id"] == p).unwrap().clone();
+    assert_eq!(
+        (
+            of("C1")["days_supply"].as_str(),
+            of("C1")["days_supply_source"].as_str()
+        ),
+        ("28", "dose")
+    );
+    assert_eq!(of("C1")["ome_mg_day"], "120");
+    assert_eq!(
+        (
+            of("C2")["days_supply"].as_str(),
+            of("C2")["days_supply_source"].as_str()
+        ),
+        ("28", "default")
+    );
+    // C4's stated 14 days stand: 3360 mg over 14 days, 240 a day.
+    assert_eq!(
+        (
+            of("C4")["days_supply_source"].as_str(),
+            of("C4")["ome_mg_day"].as_str()
+        ),
+        ("explicit", "240")
+    );
+    let rejected = read(&out.join("rejected.csv"));
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["column"], "days_supply");
+    let m = manifest(&out);
+    assert_eq!(m["days_supply_zero_read_as_not_stated"], 2);
+    assert_eq!(m["rows"]["used"], 3);
+}
