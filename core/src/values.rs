@@ -408,7 +408,7 @@ pub fn parse_days(text: &str) -> Result<Option<f64>, String> {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
         // CPRD (and some practice systems) write 0 for a duration not recorded: not stated,
         // so the days come from the directions or the default (METHOD.md §5).
-        Ok(v) if v == 0.0 => Ok(None),
+        Ok(0.0) => Ok(None),
         Ok(_) => Err(format!("days supply '{}' must be above zero", text.trim())),
         Err(_) => Err(format!("days supply '{}' is not a number", text.trim())),
     }
