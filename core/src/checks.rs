@@ -185,6 +185,13 @@ pub fn check_row<'a>(row: &RowFacts<'a>, settings: &RowSettings) -> RowOutcome<'
         };
         return reject(Column::IssueDate, why, true);
     };
+    if day <= crate::values::PLACEHOLDER_DAY {
+        let why = format!(
+            "issue date {} is a placeholder for no date, not a date of issue",
+            format_day(day)
+        );
+        return reject(Column::IssueDate, why, true);
+    }
     if settings.as_of.is_none() && day > settings.today {
         let why = format!(
             "issue date is in the future (after today, {})",
@@ -651,6 +658,34 @@ mod tests {
             ..InputStats::default()
         };
         assert_eq!(f(cprd), 2);
+    }
+
+    /// 1900-01-01 and before are placeholders, rejected as no date; 1900-01-02 is a date.
+    #[test]
+    fn placeholder_dates_are_no_date() {
+        let mut acc = Accounting::default();
+        for d in ["1900-01-01", "1000-01-01"] {
+            let o = check(&Row { date: d, ..row() }, &settings(None), &mut acc);
+            let (column, why) = rejected_on(&o).unwrap();
+            assert_eq!(column, Column::IssueDate);
+            assert!(
+                why.ends_with("is a placeholder for no date, not a date of issue"),
+                "{why}"
+            );
+        }
+        let o = check(
+            &Row {
+                date: "1900-01-02",
+                ..row()
+            },
+            &settings(None),
+            &mut acc,
+        );
+        assert!(matches!(o, RowOutcome::Used { .. }), "{o:?}");
+        assert_eq!(
+            crate::values::days_from_civil(1900, 1, 1),
+            Some(crate::values::PLACEHOLDER_DAY)
+        );
     }
 
     #[test]

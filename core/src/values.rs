@@ -9,6 +9,10 @@ use std::fmt;
 /// A calendar day: days since 1970-01-01.
 pub type Day = i32;
 
+/// 1900-01-01 (-25567): a date on or before it is a placeholder ("no date": Excel's day 0, a
+/// system's default), never a date of issue (issue 25.5).
+pub const PLACEHOLDER_DAY: Day = -25_567;
+
 /// Days since 1970-01-01 of a valid civil date (proleptic Gregorian).
 pub fn days_from_civil(y: i32, m: u32, d: u32) -> Option<Day> {
     if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) || !(1000..=9999).contains(&y) {
@@ -414,6 +418,23 @@ pub fn parse_days(text: &str) -> Result<Option<f64>, String> {
     }
 }
 
+/// A code or number cell without the guard a spreadsheet puts on text it must not turn into
+/// a number (issue 25.5): a leading `'` (`'38754011000001109`) or a formula of a string
+/// (`="38754011000001109"`). Anything else is returned as it is.
+pub fn excel_guard(text: &str) -> &str {
+    if let Some(inner) = text
+        .strip_prefix("=\"")
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| !t.contains('"'))
+    {
+        return inner.trim();
+    }
+    match text.strip_prefix('\'') {
+        Some(rest) if !rest.is_empty() && !rest.contains('\'') => rest.trim(),
+        _ => text,
+    }
+}
+
 /// Whether a duration cell says 0 (read as not stated by [`parse_days`]), for the count of
 /// such rows in the manifest.
 pub fn is_zero_days(text: &str) -> bool {
@@ -664,6 +685,22 @@ mod tests {
         assert!(parse_days("-0.5").is_err());
         assert!(parse_days("x").is_err());
         assert!(is_zero_days("0") && is_zero_days(" 0.0 ") && is_zero_days("0 days"));
+        // Excel's text guards, taken off codes and numbers.
+        assert_eq!(excel_guard("'38754011000001109"), "38754011000001109");
+        assert_eq!(excel_guard("=\"38754011000001109\""), "38754011000001109");
+        assert_eq!(excel_guard("=\"0407020A0AAAFAF\""), "0407020A0AAAFAF");
+        assert_eq!(excel_guard("'56"), "56");
+        for kept in [
+            "38754011000001109",
+            "'",
+            "''x'",
+            "=\"a\"b\"",
+            "=SUM(A1)",
+            "it's",
+            "",
+        ] {
+            assert_eq!(excel_guard(kept), kept);
+        }
         assert!(
             !is_zero_days("") && !is_zero_days("28") && !is_zero_days("-0") && !is_zero_days("x")
         );

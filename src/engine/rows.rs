@@ -422,8 +422,14 @@ impl<'a> What<'a> {
                 dates.get(date_text).copied().flatten().unwrap_or(NO_DAY)
             });
             self.day.push(day);
-            let (name, dmd, bnf) = (cell(c.name, row), cell(c.dmd, row), cell(c.bnf, row));
-            let (qty_text, qty_unit) = (cell(c.qty, row), cell(c.qty_unit, row));
+            // Codes and quantities without a spreadsheet's text guard ('123, ="123").
+            let guard = values::excel_guard;
+            let (name, dmd, bnf) = (
+                cell(c.name, row),
+                guard(cell(c.dmd, row)),
+                guard(cell(c.bnf, row)),
+            );
+            let (qty_text, qty_unit) = (guard(cell(c.qty, row)), cell(c.qty_unit, row));
             let mut flags = 0;
             if date_text.is_empty() {
                 flags |= DATE_EMPTY;
@@ -718,7 +724,9 @@ impl<'a> Auditor<'a> {
             let ics = self.who.ics[row];
             let day = self.what.day[row];
             let flags = self.what.flags[row];
-            if day != NO_DAY && (config.as_of.is_some() || day <= config.today) {
+            if day > crate::values::PLACEHOLDER_DAY
+                && (config.as_of.is_some() || day <= config.today)
+            {
                 self.first_day = Some(self.first_day.map_or(day, |f| f.min(day)));
                 self.latest_day = Some(self.latest_day.map_or(day, |l| l.max(day)));
             }
@@ -796,13 +804,13 @@ impl<'a> Auditor<'a> {
                 }
                 RowOutcome::Unresolved(reason) => {
                     self.practice_unresolved[practice as usize] += 1;
-                    let bnf = cell(c.bnf, row);
+                    let bnf = values::excel_guard(cell(c.bnf, row));
                     self.unresolved.push(Unresolved {
                         file: path.to_string(),
                         line,
                         practice_code: self.who.practices.ids[practice as usize].clone(),
                         drug_name: cell(c.name, row).to_string(),
-                        dmd_code: cell(c.dmd, row).to_string(),
+                        dmd_code: values::excel_guard(cell(c.dmd, row)).to_string(),
                         bnf_code: crate::resolve::repair_bnf(bnf).unwrap_or_else(|| bnf.into()),
                         reason: reason.to_string(),
                     });

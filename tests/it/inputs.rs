@@ -129,3 +129,31 @@ fn a_duration_of_zero_is_not_stated() {
     assert_eq!(m["days_supply_zero_read_as_not_stated"], 2);
     assert_eq!(m["rows"]["used"], 3);
 }
+
+/// Excel's text guards on codes and numbers are taken off ('2883211000001103,
+/// ="36057211000001102", '56), so the dm+d ids resolve (MST Continus 60 mg and hydromorphone
+/// 16 mg MR capsules); a placeholder issue date (1900-01-01) is rejected as no date, and does not
+/// become the extract's first issue date.
+#[test]
+fn excel_guards_are_taken_off_and_placeholder_dates_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "patient_id,practice_code,issue_date,dmd_code,quantity,dose_text\n\
+                E1,A81001,2026-10-04,'2883211000001103,'56,1 bd\n\
+                E2,A81001,2026-10-04,\"=\"\"36057211000001102\"\"\",56,1 bd\n\
+                E3,A81001,1900-01-01,'2883211000001103,56,1 bd\n";
+    let (code, stderr, out) = audit(dir.path(), "guards", text, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let items = read(&out.join("items.csv"));
+    let ids: Vec<&str> = items.iter().map(|i| i["dmd_id"].as_str()).collect();
+    assert_eq!(ids, ["2883211000001103", "36057211000001102"]);
+    assert_eq!(items[0]["quantity"], "56");
+    let rejected = read(&out.join("rejected.csv"));
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["column"], "issue_date");
+    assert!(
+        rejected[0]["reason"].contains("placeholder for no date"),
+        "{:?}",
+        rejected[0]
+    );
+    assert_eq!(manifest(&out)["first_issue_date"], "2026-10-04");
+}
