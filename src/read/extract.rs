@@ -398,6 +398,7 @@ type Raw = Box<dyn Read + Send>;
 enum Text {
     Plain(Hashing<Raw>),
     Gzip(Box<flate2::read::MultiGzDecoder<Hashing<Raw>>>),
+    Utf16(Box<Utf16<Hashing<Raw>>>),
 }
 
 impl Read for Text {
@@ -405,6 +406,7 @@ impl Read for Text {
         match self {
             Text::Plain(r) => r.read(buf),
             Text::Gzip(r) => r.read(buf),
+            Text::Utf16(r) => r.read(buf),
         }
     }
 }
@@ -414,7 +416,57 @@ impl Text {
         match self {
             Text::Plain(r) => r.finish(),
             Text::Gzip(r) => r.into_inner().finish(),
+            Text::Utf16(r) => r.inner.finish(),
         }
+    }
+}
+
+/// UTF-16 text with a byte-order mark (Excel's "Unicode text", some EMIS exports), read as
+/// UTF-8 a block at a time (encoding_rs's decoder, which drops the mark), so that the rest of
+/// the reading path sees the text as any other.
+struct Utf16<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    /// Bytes of `output` already handed out.
+    given: usize,
+    done: bool,
+}
+
+impl<R: Read> Utf16<R> {
+    fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Utf16<R> {
+        Utf16 {
+            inner,
+            decoder: encoding.new_decoder_with_bom_removal(),
+            input: vec![0; 1 << 16],
+            output: Vec::with_capacity(3 << 16),
+            given: 0,
+            done: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Utf16<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.given == self.output.len() && !self.done {
+            let n = self.inner.read(&mut self.input)?;
+            let last = n == 0;
+            self.output.clear();
+            self.given = 0;
+            let room = self.decoder.max_utf8_buffer_length(n).unwrap_or(3 * n + 16);
+            self.output.resize(room, 0);
+            let (_, read, written, _) =
+                self.decoder
+                    .decode_to_utf8(&self.input[..n], &mut self.output, last);
+            debug_assert_eq!(read, n);
+            self.output.truncate(written);
+            self.done = last;
+        }
+        let take = buf.len().min(self.output.len() - self.given);
+        buf[..take].copy_from_slice(&self.output[self.given..self.given + take]);
+        self.given += take;
+        Ok(take)
     }
 }
 
@@ -616,6 +668,10 @@ pub fn open_table(path: &Path, chunk_bytes: usize, map: MapColumns) -> Result<Ex
     };
     let mut src = if gzip {
         Text::Gzip(Box::new(flate2::read::MultiGzDecoder::new(raw)))
+    } else if magic.starts_with(&[0xFF, 0xFE]) {
+        Text::Utf16(Box::new(Utf16::new(raw, encoding_rs::UTF_16LE)))
+    } else if magic.starts_with(&[0xFE, 0xFF]) {
+        Text::Utf16(Box::new(Utf16::new(raw, encoding_rs::UTF_16BE)))
     } else {
         Text::Plain(raw)
     };

@@ -157,3 +157,54 @@ fn excel_guards_are_taken_off_and_placeholder_dates_rejected() {
     );
     assert_eq!(manifest(&out)["first_issue_date"], "2026-10-04");
 }
+
+/// UTF-16 with a byte-order mark, little- and big-endian (Excel's "Unicode text", tab
+/// separated; some EMIS exports), reads as the same text in UTF-8 does: the same items, with
+/// a name outside ASCII (é) intact.
+#[test]
+fn utf16_with_a_byte_order_mark_reads_as_utf8_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "patient_id\tpractice_code\tissue_date\tdrug_name\tquantity\tdose_text\n\
+                P1\tA81001\t2026-10-04\tMST Continus 60mg tablets\t56\t1 bd\n\
+                Pé2\tA81001\t2026-10-04\tZomorph 30mg modified-release capsules\t56\t1 bd\n";
+    let utf8 = dir.path().join("utf8.csv");
+    std::fs::write(&utf8, text).unwrap();
+    let le: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let be: Vec<u8> = [0xFE, 0xFF]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+        .collect();
+    let items = |name: &str, bytes: Option<&[u8]>| {
+        let path = dir.path().join(format!("{name}.txt"));
+        match bytes {
+            Some(b) => std::fs::write(&path, b).unwrap(),
+            None => std::fs::copy(&utf8, &path).map(|_| ()).unwrap(),
+        }
+        let out = dir.path().join(name);
+        let (code, _, stderr) = opal(&[
+            "audit",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--as-of",
+            "2026-10-31",
+            "--quiet",
+        ]);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        read(&out.join("items.csv"))
+            .into_iter()
+            .map(|mut r| {
+                r.remove("file");
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    let want = items("utf8", None);
+    assert_eq!(want.len(), 2);
+    assert_eq!(want[1]["patient_id"], "Pé2");
+    assert_eq!(items("le", Some(&le)), want);
+    assert_eq!(items("be", Some(&be)), want);
+}
