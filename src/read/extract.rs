@@ -53,6 +53,8 @@ const ALIASES: &[(&str, &[&str])] = &[
             "pid",
             "personid",
             "pseudoid",
+            // research layouts: CPRD Aurum, OMOP CDM
+            "patid",
         ],
     ),
     (
@@ -78,6 +80,8 @@ const ALIASES: &[(&str, &[&str])] = &[
             "gppractice",
             "practicenationalcode",
             "organisationodscode",
+            // CPRD Aurum
+            "pracid",
         ],
     ),
     (
@@ -93,6 +97,8 @@ const ALIASES: &[(&str, &[&str])] = &[
             "eventdate",
             "dateprescribed",
             "issuedon",
+            // OMOP CDM drug_exposure
+            "drugexposurestartdate",
         ],
     ),
     (
@@ -111,6 +117,8 @@ const ALIASES: &[(&str, &[&str])] = &[
             "description",
             "medicationdescription",
             "term",
+            // CPRD Aurum's product dictionary
+            "termfromemis",
         ],
     ),
     (
@@ -126,6 +134,8 @@ const ALIASES: &[(&str, &[&str])] = &[
             "conceptid",
             "dmdconceptid",
             "snomedctcode",
+            // OMOP CDM drug_exposure, where the source value is the dm+d id
+            "drugsourcevalue",
         ],
     ),
     (

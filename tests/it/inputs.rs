@@ -208,3 +208,39 @@ fn utf16_with_a_byte_order_mark_reads_as_utf8_does() {
     assert_eq!(items("le", Some(&le)), want);
     assert_eq!(items("be", Some(&be)), want);
 }
+
+/// An OMOP CDM `drug_exposure` table (person_id, drug_exposure_start_date, drug_source_value
+/// holding the dm+d id, quantity, days_supply, sig) reads by its own headers; it has no
+/// practice, so --practice-code gives it. O1: MST Continus 60 mg (2883211000001103), 56
+/// tablets over a stated 28 days, 3360 ÷ 28 = 120 mg OME a day; O2: a stated 0 days is not
+/// stated, so "2 bd" gives 14 days, 240 a day.
+#[test]
+fn an_omop_drug_exposure_table_reads_by_its_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "drug_exposure_id,person_id,drug_concept_id,drug_exposure_start_date,drug_exposure_end_date,drug_source_value,quantity,days_supply,sig\n\
+                1,O1,40221385,2026-10-04,2026-10-31,2883211000001103,56,28,1 bd\n\
+                2,O2,40221385,2026-10-20,2026-11-02,2883211000001103,56,0,2 bd\n";
+    let (code, stderr, out) = audit(dir.path(), "omop", text, &["--practice-code", "Y90001"]);
+    assert_eq!(code, 0, "{stderr}");
+    let items = read(&out.join("items.csv"));
+    let of = |p: &str| items.iter().find(|i| i["patient_id"] == p).unwrap().clone();
+    assert_eq!(
+        (
+            of("O1")["days_supply"].as_str(),
+            of("O1")["ome_mg_day"].as_str()
+        ),
+        ("28", "120")
+    );
+    assert_eq!(
+        (
+            of("O2")["days_supply_source"].as_str(),
+            of("O2")["ome_mg_day"].as_str()
+        ),
+        ("dose", "240")
+    );
+    assert!(items.iter().all(|i| i["dmd_id"] == "2883211000001103"));
+    let m = manifest(&out);
+    let cols = &m["inputs"][0]["columns"];
+    assert_eq!(cols["issue_date"], "drug_exposure_start_date", "{cols}");
+    assert_eq!(cols["dmd_code"], "drug_source_value", "{cols}");
+}
