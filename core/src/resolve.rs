@@ -329,6 +329,19 @@ impl<'d> Resolver<'d> {
         if let Some(e) = self.dict.by_loose_name(&norm) {
             return self.entry_resolution(e, MatchedBy::Name);
         }
+        // A trailing supplier in brackets, as dm+d's AMP names and GP Connect give them
+        // ("MST Continus 60mg tablets (Napp Pharmaceuticals Ltd)"): the name without it, so
+        // that the product's dm+d id is found rather than only its parsed numbers.
+        if let Some(bare) = without_trailing_brackets(name) {
+            let bare = names::normalise(bare);
+            if let Some(e) = self
+                .dict
+                .by_name(&bare)
+                .or_else(|| self.dict.by_loose_name(&bare))
+            {
+                return self.entry_resolution(e, MatchedBy::Name);
+            }
+        }
         match names::parse(&norm, self.dict.learnt_brands(), &NameHints::default()) {
             Ok(parsed) => {
                 let generic = self.dict.find_generic(
@@ -379,6 +392,16 @@ impl<'d> Resolver<'d> {
             Err(NameFailure::Incomplete(why)) => Resolution::unresolved(why),
         }
     }
+}
+
+/// A name without its trailing bracketed part (a supplier: `(Napp Pharmaceuticals Ltd)`), when
+/// it has one and something is left.
+fn without_trailing_brackets(name: &str) -> Option<&str> {
+    let t = name.trim_end();
+    let inner = t.strip_suffix(')')?;
+    let open = inner.rfind('(')?;
+    let bare = inner[..open].trim_end();
+    (!bare.is_empty()).then_some(bare)
 }
 
 #[cfg(test)]
@@ -432,6 +455,29 @@ mod tests {
             let x = r("", "", name);
             assert_ne!(x.status, Status::NotOpioid, "{name}: {x:?}");
         }
+    }
+
+    /// A trailing supplier in brackets is taken off before the dictionary is asked, so the
+    /// AMP's (or VMP's) dm+d id is found: MST Continus 60 mg's AMP is 2883211000001103.
+    #[test]
+    fn a_trailing_supplier_is_taken_off_for_the_dictionary() {
+        let x = r(
+            "",
+            "",
+            "MST Continus 60mg tablets (Napp Pharmaceuticals Ltd)",
+        );
+        assert_eq!(x.matched_by, Some(MatchedBy::Name));
+        assert_eq!(x.product.unwrap().dmd_id, "2883211000001103");
+        let x = r(
+            "",
+            "",
+            "Zomorph 30mg modified-release capsules (Ethypharm UK Ltd)",
+        );
+        assert_eq!(x.matched_by, Some(MatchedBy::Name), "{x:?}");
+        assert!(!x.product.unwrap().dmd_id.is_empty());
+        assert_eq!(without_trailing_brackets("A (B)"), Some("A"));
+        assert_eq!(without_trailing_brackets("(B)"), None);
+        assert_eq!(without_trailing_brackets("A (B) C"), None);
     }
 
     #[test]
