@@ -291,6 +291,7 @@ pub fn run(args: Args) -> Result<()> {
         format: args.output.format.extension(),
         date_format: args.method.date_format.as_deref(),
         practice_code: args.method.practice_code.as_deref(),
+        patient_practices: args.method.patient_practices.as_deref(),
         practice_packs: &practice_packs,
     };
     crate::write::manifest::write_audit_manifest(&out, &refs, &files, &result, &config, &written)?;

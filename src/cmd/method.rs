@@ -83,6 +83,11 @@ pub struct MethodArgs {
     /// inside one practice (SystmOne, EMIS). An error when the file has one.
     #[arg(long, value_name = "CODE")]
     pub practice_code: Option<String>,
+    /// Each patient's practice, for a file with no practice column whose practices are in
+    /// another table (OMOP's person/care_site, a research extract's patient file): a CSV of
+    /// patient_id,practice_code. A patient not in it is a rejected row.
+    #[arg(long, value_name = "FILE", conflicts_with = "practice_code")]
+    pub patient_practices: Option<PathBuf>,
     /// Map a column: --column patient_id="Patient Ref" (repeatable).
     #[arg(long = "column", value_name = "NAME=HEADER")]
     pub columns: Vec<String>,
@@ -229,6 +234,12 @@ impl MethodArgs {
                 column_map,
                 chunk_bytes: 0,
                 practice_code,
+                patient_practices: args
+                    .patient_practices
+                    .as_deref()
+                    .map(crate::read::reference::read_patient_practices)
+                    .transpose()?
+                    .map(std::sync::Arc::new),
             },
             practice_warnings,
         })

@@ -248,7 +248,12 @@ pub fn read_files(
     for path in paths {
         progress(path);
         let mut reader = crate::read::extract::open_extract(path, opts)?;
-        let fi = auditor.begin_file(&reader.path, &reader.columns, opts.practice_code.as_deref());
+        let practice = match (&opts.practice_code, &opts.patient_practices) {
+            (Some(code), _) => rows::PracticeSource::Fixed(code.clone()),
+            (None, Some(map)) => rows::PracticeSource::ByPatient(map.clone()),
+            (None, None) => rows::PracticeSource::Column,
+        };
+        let fi = auditor.begin_file(&reader.path, &reader.columns, practice);
         let (mut waited, mut worked) = (0.0, 0.0);
         loop {
             let t = std::time::Instant::now();

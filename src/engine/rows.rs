@@ -125,8 +125,8 @@ impl FileDates {
 struct FileState {
     path: String,
     columns: BTreeMap<String, String>,
-    /// `--practice-code`: every row's practice, the file having no practice column.
-    practice_code: Option<String>,
+    /// Where a row's practice comes from when the file has no practice column.
+    practice: PracticeSource,
     dates: FileDates,
     /// Chunks read before the date layout was settled (the first dates were all ambiguous).
     pending: Vec<Chunk>,
@@ -172,6 +172,22 @@ pub struct Auditor<'a> {
 
 /// No id: the cell was empty (or, for a product, there was no name or code at all).
 const NONE: u32 = u32::MAX;
+
+/// Where a row's practice comes from.
+#[derive(Debug, Clone, Default)]
+pub enum PracticeSource {
+    /// The file's practice column.
+    #[default]
+    Column,
+    /// `--practice-code`: every row's, the file having no practice column.
+    Fixed(String),
+    /// `--patient-practices`: each patient's.
+    ByPatient(std::sync::Arc<std::collections::HashMap<String, String>>),
+}
+
+/// The practice of a patient missing from `--patient-practices`: not a code (it has a control
+/// character), so its rows are rejected with their reason.
+const NOT_LISTED: &str = "\u{1}not in --patient-practices";
 /// No day: the date was empty or not a date in the file's layout.
 const NO_DAY: Day = Day::MIN;
 
@@ -221,10 +237,15 @@ impl Who {
                 let p = id(&mut self.practices, c.practice_of(row));
                 if p != NONE && p as usize == self.bad_practice.len() {
                     let code = &self.practices.ids[p as usize];
-                    self.bad_practice.push(invisible_id(code).or_else(|| {
-                        looks_like_nhs_number(code)
-                            .then_some("practice_code looks like an NHS number (a shifted row?)")
-                    }));
+                    self.bad_practice.push(if code == NOT_LISTED {
+                        Some("the patient is not in --patient-practices, so has no practice")
+                    } else {
+                        invisible_id(code).or_else(|| {
+                            looks_like_nhs_number(code).then_some(
+                                "practice_code looks like an NHS number (a shifted row?)",
+                            )
+                        })
+                    });
                 }
                 p
             });
@@ -293,8 +314,8 @@ struct Columns<'c> {
     dose: Option<Field<'c>>,
     days: Option<Field<'c>>,
     ics: Option<Field<'c>>,
-    /// `--practice-code`, for a file with no practice column.
-    practice_fixed: Option<&'c str>,
+    /// Where the practice comes from when the file has no practice column.
+    practice_source: &'c PracticeSource,
 }
 
 impl<'c> Columns<'c> {
@@ -315,7 +336,7 @@ impl<'c> Columns<'c> {
     fn of(
         chunk: &'c Chunk,
         columns: &BTreeMap<String, String>,
-        practice_fixed: Option<&'c str>,
+        practice_source: &'c PracticeSource,
     ) -> Columns<'c> {
         let col = |c: &str| chunk.column(columns.get(c));
         Columns {
@@ -331,14 +352,18 @@ impl<'c> Columns<'c> {
             dose: col("dose_text"),
             days: col("days_supply"),
             ics: col("ics_code"),
-            practice_fixed,
+            practice_source,
         }
     }
 
-    /// A row's practice: its cell, or `--practice-code` for a file without the column.
+    /// A row's practice: its cell; for a file without the column, `--practice-code`, or the
+    /// patient's in `--patient-practices` ([`NOT_LISTED`] when the patient is not there).
     fn practice_of(&self, row: usize) -> &'c str {
-        match (self.practice, self.practice_fixed) {
-            (None, Some(code)) => code,
+        match (self.practice, self.practice_source) {
+            (None, PracticeSource::Fixed(code)) => code,
+            (None, PracticeSource::ByPatient(map)) => map
+                .get(cell(self.patient, row))
+                .map_or(NOT_LISTED, String::as_str),
             (col, _) => cell(col, row),
         }
     }
@@ -602,12 +627,12 @@ impl<'a> Auditor<'a> {
         &mut self,
         path: &str,
         columns: &BTreeMap<String, String>,
-        practice_code: Option<&str>,
+        practice: PracticeSource,
     ) -> usize {
         self.files.push(FileState {
             path: path.to_string(),
             columns: columns.clone(),
-            practice_code: practice_code.map(String::from),
+            practice,
             dates: FileDates {
                 format: self.config.date_format.clone(),
                 days: PlHashMap::default(),
@@ -668,8 +693,8 @@ impl<'a> Auditor<'a> {
     /// the checks in row order.
     fn rows(&mut self, fi: usize, chunk: &Chunk) -> Result<()> {
         let file = &self.files[fi];
-        let fixed = file.practice_code.clone();
-        let c = Columns::of(chunk, &file.columns, fixed.as_deref());
+        let source = file.practice.clone();
+        let c = Columns::of(chunk, &file.columns, &source);
         let (who, what, dates) = (&mut self.who, &mut self.what, &file.dates.days);
         std::thread::scope(|s| {
             let half = s.spawn(|| who.chunk(&c));

@@ -203,6 +203,15 @@ const ALIASES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The usual spellings of a canonical column (normalised), for the reference files that name
+/// patients and practices as extracts do.
+pub fn aliases_of(canonical: &str) -> &'static [&'static str] {
+    ALIASES
+        .iter()
+        .find(|(c, _)| *c == canonical)
+        .map_or(&[], |(_, a)| a)
+}
+
 /// Letters and digits of a header, lower case: `Date of Issue` → `dateofissue`.
 pub fn normalise_header(h: &str) -> String {
     h.trim_start_matches('\u{feff}')
@@ -223,6 +232,8 @@ pub struct ReadOptions {
     /// `--practice-code`: the practice of every row of a file with no practice column (a
     /// report run inside one practice).
     pub practice_code: Option<String>,
+    /// `--patient-practices`: each patient's practice, for a file with no practice column.
+    pub patient_practices: Option<std::sync::Arc<std::collections::HashMap<String, String>>>,
 }
 
 /// Columns an audit cannot do without.
@@ -1129,12 +1140,18 @@ pub fn map_columns(
             ),
         }
     }
-    if opts.practice_code.is_some() {
+    let fixed = if opts.practice_code.is_some() {
+        Some("--practice-code")
+    } else if opts.patient_practices.is_some() {
+        Some("--patient-practices")
+    } else {
+        None
+    };
+    if let Some(option) = fixed {
         if let Some(h) = map.get("practice_code") {
             bail!(
-                "{display} has a practice column ('{}'), and --practice-code is for a file \
-                 without one\nhint: leave out --practice-code, so that each row's own practice \
-                 is used",
+                "{display} has a practice column ('{}'), and {option} is for a file without \
+                 one\nhint: leave out {option}, so that each row's own practice is used",
                 shown_header(h)
             );
         }
@@ -1143,7 +1160,7 @@ pub fn map_columns(
         .iter()
         .copied()
         .filter(|c| !map.contains_key(*c))
-        .filter(|c| !(*c == "practice_code" && opts.practice_code.is_some()))
+        .filter(|c| !(*c == "practice_code" && fixed.is_some()))
         .collect();
     let has_item = ["drug_name", "dmd_code", "bnf_code"]
         .iter()

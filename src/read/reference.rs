@@ -8,7 +8,7 @@
 //! List sizes (`--list-sizes`): a simple CSV `practice_code,list_size`, or the NHS
 //! `gp-reg-pat-prac-*.csv` layouts, where the row with `SEX=ALL` and age `ALL` is the list size.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -280,6 +280,70 @@ pub fn read_exclusions(path: &Path) -> Result<BTreeMap<String, String>> {
             .filter(|r| !r.is_empty())
             .unwrap_or("on the exclusion list");
         out.insert(id.to_string(), reason.to_string());
+    }
+    Ok(out)
+}
+
+/// `--patient-practices`: each patient's practice, for layouts where the practice is in
+/// another table (OMOP's `person`/`care_site`, a research extract's patient file): a CSV with
+/// a patient column and a practice column, by the extracts' own spellings (`patient_id`,
+/// `person_id`, `patid`; `practice_code`, `pracid`, `care_site_id`...). A patient listed
+/// twice with two practices is an error; the values are never shown.
+pub fn read_patient_practices(path: &Path) -> Result<HashMap<String, String>> {
+    let display = path.display();
+    let text = read_text(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let raw: Vec<String> = reader.headers()?.iter().map(String::from).collect();
+    let norm: Vec<String> = raw.iter().map(|h| normalise_header(h)).collect();
+    let find_alias = |canonical: &str, extra: &[&str]| {
+        let aliases = crate::read::extract::aliases_of(canonical);
+        norm.iter().position(|h| {
+            h == &normalise_header(canonical)
+                || aliases.contains(&h.as_str())
+                || extra.contains(&h.as_str())
+        })
+    };
+    let (Some(pc), Some(qc)) = (
+        find_alias("patient_id", &[]),
+        find_alias(
+            "practice_code",
+            &["caresiteid", "caresite", "caresitesourcevalue"],
+        ),
+    ) else {
+        bail!(
+            "{display}: no patient and practice columns (found: {})\nhint: --patient-practices \
+             takes a CSV with patient_id,practice_code",
+            crate::read::extract::headers_found(&raw)
+        );
+    };
+    let mut out: HashMap<String, String> = HashMap::new();
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.with_context(|| format!("{display}: line {line}: cannot read the row"))?;
+        let (patient, practice) = (
+            rec.get(pc).unwrap_or("").trim(),
+            rec.get(qc).unwrap_or("").trim(),
+        );
+        if patient.is_empty() || practice.is_empty() {
+            continue;
+        }
+        if crate::item::looks_like_nhs_number(practice) {
+            bail!(
+                "{display}: line {line}: the practice code looks like an NHS number; the value \
+                 is not shown\nhint: check the columns of the file"
+            );
+        }
+        match out.get(patient) {
+            Some(before) if before != practice => bail!(
+                "{display}: line {line}: a patient is listed with two practices; the values are \
+                 not shown\nhint: keep one row per patient (the practice of the audit date)"
+            ),
+            _ => {
+                out.insert(patient.to_string(), practice.to_string());
+            }
+        }
     }
     Ok(out)
 }

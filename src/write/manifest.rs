@@ -25,6 +25,8 @@ pub struct Settings<'a> {
     pub practice_packs: &'a [(String, String)],
     /// `--practice-code`: the practice of every row of a file with no practice column.
     pub practice_code: Option<&'a str>,
+    /// `--patient-practices`: each patient's practice.
+    pub patient_practices: Option<&'a Path>,
 }
 
 /// Write `<out>/manifest.json` of `opal audit`.
@@ -211,6 +213,9 @@ fn manifest(
     });
     if r.days_zero_not_stated > 0 {
         manifest["days_supply_zero_read_as_not_stated"] = r.days_zero_not_stated.into();
+    }
+    if let Some(p) = file_sha(args.patient_practices) {
+        manifest["patient_practices"] = p;
     }
     if let Some(code) = args.practice_code {
         manifest["settings"]["practice_code"] = code.into();

@@ -244,3 +244,56 @@ fn an_omop_drug_exposure_table_reads_by_its_headers() {
     assert_eq!(cols["issue_date"], "drug_exposure_start_date", "{cols}");
     assert_eq!(cols["dmd_code"], "drug_source_value", "{cols}");
 }
+
+/// `--patient-practices`: the practice of each patient from another table (OMOP's person and
+/// care_site, written as person_id,care_site_id). O1 is Y90001's, O2 Y90002's; O3 is not in
+/// the file, so its row is rejected with the reason, its value not shown.
+#[test]
+fn patient_practices_from_another_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("persons.csv");
+    std::fs::write(&map, "person_id,care_site_id\nO1,Y90001\nO2,Y90002\n").unwrap();
+    let text = "person_id,drug_exposure_start_date,drug_source_value,quantity,days_supply,sig\n\
+                O1,2026-10-04,2883211000001103,56,28,1 bd\n\
+                O2,2026-10-04,2883211000001103,56,28,1 bd\n\
+                O3,2026-10-04,2883211000001103,56,28,1 bd\n";
+    let (code, stderr, out) = audit(
+        dir.path(),
+        "omop",
+        text,
+        &["--patient-practices", map.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let items = read(&out.join("items.csv"));
+    let practices: Vec<(&str, &str)> = items
+        .iter()
+        .map(|i| (i["patient_id"].as_str(), i["practice_code"].as_str()))
+        .collect();
+    assert_eq!(practices, [("O1", "Y90001"), ("O2", "Y90002")]);
+    let rejected = read(&out.join("rejected.csv"));
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["column"], "practice_code");
+    assert!(
+        rejected[0]["reason"].starts_with("the patient is not in --patient-practices"),
+        "{:?}",
+        rejected[0]
+    );
+    assert_eq!(rejected[0]["value"], "");
+    let summary = read(&out.join("practice_summary.csv"));
+    let codes: Vec<&str> = summary.iter().map(|s| s["code"].as_str()).collect();
+    assert_eq!(codes, ["Y90001", "Y90002"]);
+    assert!(manifest(&out)["patient_practices"]["sha256"].is_string());
+    // Both options at once: a usage error.
+    let (code, _, _) = audit(
+        dir.path(),
+        "both",
+        text,
+        &[
+            "--patient-practices",
+            map.to_str().unwrap(),
+            "--practice-code",
+            "Y90001",
+        ],
+    );
+    assert_eq!(code, 2);
+}
