@@ -83,6 +83,9 @@ pub struct RowFacts<'a> {
     pub what_empty: bool,
     /// `None`: the row has no drug name, dm+d code or BNF code at all.
     pub product: Option<ProductFacts<'a>>,
+    /// The row's product code (another system's) is not in `--code-map`: why there is no
+    /// product.
+    pub code_unmapped: bool,
     /// A BNF code that lost its leading zero was read with it restored.
     pub bnf_repaired: bool,
     pub quantity: &'a Result<Quantity, String>,
@@ -203,7 +206,11 @@ pub fn check_row<'a>(row: &RowFacts<'a>, settings: &RowSettings) -> RowOutcome<'
         return RowOutcome::AfterAsOf;
     }
     let Some(product) = row.product else {
-        let why = "no drug name, dm+d code or BNF code (a short row?)".to_string();
+        let why = if row.code_unmapped {
+            "the product code is not in --code-map".to_string()
+        } else {
+            "no drug name, dm+d code or BNF code (a short row?)".to_string()
+        };
         return reject(Column::DrugName, why, true);
     };
     if let Some(why) = product.corrupt {
@@ -465,6 +472,7 @@ mod tests {
             date_empty: r.date.is_empty(),
             date_layout: "YYYY-MM-DD",
             what_empty: r.product.is_none() && r.date.is_empty(),
+            code_unmapped: false,
             product: r.product.map(|(status, reason)| ProductFacts {
                 status,
                 reason,

@@ -88,6 +88,11 @@ pub struct MethodArgs {
     /// patient_id,practice_code. A patient not in it is a rejected row.
     #[arg(long, value_name = "FILE", conflicts_with = "practice_code")]
     pub patient_practices: Option<PathBuf>,
+    /// Another system's product codes (the extract's source_code column: CPRD Aurum's
+    /// prodcodeid) mapped to dm+d ids or product names: CPRD's product dictionary, or any CSV
+    /// of code,dmd_id or code,product_name. A code not in it is a rejected row.
+    #[arg(long, value_name = "FILE")]
+    pub code_map: Option<PathBuf>,
     /// Map a column: --column patient_id="Patient Ref" (repeatable).
     #[arg(long = "column", value_name = "NAME=HEADER")]
     pub columns: Vec<String>,
@@ -238,6 +243,12 @@ impl MethodArgs {
                     .patient_practices
                     .as_deref()
                     .map(crate::read::reference::read_patient_practices)
+                    .transpose()?
+                    .map(std::sync::Arc::new),
+                code_map: args
+                    .code_map
+                    .as_deref()
+                    .map(crate::read::reference::read_code_map)
                     .transpose()?
                     .map(std::sync::Arc::new),
             },

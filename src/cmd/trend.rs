@@ -209,6 +209,7 @@ pub fn run(args: Args) -> Result<()> {
         date_format: args.method.date_format.as_deref(),
         practice_code: args.method.practice_code.as_deref(),
         patient_practices: args.method.patient_practices.as_deref(),
+        code_map: args.method.code_map.as_deref(),
         practice_packs: &[],
     };
     let trend = crate::write::manifest::trend_entry(

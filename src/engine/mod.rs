@@ -253,7 +253,12 @@ pub fn read_files(
             (None, Some(map)) => rows::PracticeSource::ByPatient(map.clone()),
             (None, None) => rows::PracticeSource::Column,
         };
-        let fi = auditor.begin_file(&reader.path, &reader.columns, practice);
+        let fi = auditor.begin_file(
+            &reader.path,
+            &reader.columns,
+            practice,
+            opts.code_map.clone(),
+        );
         let (mut waited, mut worked) = (0.0, 0.0);
         loop {
             let t = std::time::Instant::now();

@@ -127,6 +127,8 @@ struct FileState {
     columns: BTreeMap<String, String>,
     /// Where a row's practice comes from when the file has no practice column.
     practice: PracticeSource,
+    /// `--code-map`, for the file's source_code column.
+    code_map: Option<std::sync::Arc<crate::read::extract::CodeMap>>,
     dates: FileDates,
     /// Chunks read before the date layout was settled (the first dates were all ambiguous).
     pending: Vec<Chunk>,
@@ -271,6 +273,7 @@ impl Who {
 const WHAT_EMPTY: u8 = 1; // drug name, dm+d, BNF and quantity all empty
 const BNF_REPAIRED: u8 = 2;
 const DATE_EMPTY: u8 = 4;
+const CODE_UNMAPPED: u8 = 8; // the source_code is not in --code-map
 
 /// What a row is: date, product, quantity, days and dose text, each distinct value parsed once.
 struct What<'a> {
@@ -316,6 +319,9 @@ struct Columns<'c> {
     ics: Option<Field<'c>>,
     /// Where the practice comes from when the file has no practice column.
     practice_source: &'c PracticeSource,
+    /// Another system's product code, and `--code-map` to read it.
+    source: Option<Field<'c>>,
+    code_map: Option<&'c crate::read::extract::CodeMap>,
 }
 
 impl<'c> Columns<'c> {
@@ -337,6 +343,7 @@ impl<'c> Columns<'c> {
         chunk: &'c Chunk,
         columns: &BTreeMap<String, String>,
         practice_source: &'c PracticeSource,
+        code_map: Option<&'c crate::read::extract::CodeMap>,
     ) -> Columns<'c> {
         let col = |c: &str| chunk.column(columns.get(c));
         Columns {
@@ -353,6 +360,24 @@ impl<'c> Columns<'c> {
             days: col("days_supply"),
             ics: col("ics_code"),
             practice_source,
+            source: col("source_code"),
+            code_map,
+        }
+    }
+
+    /// A row's dm+d code and name: its own cells; where both are empty and the file has a
+    /// source_code column read through `--code-map`, what the map gives its code (`None` for
+    /// a code the map does not have).
+    fn product_of(&self, row: usize, dmd: &'c str, name: &'c str) -> Option<(&'c str, &'c str)> {
+        match (self.code_map, self.source) {
+            (Some(map), Some(_)) if dmd.is_empty() && name.is_empty() => {
+                let code = values::excel_guard(cell(self.source, row));
+                if code.is_empty() {
+                    return Some((dmd, name));
+                }
+                map.get(code).map(|(d, n)| (d.as_str(), n.as_str()))
+            }
+            _ => Some((dmd, name)),
         }
     }
 
@@ -454,13 +479,25 @@ impl<'a> What<'a> {
                 guard(cell(c.dmd, row)),
                 guard(cell(c.bnf, row)),
             );
+            let (dmd, name, unmapped) = match c.product_of(row, dmd, name) {
+                Some((d, n)) => (d, n, false),
+                None => ("", "", true),
+            };
             let (qty_text, qty_unit) = (guard(cell(c.qty, row)), cell(c.qty_unit, row));
             let mut flags = 0;
             if date_text.is_empty() {
                 flags |= DATE_EMPTY;
             }
-            if name.is_empty() && dmd.is_empty() && bnf.is_empty() && qty_text.is_empty() {
+            if name.is_empty()
+                && dmd.is_empty()
+                && bnf.is_empty()
+                && qty_text.is_empty()
+                && !unmapped
+            {
                 flags |= WHAT_EMPTY;
+            }
+            if unmapped {
+                flags |= CODE_UNMAPPED;
             }
             let (outcome, repaired) = last_product.get((name, dmd, bnf), || {
                 if name.is_empty() && dmd.is_empty() && bnf.is_empty() {
@@ -628,11 +665,13 @@ impl<'a> Auditor<'a> {
         path: &str,
         columns: &BTreeMap<String, String>,
         practice: PracticeSource,
+        code_map: Option<std::sync::Arc<crate::read::extract::CodeMap>>,
     ) -> usize {
         self.files.push(FileState {
             path: path.to_string(),
             columns: columns.clone(),
             practice,
+            code_map,
             dates: FileDates {
                 format: self.config.date_format.clone(),
                 days: PlHashMap::default(),
@@ -694,7 +733,8 @@ impl<'a> Auditor<'a> {
     fn rows(&mut self, fi: usize, chunk: &Chunk) -> Result<()> {
         let file = &self.files[fi];
         let source = file.practice.clone();
-        let c = Columns::of(chunk, &file.columns, &source);
+        let code_map = file.code_map.clone();
+        let c = Columns::of(chunk, &file.columns, &source, code_map.as_deref());
         let (who, what, dates) = (&mut self.who, &mut self.what, &file.dates.days);
         std::thread::scope(|s| {
             let half = s.spawn(|| who.chunk(&c));
@@ -780,6 +820,7 @@ impl<'a> Auditor<'a> {
                 date_empty: flags & DATE_EMPTY != 0,
                 date_layout: layout,
                 what_empty: flags & WHAT_EMPTY != 0,
+                code_unmapped: flags & CODE_UNMAPPED != 0,
                 product,
                 bnf_repaired: flags & BNF_REPAIRED != 0,
                 quantity: &self.what.quantities[self.what.quantity[row] as usize],
@@ -830,12 +871,19 @@ impl<'a> Auditor<'a> {
                 RowOutcome::Unresolved(reason) => {
                     self.practice_unresolved[practice as usize] += 1;
                     let bnf = values::excel_guard(cell(c.bnf, row));
+                    let (dmd, name) = c
+                        .product_of(
+                            row,
+                            values::excel_guard(cell(c.dmd, row)),
+                            cell(c.name, row),
+                        )
+                        .unwrap_or(("", ""));
                     self.unresolved.push(Unresolved {
                         file: path.to_string(),
                         line,
                         practice_code: self.who.practices.ids[practice as usize].clone(),
-                        drug_name: cell(c.name, row).to_string(),
-                        dmd_code: values::excel_guard(cell(c.dmd, row)).to_string(),
+                        drug_name: name.to_string(),
+                        dmd_code: dmd.to_string(),
                         bnf_code: crate::resolve::repair_bnf(bnf).unwrap_or_else(|| bnf.into()),
                         reason: reason.to_string(),
                     });

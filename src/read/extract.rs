@@ -33,6 +33,7 @@ pub const CANONICAL: &[&str] = &[
     "dose_text",
     "days_supply",
     "ics_code",
+    "source_code",
 ];
 
 /// Header spellings of GP system exports, normalised (lower case, letters and digits only).
@@ -201,6 +202,11 @@ const ALIASES: &[(&str, &[&str])] = &[
         "ics_code",
         &["icscode", "ics", "icbcode", "icb", "stpcode", "stp"],
     ),
+    (
+        // Another system's product code, read through --code-map (CPRD Aurum's prodcodeid).
+        "source_code",
+        &["sourcecode", "prodcodeid", "productcode", "prodcode"],
+    ),
 ];
 
 /// The usual spellings of a canonical column (normalised), for the reference files that name
@@ -234,7 +240,13 @@ pub struct ReadOptions {
     pub practice_code: Option<String>,
     /// `--patient-practices`: each patient's practice, for a file with no practice column.
     pub patient_practices: Option<std::sync::Arc<std::collections::HashMap<String, String>>>,
+    /// `--code-map`: another system's product code → (dm+d id, product name).
+    pub code_map: Option<std::sync::Arc<CodeMap>>,
 }
+
+/// `--code-map`: each code of another system (CPRD's prodcodeid, a practice system's own)
+/// with the dm+d id and the product name it stands for (either may be empty).
+pub type CodeMap = std::collections::HashMap<String, (String, String)>;
 
 /// Columns an audit cannot do without.
 pub const REQUIRED: &[&str] = &["patient_id", "practice_code", "issue_date", "quantity"];
@@ -1164,11 +1176,26 @@ pub fn map_columns(
         .collect();
     let has_item = ["drug_name", "dmd_code", "bnf_code"]
         .iter()
-        .any(|c| map.contains_key(*c));
+        .any(|c| map.contains_key(*c))
+        || (opts.code_map.is_some() && map.contains_key("source_code"));
+    if opts.code_map.is_some() && !map.contains_key("source_code") {
+        bail!(
+            "{display}: --code-map is given, but no column holds the codes to map (found: {})\n\
+             hint: name it source_code (or prodcodeid), or map it with --column \
+             source_code=\"Your Header\"",
+            headers_found(headers)
+        );
+    }
     if !missing.is_empty() || !has_item {
         let mut what: Vec<String> = missing.iter().map(|s| s.to_string()).collect();
         if !has_item {
-            what.push("one of drug_name, dmd_code, bnf_code".into());
+            what.push(if map.contains_key("source_code") {
+                "one of drug_name, dmd_code, bnf_code (its source_code, another system's \
+                 product code, is read only through --code-map FILE)"
+                    .into()
+            } else {
+                "one of drug_name, dmd_code, bnf_code".into()
+            });
         }
         let norm: Vec<String> = headers.iter().map(|h| normalise_header(h)).collect();
         let epd = ["bnfcode", "items", "practicecode"]

@@ -348,6 +348,62 @@ pub fn read_patient_practices(path: &Path) -> Result<HashMap<String, String>> {
     Ok(out)
 }
 
+/// `--code-map`: another system's product codes with the dm+d id and/or the product name
+/// each stands for — CPRD Aurum's product dictionary (`ProdCodeId`, `DMDID`, `TermfromEMIS`,
+/// `ProductName`; tab-separated) or any CSV of code and dm+d id or name.
+pub fn read_code_map(path: &Path) -> Result<crate::read::extract::CodeMap> {
+    let display = path.display();
+    let text = read_text(path)?;
+    let first = text.lines().next().unwrap_or("");
+    let separator = if first.contains('\t') { b'\t' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let raw: Vec<String> = reader.headers()?.iter().map(String::from).collect();
+    let norm: Vec<String> = raw.iter().map(|h| normalise_header(h)).collect();
+    let find = |names: &[&str]| names.iter().find_map(|n| norm.iter().position(|h| h == n));
+    let code = find(&[
+        "prodcodeid",
+        "sourcecode",
+        "code",
+        "productcode",
+        "prodcode",
+    ])
+    .unwrap_or(0);
+    let dmd = find(&["dmdid", "dmdcode", "dmd", "dmdproductcodeid", "snomedcode"]);
+    let name = find(&[
+        "productname",
+        "termfromemis",
+        "drugname",
+        "name",
+        "term",
+        "description",
+    ]);
+    if dmd.is_none() && name.is_none() {
+        bail!(
+            "{display}: no dm+d id or product name column to map the codes to (found: {})\nhint: \
+             --code-map takes a file of code,dmd_id or code,product_name (CPRD's product \
+             dictionary has both)",
+            crate::read::extract::headers_found(&raw)
+        );
+    }
+    let mut out = crate::read::extract::CodeMap::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.with_context(|| format!("{display}: line {}: cannot read the row", i + 2))?;
+        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim();
+        let key = get(Some(code));
+        if key.is_empty() {
+            continue;
+        }
+        out.insert(
+            key.to_string(),
+            (get(dmd).to_string(), get(name).to_string()),
+        );
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,8 @@ pub struct Settings<'a> {
     pub practice_code: Option<&'a str>,
     /// `--patient-practices`: each patient's practice.
     pub patient_practices: Option<&'a Path>,
+    /// `--code-map`: another system's product codes.
+    pub code_map: Option<&'a Path>,
 }
 
 /// Write `<out>/manifest.json` of `opal audit`.
@@ -216,6 +218,9 @@ fn manifest(
     }
     if let Some(p) = file_sha(args.patient_practices) {
         manifest["patient_practices"] = p;
+    }
+    if let Some(p) = file_sha(args.code_map) {
+        manifest["code_map"] = p;
     }
     if let Some(code) = args.practice_code {
         manifest["settings"]["practice_code"] = code.into();

@@ -297,3 +297,84 @@ fn patient_practices_from_another_table() {
     );
     assert_eq!(code, 2);
 }
+
+/// A CPRD Aurum DrugIssue extract (tab-separated: patid, pracid, issuedate as dd/mm/yyyy,
+/// prodcodeid, dosageid, quantity, quantunitid, duration) read through --code-map with CPRD's
+/// product dictionary (ProdCodeId → DMDID, TermfromEMIS, ProductName):
+/// - C1: 1001 is MST Continus 60 mg (its DMDID), 56 tablets over a duration of 28 days:
+///   3360 ÷ 28 = 120 mg OME a day;
+/// - C2: 1002 has no DMDID but its ProductName, Zomorph 30 mg MR capsules; duration 0 is not
+///   stated and there are no directions, so the default 28 days: 56 × 30 ÷ 28 = 60 a day;
+/// - C3: 1003 is paracetamol: not an opioid;
+/// - C4: 9999 is not in the dictionary: a rejected row with that reason.
+#[test]
+fn a_cprd_aurum_extract_reads_through_its_product_dictionary() {
+    let dir = tempfile::tempdir().unwrap();
+    let dictionary = dir.path().join("CPRDAurumProduct.txt");
+    std::fs::write(
+        &dictionary,
+        "ProdCodeId\tdmdid\tTermfromEMIS\tProductName\tFormulation\n\
+         1001\t2883211000001103\tMST CONTINUS 60mg tablets\tMST Continus 60mg tablets\tTablet\n\
+         1002\t\tZomorph 30mg m/r capsules\tZomorph 30mg modified-release capsules\tCapsule\n\
+         1003\t\tParacetamol 500mg tablets\tParacetamol 500mg tablets\tTablet\n",
+    )
+    .unwrap();
+    let text = "patid\tpracid\tissuedate\tprodcodeid\tdosageid\tquantity\tquantunitid\tduration\n\
+                C1\t20001\t20/10/2026\t1001\t\t56\t\t28\n\
+                C2\t20001\t20/10/2026\t1002\t\t56\t\t0\n\
+                C3\t20001\t20/10/2026\t1003\t\t32\t\t0\n\
+                C4\t20001\t20/10/2026\t9999\t\t10\t\t7\n";
+    let path = dir.path().join("DrugIssue.txt");
+    std::fs::write(&path, text).unwrap();
+    // Without the dictionary: a clear error that says what the code column needs.
+    let out = dir.path().join("plain");
+    let (code, _, stderr) = opal(&[
+        "audit",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--code-map FILE"), "{stderr}");
+    let out = dir.path().join("cprd");
+    let (code, _, stderr) = opal(&[
+        "audit",
+        path.to_str().unwrap(),
+        "--code-map",
+        dictionary.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let items = read(&out.join("items.csv"));
+    let of = |p: &str| items.iter().find(|i| i["patient_id"] == p).unwrap().clone();
+    assert_eq!(of("C1")["dmd_id"], "2883211000001103");
+    assert_eq!(
+        (
+            of("C1")["days_supply"].as_str(),
+            of("C1")["ome_mg_day"].as_str()
+        ),
+        ("28", "120")
+    );
+    assert_eq!(
+        (
+            of("C2")["days_supply_source"].as_str(),
+            of("C2")["ome_mg_day"].as_str()
+        ),
+        ("default", "60")
+    );
+    assert_eq!(items.len(), 2);
+    let m = manifest(&out);
+    assert_eq!(m["rows"]["not_opioid"], 1, "{}", m["rows"]);
+    assert_eq!(m["rows"]["rejected"], 1, "{}", m["rows"]);
+    let rejected = read(&out.join("rejected.csv"));
+    assert_eq!(
+        rejected[0]["reason"],
+        "the product code is not in --code-map"
+    );
+    assert_eq!(m["inputs"][0]["columns"]["source_code"], "prodcodeid");
+}
