@@ -1086,6 +1086,37 @@ pub fn map_columns(
     headers: &[String],
     opts: &ReadOptions,
 ) -> Result<BTreeMap<String, String>> {
+    // A report that repeats the (drug, date) pair across the row ("Drug 1", "Date 1", "Drug
+    // 2", "Date 2"...): one patient a row, several items each, which opal cannot read as items.
+    let numbered = |canonical: &str| -> Vec<&String> {
+        let aliases = aliases_of(canonical);
+        headers
+            .iter()
+            .filter(|h| {
+                let n = normalise_header(h);
+                let stem = n.trim_end_matches(|c: char| c.is_ascii_digit());
+                stem.len() < n.len()
+                    && (stem == normalise_header(canonical) || aliases.contains(&stem))
+            })
+            .collect()
+    };
+    let (drugs, dates) = (numbered("drug_name"), numbered("issue_date"));
+    if drugs.len() >= 2 && dates.len() >= 2 {
+        bail!(
+            "{display}: the report repeats a drug and a date across each row ({}): one patient a \
+             row with several items, which opal cannot read\nhint: export one item per row, \
+             with one column each for the patient, the practice, the date, the drug and the \
+             quantity (in a clinical system's report: list the medication issues, not the \
+             patients)",
+            drugs
+                .iter()
+                .chain(&dates)
+                .take(4)
+                .map(|h| format!("'{}'", shown_header(h)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     // Duplicated headers: ambiguous, so an error.
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     for h in headers {
@@ -1241,6 +1272,38 @@ mod tests {
 
     /// The header is looked for in the first 20 lines: after 19 lines of preamble it is
     /// found; after 20 the file has no header opal can see, and the error says what it found.
+    /// A report that repeats (drug, date) across the row is a clear error; one drug column
+    /// and a numbered other column is not.
+    #[test]
+    fn repeated_drug_and_date_columns_are_refused() {
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let wide = h(&[
+            "Patient ID",
+            "Practice",
+            "Drug 1",
+            "Date of issue 1",
+            "Qty 1",
+            "Drug 2",
+            "Date of issue 2",
+            "Qty 2",
+        ]);
+        let e = map_columns("r.csv", &wide, &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("repeats a drug and a date across each row ('Drug 1', 'Drug 2', 'Date of issue 1', 'Date of issue 2')"), "{e}");
+        assert!(e.contains("export one item per row"), "{e}");
+        let fine = h(&[
+            "patient_id",
+            "practice_code",
+            "issue_date",
+            "drug_name",
+            "quantity",
+            "address 1",
+            "address 2",
+        ]);
+        assert!(map_columns("f.csv", &fine, &ReadOptions::default()).is_ok());
+    }
+
     #[test]
     fn a_preamble_of_19_lines_at_most() {
         let head =
