@@ -107,6 +107,28 @@ impl<K: PartialEq + Copy, V: Copy> Last<K, V> {
     }
 }
 
+/// A timestamp with a zone (`2024-07-01T23:00:00.0000000Z`, `2024-07-01T23:00:00+00:00`, as
+/// GP Connect gives them) as the date it was in England: Europe/London, through jiff's
+/// bundled tz database (issue 25.5). In British Summer Time 23:00 UTC is the next day.
+/// `None` for anything else: a date, or a date-time with no zone (taken as local, its date
+/// part, by the file's layout).
+pub fn london_day(text: &str) -> Option<Day> {
+    let b = text.as_bytes();
+    let zoned = b.last().is_some_and(|c| matches!(c, b'Z' | b'z'))
+        || (b.len() > 6 && matches!(b[b.len() - 6], b'+' | b'-') && b[b.len() - 3] == b':');
+    if !zoned || !text.contains(['T', 't', ' ']) {
+        return None;
+    }
+    let ts: jiff::Timestamp = text.replace(' ', "T").parse().ok()?;
+    let london = jiff::tz::TimeZone::get("Europe/London").ok()?;
+    let date = ts.to_zoned_datetime(london).date();
+    values::days_from_civil(
+        i32::from(date.year()),
+        u32::try_from(date.month()).ok()?,
+        u32::try_from(date.day()).ok()?,
+    )
+}
+
 struct FileDates {
     format: Option<DateFormat>,
     /// Distinct issue_date texts → day; `None` until the layout is known.
@@ -116,7 +138,7 @@ struct FileDates {
 impl FileDates {
     fn set_format(&mut self, format: DateFormat) {
         for (k, v) in self.days.iter_mut() {
-            *v = values::parse_date_with(k, &format);
+            *v = london_day(k).or_else(|| values::parse_date_with(k, &format));
         }
         self.format = Some(format);
     }
@@ -694,7 +716,8 @@ impl<'a> Auditor<'a> {
                 }
                 last = v;
                 if !st.dates.days.contains_key(v) {
-                    let day = format.as_ref().and_then(|f| values::parse_date_with(v, f));
+                    let day = london_day(v)
+                        .or_else(|| format.as_ref().and_then(|f| values::parse_date_with(v, f)));
                     st.dates.days.insert(v.to_string(), day);
                 }
             }
@@ -1002,6 +1025,30 @@ impl<'a> Auditor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Timestamps with a zone to the date in England, by hand: British Summer Time ran from
+    /// 01:00 UTC on 31 March to 01:00 UTC on 27 October 2024.
+    #[test]
+    fn zoned_timestamps_are_london_dates() {
+        let day = |y, m, d| values::days_from_civil(y, m, d);
+        // 23:00 UTC in July is midnight BST: the next day.
+        assert_eq!(london_day("2024-07-01T23:00:00.0000000Z"), day(2024, 7, 2));
+        assert_eq!(london_day("2024-07-01T23:00:00+00:00"), day(2024, 7, 2));
+        // 22:59 UTC is 23:59 BST: the same day.
+        assert_eq!(london_day("2024-07-01T22:59:00Z"), day(2024, 7, 1));
+        // In January London is on UTC.
+        assert_eq!(london_day("2024-01-15T23:30:00Z"), day(2024, 1, 15));
+        // 00:30 UTC on 31 March is before the change (GMT); 23:00 UTC on 26 October after
+        // midnight BST, still summer time.
+        assert_eq!(london_day("2024-03-31T00:30:00Z"), day(2024, 3, 31));
+        assert_eq!(london_day("2024-10-26T23:00:00Z"), day(2024, 10, 27));
+        // An offset: 23:00 at -05:00 is 04:00 UTC on 2 July, 05:00 BST.
+        assert_eq!(london_day("2024-07-01T23:00:00-05:00"), day(2024, 7, 2));
+        // Not zoned: left to the file's layout.
+        for plain in ["2024-07-01", "2024-07-01T23:00:00", "01/07/2024", "", "Z"] {
+            assert_eq!(london_day(plain), None, "{plain}");
+        }
+    }
 
     /// Ids are given in the order texts are first seen, a text seen again gets its id back
     /// however much the table has grown since, and each text is stored once.

@@ -378,3 +378,29 @@ fn a_cprd_aurum_extract_reads_through_its_product_dictionary() {
     );
     assert_eq!(m["inputs"][0]["columns"]["source_code"], "prodcodeid");
 }
+
+/// Timestamps in UTC, as GP Connect gives them, are the Europe/London date: an issue at
+/// 23:30 UTC on 4 October 2026 (British Summer Time) was on 5 October in England, and the
+/// audit date taken from the latest issue is that date too.
+#[test]
+fn utc_timestamps_are_london_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "patient_id,practice_code,issue_date,drug_name,quantity,dose_text\n\
+                T1,A81001,2026-09-06T10:00:00.0000000Z,MST Continus 60mg tablets,56,1 bd\n\
+                T1,A81001,2026-10-04T23:30:00.0000000Z,MST Continus 60mg tablets,56,1 bd\n";
+    let path = dir.path().join("gpconnect.csv");
+    std::fs::write(&path, text).unwrap();
+    let out = dir.path().join("o");
+    let (code, _, stderr) = opal(&[
+        "audit",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let items = read(&out.join("items.csv"));
+    let dates: Vec<&str> = items.iter().map(|i| i["issue_date"].as_str()).collect();
+    assert_eq!(dates, ["2026-09-06", "2026-10-05"]);
+    assert_eq!(manifest(&out)["as_of"], "2026-10-05");
+}
