@@ -1235,9 +1235,25 @@ pub fn map_columns(
             && norm
                 .iter()
                 .any(|n| n == "yearmonth" || n == "totalquantity");
+        // A medications table of patient, date and product with no quantity at all (as
+        // OpenSAFELY and similar research tables keep them).
+        let no_quantity = missing.contains(&"quantity")
+            && map.contains_key("patient_id")
+            && map.contains_key("issue_date")
+            && has_item
+            && !norm
+                .iter()
+                .any(|n| n.contains("quantity") || n.contains("qty"));
         let hint = if epd {
             "this looks like an English Prescribing Dataset file (practice totals, no \
              patients): use `opal epd` for it"
+                .to_string()
+        } else if no_quantity {
+            "this is a table of issues without quantities (patient, date, product), as research \
+             tables such as OpenSAFELY's medications keep them: OME a day is the quantity \
+             issued times the strength over the days it lasts, so without each issue's quantity \
+             neither the dose nor the high-dose flag can be worked out; export the quantity \
+             (and the directions, if you have them) with each issue"
                 .to_string()
         } else {
             let example = missing.first().copied().unwrap_or("drug_name");
@@ -1272,6 +1288,30 @@ mod tests {
 
     /// The header is looked for in the first 20 lines: after 19 lines of preamble it is
     /// found; after 20 the file has no header opal can see, and the error says what it found.
+    /// A table of issues with no quantity (OpenSAFELY-style) says why OME needs one.
+    #[test]
+    fn a_table_without_quantities_says_why_ome_needs_them() {
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let opensafely = h(&["patient_id", "practice_code", "date", "dmd_code"]);
+        let e = map_columns("m.csv", &opensafely, &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no column for quantity"), "{e}");
+        assert!(e.contains("without each issue's quantity"), "{e}");
+        // A quantity under another name is the ordinary hint.
+        let other = h(&[
+            "patient_id",
+            "practice_code",
+            "date",
+            "dmd_code",
+            "qty issued x",
+        ]);
+        let e = map_columns("q.csv", &other, &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("without each issue's quantity"), "{e}");
+    }
+
     /// A report that repeats (drug, date) across the row is a clear error; one drug column
     /// and a numbered other column is not.
     #[test]
