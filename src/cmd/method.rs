@@ -93,6 +93,10 @@ pub struct MethodArgs {
     /// of code,dmd_id or code,product_name. A code not in it is a rejected row.
     #[arg(long, value_name = "FILE")]
     pub code_map: Option<PathBuf>,
+    /// Directions by a dosage code (the extract's dosage_id column: CPRD Aurum's dosageid):
+    /// CPRD's common dosages (dosage_text, daily_dose), or a CSV of dosageid,dosage_text.
+    #[arg(long, value_name = "FILE")]
+    pub dosages: Option<PathBuf>,
     /// Map a column: --column patient_id="Patient Ref" (repeatable).
     #[arg(long = "column", value_name = "NAME=HEADER")]
     pub columns: Vec<String>,
@@ -249,6 +253,12 @@ impl MethodArgs {
                     .code_map
                     .as_deref()
                     .map(crate::read::reference::read_code_map)
+                    .transpose()?
+                    .map(std::sync::Arc::new),
+                dosages: args
+                    .dosages
+                    .as_deref()
+                    .map(crate::read::reference::read_dosages)
                     .transpose()?
                     .map(std::sync::Arc::new),
             },

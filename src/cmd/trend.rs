@@ -210,6 +210,7 @@ pub fn run(args: Args) -> Result<()> {
         practice_code: args.method.practice_code.as_deref(),
         patient_practices: args.method.patient_practices.as_deref(),
         code_map: args.method.code_map.as_deref(),
+        dosages: args.method.dosages.as_deref(),
         practice_packs: &[],
     };
     let trend = crate::write::manifest::trend_entry(

@@ -258,6 +258,7 @@ pub fn read_files(
             &reader.columns,
             practice,
             opts.code_map.clone(),
+            opts.dosages.clone(),
         );
         let (mut waited, mut worked) = (0.0, 0.0);
         loop {

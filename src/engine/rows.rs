@@ -151,6 +151,8 @@ struct FileState {
     practice: PracticeSource,
     /// `--code-map`, for the file's source_code column.
     code_map: Option<std::sync::Arc<crate::read::extract::CodeMap>>,
+    /// `--dosages`, for the file's dosage_id column.
+    dosages: Option<std::sync::Arc<std::collections::HashMap<String, String>>>,
     dates: FileDates,
     /// Chunks read before the date layout was settled (the first dates were all ambiguous).
     pending: Vec<Chunk>,
@@ -344,6 +346,9 @@ struct Columns<'c> {
     /// Another system's product code, and `--code-map` to read it.
     source: Option<Field<'c>>,
     code_map: Option<&'c crate::read::extract::CodeMap>,
+    /// A dosage's code, and `--dosages` to read it.
+    dosage: Option<Field<'c>>,
+    dosages: Option<&'c std::collections::HashMap<String, String>>,
 }
 
 impl<'c> Columns<'c> {
@@ -366,6 +371,7 @@ impl<'c> Columns<'c> {
         columns: &BTreeMap<String, String>,
         practice_source: &'c PracticeSource,
         code_map: Option<&'c crate::read::extract::CodeMap>,
+        dosages: Option<&'c std::collections::HashMap<String, String>>,
     ) -> Columns<'c> {
         let col = |c: &str| chunk.column(columns.get(c));
         Columns {
@@ -384,6 +390,18 @@ impl<'c> Columns<'c> {
             practice_source,
             source: col("source_code"),
             code_map,
+            dosage: col("dosage_id"),
+            dosages,
+        }
+    }
+
+    /// A row's directions: its dose text, or where it has none and the file has a dosage_id
+    /// read through `--dosages`, the directions of its code.
+    fn dose_of(&self, row: usize) -> &'c str {
+        let text = cell(self.dose, row);
+        match (text, self.dosages) {
+            ("", Some(map)) => map.get(cell(self.dosage, row)).map_or("", String::as_str),
+            _ => text,
         }
     }
 
@@ -557,7 +575,7 @@ impl<'a> What<'a> {
                 )
             });
             self.days_supply.push(d);
-            let dose_text = cell(c.dose, row);
+            let dose_text = c.dose_of(row);
             let d = last_dose.get(dose_text, || {
                 cached(&mut self.dose_cache, &mut self.doses, dose_text, |t| {
                     DoseUse {
@@ -688,12 +706,14 @@ impl<'a> Auditor<'a> {
         columns: &BTreeMap<String, String>,
         practice: PracticeSource,
         code_map: Option<std::sync::Arc<crate::read::extract::CodeMap>>,
+        dosages: Option<std::sync::Arc<std::collections::HashMap<String, String>>>,
     ) -> usize {
         self.files.push(FileState {
             path: path.to_string(),
             columns: columns.clone(),
             practice,
             code_map,
+            dosages,
             dates: FileDates {
                 format: self.config.date_format.clone(),
                 days: PlHashMap::default(),
@@ -757,7 +777,14 @@ impl<'a> Auditor<'a> {
         let file = &self.files[fi];
         let source = file.practice.clone();
         let code_map = file.code_map.clone();
-        let c = Columns::of(chunk, &file.columns, &source, code_map.as_deref());
+        let dosages = file.dosages.clone();
+        let c = Columns::of(
+            chunk,
+            &file.columns,
+            &source,
+            code_map.as_deref(),
+            dosages.as_deref(),
+        );
         let (who, what, dates) = (&mut self.who, &mut self.what, &file.dates.days);
         std::thread::scope(|s| {
             let half = s.spawn(|| who.chunk(&c));

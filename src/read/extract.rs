@@ -34,6 +34,7 @@ pub const CANONICAL: &[&str] = &[
     "days_supply",
     "ics_code",
     "source_code",
+    "dosage_id",
 ];
 
 /// Header spellings of GP system exports, normalised (lower case, letters and digits only).
@@ -207,6 +208,11 @@ const ALIASES: &[(&str, &[&str])] = &[
         "source_code",
         &["sourcecode", "prodcodeid", "productcode", "prodcode"],
     ),
+    (
+        // A dosage's code, read through --dosages (CPRD Aurum's dosageid).
+        "dosage_id",
+        &["dosageid"],
+    ),
 ];
 
 /// The usual spellings of a canonical column (normalised), for the reference files that name
@@ -242,6 +248,8 @@ pub struct ReadOptions {
     pub patient_practices: Option<std::sync::Arc<std::collections::HashMap<String, String>>>,
     /// `--code-map`: another system's product code → (dm+d id, product name).
     pub code_map: Option<std::sync::Arc<CodeMap>>,
+    /// `--dosages`: a dosage's code → its directions (CPRD Aurum's common dosages).
+    pub dosages: Option<std::sync::Arc<std::collections::HashMap<String, String>>>,
 }
 
 /// `--code-map`: each code of another system (CPRD's prodcodeid, a practice system's own)

@@ -404,6 +404,55 @@ pub fn read_code_map(path: &Path) -> Result<crate::read::extract::CodeMap> {
     Ok(out)
 }
 
+/// `--dosages`: CPRD Aurum's common dosages (`dosageid`, `dosage_text`, `daily_dose`;
+/// tab-separated) or any CSV of a dosage code and its directions: code → the directions, or
+/// "N daily" from the daily dose where there is no text.
+pub fn read_dosages(path: &Path) -> Result<HashMap<String, String>> {
+    let display = path.display();
+    let text = read_text(path)?;
+    let first = text.lines().next().unwrap_or("");
+    let separator = if first.contains('\t') { b'\t' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let raw: Vec<String> = reader.headers()?.iter().map(String::from).collect();
+    let norm: Vec<String> = raw.iter().map(|h| normalise_header(h)).collect();
+    let find = |names: &[&str]| names.iter().find_map(|n| norm.iter().position(|h| h == n));
+    let (Some(code), text_col, daily) = (
+        find(&["dosageid", "code", "dosagecode"]),
+        find(&["dosagetext", "dosetext", "directions", "text"]),
+        find(&["dailydose"]),
+    ) else {
+        bail!(
+            "{display}: no dosageid column (found: {})\nhint: --dosages takes CPRD's common \
+             dosages (dosageid, dosage_text, daily_dose) or a CSV of dosageid,dosage_text",
+            crate::read::extract::headers_found(&raw)
+        );
+    };
+    if text_col.is_none() && daily.is_none() {
+        bail!(
+            "{display}: no dosage_text or daily_dose column (found: {})",
+            crate::read::extract::headers_found(&raw)
+        );
+    }
+    let mut out = HashMap::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.with_context(|| format!("{display}: line {}: cannot read the row", i + 2))?;
+        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim();
+        let key = get(Some(code));
+        if key.is_empty() {
+            continue;
+        }
+        let directions = match (get(text_col), get(daily)) {
+            ("", d) if d.parse::<f64>().is_ok_and(|v| v > 0.0) => format!("{d} daily"),
+            (t, _) => t.to_string(),
+        };
+        out.insert(key.to_string(), directions);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,8 @@ pub struct Settings<'a> {
     pub patient_practices: Option<&'a Path>,
     /// `--code-map`: another system's product codes.
     pub code_map: Option<&'a Path>,
+    /// `--dosages`: directions by a dosage code.
+    pub dosages: Option<&'a Path>,
 }
 
 /// Write `<out>/manifest.json` of `opal audit`.
@@ -221,6 +223,9 @@ fn manifest(
     }
     if let Some(p) = file_sha(args.code_map) {
         manifest["code_map"] = p;
+    }
+    if let Some(p) = file_sha(args.dosages) {
+        manifest["dosages"] = p;
     }
     if let Some(code) = args.practice_code {
         manifest["settings"]["practice_code"] = code.into();

@@ -404,3 +404,62 @@ fn utc_timestamps_are_london_dates() {
     assert_eq!(dates, ["2026-09-06", "2026-10-05"]);
     assert_eq!(manifest(&out)["as_of"], "2026-10-05");
 }
+
+/// CPRD Aurum's dosageid read through --dosages (its common dosages: dosage_text, daily_dose).
+/// Both issues are 56 MST Continus 60 mg with a duration of 0 (not stated), so the directions
+/// give the days: D1 "1 twice a day" is 2 a day, 28 days, 120 mg OME a day; D2 has no text but
+/// a daily dose of 4, read as "4 daily": 14 days, 240 a day.
+#[test]
+fn cprd_dosages_give_the_directions() {
+    let dir = tempfile::tempdir().unwrap();
+    let dictionary = dir.path().join("product.txt");
+    std::fs::write(&dictionary, "ProdCodeId\tdmdid\n1001\t2883211000001103\n").unwrap();
+    let dosages = dir.path().join("common_dosages.txt");
+    std::fs::write(
+        &dosages,
+        "dosageid\tdosage_text\tdaily_dose\nD1\t1 twice a day\t2\nD2\t\t4\n",
+    )
+    .unwrap();
+    let path = dir.path().join("DrugIssue.txt");
+    std::fs::write(
+        &path,
+        "patid\tpracid\tissuedate\tprodcodeid\tdosageid\tquantity\tduration\n\
+         C1\t20001\t20/10/2026\t1001\tD1\t56\t0\n\
+         C2\t20001\t20/10/2026\t1001\tD2\t56\t0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("o");
+    let (code, _, stderr) = opal(&[
+        "audit",
+        path.to_str().unwrap(),
+        "--code-map",
+        dictionary.to_str().unwrap(),
+        "--dosages",
+        dosages.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let items = read(&out.join("items.csv"));
+    let got: Vec<(&str, &str, &str, &str)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["dose_text"].as_str(),
+                i["days_supply"].as_str(),
+                i["days_supply_source"].as_str(),
+                i["ome_mg_day"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("1 twice a day", "28", "dose", "120"),
+            ("4 daily", "14", "dose", "240")
+        ]
+    );
+}
