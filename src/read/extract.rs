@@ -440,6 +440,13 @@ enum Text {
     Plain(Hashing<Raw>),
     Gzip(Box<flate2::read::MultiGzDecoder<Hashing<Raw>>>),
     Utf16(Box<Utf16<Hashing<Raw>>>),
+    /// Rows made from another format (FHIR: read/fhir.rs), with the size and SHA-256 of the
+    /// file as it was given.
+    Converted {
+        rows: std::io::Cursor<Vec<u8>>,
+        bytes: u64,
+        sha256: String,
+    },
 }
 
 impl Read for Text {
@@ -448,6 +455,7 @@ impl Read for Text {
             Text::Plain(r) => r.read(buf),
             Text::Gzip(r) => r.read(buf),
             Text::Utf16(r) => r.read(buf),
+            Text::Converted { rows, .. } => rows.read(buf),
         }
     }
 }
@@ -458,6 +466,7 @@ impl Text {
             Text::Plain(r) => r.finish(),
             Text::Gzip(r) => r.into_inner().finish(),
             Text::Utf16(r) => r.inner.finish(),
+            Text::Converted { bytes, sha256, .. } => (bytes, sha256),
         }
     }
 }
@@ -707,7 +716,20 @@ pub fn open_table(path: &Path, chunk_bytes: usize, map: MapColumns) -> Result<Ex
             anyhow!("{display}: cannot read the file ({e})")
         }
     };
-    let mut src = if gzip {
+    let json = !gzip && crate::read::fhir::looks_like_json(&magic);
+    let mut src = if json {
+        // FHIR (a Bundle or NDJSON): read whole, hashed as given, and turned into rows.
+        let mut raw = raw;
+        let mut original = Vec::new();
+        raw.read_to_end(&mut original)
+            .map_err(|e| read_failed(&display, e))?;
+        let (bytes, sha256) = raw.finish();
+        Text::Converted {
+            rows: std::io::Cursor::new(crate::read::fhir::to_csv(&display, &original)?),
+            bytes,
+            sha256,
+        }
+    } else if gzip {
         Text::Gzip(Box::new(flate2::read::MultiGzDecoder::new(raw)))
     } else if magic.starts_with(&[0xFF, 0xFE]) {
         Text::Utf16(Box::new(Utf16::new(raw, encoding_rs::UTF_16LE)))
@@ -842,7 +864,7 @@ pub fn open_table(path: &Path, chunk_bytes: usize, map: MapColumns) -> Result<Ex
         .with_context(|| format!("{display}: cannot start the reading thread"))?;
     Ok(ExtractReader {
         path: display,
-        format: "csv",
+        format: if json { "fhir" } else { "csv" },
         columns,
         headers,
         preamble_lines: found.preamble_lines,

@@ -3,6 +3,7 @@
 
 pub mod extract;
 pub mod factors;
+pub mod fhir;
 pub mod input;
 pub mod records;
 pub mod reference;

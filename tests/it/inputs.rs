@@ -463,3 +463,80 @@ fn cprd_dosages_give_the_directions() {
         ]
     );
 }
+
+/// FHIR R4 (tests/data/fhir, in GP Connect's and UK Core's shape), as a Bundle and as NDJSON,
+/// read alike. The practice is the patients' managing Organization's ODS code, Y90001.
+/// - pat1: MST Continus 60 mg by medicationReference; the structured dose (1 tablet, twice a
+///   day) wins over the text ("once a day": METHOD.md §5), 56 tablets over the stated 28 days:
+///   3360 ÷ 28 = 120 mg OME a day;
+/// - pat2: Zomorph 30 mg, text only ("Two capsules twice a day": 4 a day), 56 capsules last
+///   14 days, 56 × 30 ÷ 14 = 120 a day; authored 23:30 UTC on 20 October 2026, in summer
+///   time, so issued on 21 October in England;
+/// - a MedicationStatement of paracetamol: not an opioid.
+#[test]
+fn fhir_bundles_and_ndjson_read_as_extracts() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fhir");
+    let mut seen = Vec::new();
+    for file in ["bundle.json", "bundle.ndjson"] {
+        let out = dir.path().join(file);
+        let (code, _, stderr) = opal(&[
+            "audit",
+            fixtures.join(file).to_str().unwrap(),
+            "--as-of",
+            "2026-10-31",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert_eq!(code, 0, "{file}: {stderr}");
+        let items: Vec<Vec<String>> = read(&out.join("items.csv"))
+            .iter()
+            .map(|i| {
+                [
+                    "patient_id",
+                    "practice_code",
+                    "issue_date",
+                    "dmd_id",
+                    "dose_text",
+                    "days_supply",
+                    "days_supply_source",
+                    "ome_mg_day",
+                ]
+                .iter()
+                .map(|k| i[*k].clone())
+                .collect()
+            })
+            .collect();
+        assert_eq!(
+            items,
+            [
+                [
+                    "pat1",
+                    "Y90001",
+                    "2026-10-04",
+                    "2883211000001103",
+                    "1 every 12 hours (structured dose)",
+                    "28",
+                    "explicit",
+                    "120"
+                ],
+                [
+                    "pat2",
+                    "Y90001",
+                    "2026-10-21",
+                    "3651611000001107",
+                    "Two capsules twice a day",
+                    "14",
+                    "dose",
+                    "120"
+                ],
+            ],
+            "{file}"
+        );
+        let m = manifest(&out);
+        assert_eq!(m["rows"]["not_opioid"], 1, "{file}");
+        seen.push(items);
+    }
+    assert_eq!(seen[0], seen[1]);
+}

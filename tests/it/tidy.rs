@@ -67,7 +67,8 @@ fn no_import_runs_against_the_direction() {
 
 /// The crates that make output — HTML (maud), workbooks (rust_xlsxwriter), terminal tables
 /// (comfy_table) and JSON (serde_json) — are used only in `write/`: a command translates
-/// arguments and calls the engine and the writers, it formats nothing itself.
+/// arguments and calls the engine and the writers, it formats nothing itself. The one
+/// exception is reading FHIR input, which is JSON (`read/fhir.rs`).
 #[test]
 fn output_crates_are_used_only_in_write() {
     let crates = ["maud", "rust_xlsxwriter", "comfy_table", "serde_json"];
@@ -83,6 +84,10 @@ fn output_crates_are_used_only_in_write() {
         }
         for (n, line) in code_lines(&text) {
             for c in crates {
+                // FHIR input is JSON: read/fhir.rs reads it with serde_json, and writes nothing.
+                if c == "serde_json" && rel == "src/read/fhir.rs" {
+                    continue;
+                }
                 if line.contains(&format!("{c}::")) || line.contains(&format!("use {c}")) {
                     found.push(format!("{rel}:{n}: {c}"));
                 }
