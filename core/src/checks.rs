@@ -189,10 +189,9 @@ pub fn check_row<'a>(row: &RowFacts<'a>, settings: &RowSettings) -> RowOutcome<'
         return reject(Column::IssueDate, why, true);
     };
     if day <= crate::values::PLACEHOLDER_DAY {
-        let why = format!(
-            "issue date {} is a placeholder for no date, not a date of issue",
-            format_day(day)
-        );
+        let why = "the issue date is a placeholder for no date (1900-01-01 or before, or year 1), \
+                   not a date of issue"
+            .to_string();
         return reject(Column::IssueDate, why, true);
     }
     if settings.as_of.is_none() && day > settings.today {
@@ -677,7 +676,7 @@ mod tests {
             let (column, why) = rejected_on(&o).unwrap();
             assert_eq!(column, Column::IssueDate);
             assert!(
-                why.ends_with("is a placeholder for no date, not a date of issue"),
+                why.starts_with("the issue date is a placeholder for no date"),
                 "{why}"
             );
         }

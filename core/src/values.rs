@@ -435,6 +435,21 @@ pub fn excel_guard(text: &str) -> &str {
     }
 }
 
+/// Whether a date cell is a system's "no date" in a year no layout reads (`0001-01-01`,
+/// `01/01/0001`, `0000-00-00`, with or without a time): read as the placeholder day, so that
+/// its row is rejected as no date rather than as a date in the wrong layout.
+pub fn is_placeholder_date_text(text: &str) -> bool {
+    let date = text.trim().split(['T', ' ']).next().unwrap_or("");
+    let parts: Vec<&str> = date.split(['-', '/', '.']).collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .iter()
+            .any(|p| p.len() == 4 && p.parse::<u32>().is_ok_and(|y| y <= 1))
+}
+
 /// Whether a duration cell says 0 (read as not stated by [`parse_days`]), for the count of
 /// such rows in the manifest.
 pub fn is_zero_days(text: &str) -> bool {
@@ -685,6 +700,17 @@ mod tests {
         assert!(parse_days("-0.5").is_err());
         assert!(parse_days("x").is_err());
         assert!(is_zero_days("0") && is_zero_days(" 0.0 ") && is_zero_days("0 days"));
+        for placeholder in [
+            "0001-01-01",
+            "01/01/0001",
+            "0000-00-00",
+            "0001-01-01T00:00:00Z",
+        ] {
+            assert!(is_placeholder_date_text(placeholder), "{placeholder}");
+        }
+        for date in ["2026-10-01", "01/10/2026", "1900-01-01", "", "0001"] {
+            assert!(!is_placeholder_date_text(date), "{date}");
+        }
         // Excel's text guards, taken off codes and numbers.
         assert_eq!(excel_guard("'38754011000001109"), "38754011000001109");
         assert_eq!(excel_guard("=\"38754011000001109\""), "38754011000001109");

@@ -129,6 +129,12 @@ pub fn london_day(text: &str) -> Option<Day> {
     )
 }
 
+/// A system's "no date" in a year no layout reads (`0001-01-01`) as the placeholder day, so
+/// that the checks reject its row as no date (core `checks::check_row`).
+fn placeholder(text: &str) -> Option<Day> {
+    values::is_placeholder_date_text(text).then_some(values::PLACEHOLDER_DAY)
+}
+
 struct FileDates {
     format: Option<DateFormat>,
     /// Distinct issue_date texts → day; `None` until the layout is known.
@@ -138,7 +144,9 @@ struct FileDates {
 impl FileDates {
     fn set_format(&mut self, format: DateFormat) {
         for (k, v) in self.days.iter_mut() {
-            *v = london_day(k).or_else(|| values::parse_date_with(k, &format));
+            *v = london_day(k)
+                .or_else(|| values::parse_date_with(k, &format))
+                .or_else(|| placeholder(k));
         }
         self.format = Some(format);
     }
@@ -737,7 +745,8 @@ impl<'a> Auditor<'a> {
                 last = v;
                 if !st.dates.days.contains_key(v) {
                     let day = london_day(v)
-                        .or_else(|| format.as_ref().and_then(|f| values::parse_date_with(v, f)));
+                        .or_else(|| format.as_ref().and_then(|f| values::parse_date_with(v, f)))
+                        .or_else(|| placeholder(v));
                     st.dates.days.insert(v.to_string(), day);
                 }
             }

@@ -140,7 +140,8 @@ fn excel_guards_are_taken_off_and_placeholder_dates_rejected() {
     let text = "patient_id,practice_code,issue_date,dmd_code,quantity,dose_text\n\
                 E1,A81001,2026-10-04,'2883211000001103,'56,1 bd\n\
                 E2,A81001,2026-10-04,\"=\"\"36057211000001102\"\"\",56,1 bd\n\
-                E3,A81001,1900-01-01,'2883211000001103,56,1 bd\n";
+                E3,A81001,1900-01-01,'2883211000001103,56,1 bd\n\
+                E4,A81001,0001-01-01,'2883211000001103,56,1 bd\n";
     let (code, stderr, out) = audit(dir.path(), "guards", text, &[]);
     assert_eq!(code, 0, "{stderr}");
     let items = read(&out.join("items.csv"));
@@ -148,13 +149,12 @@ fn excel_guards_are_taken_off_and_placeholder_dates_rejected() {
     assert_eq!(ids, ["2883211000001103", "36057211000001102"]);
     assert_eq!(items[0]["quantity"], "56");
     let rejected = read(&out.join("rejected.csv"));
-    assert_eq!(rejected.len(), 1);
-    assert_eq!(rejected[0]["column"], "issue_date");
-    assert!(
-        rejected[0]["reason"].contains("placeholder for no date"),
-        "{:?}",
-        rejected[0]
-    );
+    assert_eq!(rejected.len(), 2);
+    for r in &rejected {
+        assert_eq!(r["column"], "issue_date");
+        assert!(r["reason"].contains("placeholder for no date"), "{r:?}");
+    }
+    assert_eq!(rejected[1]["value"], "0001-01-01");
     assert_eq!(manifest(&out)["first_issue_date"], "2026-10-04");
 }
 
