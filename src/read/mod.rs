@@ -1,6 +1,7 @@
 //! Reading: extracts (formats, encodings, chunks and the reading thread, header aliases) and
 //! the reference files (practices, list sizes, exclusions, factor tables).
 
+pub mod columns;
 pub mod extract;
 pub mod factors;
 pub mod fhir;
