@@ -22,6 +22,7 @@ use crate::summary::CohortSummary;
 use crate::values::{format_day, Day};
 
 pub mod epd;
+mod intern;
 pub mod patients;
 pub mod rows;
 pub mod trend;

@@ -4,12 +4,11 @@
 //! each opioid item kept as a compact [`Item`].
 
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
 
 use anyhow::{bail, Result};
-use hashbrown::hash_table::{Entry, HashTable};
-use polars::prelude::{PlHashMap, PlRandomState};
+use polars::prelude::PlHashMap;
 
+use super::intern::Interner;
 use super::{
     corrupt_text, invisible_id, looks_like_nhs_number, Accounting, AuditConfig, AuditResult,
     DoseUse, Item, ItemBatch, ProductUse, Rejected, Unresolved,
@@ -34,37 +33,6 @@ struct ProductOutcome {
     corrupt: Option<&'static str>,
     /// A non-opioid that is a CNS depressant: its index in [`crate::cns::list`], plus one.
     cns: u8,
-}
-
-/// Distinct texts and their ids (patients, practices...), each text stored once: the table
-/// holds ids into `ids`, and each text's hash is kept, so that the table grows without
-/// reading the texts again. A million patients are a million strings, not two million.
-#[derive(Default)]
-struct Interner {
-    ids: Vec<String>,
-    hashes: Vec<u64>,
-    index: HashTable<u32>,
-    state: PlRandomState,
-}
-
-impl Interner {
-    fn get(&mut self, s: &str) -> u32 {
-        let hash = self.state.hash_one(s);
-        let Interner {
-            ids, hashes, index, ..
-        } = self;
-        let found = |&i: &u32| ids[i as usize] == s;
-        match index.entry(hash, found, |&i| hashes[i as usize]) {
-            Entry::Occupied(e) => *e.get(),
-            Entry::Vacant(e) => {
-                let i = ids.len() as u32;
-                e.insert(i);
-                ids.push(s.to_string());
-                hashes.push(hash);
-                i
-            }
-        }
-    }
 }
 
 fn cell<'c>(col: Option<Field<'c>>, row: usize) -> &'c str {
@@ -1084,27 +1052,5 @@ mod tests {
         for plain in ["2024-07-01", "2024-07-01T23:00:00", "01/07/2024", "", "Z"] {
             assert_eq!(london_day(plain), None, "{plain}");
         }
-    }
-
-    /// Ids are given in the order texts are first seen, a text seen again gets its id back
-    /// however much the table has grown since, and each text is stored once.
-    #[test]
-    fn interner_ids_are_first_seen_order_and_stable() {
-        let mut interner = Interner::default();
-        let text = |k: usize| format!("SYN{:07}", k * 7919 % 100_003);
-        for k in 0..50_000 {
-            assert_eq!(interner.get(&text(k)), k as u32);
-        }
-        // Near-duplicates are distinct texts.
-        let a = interner.get("A81001");
-        assert_ne!(interner.get("A81001 "), a);
-        assert_ne!(interner.get("a81001"), a);
-        for k in (0..50_000).rev() {
-            assert_eq!(interner.get(&text(k)), k as u32);
-        }
-        assert_eq!(interner.get("A81001"), a);
-        assert_eq!(interner.ids.len(), 50_003);
-        assert_eq!(interner.ids[7], text(7));
-        assert_eq!(interner.get(""), 50_003);
     }
 }
