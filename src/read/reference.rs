@@ -348,20 +348,30 @@ pub fn read_patient_practices(path: &Path) -> Result<HashMap<String, String>> {
     Ok(out)
 }
 
-/// `--code-map`: another system's product codes with the dm+d id and/or the product name
-/// each stands for — CPRD Aurum's product dictionary (`ProdCodeId`, `DMDID`, `TermfromEMIS`,
-/// `ProductName`; tab-separated) or any CSV of code and dm+d id or name.
-pub fn read_code_map(path: &Path) -> Result<crate::read::extract::CodeMap> {
-    let display = path.display();
-    let text = read_text(path)?;
+/// A reference table's reader, its headers as written, and normalised.
+type Delimited<'a> = (csv::Reader<&'a [u8]>, Vec<String>, Vec<String>);
+
+/// A reference table as research data sets ship them: tab-separated when its header line has
+/// a tab, else comma-separated.
+fn delimited(text: &str) -> Result<Delimited<'_>> {
     let first = text.lines().next().unwrap_or("");
     let separator = if first.contains('\t') { b'\t' } else { b',' };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(separator)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let raw: Vec<String> = reader.headers()?.iter().map(String::from).collect();
-    let norm: Vec<String> = raw.iter().map(|h| normalise_header(h)).collect();
+    let headers: Vec<String> = reader.headers()?.iter().map(String::from).collect();
+    let normalised = headers.iter().map(|h| normalise_header(h)).collect();
+    Ok((reader, headers, normalised))
+}
+
+/// `--code-map`: another system's product codes with the dm+d id and/or the product name
+/// each stands for — CPRD Aurum's product dictionary (`ProdCodeId`, `DMDID`, `TermfromEMIS`,
+/// `ProductName`; tab-separated) or any CSV of code and dm+d id or name.
+pub fn read_code_map(path: &Path) -> Result<crate::read::extract::CodeMap> {
+    let display = path.display();
+    let text = read_text(path)?;
+    let (mut reader, raw, norm) = delimited(&text)?;
     let find = |names: &[&str]| names.iter().find_map(|n| norm.iter().position(|h| h == n));
     let code = find(&[
         "prodcodeid",
@@ -410,14 +420,7 @@ pub fn read_code_map(path: &Path) -> Result<crate::read::extract::CodeMap> {
 pub fn read_dosages(path: &Path) -> Result<HashMap<String, String>> {
     let display = path.display();
     let text = read_text(path)?;
-    let first = text.lines().next().unwrap_or("");
-    let separator = if first.contains('\t') { b'\t' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(separator)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let raw: Vec<String> = reader.headers()?.iter().map(String::from).collect();
-    let norm: Vec<String> = raw.iter().map(|h| normalise_header(h)).collect();
+    let (mut reader, raw, norm) = delimited(&text)?;
     let find = |names: &[&str]| names.iter().find_map(|n| norm.iter().position(|h| h == n));
     let (Some(code), text_col, daily) = (
         find(&["dosageid", "code", "dosagecode"]),
