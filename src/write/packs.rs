@@ -195,12 +195,16 @@ fn practice_page(
                 h2 { "Patients to review (" (review.len()) ")" }
                 table {
                     thead { tr {
-                        th scope="col" { "patient" } th scope="col" { "OME mg/day" } th scope="col" { "status" }
+                        th scope="col" { "patient" } th scope="col" { "OME mg/day" } th scope="col" { "today's dose" }
+                        th scope="col" { "current products" } th scope="col" { "last issue" } th scope="col" { "status" }
                         th scope="col" { "taper" } th scope="col" { "co-prescribed" } th scope="col" { "reasons" }
                     } }
                     tbody { @for r in review {
                         tr {
                             td { (r.patient_id) } td { (format!("{:.1}", r.measures.ome_mg_day)) }
+                            td { (format!("{:.1}", r.measures.current_ome_mg_day)) }
+                            td.text { (r.current_products) }
+                            td style="white-space: nowrap" { (r.measures.last_issue_day.map(format_day).unwrap_or_default()) }
                             td.text { (r.status.map(|s| s.as_str()).unwrap_or("")) }
                             td.text { (r.taper.map(|t| t.label.as_str()).unwrap_or("")) }
                             td.text { (r.co_prescribed) } td.text { (r.reasons) }

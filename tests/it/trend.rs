@@ -466,6 +466,16 @@ fn a_practice_pack_holds_only_its_own_patients() {
             }
         }
         assert!(page.contains("For the practice"));
+        // Each listed patient's row shows their current products and last issue date, as
+        // the review list has them (a work list the practice can act on).
+        for r in &review {
+            assert!(
+                page.contains(&format!(">{}<", r["current_products"])),
+                "{code}: {}",
+                r["current_products"]
+            );
+            assert!(page.contains(&format!(">{}<", r["last_issue_date"])), "{code}");
+        }
     }
     // Together the packs hold the whole review list.
     assert_eq!(listed, read(&out.join("review_list.csv")).len());
