@@ -474,7 +474,10 @@ fn a_practice_pack_holds_only_its_own_patients() {
                 "{code}: {}",
                 r["current_products"]
             );
-            assert!(page.contains(&format!(">{}<", r["last_issue_date"])), "{code}");
+            assert!(
+                page.contains(&format!(">{}<", r["last_issue_date"])),
+                "{code}"
+            );
         }
     }
     // Together the packs hold the whole review list.
