@@ -284,7 +284,13 @@ pub fn read_files(
         }
         infos.push(reader.finish()?);
     }
-    Ok((infos, auditor.finish()?))
+    let mut result = auditor.finish()?;
+    result.warnings.extend(
+        infos
+            .iter()
+            .flat_map(|f: &FileInfo| f.notes.iter().cloned()),
+    );
+    Ok((infos, result))
 }
 
 /// The settings the tests audit with: `opal audit`'s defaults (TimelineSettings::default,

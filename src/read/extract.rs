@@ -136,6 +136,9 @@ pub struct FileInfo {
     pub rows: u64,
     /// Lines before the header (a report export's title, run date, counts): never rows.
     pub preamble_lines: u64,
+    /// What reading the file set aside and the run should say (FHIR resources that are not
+    /// issues).
+    pub notes: Vec<String>,
 }
 
 /// The bytes of text read per chunk: big enough that polars parses each on every core, small
@@ -155,6 +158,8 @@ pub struct ExtractReader {
     pub headers: Vec<String>,
     /// Lines skipped before the header.
     pub preamble_lines: u64,
+    /// What reading set aside, for the run's warnings.
+    pub notes: Vec<String>,
     rows: u64,
     source: ChunkSource,
 }
@@ -456,6 +461,7 @@ pub fn open_table(path: &Path, chunk_bytes: usize, map: MapColumns) -> Result<Ex
             columns,
             headers: whole.headers,
             preamble_lines: 0,
+            notes: Vec::new(),
             rows: 0,
             source: ChunkSource::Parquet {
                 frame: whole.frame,
@@ -482,6 +488,7 @@ pub fn open_table(path: &Path, chunk_bytes: usize, map: MapColumns) -> Result<Ex
         }
     };
     let json = !gzip && crate::read::fhir::looks_like_json(&magic);
+    let mut notes = Vec::new();
     let mut src = if json {
         // FHIR (a Bundle or NDJSON): read whole, hashed as given, and turned into rows.
         let mut raw = raw;
@@ -489,8 +496,10 @@ pub fn open_table(path: &Path, chunk_bytes: usize, map: MapColumns) -> Result<Ex
         raw.read_to_end(&mut original)
             .map_err(|e| read_failed(&display, e))?;
         let (bytes, sha256) = raw.finish();
+        let (rows, set_aside) = crate::read::fhir::to_csv(&display, &original)?;
+        notes = set_aside;
         Text::Converted {
-            rows: std::io::Cursor::new(crate::read::fhir::to_csv(&display, &original)?),
+            rows: std::io::Cursor::new(rows),
             bytes,
             sha256,
         }
@@ -633,6 +642,7 @@ pub fn open_table(path: &Path, chunk_bytes: usize, map: MapColumns) -> Result<Ex
         columns,
         headers,
         preamble_lines: found.preamble_lines,
+        notes,
         rows: 0,
         source: ChunkSource::Csv {
             chunks: rx,
@@ -792,6 +802,7 @@ impl ExtractReader {
             headers: self.headers,
             rows: self.rows,
             preamble_lines: self.preamble_lines,
+            notes: self.notes,
         })
     }
 }

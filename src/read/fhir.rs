@@ -3,6 +3,11 @@
 //! them, turned into the rows of an extract with opal's own column names, so that the rest of
 //! the reading path and the audit see them as any other extract.
 //!
+//! The issues are MedicationRequests of an order intent; when a file has them, GP Connect's
+//! authorisations (intent plan) and MedicationStatements of the same medications are set
+//! aside, counted and said in the run's warnings, so that no supply is counted twice; so is
+//! anything entered in error.
+//!
 //! Per resource (METHOD.md §5 says what wins):
 //! - the product: the dm+d (SNOMED CT) coding and display of `medicationCodeableConcept`, or of
 //!   the `Medication` a `medicationReference` points to in the bundle;
@@ -154,9 +159,10 @@ fn cell(s: &str) -> String {
     }
 }
 
-/// The rows of a FHIR file as CSV text with opal's column names. An error when it holds no
-/// MedicationRequest or MedicationStatement.
-pub fn to_csv(display: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+/// The rows of a FHIR file as CSV text with opal's column names, and what was set aside (for
+/// the run's warnings). An error when it holds no MedicationRequest or MedicationStatement to
+/// read.
+pub fn to_csv(display: &str, bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>)> {
     let text = String::from_utf8_lossy(bytes);
     let resources = resources(display, text.trim_start_matches('\u{feff}'))?;
     let by_id = |kind: &str| -> HashMap<String, &Value> {
@@ -174,10 +180,43 @@ pub fn to_csv(display: &str, bytes: &[u8]) -> Result<Vec<u8>> {
         [one] => Some(*one),
         _ => None,
     };
-    let items: Vec<&Value> = resources
+    let medication: Vec<&Value> = resources
         .iter()
         .filter(|r| READ.iter().any(|k| r["resourceType"] == *k))
         .collect();
+    // The issues are MedicationRequests with an order intent. GP Connect also sends the
+    // authorisation (intent "plan") and a MedicationStatement for the same medication: read
+    // beside the issues they would count its supply twice, so when the file has issues they
+    // are set aside, counted, and said. Anything entered in error is set aside too.
+    let is_order = |r: &Value| {
+        r["resourceType"] == "MedicationRequest"
+            && matches!(
+                r["intent"].as_str(),
+                None | Some("order" | "original-order" | "instance-order" | "filler-order")
+            )
+    };
+    let has_orders = medication.iter().any(|r| is_order(r));
+    let in_error = |r: &Value| r["status"] == "entered-in-error";
+    let items: Vec<&Value> = medication
+        .iter()
+        .copied()
+        .filter(|r| !in_error(r) && (!has_orders || is_order(r)))
+        .collect();
+    let mut notes = Vec::new();
+    let errors = medication.iter().filter(|r| in_error(r)).count();
+    let plans = medication.len() - items.len() - errors;
+    if plans > 0 {
+        notes.push(format!(
+            "{display}: {plans} FHIR MedicationRequest plan(s) or MedicationStatement(s) were \
+             not read as issues: the file has the issues themselves (intent order), and the \
+             plans and statements describe the same medication"
+        ));
+    }
+    if errors > 0 {
+        notes.push(format!(
+            "{display}: {errors} FHIR medication resource(s) marked entered-in-error were not read"
+        ));
+    }
     if items.is_empty() {
         bail!(
             "{display}: a FHIR file with no MedicationRequest or MedicationStatement\nhint: \
@@ -241,5 +280,5 @@ pub fn to_csv(display: &str, bytes: &[u8]) -> Result<Vec<u8>> {
         }
         out.push('\n');
     }
-    Ok(out.into_bytes())
+    Ok((out.into_bytes(), notes))
 }

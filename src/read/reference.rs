@@ -400,7 +400,13 @@ pub fn read_code_map(path: &Path) -> Result<crate::read::extract::CodeMap> {
     }
     let mut out = crate::read::extract::CodeMap::new();
     for (i, rec) in reader.records().enumerate() {
-        let rec = rec.with_context(|| format!("{display}: line {}: cannot read the row", i + 2))?;
+        let rec = rec.with_context(|| {
+            format!(
+                "{display}: line {}: cannot read the row\nhint: check the file is the \
+                 reference table asked for, whole and in one encoding",
+                i + 2
+            )
+        })?;
         let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim();
         let key = get(Some(code));
         if key.is_empty() {
@@ -441,7 +447,13 @@ pub fn read_dosages(path: &Path) -> Result<HashMap<String, String>> {
     }
     let mut out = HashMap::new();
     for (i, rec) in reader.records().enumerate() {
-        let rec = rec.with_context(|| format!("{display}: line {}: cannot read the row", i + 2))?;
+        let rec = rec.with_context(|| {
+            format!(
+                "{display}: line {}: cannot read the row\nhint: check the file is the \
+                 reference table asked for, whole and in one encoding",
+                i + 2
+            )
+        })?;
         let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim();
         let key = get(Some(code));
         if key.is_empty() {

@@ -472,7 +472,9 @@ fn cprd_dosages_give_the_directions() {
 /// - pat2: Zomorph 30 mg, text only ("Two capsules twice a day": 4 a day), 56 capsules last
 ///   14 days, 56 × 30 ÷ 14 = 120 a day; authored 23:30 UTC on 20 October 2026, in summer
 ///   time, so issued on 21 October in England;
-/// - a MedicationStatement of paracetamol: not an opioid.
+/// - pat1's authorisation (intent plan) and a MedicationStatement are set aside, the file
+///   having the issues themselves: counted twice, pat1's 56 tablets a month would read 240;
+///   an issue entered in error is set aside too; both said in the warnings.
 #[test]
 fn fhir_bundles_and_ndjson_read_as_extracts() {
     let dir = tempfile::tempdir().unwrap();
@@ -535,7 +537,16 @@ fn fhir_bundles_and_ndjson_read_as_extracts() {
             "{file}"
         );
         let m = manifest(&out);
-        assert_eq!(m["rows"]["not_opioid"], 1, "{file}");
+        assert_eq!(m["rows"]["read"], 2, "{file}: {}", m["rows"]);
+        let warnings = m["warnings"].to_string();
+        assert!(
+            warnings.contains("2 FHIR MedicationRequest plan(s) or MedicationStatement(s)"),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains("1 FHIR medication resource(s) marked entered-in-error"),
+            "{warnings}"
+        );
         seen.push(items);
     }
     assert_eq!(seen[0], seen[1]);
