@@ -27,5 +27,6 @@ pub mod settings;
 pub mod spc;
 pub mod summary;
 pub mod timeline;
+pub mod trajectory;
 pub mod trend;
 pub mod values;
