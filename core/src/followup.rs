@@ -3,7 +3,7 @@
 //! at each month end, and abrupt stops. Pure functions of a patient's states at those dates
 //! ([`crate::timeline::month_states_all`]).
 
-use crate::timeline::MonthState;
+use crate::timeline::{DoseBand, MonthState};
 use crate::values::{days_from_civil, format_day, Day};
 
 /// The thresholds of the follow-up, with their sources (METHOD.md §11).
@@ -15,6 +15,9 @@ pub struct FollowUpSettings {
     /// `rapid`: a fall of more than this many percent between two consecutive month ends in a
     /// long-term patient (the same papers: 40%).
     pub rapid_pct: f64,
+    /// `escalating`: at least this many percent above the dose three month ends before, at
+    /// two consecutive month ends (25%, issue 26; METHOD.md §11).
+    pub escalation_pct: f64,
     /// An abrupt stop: the last month's dose at least this many mg a day...
     pub abrupt_from_mg_day: f64,
     /// ...and no month in the three before the stop below this percentage of the one before.
@@ -29,6 +32,7 @@ impl Default for FollowUpSettings {
         FollowUpSettings {
             tapering_pct: 15.0,
             rapid_pct: 40.0,
+            escalation_pct: 25.0,
             abrupt_from_mg_day: 50.0,
             abrupt_step_pct: 50.0,
             co_prescribing_review_from_mg_day: 50.0,
@@ -174,69 +178,195 @@ pub fn abrupt_stop(before_stop: &[f64; 4], s: &FollowUpSettings) -> bool {
             .all(|w| w[1] >= w[0] * s.abrupt_step_pct / 100.0)
 }
 
-/// A current patient's taper measures.
+/// A current patient's dose trajectory at the 12 month ends before the audit date and at the
+/// audit date ([`crate::trajectory::dose_at`]), and its label.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Taper {
-    /// The 28-day mean three month ends before the audit date.
+pub struct Trajectory {
+    /// The trajectory dose at the audit date.
+    pub dose_mg_day: f64,
+    /// The trajectory dose at the third month end before the audit date.
     pub ome_mg_day_3m_ago: f64,
-    /// The highest 28-day mean at the audit date and the 12 month ends before it.
+    /// The highest trajectory dose at the audit date and the 12 month ends before it.
     pub ome_mg_day_12m_peak: f64,
     /// `(now − peak) ÷ peak × 100`; `None` when the peak is 0.
     pub change_from_peak_pct: Option<f64>,
-    /// The largest fall between consecutive month ends over the last six months (the sixth
-    /// month end before the audit date to the audit date), in percent of the earlier one;
-    /// 0 when none fell, `None` when none was above 0.
+    /// The largest fall between consecutive dates over the last six months (the sixth month
+    /// end before the audit date to the audit date), in percent of the earlier one; 0 when
+    /// none fell, `None` when none was above 0.
     pub largest_monthly_drop_pct: Option<f64>,
-    pub label: TaperLabel,
+    pub label: DoseTrend,
 }
 
+/// Which way a current patient's dose is going (METHOD.md §11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaperLabel {
+pub enum DoseTrend {
     None,
-    /// At least `tapering_pct` below the 12-month peak.
+    /// At least `tapering_pct` below the 12-month peak at the last two dates, and not rising.
     Tapering,
-    /// A fall of more than `rapid_pct` between consecutive month ends, in a long-term patient.
+    /// Tapering, in a long-term patient, with a fall of more than `rapid_pct` between two
+    /// consecutive dates in the last six months.
     Rapid,
+    /// At the last two dates at least `escalation_pct` above, or in a higher dose band than,
+    /// the dose three month ends before each.
+    Escalating,
+    /// A taper (two dates) earlier in the 12 months, and at the last two dates at least
+    /// `escalation_pct` above its lowest dose.
+    ReEscalating,
 }
 
-impl TaperLabel {
+impl DoseTrend {
     pub fn as_str(self) -> &'static str {
         match self {
-            TaperLabel::None => "",
-            TaperLabel::Tapering => "tapering",
-            TaperLabel::Rapid => "rapid",
+            DoseTrend::None => "",
+            DoseTrend::Tapering => "tapering",
+            DoseTrend::Rapid => "rapid",
+            DoseTrend::Escalating => "escalating",
+            DoseTrend::ReEscalating => "re-escalating",
         }
+    }
+
+    /// Escalating or re-escalating.
+    pub fn rising(self) -> bool {
+        matches!(self, DoseTrend::Escalating | DoseTrend::ReEscalating)
     }
 }
 
-/// The taper of a current patient from the 28-day means at the 12 month ends before the
-/// audit date (`months[0]` 12 months before, `months[11]` the last one) and at the audit date
-/// (`now`); `long_term` at the audit date.
-pub fn taper(months: &[f64; 12], now: f64, long_term: bool, s: &FollowUpSettings) -> Taper {
-    let peak = months.iter().copied().fold(now, f64::max);
+/// `t` at least `pct` percent below `peak` (by the percentage, so that 85 is exactly 15%
+/// below 100).
+fn below(t: f64, peak: f64, pct: f64) -> bool {
+    peak > 0.0 && (t - peak) / peak * 100.0 <= -pct + 1e-9
+}
+
+/// `t` at least `pct` percent above `base`, a dose above 0.
+fn above(t: f64, base: f64, pct: f64) -> bool {
+    base > 0.0 && (t - base) / base * 100.0 >= pct - 1e-9
+}
+
+/// The label and measures from the trajectory dose at the 12 month ends before the audit
+/// date and at the audit date (`t[0]` 12 month ends before, `t[12]` the audit date);
+/// `long_term` at the audit date.
+pub fn trajectory(t: &[f64; 13], long_term: bool, s: &FollowUpSettings) -> Trajectory {
+    let now = t[12];
+    let peak = t.iter().copied().fold(0.0, f64::max);
     let change = (peak > 0.0).then(|| (now - peak) / peak * 100.0);
-    // The last six month ends and the audit date: six steps.
-    let recent: Vec<f64> = months[6..].iter().copied().chain([now]).collect();
-    let drops: Vec<f64> = recent
+    // Falls between consecutive dates over the last six steps (the sixth month end before
+    // the audit date to the audit date): a rapid step longer ago is past its danger.
+    let drops: Vec<f64> = t[6..]
         .windows(2)
         .filter(|w| w[0] > 0.0)
         .map(|w| ((w[0] - w[1]) / w[0] * 100.0).max(0.0))
         .collect();
     let largest = drops.iter().copied().reduce(f64::max);
-    let label = if long_term && largest.is_some_and(|d| d > s.rapid_pct) {
-        TaperLabel::Rapid
-    } else if change.is_some_and(|c| c <= -s.tapering_pct) {
-        TaperLabel::Tapering
-    } else {
-        TaperLabel::None
+    // Tapering at date k: k and the date before at least `tapering_pct` below the highest
+    // dose up to k, and not rising into k.
+    let tapering_at = |k: usize| {
+        let peak_k = t[..=k].iter().copied().fold(0.0, f64::max);
+        below(t[k - 1], peak_k, s.tapering_pct)
+            && below(t[k], peak_k, s.tapering_pct)
+            && t[k] <= t[k - 1] + 1e-9
     };
-    Taper {
-        ome_mg_day_3m_ago: months[9],
+    // Escalating at date k: at least `escalation_pct` above, or in a higher band than, three
+    // dates before (a dose above 0).
+    let up_at = |k: usize| {
+        let base = t[k - 3];
+        base > 0.0
+            && (above(t[k], base, s.escalation_pct) || DoseBand::of(t[k]) > DoseBand::of(base))
+    };
+    // The latest taper before the last two dates, and its lowest dose since.
+    let re_escalating = (1..=10).rev().find(|&k| tapering_at(k)).is_some_and(|k| {
+        let trough = t[k - 1..=10].iter().copied().fold(f64::INFINITY, f64::min);
+        [t[11], now]
+            .iter()
+            .all(|&v| v > trough + 1e-9 && (trough == 0.0 || above(v, trough, s.escalation_pct)))
+    });
+    let label = if re_escalating {
+        DoseTrend::ReEscalating
+    } else if up_at(11) && up_at(12) {
+        DoseTrend::Escalating
+    } else if tapering_at(12) {
+        if long_term && largest.is_some_and(|d| d > s.rapid_pct) {
+            DoseTrend::Rapid
+        } else {
+            DoseTrend::Tapering
+        }
+    } else {
+        DoseTrend::None
+    };
+    Trajectory {
+        dose_mg_day: now,
+        ome_mg_day_3m_ago: t[9],
         ome_mg_day_12m_peak: peak,
         change_from_peak_pct: change,
         largest_monthly_drop_pct: largest,
         label,
     }
+}
+
+/// The doses of the priority tiers (METHOD.md §11, with their sources): a dose rising
+/// above 90 mg/day is tier 1 (CDC 2022: avoid increasing to 90 MME/day or more; Opioids
+/// Aware: harms rise with dose); a CNS depressant with at least 50 mg/day is tier 3 (CDC
+/// 2022's 50 MME/day, with MHRA's 2019 and 2020 warnings on gabapentinoids and
+/// benzodiazepines with opioids).
+pub const RISING_TIER1_ABOVE_MG_DAY: f64 = 90.0;
+pub const CO_PRESCRIBED_TIER3_FROM_MG_DAY: f64 = 50.0;
+
+/// What a review-list patient's priority tier depends on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriorityFacts {
+    /// Above the threshold by the 28-day mean or today's dose.
+    pub above_threshold: bool,
+    /// The 28-day mean.
+    pub ome_mg_day: f64,
+    /// A gabapentinoid, benzodiazepine or Z-drug issued in the look-back window.
+    pub co_prescribed: bool,
+    pub trend: DoseTrend,
+    /// The trajectory dose at the audit date.
+    pub dose_mg_day: f64,
+    /// Stopped since the previous audit date, abruptly from this 28-day mean.
+    pub stopped_abruptly_from: Option<f64>,
+}
+
+/// A review-list patient's priority (1 first) and its reason in words, the first rule that
+/// applies (METHOD.md §11):
+/// 1. above the threshold with a CNS depressant; rising (escalating or re-escalating) to
+///    above 90 mg/day; an abrupt stop since the previous audit;
+/// 2. above the threshold;
+/// 3. at least 50 mg/day with a CNS depressant; rising;
+/// 4. the rest (long-term use).
+pub fn priority(f: &PriorityFacts, threshold_mg_day: f64) -> (u8, String) {
+    let t = crate::values::fmt_num(threshold_mg_day);
+    if let Some(from) = f.stopped_abruptly_from {
+        return (
+            1,
+            format!(
+                "stopped abruptly from {} mg/day: check for withdrawal; overdose risk if \
+                 restarted at the old dose",
+                crate::values::fmt_num((from * 10.0).round() / 10.0)
+            ),
+        );
+    }
+    if f.above_threshold && f.co_prescribed {
+        return (
+            1,
+            format!("above {t} mg/day with a gabapentinoid, benzodiazepine or Z-drug"),
+        );
+    }
+    if f.trend.rising() && f.dose_mg_day > RISING_TIER1_ABOVE_MG_DAY + 1e-9 {
+        return (1, "dose rising, now above 90 mg/day".to_string());
+    }
+    if f.above_threshold {
+        return (2, format!("above {t} mg/day"));
+    }
+    if f.co_prescribed && f.ome_mg_day >= CO_PRESCRIBED_TIER3_FROM_MG_DAY - 1e-9 {
+        return (
+            3,
+            "at least 50 mg/day with a gabapentinoid, benzodiazepine or Z-drug".to_string(),
+        );
+    }
+    if f.trend.rising() {
+        return (3, "dose rising".to_string());
+    }
+    (4, "long-term use".to_string())
 }
 
 #[cfg(test)]
@@ -356,43 +486,192 @@ mod tests {
         assert!(abrupt_stop(&[240.0, 120.0, 120.0, 120.0], &s));
     }
 
+    /// Twelve month ends and the audit date: `before` at every date up to index 10, then
+    /// the last two.
+    fn path(before: f64, last: f64, now: f64) -> [f64; 13] {
+        let mut t = [before; 13];
+        t[11] = last;
+        t[12] = now;
+        t
+    }
+
+    fn label(t: &[f64; 13], long_term: bool) -> &'static str {
+        trajectory(t, long_term, &FollowUpSettings::default())
+            .label
+            .as_str()
+    }
+
     #[test]
-    fn taper_labels_at_their_edges() {
-        let s = FollowUpSettings::default();
-        let flat = [100.0; 12];
-        // Peak 100, now 85: exactly 15% below: tapering.
-        let t = taper(&flat, 85.0, true, &s);
-        assert_eq!(t.label, TaperLabel::Tapering);
-        assert_eq!(t.change_from_peak_pct, Some(-15.0));
-        assert_eq!(t.largest_monthly_drop_pct, Some(15.0));
-        assert_eq!((t.ome_mg_day_3m_ago, t.ome_mg_day_12m_peak), (100.0, 100.0));
-        // 85.1: 14.9% below: not tapering.
-        assert_eq!(taper(&flat, 85.1, true, &s).label, TaperLabel::None);
-        // A fall of exactly 40% between two month ends is not "more than 40%": tapering.
-        let t = taper(&flat, 60.0, true, &s);
-        assert_eq!(t.largest_monthly_drop_pct, Some(40.0));
-        assert_eq!(t.label, TaperLabel::Tapering);
-        // 40.1%: rapid, in a long-term patient; not rapid in a short one.
-        assert_eq!(taper(&flat, 59.9, true, &s).label, TaperLabel::Rapid);
-        assert_eq!(taper(&flat, 59.9, false, &s).label, TaperLabel::Tapering);
-        // A rapid fall in month 8 (of 12), then back up: still rapid (within six months),
-        // and 3 months ago is month 9's value.
-        let mut m = [100.0; 12];
-        m[7] = 50.0;
-        m[9] = 90.0;
-        let t = taper(&m, 100.0, true, &s);
-        assert_eq!(t.largest_monthly_drop_pct, Some(50.0));
-        assert_eq!(t.label, TaperLabel::Rapid);
-        assert_eq!(t.ome_mg_day_3m_ago, 90.0);
-        // The same fall seven months back is outside the six: not rapid, not tapering.
-        let mut m = [100.0; 12];
-        m[5] = 50.0;
-        let t = taper(&m, 100.0, true, &s);
-        assert_eq!(t.label, TaperLabel::None);
-        assert_eq!(t.largest_monthly_drop_pct, Some(0.0));
-        // Nothing before: no peak to fall from.
-        let t = taper(&[0.0; 12], 30.0, false, &s);
+    fn a_steady_dose_has_no_label() {
+        let t = trajectory(&[80.0; 13], true, &FollowUpSettings::default());
+        assert_eq!(t.label, DoseTrend::None);
+        assert_eq!((t.ome_mg_day_3m_ago, t.ome_mg_day_12m_peak), (80.0, 80.0));
         assert_eq!(t.change_from_peak_pct, Some(0.0));
-        assert_eq!(t.largest_monthly_drop_pct, None);
+        assert_eq!(t.largest_monthly_drop_pct, Some(0.0));
+        assert_eq!(t.dose_mg_day, 80.0);
+    }
+
+    #[test]
+    fn tapering_is_sustained_and_not_rising() {
+        // Peak 100; 85 at the last two dates is exactly 15% below: tapering.
+        assert_eq!(label(&path(100.0, 85.0, 85.0), true), "tapering");
+        // 85.1 now: 14.9% below: nothing.
+        assert_eq!(label(&path(100.0, 85.0, 85.1), true), "");
+        // Only the audit date below (one month end is not sustained): nothing.
+        assert_eq!(label(&path(100.0, 90.0, 80.0), true), "");
+        // Both below, but rising from 70 to 80: not tapering.
+        assert_eq!(label(&path(100.0, 70.0, 80.0), true), "");
+        // A fall of exactly 40% (100 → 60) is not more than 40%: tapering.
+        let t = trajectory(&path(100.0, 60.0, 60.0), true, &FollowUpSettings::default());
+        assert_eq!(t.largest_monthly_drop_pct, Some(40.0));
+        assert_eq!(t.change_from_peak_pct, Some(-40.0));
+        assert_eq!(t.label, DoseTrend::Tapering);
+        // 100 → 59.9 is 40.1%: rapid in a long-term patient, tapering in another.
+        assert_eq!(label(&path(100.0, 59.9, 59.9), true), "rapid");
+        assert_eq!(label(&path(100.0, 59.9, 59.9), false), "tapering");
+        // Two steps of 30% (100 → 70 → 49): tapering, not rapid.
+        assert_eq!(label(&path(100.0, 70.0, 49.0), true), "tapering");
+        // A fall of 50% seven months back (t[5] → t[6]), then steady at half: tapering; the
+        // same fall six months back (t[6] → t[7]) is rapid.
+        let mut t = [100.0; 13];
+        t[6..].fill(50.0);
+        let r = trajectory(&t, true, &FollowUpSettings::default());
+        assert_eq!(
+            (r.label, r.largest_monthly_drop_pct),
+            (DoseTrend::Tapering, Some(0.0))
+        );
+        t[6] = 100.0;
+        assert_eq!(label(&t, true), "rapid");
+    }
+
+    #[test]
+    fn escalation_at_its_edges() {
+        // 60 → 100 mg/day over two months: 100 is 67% above 60 (three month ends before),
+        // 80 33% above 60: escalating.
+        let t = path(60.0, 80.0, 100.0);
+        assert_eq!(label(&t, true), "escalating");
+        // 60 → 75 at the last two dates: exactly 25% above, in the same band: escalating;
+        // 74.9 (24.8%): nothing.
+        assert_eq!(label(&path(60.0, 75.0, 75.0), true), "escalating");
+        assert_eq!(label(&path(60.0, 75.0, 74.9), true), "");
+        // Only the audit date up: not sustained.
+        assert_eq!(label(&path(60.0, 60.0, 80.0), true), "");
+        // 45 → 50: 11% above, but across 50 into a higher band at both dates: escalating;
+        // 49.9 stays in its band.
+        assert_eq!(label(&path(45.0, 50.0, 50.0), true), "escalating");
+        assert_eq!(label(&path(45.0, 49.9, 49.9), true), "");
+        // 115 → 121: across 120 (exactly 120 is not above it).
+        assert_eq!(label(&path(115.0, 121.0, 121.0), true), "escalating");
+        assert_eq!(label(&path(115.0, 120.0, 120.0), true), "");
+        // A start from nothing is not an escalation.
+        assert_eq!(label(&path(0.0, 60.0, 100.0), false), "");
+    }
+
+    #[test]
+    fn a_rise_after_a_taper_is_re_escalating() {
+        // MST 30 mg bd (60 mg/day), then 15 mg bd (30) at two month ends, then 30 mg bd
+        // again: 60 at the last two dates is 100% above the taper's 30.
+        let mut t = [60.0; 13];
+        t[9] = 30.0;
+        t[10] = 30.0;
+        let r = trajectory(&t, true, &FollowUpSettings::default());
+        assert_eq!(r.label, DoseTrend::ReEscalating);
+        assert_eq!(r.ome_mg_day_3m_ago, 30.0);
+        // A one-month dip is not a taper: nothing.
+        let mut t = [60.0; 13];
+        t[10] = 30.0;
+        assert_eq!(label(&t, true), "");
+        // Back up by less than 25% of the taper's lowest (30 → 37): still a taper, and a
+        // rapid one (60 → 30 in a month is a fall of 50%); 37.5: re-escalating.
+        let mut t = [60.0; 13];
+        t[9] = 30.0;
+        t[10] = 30.0;
+        t[11] = 37.0;
+        t[12] = 37.0;
+        assert_eq!(label(&t, true), "rapid");
+        assert_eq!(label(&t, false), "tapering");
+        t[11] = 37.5;
+        t[12] = 37.5;
+        assert_eq!(label(&t, true), "re-escalating");
+    }
+
+    #[test]
+    fn priority_tiers_at_their_edges() {
+        let base = PriorityFacts {
+            above_threshold: false,
+            ome_mg_day: 40.0,
+            co_prescribed: false,
+            trend: DoseTrend::None,
+            dose_mg_day: 40.0,
+            stopped_abruptly_from: None,
+        };
+        let tier = |f: PriorityFacts| priority(&f, 120.0).0;
+        assert_eq!(tier(base), 4);
+        let high = PriorityFacts {
+            above_threshold: true,
+            ome_mg_day: 130.0,
+            dose_mg_day: 130.0,
+            ..base
+        };
+        assert_eq!(tier(high), 2);
+        assert_eq!(
+            priority(
+                &PriorityFacts {
+                    co_prescribed: true,
+                    ..high
+                },
+                120.0
+            ),
+            (
+                1,
+                "above 120 mg/day with a gabapentinoid, benzodiazepine or Z-drug".to_string()
+            )
+        );
+        // Rising: above 90 is tier 1, exactly 90 tier 3.
+        let rising = PriorityFacts {
+            trend: DoseTrend::Escalating,
+            dose_mg_day: 90.1,
+            ..base
+        };
+        assert_eq!(tier(rising), 1);
+        assert_eq!(
+            tier(PriorityFacts {
+                dose_mg_day: 90.0,
+                ..rising
+            }),
+            3
+        );
+        let re = PriorityFacts {
+            trend: DoseTrend::ReEscalating,
+            ..rising
+        };
+        assert_eq!(tier(re), 1);
+        // A CNS depressant at 50 mg/day (28-day mean) is tier 3; at 49.9 tier 4.
+        let co = PriorityFacts {
+            co_prescribed: true,
+            ome_mg_day: 50.0,
+            ..base
+        };
+        assert_eq!(tier(co), 3);
+        assert_eq!(
+            tier(PriorityFacts {
+                ome_mg_day: 49.9,
+                ..co
+            }),
+            4
+        );
+        // An abrupt stop comes first.
+        let (t, why) = priority(
+            &PriorityFacts {
+                stopped_abruptly_from: Some(64.29),
+                ..base
+            },
+            120.0,
+        );
+        assert_eq!(t, 1);
+        assert!(
+            why.starts_with("stopped abruptly from 64.3 mg/day"),
+            "{why}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! One current patient at the audit date (METHOD.md §7): their measures, dose band, the
 //! reasons they are on the review list, and whether they are excluded from it.
 
-use crate::followup::{Status, Taper, Why};
+use crate::followup::{Status, Trajectory, Why};
 use crate::settings::AuditConfig;
 use crate::timeline::{doses_disagree, DoseBand, PatientMeasures};
 use crate::values::fmt_num;
@@ -20,8 +20,13 @@ pub struct PatientRow {
     pub excluded_reason: Option<String>,
     /// On the review list: new, continuing or returned since the previous audit (§11).
     pub status: Option<Status>,
-    /// The taper measures (§11), when the history was evaluated.
-    pub taper: Option<Taper>,
+    /// The dose trajectory and its label (§11), when the history was evaluated.
+    pub trajectory: Option<Trajectory>,
+    /// On the review list: the priority tier (1 first) and its reason in words (§11).
+    pub priority: Option<(u8, String)>,
+    /// Not current: on the list at the previous date and stopped abruptly since, from this
+    /// 28-day mean (§11); on the review list at priority 1, in no count of current patients.
+    pub stopped_abruptly_from: Option<f64>,
     /// The CNS depressants issued in the look-back window (ingredients, `; ` between; §11).
     pub co_prescribed: String,
     /// On the review list for a CNS depressant with an opioid above the co-prescribing dose.
@@ -49,7 +54,11 @@ impl PatientRow {
     pub fn to_review(&self) -> bool {
         let m = &self.measures;
         self.excluded_reason.is_none()
-            && (m.high_dose || m.long_term || m.high_dose_now || self.co_listed)
+            && (m.high_dose
+                || m.long_term
+                || m.high_dose_now
+                || self.co_listed
+                || self.stopped_abruptly_from.is_some())
     }
 }
 
@@ -84,7 +93,9 @@ impl PatientRow {
             current_products: products.join("; "),
             doses_disagree: disagree,
             status: None,
-            taper: None,
+            trajectory: None,
+            priority: None,
+            stopped_abruptly_from: None,
             patient_id,
             practice_code,
             ics_code,

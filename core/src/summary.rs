@@ -36,6 +36,8 @@ pub struct CohortSummary {
     /// returned; and the patients resolved since (by their practice then).
     pub status: [u64; 3],
     pub resolved: u64,
+    /// Review-list patients by priority tier, 1 to 4 (§11), abrupt stops included.
+    pub priority: [u64; 4],
     /// Numerators restricted to practices with a list size (for ICS rates).
     rate_base: Option<RateBase>,
 }
@@ -87,7 +89,14 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * frac)
 }
 
+fn add_priority(s: &mut CohortSummary, p: &PatientRow) {
+    if let Some((tier @ 1..=4, _)) = p.priority {
+        s.priority[tier as usize - 1] += 1;
+    }
+}
+
 fn add_patient(s: &mut CohortSummary, p: &PatientRow) {
+    add_priority(s, p);
     let m = &p.measures;
     if let Some(st) = p.status {
         s.status[st as usize] += 1;
@@ -133,6 +142,13 @@ pub fn summarise(
     }
     let mut ics_doses: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for p in patients {
+        if !p.measures.current {
+            // An abrupt stop on the review list: counted only in its priority tier.
+            if let Some(entry) = practices.get_mut(&p.practice_code) {
+                add_priority(&mut entry.0, p);
+            }
+            continue;
+        }
         let entry = practices.entry(p.practice_code.clone()).or_insert_with(|| {
             (
                 CohortSummary {
@@ -188,6 +204,9 @@ pub fn summarise(
         t.excluded_patients += s.excluded_patients;
         for k in 0..3 {
             t.status[k] += s.status[k];
+        }
+        for k in 0..4 {
+            t.priority[k] += s.priority[k];
         }
         t.resolved += s.resolved;
         t.unresolved_items += s.unresolved_items;

@@ -55,13 +55,19 @@ pub struct Args {
     /// the audit date].
     #[arg(long, value_name = "DATE")]
     previous_as_of: Option<String>,
-    /// Tapering: at least this many percent below the 12-month peak (0 to 100).
+    /// Tapering: at least this many percent below the 12-month peak of the month-end dose,
+    /// at the last two month ends, and not rising (0 to 100).
     #[arg(long, value_name = "PERCENT", default_value_t = 15.0, value_parser = ranges::percent)]
     tapering_pct: f64,
-    /// A rapid taper: a fall of more than this many percent between two consecutive month
-    /// ends in a long-term patient (0 to 100).
+    /// A rapid taper: tapering, with a fall of more than this many percent between two
+    /// consecutive month ends since the peak, in a long-term patient (0 to 100).
     #[arg(long, value_name = "PERCENT", default_value_t = 40.0, value_parser = ranges::percent)]
     rapid_taper_pct: f64,
+    /// Escalating: the month-end dose at least this many percent above the dose three month
+    /// ends before (or in a higher band: 50, 90, 120 mg/day), at the last two month ends;
+    /// re-escalating: as far above the lowest dose of an earlier taper (0 to 100).
+    #[arg(long, value_name = "PERCENT", default_value_t = 25.0, value_parser = ranges::percent)]
+    escalation_pct: f64,
     /// An abrupt stop: the last month's dose at least this many mg OME a day (0 to 100000)...
     #[arg(long, value_name = "MG", default_value_t = 50.0, value_parser = ranges::mg_per_day)]
     abrupt_stop_from: f64,
@@ -120,6 +126,7 @@ pub fn run(args: Args) -> Result<()> {
     config.followup = crate::followup::FollowUpSettings {
         tapering_pct: args.tapering_pct,
         rapid_pct: args.rapid_taper_pct,
+        escalation_pct: args.escalation_pct,
         abrupt_from_mg_day: args.abrupt_stop_from,
         abrupt_step_pct: args.abrupt_stop_step_pct,
         co_prescribing_review_from_mg_day: args.co_prescribing_review_from,

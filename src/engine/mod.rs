@@ -58,6 +58,9 @@ pub struct ProductUse {
     pub product: Arc<Product>,
     /// Generic product key, interned: early repeats of one key carry forward.
     pub key: u32,
+    /// Its ingredient, route and release: a new product of the group after another is a
+    /// switch ([`crate::trajectory`]).
+    pub switch_group: crate::trajectory::SwitchGroup,
     pub matched_by: &'static str,
     pub factor: f64,
 }

@@ -5,10 +5,14 @@
 use std::collections::BTreeMap;
 
 use super::{AuditConfig, AuditResult, DaysSource, PatientRow, ResolvedRow};
-use crate::followup::{abrupt_stop, month_end_before, taper, why_resolved, Change, Status, Why};
+use crate::followup::{
+    abrupt_stop, month_end_before, priority, trajectory, why_resolved, Change, PriorityFacts,
+    Status, Why,
+};
 use crate::summary::{summarise, CohortSummary};
 use crate::timeline::ExposureItem;
 use crate::timeline::{Layout, MonthState};
+use crate::trajectory::dose_at;
 use crate::values::Day;
 
 /// What the rows become once every file is read: the current patients with their measures,
@@ -184,8 +188,8 @@ struct FollowUpDates {
     previous: usize,
     /// The 12 month ends before it ("returned").
     earlier: Vec<usize>,
-    /// The 12 month ends before the audit date, oldest first (tapers).
-    taper: [usize; 12],
+    /// The 12 month ends before the audit date, oldest first (the dose trajectory).
+    taper_days: [Day; 12],
     /// The three month ends before the previous date and the previous date (abrupt stops).
     before_stop: [usize; 4],
 }
@@ -200,7 +204,7 @@ impl FollowUpDates {
             month_end_before(previous, 1),
             previous,
         ];
-        let mut dates: Vec<Day> = earlier.iter().chain(&taper).chain(&stop).copied().collect();
+        let mut dates: Vec<Day> = earlier.iter().chain(&stop).copied().collect();
         dates.sort_unstable();
         dates.dedup();
         let at = |d: Day| dates.binary_search(&d).unwrap_or(0);
@@ -208,7 +212,7 @@ impl FollowUpDates {
             previous_day: previous,
             previous: at(previous),
             earlier: earlier.iter().map(|&d| at(d)).collect(),
-            taper: std::array::from_fn(|k| at(taper[k])),
+            taper_days: std::array::from_fn(|k| taper[k]),
             before_stop: stop.map(at),
             dates,
         }
@@ -268,6 +272,7 @@ fn patient_range(
     let mut states: Vec<MonthState> = Vec::new();
     let mut at_previous: Vec<MonthState> = Vec::new();
     let mut layout = Layout::default();
+    let mut groups: Vec<crate::trajectory::SwitchGroup> = Vec::new();
     for patient in first..end {
         let group = &mut order[starts[patient] - base..starts[patient + 1] - base];
         if group.is_empty() {
@@ -371,9 +376,47 @@ fn patient_range(
                     let v = fd.before_stop.map(|i| states[i].ome_mg_day);
                     abrupt_stop(&v, &config.followup)
                 });
+                let ics_code = config.ics_of(&code, &r.ics_codes[extract_ics as usize]);
+                if abrupt == Some(true) && !change.excluded {
+                    // An abrupt stop since the previous audit: on the review list at
+                    // priority 1, under the practice of then (METHOD.md §11).
+                    let mut row = PatientRow::new(
+                        id.clone(),
+                        code.clone(),
+                        ics_code.clone(),
+                        m.clone(),
+                        Vec::new(),
+                        &[],
+                        &co_now,
+                        config,
+                    );
+                    let reason = format!(
+                        "stopped since {}: {} mg OME/day then, with no step down",
+                        crate::values::format_day(fd.previous_day),
+                        crate::values::fmt_num((then.ome_mg_day * 10.0).round() / 10.0)
+                    );
+                    row.reasons = if row.reasons.is_empty() {
+                        reason
+                    } else {
+                        format!("{reason}; {}", row.reasons)
+                    };
+                    row.stopped_abruptly_from = Some(then.ome_mg_day);
+                    row.priority = Some(priority(
+                        &PriorityFacts {
+                            above_threshold: false,
+                            ome_mg_day: m.ome_mg_day,
+                            co_prescribed: !co_now.is_empty(),
+                            trend: crate::followup::DoseTrend::None,
+                            dose_mg_day: 0.0,
+                            stopped_abruptly_from: Some(then.ome_mg_day),
+                        },
+                        config.timeline.threshold_mg_day,
+                    ));
+                    rows.push(row);
+                }
                 resolved.push(ResolvedRow {
                     patient_id: id.clone(),
-                    ics_code: config.ics_of(&code, &r.ics_codes[extract_ics as usize]),
+                    ics_code,
                     practice_code: code,
                     why,
                     ome_mg_day_previous: then.ome_mg_day,
@@ -385,8 +428,19 @@ fn patient_range(
         if !m.current {
             continue;
         }
-        let months = fd.taper.map(|i| states[i].ome_mg_day);
-        let tapered = taper(&months, m.ome_mg_day, m.long_term, &config.followup);
+        // The dose trajectory at the 12 month ends before the audit date and at it.
+        groups.clear();
+        groups.extend(
+            group
+                .iter()
+                .map(|&i| r.products[items[i as usize].product as usize].switch_group),
+        );
+        let grace = config.timeline.grace_days;
+        let cover = layout.coverage();
+        let dose = |day: Day| dose_at(&exposure, &groups, cover, day, grace);
+        let t: [f64; 13] =
+            std::array::from_fn(|k| dose(if k < 12 { fd.taper_days[k] } else { r.as_of }));
+        let tapered = trajectory(&t, m.long_term, &config.followup);
         let listed_before = fd
             .earlier
             .iter()
@@ -431,9 +485,21 @@ fn patient_range(
             &co_now,
             config,
         );
-        row.taper = Some(tapered);
+        row.trajectory = Some(tapered);
         if row.to_review() {
             row.status = Some(Status::of(listed_then, listed_before));
+            let m = &row.measures;
+            row.priority = Some(priority(
+                &PriorityFacts {
+                    above_threshold: m.high_dose || m.high_dose_now,
+                    ome_mg_day: m.ome_mg_day,
+                    co_prescribed: !co_now.is_empty(),
+                    trend: tapered.label,
+                    dose_mg_day: tapered.dose_mg_day,
+                    stopped_abruptly_from: None,
+                },
+                config.timeline.threshold_mg_day,
+            ));
         }
         rows.push(row);
     }

@@ -611,6 +611,7 @@ impl<'a> What<'a> {
                 o.used = self.products.len() as u32;
                 self.products.push(ProductUse {
                     key: self.product_keys.get(&p.product_key),
+                    switch_group: crate::trajectory::switch_group(p),
                     product: p.clone(),
                     matched_by: r.matched_by.map_or("", |m| m.as_str()),
                     factor,

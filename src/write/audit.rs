@@ -25,9 +25,12 @@ pub fn write_patient_lists(
         Format::Csv => written.extend(write_patients_csv(out, &all)?),
         Format::Parquet => {
             let review: Vec<&PatientRow> = all.iter().copied().filter(|p| p.to_review()).collect();
-            for (stem, rows, with_exclusion) in
-                [("review_list", &review, false), ("patients", &all, true)]
-            {
+            let current: Vec<&PatientRow> =
+                all.iter().copied().filter(|p| p.measures.current).collect();
+            for (stem, rows, with_exclusion) in [
+                ("review_list", &review, false),
+                ("patients", &current, true),
+            ] {
                 let tables = std::iter::once(&rows[..0])
                     .filter(|_| rows.is_empty())
                     .chain(rows.chunks(PARQUET_BLOCK_ROWS))

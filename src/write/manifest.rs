@@ -57,6 +57,7 @@ pub fn write_audit_manifest(
         "followup_settings": {
             "tapering_pct": f.tapering_pct,
             "rapid_taper_pct": f.rapid_pct,
+            "escalation_pct": f.escalation_pct,
             "abrupt_stop_from_mg_day": f.abrupt_from_mg_day,
             "abrupt_stop_step_pct": f.abrupt_step_pct,
             "co_prescribing_review_from": f.co_prescribing_review_from_mg_day,

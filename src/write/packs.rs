@@ -126,6 +126,47 @@ fn ranked_bars(me: &str, bars: &[(&str, f64)], per_1000: bool) -> String {
     o
 }
 
+/// The priority tiers and what each holds (METHOD.md §11).
+const TIERS: [(u8, &str); 4] = [
+    (
+        1,
+        "above 120 mg/day with a CNS depressant, a dose rising above 90, or an abrupt stop",
+    ),
+    (2, "above 120 mg/day"),
+    (
+        3,
+        "at least 50 mg/day with a CNS depressant, or a rising dose",
+    ),
+    (4, "long-term use"),
+];
+
+/// Every word the pack uses, with its meaning (METHOD.md §7 and §11).
+const GLOSSARY: [(&str, &str); 14] = [
+    ("28-day mean", "The oral morphine equivalent (OME) supplied over the 28 days to the audit date, divided by 28: the audit's measure of dose."),
+    ("today's dose", "The OME a day of the supplies covering the audit date itself."),
+    ("month-end dose", "The dose as taken at a month end: each current product at its instructed dose (else its supply rate), a switched-from product left out, a gap of up to 30 days not a fall. Taper and escalation are read from it."),
+    ("high dose", "A 28-day mean (or today's dose) above 120 mg OME a day."),
+    ("long-term", "On opioids for more than 90 days without a gap of more than 30 days."),
+    ("new", "On the list now, and neither at the previous audit nor at any month end of the 12 before it."),
+    ("continuing", "On the list at the previous audit too."),
+    ("returned", "Not on the list at the previous audit, but at one of the 12 month ends before it."),
+    ("tapering", "The month-end dose at least 15% below its 12-month peak at the last two month ends, and not rising."),
+    ("rapid", "Tapering, in a long-term patient, with a fall of more than 40% from one month end to the next in the last six months: check for withdrawal and distress."),
+    ("escalating", "The month-end dose at least 25% above, or in a higher band (50, 90, 120 mg a day) than, three month ends before, at the last two month ends."),
+    ("re-escalating", "Rising again, by at least 25% at the last two month ends, after a taper (or a stop) earlier in the year."),
+    ("abrupt stop", "On the list at the previous audit at 50 mg a day or more, no supply since, and the dose was not brought down first: withdrawal, and overdose if restarted at the old dose."),
+    ("CNS depressant", "A gabapentinoid, benzodiazepine or Z-drug issued in the last 90 days: with an opioid, a higher risk of respiratory depression (MHRA 2019, 2020)."),
+];
+
+/// Printing on A4: no row split across pages, a tier's heading kept with its table.
+const PACK_CSS: &str = "
+@page{size:A4 landscape;margin:12mm}
+table.work{font-size:12px}table.work td{vertical-align:top}
+h3{font-size:16px;margin:18px 0 4px}
+dl.glossary dt{font-weight:bold;margin-top:6px}dl.glossary dd{margin:0 0 0 16px;font-size:13px}
+@media print{body{margin:0;max-width:none}tr,dt,dd{break-inside:avoid}h2,h3{break-after:avoid}thead{display:table-header-group}}
+";
+
 /// The report of one practice, for the practice (it lists its own patients).
 #[allow(clippy::too_many_arguments)]
 fn practice_page(
@@ -138,6 +179,7 @@ fn practice_page(
     chart: Option<String>,
     config: &AuditConfig,
     as_of: i32,
+    previous: &str,
 ) -> String {
     let count = |n: u64| -> String {
         if config.suppress {
@@ -166,12 +208,24 @@ fn practice_page(
             head {
                 meta charset="utf-8";
                 title { "Opioid review pack: " (title) ", " (format_day(as_of)) }
-                style { (PreEscaped(crate::write::report::CSS)) }
+                style { (PreEscaped(crate::write::report::CSS)) (PreEscaped(PACK_CSS)) }
             }
             body {
                 h1 { "Opioid review pack: " (title) }
                 p.note { "For the practice: this pack lists the practice's own patients. Do not share it beyond the practice." }
                 p { "Audit date " (format_day(as_of)) "; high dose above " (fmt_num(config.timeline.threshold_mg_day)) " mg OME a day; long-term more than " (config.timeline.long_term_days) " days." }
+                h2 { "At a glance" }
+                table {
+                    thead { tr {
+                        @for (tier, _) in TIERS { th scope="col" { "priority " (tier) } }
+                        th scope="col" { "new since " (previous) } th scope="col" { "off the list since then" }
+                    } }
+                    tbody { tr {
+                        @for (tier, _) in TIERS { td { (review.iter().filter(|r| r.priority.as_ref().map(|p| p.0) == Some(tier)).count()) } }
+                        td { (review.iter().filter(|r| r.status == Some(crate::followup::Status::New)).count()) }
+                        td { (resolved.len()) }
+                    } }
+                }
                 h2 { "Against the ICS and all practices" }
                 table {
                     thead { tr {
@@ -192,24 +246,36 @@ fn practice_page(
                     h2 { "Month by month" }
                     div.chart { (PreEscaped(svg)) }
                 }
-                h2 { "Patients to review (" (review.len()) ")" }
-                table {
-                    thead { tr {
-                        th scope="col" { "patient" } th scope="col" { "OME mg/day" } th scope="col" { "today's dose" }
-                        th scope="col" { "current products" } th scope="col" { "last issue" } th scope="col" { "status" }
-                        th scope="col" { "taper" } th scope="col" { "co-prescribed" } th scope="col" { "reasons" }
-                    } }
-                    tbody { @for r in review {
-                        tr {
-                            td { (r.patient_id) } td { (format!("{:.1}", r.measures.ome_mg_day)) }
-                            td { (format!("{:.1}", r.measures.current_ome_mg_day)) }
-                            td.text { (r.current_products) }
-                            td style="white-space: nowrap" { (r.measures.last_issue_day.map(format_day).unwrap_or_default()) }
-                            td.text { (r.status.map(|s| s.as_str()).unwrap_or("")) }
-                            td.text { (r.taper.map(|t| t.label.as_str()).unwrap_or("")) }
-                            td.text { (r.co_prescribed) } td.text { (r.reasons) }
+                h2 { "Patients to review (" (review.len()) "), by priority" }
+                @for (tier, what) in TIERS {
+                    @let in_tier: Vec<&&PatientRow> = review.iter().filter(|r| r.priority.as_ref().map(|p| p.0) == Some(tier)).collect();
+                    @if !in_tier.is_empty() {
+                        h3 { "Priority " (tier) ": " (what) " (" (in_tier.len()) ")" }
+                        table.work {
+                            thead { tr {
+                                th scope="col" { "patient" } th scope="col" { "why this priority" }
+                                th scope="col" { "28-day mean mg/day" } th scope="col" { "today's dose" } th scope="col" { "month-end dose" }
+                                th scope="col" { "current products" } th scope="col" { "last issue" } th scope="col" { "status" }
+                                th scope="col" { "dose trend" } th scope="col" { "co-prescribed" } th scope="col" { "reasons" }
+                                th scope="col" { "done" }
+                            } }
+                            tbody { @for r in &in_tier {
+                                tr {
+                                    td { (r.patient_id) }
+                                    td.text { (r.priority.as_ref().map(|p| p.1.as_str()).unwrap_or("")) }
+                                    td { (format!("{:.1}", r.measures.ome_mg_day)) }
+                                    td { (format!("{:.1}", r.measures.current_ome_mg_day)) }
+                                    td { (r.trajectory.map(|t| format!("{:.1}", t.dose_mg_day)).unwrap_or_default()) }
+                                    td.text { (r.current_products) }
+                                    td style="white-space: nowrap" { (r.measures.last_issue_day.map(format_day).unwrap_or_default()) }
+                                    td.text { (r.status.map(|s| s.as_str()).unwrap_or("")) }
+                                    td.text { (r.trajectory.map(|t| t.label.as_str()).unwrap_or("")) }
+                                    td.text { (r.co_prescribed) } td.text { (r.reasons) }
+                                    td.text { "☐" }
+                                }
+                            } }
                         }
-                    } }
+                    }
                 }
                 @if !resolved.is_empty() {
                     h2 { "Off the list since the previous audit (" (resolved.len()) ")" }
@@ -220,6 +286,8 @@ fn practice_page(
                         } }
                     }
                 }
+                h2 { "Words used in this pack" }
+                dl.glossary { @for (word, meaning) in GLOSSARY { dt { (word) } dd { (meaning) } } }
             }
         }
     }
@@ -344,7 +412,7 @@ pub fn write_practice_packs(
             Some(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))
         });
         let page = practice_page(
-            p, ics, &all, peers, review, resolved, chart, config, r.as_of,
+            p, ics, &all, peers, review, resolved, chart, config, r.as_of, previous,
         );
         let page = crate::write::markup::xml_chars(&page);
         let path = dir.join("report.html");

@@ -42,6 +42,12 @@ pub const COLUMNS: &[Column] = &[
         Cell::Text(&r.practice_code)
     }),
     col("ics_code", Kind::Text, |r| Cell::Text(&r.ics_code)),
+    col("priority", Kind::Integer, |r| {
+        Cell::Integer(r.priority.as_ref().map(|p| p.0 as i64))
+    }),
+    col("priority_reason", Kind::Text, |r| {
+        Cell::OptText(r.priority.as_ref().map(|p| p.1.as_str()))
+    }),
     col("ome_mg_day", Kind::Number, |r| {
         Cell::Number(Some(r.measures.ome_mg_day))
     }),
@@ -88,20 +94,23 @@ pub const COLUMNS: &[Column] = &[
     col("doses_disagree", Kind::Flag, |r| {
         Cell::Flag(r.doses_disagree)
     }),
+    col("month_end_dose_mg_day", Kind::Number, |r| {
+        Cell::Number(r.trajectory.map(|t| t.dose_mg_day))
+    }),
     col("ome_mg_day_3m_ago", Kind::Number, |r| {
-        Cell::Number(r.taper.map(|t| t.ome_mg_day_3m_ago))
+        Cell::Number(r.trajectory.map(|t| t.ome_mg_day_3m_ago))
     }),
     col("ome_mg_day_12m_peak", Kind::Number, |r| {
-        Cell::Number(r.taper.map(|t| t.ome_mg_day_12m_peak))
+        Cell::Number(r.trajectory.map(|t| t.ome_mg_day_12m_peak))
     }),
     col("change_from_peak_pct", Kind::Number, |r| {
-        Cell::Number(r.taper.and_then(|t| t.change_from_peak_pct))
+        Cell::Number(r.trajectory.and_then(|t| t.change_from_peak_pct))
     }),
     col("largest_monthly_drop_pct", Kind::Number, |r| {
-        Cell::Number(r.taper.and_then(|t| t.largest_monthly_drop_pct))
+        Cell::Number(r.trajectory.and_then(|t| t.largest_monthly_drop_pct))
     }),
-    col("taper", Kind::Text, |r| {
-        Cell::OptText(r.taper.map(|t| t.label.as_str()))
+    col("dose_trend", Kind::Text, |r| {
+        Cell::OptText(r.trajectory.map(|t| t.label.as_str()))
     }),
     Column {
         name: "excluded",
@@ -176,6 +185,12 @@ pub fn write_patients_csv(out: &Path, rows: &[&PatientRow]) -> Result<[PathBuf; 
                 review.extend_from_slice(&all[start..]);
                 review.push(b'\n');
             }
+            if !r.measures.current {
+                // An abrupt stop, on the review list only: patients.csv is of current
+                // patients.
+                all.truncate(start);
+                continue;
+            }
             // The exclusion columns follow, then the row ends.
             push_cells(all, &mut num, r, true);
             all.push(b'\n');
@@ -235,8 +250,8 @@ pub fn write_patients_csv(out: &Path, rows: &[&PatientRow]) -> Result<[PathBuf; 
     Ok([review_path, all_path])
 }
 
-/// Patients in the order of the lists: by practice, then OME/day descending, then id, so that
-/// reruns are identical. Sorted on compact keys (the practice's rank among the codes, the OME,
+/// Patients in the order of the lists: by practice, then priority tier (patients off the
+/// review list last), then OME/day descending, then id, so that reruns are identical. Sorted on compact keys (the practice's rank among the codes, the OME,
 /// the row), so that the codes and ids, scattered in memory, are compared only on ties;
 /// patient ids are distinct, so the order is total and an unstable sort gives the same order.
 pub fn patient_order(patients: &[PatientRow]) -> Vec<&PatientRow> {
@@ -254,11 +269,20 @@ pub fn patient_order(patients: &[PatientRow]) -> Vec<&PatientRow> {
     for (r, (_, seen)) in codes.iter().enumerate() {
         rank[*seen as usize] = r as u32;
     }
+    // The priority tier (those off the review list after tier 4), folded into the practice's
+    // rank so that the key stays three words.
     let mut keys: Vec<(u32, f64, u32)> = patients
         .iter()
         .zip(&seen_at)
         .enumerate()
-        .map(|(i, (p, &seen))| (rank[seen as usize], p.measures.ome_mg_day, i as u32))
+        .map(|(i, (p, &seen))| {
+            let tier = p.priority.as_ref().map_or(5, |t| t.0.min(5)) as u32;
+            (
+                rank[seen as usize] * 8 + tier,
+                p.measures.ome_mg_day,
+                i as u32,
+            )
+        })
         .collect();
     keys.sort_unstable_by(|a, b| {
         a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then_with(|| {
@@ -303,7 +327,9 @@ mod tests {
             doses_disagree: disagree,
             excluded_reason: excluded.map(String::from),
             status: None,
-            taper: None,
+            trajectory: None,
+            priority: None,
+            stopped_abruptly_from: None,
             co_prescribed: String::new(),
             co_listed: false,
         }

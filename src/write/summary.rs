@@ -33,7 +33,7 @@ pub fn summary_table(rows: &[CohortSummary], is_ics: bool, suppress: bool) -> Ta
         );
     }
     type Get = fn(&CohortSummary) -> u64;
-    let counts: [(&str, Get); 13] = [
+    let counts: [(&str, Get); 17] = [
         ("patients", |r| r.patients),
         ("high_dose", |r| r.high_dose),
         ("long_term", |r| r.long_term),
@@ -47,6 +47,10 @@ pub fn summary_table(rows: &[CohortSummary], is_ics: bool, suppress: bool) -> Ta
         ("continuing", |r| r.status[1]),
         ("returned", |r| r.status[2]),
         ("resolved", |r| r.resolved),
+        ("priority_1", |r| r.priority[0]),
+        ("priority_2", |r| r.priority[1]),
+        ("priority_3", |r| r.priority[2]),
+        ("priority_4", |r| r.priority[3]),
     ];
     for (name, get) in counts {
         t = t.text(name, rows.iter().map(|r| text(count(get(r)))).collect());

@@ -143,6 +143,18 @@ pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Resul
     )?;
     writeln!(
         o,
+        "priority: {} at 1 (above {} mg/day with a CNS depressant, rising above 90, or \
+         stopped abruptly), {} at 2 (above {}), {} at 3 (50 mg/day or more with a CNS \
+         depressant, or rising), {} at 4 (long-term use)",
+        total(|s| s.priority[0]),
+        fmt_num(config.timeline.threshold_mg_day),
+        total(|s| s.priority[1]),
+        fmt_num(config.timeline.threshold_mg_day),
+        total(|s| s.priority[2]),
+        total(|s| s.priority[3]),
+    )?;
+    writeln!(
+        o,
         "{} patients to review; outputs in {}",
         review,
         crate::error::escape(&out.display().to_string())

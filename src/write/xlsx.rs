@@ -19,6 +19,8 @@ pub const MEANINGS: &[(&str, &str)] = &[
     ("patient_id", "The patient, as the extract identifies them."),
     ("practice_code", "The practice of the patient's latest opioid item."),
     ("ics_code", "The integrated care system (ICB) of that practice."),
+    ("priority", "1 (first) to 4: 1 above 120 mg a day with a gabapentinoid, benzodiazepine or Z-drug, a dose rising above 90, or an abrupt stop; 2 above 120; 3 at least 50 with one of those drugs, or a rising dose; 4 long-term use."),
+    ("priority_reason", "Why the patient has that priority, in words."),
     ("ome_mg_day", "Oral morphine equivalent, mg a day: the mean over the dose window (28 days) to the audit date, from the supplies."),
     ("instructed_ome_mg_day", "OME a day as the directions of the current items say, where they can be read."),
     ("current_ome_mg_day", "OME a day supplied on the audit date itself (today's dose)."),
@@ -35,11 +37,12 @@ pub const MEANINGS: &[(&str, &str)] = &[
     ("current_products", "The opioid products supplied in the dose window."),
     ("last_issue_date", "The date of the latest opioid item."),
     ("doses_disagree", "Instructed and supplied doses differ by more than half."),
-    ("ome_mg_day_3m_ago", "The window mean three month ends ago."),
-    ("ome_mg_day_12m_peak", "The highest window mean at the audit date and the 12 month ends before it."),
+    ("month_end_dose_mg_day", "The dose as taken on the audit date: each current product at its instructed dose (else its supply rate), a switched-from product left out, a gap within 30 days not a fall."),
+    ("ome_mg_day_3m_ago", "That dose three month ends ago."),
+    ("ome_mg_day_12m_peak", "The highest of that dose at the audit date and the 12 month ends before it."),
     ("change_from_peak_pct", "How far the dose now is from that peak, in percent."),
-    ("largest_monthly_drop_pct", "The largest fall between consecutive month ends in the last six months, in percent."),
-    ("taper", "tapering (at least 15% below the peak) or rapid (a fall of more than 40% in a month, long-term)."),
+    ("largest_monthly_drop_pct", "The largest fall between consecutive month ends since that peak, in percent."),
+    ("dose_trend", "tapering (15% or more below the peak at two month ends, not rising), rapid (tapering with a fall of more than 40% in a month, long-term), escalating (25% or more above three months before, or into a higher dose band, at two month ends) or re-escalating (rising again after a taper)."),
 ];
 
 fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> anyhow::Error {

@@ -8,21 +8,21 @@ use std::process::Command;
 
 use opal::values::{days_from_civil, format_day};
 
-fn day(offset: i32) -> String {
+pub(super) fn day(offset: i32) -> String {
     // offset days from the audit date 2026-10-31
     format_day(days_from_civil(2026, 10, 31).unwrap() + offset)
 }
 
-struct Extract {
+pub(super) struct Extract {
     rows: Vec<[String; 7]>,
 }
 
 impl Extract {
-    fn new() -> Extract {
+    pub(super) fn new() -> Extract {
         Extract { rows: Vec::new() }
     }
 
-    fn add(
+    pub(super) fn add(
         &mut self,
         patient: &str,
         practice: &str,
@@ -64,7 +64,7 @@ impl Extract {
         self
     }
 
-    fn write(&self, path: &Path) {
+    pub(super) fn write(&self, path: &Path) {
         let mut w = csv::Writer::from_path(path).unwrap();
         w.write_record([
             "patient_id",
@@ -83,27 +83,27 @@ impl Extract {
     }
 }
 
-type Rows = Vec<HashMap<String, String>>;
+pub(super) type Rows = Vec<HashMap<String, String>>;
 
-fn by(rows: &Rows, key: &str, value: &str) -> HashMap<String, String> {
+pub(super) fn by(rows: &Rows, key: &str, value: &str) -> HashMap<String, String> {
     rows.iter()
         .find(|r| r[key] == value)
         .unwrap_or_else(|| panic!("no row with {key}={value}"))
         .clone()
 }
 
-fn num(r: &HashMap<String, String>, key: &str) -> f64 {
+pub(super) fn num(r: &HashMap<String, String>, key: &str) -> f64 {
     r[key]
         .parse()
         .unwrap_or_else(|_| panic!("{key}={:?}", r[key]))
 }
 
-fn close(a: f64, b: f64) -> bool {
+pub(super) fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-4
 }
 
 /// Check the manifest's accounting adds up and return it.
-fn accounting(out: &Path) -> serde_json::Value {
+pub(super) fn accounting(out: &Path) -> serde_json::Value {
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     let a = &m["rows"];
@@ -725,7 +725,7 @@ fn extract_layouts_read_alike() {
         std::fs::read_to_string(out.join("patients.csv")).unwrap()
     };
     let want = run("plain.csv", plain.as_bytes(), &[]);
-    assert!(want.contains("P1,A,UNKNOWN,120,"), "{want}");
+    assert!(want.contains("P1,A,UNKNOWN,,,120,"), "{want}");
     // BOM and CRLF.
     let crlf = format!("\u{feff}{}", plain.replace('\n', "\r\n"));
     assert_eq!(run("bom.csv", crlf.as_bytes(), &[]), want);
@@ -1525,7 +1525,7 @@ fn status_resolved_and_tapers_by_hand() {
         e.add("E", "P1", o, MST60, "28", "1 od");
     }
     // F: 240 mg/day from -60, 60 from -32: (26 × 240 + 2 × 60) / 28 = 227.142857 at -31,
-    // 60 now, 60 days on opioids: below threshold; tapering (73.6% below the peak).
+    // 60 now, 60 days on opioids: below threshold.
     high(&mut e, "F", "P1", &[-60]);
     e.add("F", "P1", -32, MST60, "28", "1 od");
     e.add("F", "P1", -4, MST60, "28", "1 od");
@@ -1576,9 +1576,26 @@ fn status_resolved_and_tapers_by_hand() {
             ("B", "new"),
             ("C", "returned"),
             ("I", "continuing"),
+            ("D", ""),
         ]),
-        "G's new episode is short and low: not listed; F is below the threshold"
+        "G's new episode is short and low: not listed; F is below the threshold; D stopped \
+         abruptly and is listed for that, with no status"
     );
+    // Priority: D's abrupt stop is 1; the others are above 120 mg/day with no CNS depressant:
+    // 2. D comes first in P1's list.
+    let tiers: Vec<(&str, &str)> = review
+        .iter()
+        .map(|r| (r["patient_id"].as_str(), r["priority"].as_str()))
+        .collect();
+    assert_eq!(tiers[0], ("D", "1"), "{tiers:?}");
+    assert!(tiers[1..].iter().all(|t| t.1 == "2"), "{tiers:?}");
+    let d = by(&review, "patient_id", "D");
+    assert!(
+        d["reasons"]
+            .starts_with("stopped since 2026-09-30: 214.3 mg OME/day then, with no step down"),
+        "{d:?}"
+    );
+    assert!(d["priority_reason"].starts_with("stopped abruptly from 214.3 mg/day"));
     let resolved = read(&out.join("resolved.csv"));
     let why: HashMap<&str, (&str, &str)> = resolved
         .iter()
@@ -1605,20 +1622,25 @@ fn status_resolved_and_tapers_by_hand() {
     assert!(close(num(&d, "ome_mg_day_previous"), 214.285714), "{d:?}");
     assert_eq!(d["practice_code"], "P1");
     assert_eq!(d["previous_as_of"], "2026-09-30");
-    // Tapers, for every current patient.
+    // The dose trajectory, for every current patient (patients.csv: D, not current, is not
+    // there). F was on 240 mg/day from -60 to -33 only: no month end fell in that spell (the
+    // one before, -61, had nothing yet; at -31 the latest issue says 60), so the month-end
+    // dose is 0 then 60 and 60: no peak above 60, no taper. The 28-day mean saw it (227.1
+    // at -31).
     let patients = read(&out.join("patients.csv"));
+    assert!(patients.iter().all(|r| r["patient_id"] != "D"));
     let f = by(&patients, "patient_id", "F");
-    assert!(close(num(&f, "ome_mg_day_12m_peak"), 227.142857));
+    assert!(close(num(&f, "ome_mg_day_12m_peak"), 60.0));
+    assert!(close(num(&f, "month_end_dose_mg_day"), 60.0));
     assert!(close(num(&f, "ome_mg_day"), 60.0));
-    assert!(close(num(&f, "change_from_peak_pct"), -73.584906));
-    assert!(close(num(&f, "largest_monthly_drop_pct"), 73.584906));
-    assert_eq!(f["taper"], "tapering", "not long-term, so not rapid");
+    assert!(close(num(&f, "change_from_peak_pct"), 0.0));
+    assert_eq!(f["dose_trend"], "");
     assert_eq!(f["status"], "", "not on the list");
     let a = by(&patients, "patient_id", "A");
     assert!(close(num(&a, "ome_mg_day_12m_peak"), 240.0));
     assert!(close(num(&a, "ome_mg_day_3m_ago"), 240.0));
     assert_eq!(
-        (a["change_from_peak_pct"].as_str(), a["taper"].as_str()),
+        (a["change_from_peak_pct"].as_str(), a["dose_trend"].as_str()),
         ("0", "")
     );
     // The practice summary counts them by practice: resolved by the practice then.
@@ -1632,6 +1654,15 @@ fn status_resolved_and_tapers_by_hand() {
             &p1["resolved"]
         ],
         ["1", "1", "1", "6"]
+    );
+    assert_eq!(
+        [
+            &p1["priority_1"],
+            &p1["priority_2"],
+            &p1["priority_3"],
+            &p1["priority_4"]
+        ],
+        ["1", "3", "0", "0"]
     );
     let p2 = by(&ps, "code", "P2");
     assert_eq!([&p2["continuing"], &p2["resolved"]], ["1", "0"]);

@@ -13,6 +13,7 @@ mod properties;
 mod robustness;
 mod tidy;
 mod trend;
+mod worklist;
 
 use std::collections::HashMap;
 use std::path::Path;
