@@ -92,6 +92,8 @@ impl Report<'_> {
 
     fn summary_table(&self, caption: &str, rows: &[CohortSummary], is_ics: bool) -> Markup {
         let has_lists = rows.iter().any(|r| r.list_size.is_some());
+        // The review list's priority tiers (an audit's; a trend has none).
+        let has_priority = rows.iter().any(|r| r.priority.iter().sum::<u64>() > 0);
         html! {
             table.sortable {
                 caption { (caption) " (click a heading to sort)" }
@@ -106,6 +108,7 @@ impl Report<'_> {
                     th scope="col" { ">120 mg/day" }
                     th scope="col" { "new" }
                     th scope="col" { "resolved" }
+                    @if has_priority { @for k in 1..=4 { th scope="col" { "priority " (k) } } }
                     @if has_lists { th scope="col" { "high dose per 1000" } }
                     th scope="col" { "median OME mg/day" }
                 } }
@@ -122,6 +125,7 @@ impl Report<'_> {
                         td { (self.count(r.bands[3])) }
                         td { (self.count(r.status[0])) }
                         td { (self.count(r.resolved)) }
+                        @if has_priority { @for k in 0..4 { td { (self.count(r.priority[k])) } } }
                         @if has_lists {
                             td { (self.rate(r.rate_base(is_ics).map_or(0, |b| b.high_dose), r.list_size)) }
                         }
