@@ -7,8 +7,8 @@
 
 // The clinical method lives in the `opal-core` crate; its modules keep their paths here.
 pub use opal_core::{
-    checks, cns, dictionary, dose, epd, factors, followup, item, names, ome, patient, product,
-    resolve, settings, spc, summary, timeline, trajectory, trend, values,
+    checks, cns, codelists, dictionary, dose, epd, factors, followup, item, names, ome, patient,
+    product, resolve, settings, spc, summary, timeline, trajectory, trend, values,
 };
 
 pub mod cli;

@@ -302,6 +302,64 @@ pub fn trajectory(t: &[f64; 13], long_term: bool, s: &FollowUpSettings) -> Traje
     }
 }
 
+/// What was done at a patient's last review, carried from last month's filled-in list
+/// (`--reviews`; METHOD.md §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub date: Option<Day>,
+    pub outcome: String,
+    pub next_review: Option<Day>,
+}
+
+/// The outcomes `review_list.xlsx` offers in its drop-down (issue 26.5).
+pub const OUTCOMES: [&str; 5] = [
+    "reviewed - no change",
+    "taper agreed",
+    "referred",
+    "not appropriate",
+    "could not contact",
+];
+
+/// An outcome as one of [`OUTCOMES`], whatever its case, spacing or dash; `None` when it is
+/// none of them.
+pub fn known_outcome(text: &str) -> Option<&'static str> {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                '\u{2013}' | '\u{2014}' | '\u{2212}' => '-',
+                c => c.to_ascii_lowercase(),
+            })
+            .filter(|c| !c.is_whitespace())
+            .collect()
+    };
+    let t = norm(text);
+    OUTCOMES.iter().copied().find(|o| norm(o) == t)
+}
+
+impl Review {
+    /// What the review list says of it at the audit date: `review due on <date>` while the
+    /// next review is ahead, `review overdue since <date>` once it has passed, else the last
+    /// review's date and outcome.
+    pub fn note(&self, as_of: Day) -> String {
+        let last = match (self.date, self.outcome.is_empty()) {
+            (Some(d), false) => format!("last reviewed {}: {}", format_day(d), self.outcome),
+            (Some(d), true) => format!("last reviewed {}", format_day(d)),
+            (None, false) => format!("last review: {}", self.outcome),
+            (None, true) => String::new(),
+        };
+        let next = match self.next_review {
+            Some(n) if n > as_of => format!("review due on {}", format_day(n)),
+            Some(n) => format!("review overdue since {}", format_day(n)),
+            None => String::new(),
+        };
+        match (last.is_empty(), next.is_empty()) {
+            (false, false) => format!("{next} ({last})"),
+            (true, _) => next,
+            (false, true) => last,
+        }
+    }
+}
+
 /// The doses of the priority tiers (METHOD.md §11, with their sources): a dose rising
 /// above 90 mg/day is tier 1 (CDC 2022: avoid increasing to 90 MME/day or more; Opioids
 /// Aware: harms rise with dose); a CNS depressant with at least 50 mg/day is tier 3 (CDC

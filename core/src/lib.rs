@@ -12,6 +12,7 @@
 
 pub mod checks;
 pub mod cns;
+pub mod codelists;
 pub mod dictionary;
 pub mod dose;
 pub mod epd;

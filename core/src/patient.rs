@@ -27,6 +27,10 @@ pub struct PatientRow {
     /// Not current: on the list at the previous date and stopped abruptly since, from this
     /// 28-day mean (§11); on the review list at priority 1, in no count of current patients.
     pub stopped_abruptly_from: Option<f64>,
+    /// Their last review (`--reviews`).
+    pub last_review: Option<crate::followup::Review>,
+    /// Their last coded medication review within the review window (`--events`).
+    pub last_medication_review: Option<crate::values::Day>,
     /// The CNS depressants issued in the look-back window (ingredients, `; ` between; §11).
     pub co_prescribed: String,
     /// On the review list for a CNS depressant with an opioid above the co-prescribing dose.
@@ -46,6 +50,8 @@ pub struct ResolvedRow {
     pub ome_mg_day_now: f64,
     /// For a patient who stopped: whether the stop was abrupt.
     pub abrupt_stop: Option<bool>,
+    /// Their last review (`--reviews`): who came off the list after a review.
+    pub last_review: Option<crate::followup::Review>,
 }
 
 impl PatientRow {
@@ -96,6 +102,8 @@ impl PatientRow {
             trajectory: None,
             priority: None,
             stopped_abruptly_from: None,
+            last_review: config.reviews.get(&patient_id).cloned(),
+            last_medication_review: config.medication_reviews.get(&patient_id).copied(),
             patient_id,
             practice_code,
             ics_code,

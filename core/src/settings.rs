@@ -45,6 +45,10 @@ pub struct AuditConfig {
     pub previous_as_of: Option<Day>,
     /// The follow-up's thresholds (METHOD.md §11).
     pub followup: FollowUpSettings,
+    /// `--reviews`: patient id → their last review (METHOD.md §11).
+    pub reviews: BTreeMap<String, crate::followup::Review>,
+    /// `--events`: patient id → their last coded medication review within the review window.
+    pub medication_reviews: BTreeMap<String, Day>,
 }
 
 impl AuditConfig {
@@ -92,6 +96,8 @@ pub(crate) mod tests {
             strict: false,
             suppress: false,
             excluded_patients: BTreeMap::new(),
+            reviews: BTreeMap::new(),
+            medication_reviews: BTreeMap::new(),
             practices: None,
             list_sizes: None,
             today: crate::values::days_from_civil(2026, 11, 29).unwrap(),

@@ -95,6 +95,27 @@ pub struct Args {
     /// rule off; 0 to 100000).
     #[arg(long, value_name = "MG", default_value_t = 50.0, value_parser = ranges::mg_per_day)]
     co_prescribing_review_from: f64,
+    /// Last month's review list with what was done: its review_list.xlsx filled in (the
+    /// outcome, review_date and next_review columns), or a CSV with patient_id, review_date,
+    /// outcome, next_review. Each listed patient shows their last review, and a next review
+    /// still ahead ("review due on ..."); resolved.csv says who came off after a review.
+    #[arg(long, value_name = "FILE")]
+    reviews: Option<PathBuf>,
+    /// Coded entries from the GP record: a CSV with patient_id, date and code (SNOMED CT, as
+    /// GP systems export them). A patient on the palliative care register, or with a cancer
+    /// coded within --cancer-years, is excluded (with the reason); the latest coded
+    /// medication review within --review-window days shows on their row. The codelists are
+    /// NHS Digital's primary care reference sets, in data/codelists/ with their sources.
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
+    /// With --events: a cancer coded within this many years before the audit date excludes
+    /// the patient (0 to 100).
+    #[arg(long, value_name = "YEARS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=100))]
+    cancer_years: u32,
+    /// With --events: a coded medication review within this many days up to the audit date
+    /// shows on the row (1 to 3650).
+    #[arg(long, value_name = "DAYS", default_value_t = 365, value_parser = clap::value_parser!(i32).range(1..=3650))]
+    review_window: i32,
     #[command(flatten)]
     pub method: MethodArgs,
 }
@@ -131,6 +152,17 @@ pub fn run(args: Args) -> Result<()> {
         abrupt_step_pct: args.abrupt_stop_step_pct,
         co_prescribing_review_from_mg_day: args.co_prescribing_review_from,
     };
+    let mut review_warnings = Vec::new();
+    if let Some(path) = &args.reviews {
+        let reviews = crate::read::reviews::read_reviews(path)?;
+        config.reviews = reviews.by_patient;
+        review_warnings = reviews.warnings;
+    }
+    let events = args
+        .events
+        .as_deref()
+        .map(crate::read::events::read_events)
+        .transpose()?;
     // Refuse to overwrite before doing the work, when the folder is named.
     if let Some(out) = &args.output.out {
         crate::write::table::check_out_dir(out, args.output.force)?;
@@ -170,6 +202,7 @@ pub fn run(args: Args) -> Result<()> {
     )?;
     pb.finish_and_clear();
     result.warnings.splice(0..0, practice_warnings);
+    result.warnings.extend(review_warnings);
     for f in files.iter().filter(|f| f.preamble_lines > 0) {
         result.warnings.insert(
             0,
@@ -192,6 +225,15 @@ pub fn run(args: Args) -> Result<()> {
             day_text(result.as_of)
         )));
     }
+    let events_summary = events.as_ref().map(|ev| {
+        crate::engine::events::apply_events(
+            ev,
+            &mut config,
+            &mut result,
+            args.cancer_years,
+            args.review_window,
+        )
+    });
     if !result.accounting.balanced() {
         bail!(
             "internal error: row accounting does not add up ({:?})",
@@ -301,6 +343,8 @@ pub fn run(args: Args) -> Result<()> {
         patient_practices: args.method.patient_practices.as_deref(),
         code_map: args.method.code_map.as_deref(),
         dosages: args.method.dosages.as_deref(),
+        reviews: args.reviews.as_deref(),
+        events: args.events.as_deref().zip(events_summary),
         practice_packs: &practice_packs,
     };
     crate::write::manifest::write_audit_manifest(&out, &refs, &files, &result, &config, &written)?;

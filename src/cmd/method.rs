@@ -236,6 +236,8 @@ impl MethodArgs {
             max_days_supply: args.max_days_supply,
             previous_as_of: None,
             followup: crate::followup::FollowUpSettings::default(),
+            reviews: BTreeMap::new(),
+            medication_reviews: BTreeMap::new(),
         };
         Ok(Method {
             config,

@@ -211,6 +211,8 @@ pub fn run(args: Args) -> Result<()> {
         patient_practices: args.method.patient_practices.as_deref(),
         code_map: args.method.code_map.as_deref(),
         dosages: args.method.dosages.as_deref(),
+        reviews: None,
+        events: None,
         practice_packs: &[],
     };
     let trend = crate::write::manifest::trend_entry(

@@ -22,6 +22,7 @@ use crate::summary::CohortSummary;
 use crate::values::{format_day, Day};
 
 pub mod epd;
+pub mod events;
 mod intern;
 pub mod patients;
 pub mod rows;
@@ -313,6 +314,8 @@ pub fn test_config() -> AuditConfig {
         strict: false,
         suppress: false,
         excluded_patients: Default::default(),
+        reviews: Default::default(),
+        medication_reviews: Default::default(),
         practices: None,
         list_sizes: None,
         today: day(2026, 11, 23),

@@ -422,6 +422,7 @@ fn patient_range(
                     ome_mg_day_previous: then.ome_mg_day,
                     ome_mg_day_now: m.ome_mg_day,
                     abrupt_stop: abrupt,
+                    last_review: config.reviews.get(id).cloned(),
                 });
             }
         }
@@ -500,6 +501,15 @@ fn patient_range(
                 },
                 config.timeline.threshold_mg_day,
             ));
+        }
+        // The last review, where one was carried forward: shown beside the tier's reason
+        // ("review due on ..."), never hiding the patient (METHOD.md §11).
+        if let (Some((_, reason)), Some(review)) = (row.priority.as_mut(), &row.last_review) {
+            let note = review.note(r.as_of);
+            if !note.is_empty() {
+                reason.push_str("; ");
+                reason.push_str(&note);
+            }
         }
         rows.push(row);
     }

@@ -2,9 +2,11 @@
 //! the reference files (practices, list sizes, exclusions, factor tables).
 
 pub mod columns;
+pub mod events;
 pub mod extract;
 pub mod factors;
 pub mod fhir;
 pub mod input;
 pub mod records;
 pub mod reference;
+pub mod reviews;

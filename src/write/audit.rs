@@ -106,7 +106,23 @@ pub fn write_resolved(
             "ome_mg_day_now",
             x.iter().map(|v| Some(v.ome_mg_day_now)).collect(),
         )
-        .flag("abrupt_stop", x.iter().map(|v| v.abrupt_stop).collect());
+        .flag("abrupt_stop", x.iter().map(|v| v.abrupt_stop).collect())
+        .text(
+            "last_review_date",
+            x.iter()
+                .map(|v| {
+                    v.last_review
+                        .as_ref()
+                        .map(|r| r.date.map(crate::values::format_day).unwrap_or_default())
+                })
+                .collect(),
+        )
+        .text(
+            "last_review_outcome",
+            x.iter()
+                .map(|v| v.last_review.as_ref().map(|r| r.outcome.clone()))
+                .collect(),
+        );
     write_table(out, "resolved", &t, format)
 }
 

@@ -31,6 +31,10 @@ pub struct Settings<'a> {
     pub code_map: Option<&'a Path>,
     /// `--dosages`: directions by a dosage code.
     pub dosages: Option<&'a Path>,
+    /// `--reviews`: last month's reviews.
+    pub reviews: Option<&'a Path>,
+    /// `--events`: the coded entries, and what they did.
+    pub events: Option<(&'a Path, crate::engine::events::EventsSummary)>,
 }
 
 /// Write `<out>/manifest.json` of `opal audit`.
@@ -45,10 +49,20 @@ pub fn write_audit_manifest(
     let status =
         |s: crate::followup::Status| r.patients.iter().filter(|p| p.status == Some(s)).count();
     let f = &config.followup;
+    // The rows are the current patients and the abrupt stops listed for follow-up.
+    let current = || r.patients.iter().filter(|p| p.measures.current);
+    let tier = |k: u8| {
+        r.patients
+            .iter()
+            .filter(|p| p.to_review() && p.priority.as_ref().is_some_and(|t| t.0 == k))
+            .count()
+    };
     let patients = serde_json::json!({
-        "current": r.patients.len(),
-        "excluded": r.patients.iter().filter(|p| p.excluded_reason.is_some()).count(),
+        "current": current().count(),
+        "excluded": current().filter(|p| p.excluded_reason.is_some()).count(),
         "review_list": r.patients.iter().filter(|p| p.to_review()).count(),
+        "priority": {"1": tier(1), "2": tier(2), "3": tier(3), "4": tier(4)},
+        "abrupt_stops_listed": r.patients.iter().filter(|p| p.stopped_abruptly_from.is_some() && p.to_review()).count(),
         "previous_as_of": day_text(crate::engine::patients::previous_as_of(r, config)),
         "new": status(crate::followup::Status::New),
         "continuing": status(crate::followup::Status::Continuing),
@@ -62,7 +76,7 @@ pub fn write_audit_manifest(
             "abrupt_stop_step_pct": f.abrupt_step_pct,
             "co_prescribing_review_from": f.co_prescribing_review_from_mg_day,
         },
-        "co_prescribed": r.patients.iter().filter(|p| !p.co_prescribed.is_empty()).count(),
+        "co_prescribed": current().filter(|p| !p.co_prescribed.is_empty()).count(),
         "listed_for_co_prescribing": r.patients.iter().filter(|p| p.co_listed && p.to_review()).count(),
         "cns_depressants_sha256": hex_sha256(crate::cns::CNS_CSV.as_bytes()),
     });
@@ -227,6 +241,34 @@ fn manifest(
     }
     if let Some(p) = file_sha(args.dosages) {
         manifest["dosages"] = p;
+    }
+    if let Some((path, e)) = &args.events {
+        if let Some(p) = file_sha(Some(path)) {
+            manifest["events"] = p;
+        }
+        manifest["events"]["rows"] = json!({
+            "read": e.rows,
+            "in_codelists": e.in_codelists,
+            "other_codes": e.other_codes,
+            "rejected": e.rejected,
+        });
+        manifest["events"]["after_as_of"] = e.after_as_of.into();
+        manifest["events"]["excluded_patients"] = json!({
+            "palliative care register": e.excluded_palliative,
+            "cancer": e.excluded_cancer,
+        });
+        manifest["events"]["medication_reviews"] = e.medication_reviews.into();
+        manifest["events"]["cancer_years"] = e.cancer_years.into();
+        manifest["events"]["review_window_days"] = e.review_window_days.into();
+        manifest["events"]["codelists"] = crate::codelists::CODELISTS
+            .iter()
+            .map(|(file, text, _)| json!({"file": file, "sha256": hex_sha256(text.as_bytes())}))
+            .collect::<Vec<_>>()
+            .into();
+    }
+    if let Some(p) = file_sha(args.reviews) {
+        manifest["reviews"] = p;
+        manifest["reviews"]["patients"] = config.reviews.len().into();
     }
     if let Some(code) = args.practice_code {
         manifest["settings"]["practice_code"] = code.into();

@@ -112,6 +112,18 @@ pub const COLUMNS: &[Column] = &[
     col("dose_trend", Kind::Text, |r| {
         Cell::OptText(r.trajectory.map(|t| t.label.as_str()))
     }),
+    col("last_review_date", Kind::Date, |r| {
+        Cell::Date(r.last_review.as_ref().and_then(|v| v.date))
+    }),
+    col("last_review_outcome", Kind::Text, |r| {
+        Cell::OptText(r.last_review.as_ref().map(|v| v.outcome.as_str()))
+    }),
+    col("next_review_due", Kind::Date, |r| {
+        Cell::Date(r.last_review.as_ref().and_then(|v| v.next_review))
+    }),
+    col("last_medication_review", Kind::Date, |r| {
+        Cell::Date(r.last_medication_review)
+    }),
     Column {
         name: "excluded",
         kind: Kind::Flag,
@@ -330,6 +342,8 @@ mod tests {
             trajectory: None,
             priority: None,
             stopped_abruptly_from: None,
+            last_review: None,
+            last_medication_review: None,
             co_prescribed: String::new(),
             co_listed: false,
         }

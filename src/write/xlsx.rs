@@ -42,7 +42,19 @@ pub const MEANINGS: &[(&str, &str)] = &[
     ("ome_mg_day_12m_peak", "The highest of that dose at the audit date and the 12 month ends before it."),
     ("change_from_peak_pct", "How far the dose now is from that peak, in percent."),
     ("largest_monthly_drop_pct", "The largest fall between consecutive month ends since that peak, in percent."),
+    ("last_review_date", "The date of the last review, from last month's list (--reviews)."),
+    ("last_review_outcome", "What that review decided."),
+    ("next_review_due", "When the next review was planned; 'review due on' in the priority reason while it is ahead."),
+    ("last_medication_review", "The latest coded medication review (structured or not) in the review window (365 days), from --events."),
     ("dose_trend", "tapering (15% or more below the peak at two month ends, not rising), rapid (tapering with a fall of more than 40% in a month, long-term), escalating (25% or more above three months before, or into a higher dose band, at two month ends) or re-escalating (rising again after a taper)."),
+];
+
+/// The columns the practice fills in (issue 26.5), after the list's own, and what to put in
+/// them; `opal audit --reviews` reads them back the month after.
+pub const FILL_IN: [(&str, &str); 3] = [
+    ("outcome", "Fill in: what the review decided (reviewed - no change; taper agreed; referred; not appropriate; could not contact). Give this workbook to next month's audit with --reviews."),
+    ("review_date", "Fill in: the date of the review."),
+    ("next_review", "Fill in: when to review again; until then the list shows 'review due on' that date, in the patient's tier."),
 ];
 
 fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> anyhow::Error {
@@ -149,6 +161,14 @@ fn workbook(
         ws.write_string_with_format(0, j as u16, c.name, &header)
             .map_err(xlsx_err)?;
     }
+    // The columns to fill in as the reviews are done, read back next month by --reviews,
+    // headed before any row is written (a long list's rows are flushed as they go).
+    let fill = Format::new().set_bold().set_background_color("#FFF9C4");
+    let first_fill = columns.len() as u16;
+    for (k, (name, _)) in FILL_IN.iter().enumerate() {
+        ws.write_string_with_format(0, first_fill + k as u16, *name, &fill)
+            .map_err(xlsx_err)?;
+    }
     let shown = rows.len().min(EXCEL_MAX_ROWS - 1);
     if shown < rows.len() {
         warnings.push(format!(
@@ -212,8 +232,27 @@ fn workbook(
         ws.set_column_width(j as u16, (*w).min(60) as f64)
             .map_err(xlsx_err)?;
     }
+    // The fill-in columns: the outcome from a drop-down, the dates as dates.
+    let last_row = (shown as u32).max(1);
+    for k in 0..FILL_IN.len() {
+        let col = first_fill + k as u16;
+        let width = if k == 0 { 24.0 } else { 13.0 };
+        ws.set_column_width(col, width).map_err(xlsx_err)?;
+        if k > 0 {
+            ws.set_column_format(col, &date).map_err(xlsx_err)?;
+        }
+    }
+    let outcomes = rust_xlsxwriter::DataValidation::new()
+        .allow_list_strings(&crate::followup::OUTCOMES)
+        .map_err(xlsx_err)?
+        .set_error_title("Outcome")
+        .map_err(xlsx_err)?
+        .set_error_message("Choose one of the list's outcomes.")
+        .map_err(xlsx_err)?;
+    ws.add_data_validation(1, first_fill, last_row, first_fill, &outcomes)
+        .map_err(xlsx_err)?;
     ws.set_freeze_panes(1, 0).map_err(xlsx_err)?;
-    ws.autofilter(0, 0, shown as u32, columns.len() as u16 - 1)
+    ws.autofilter(0, 0, shown as u32, first_fill + FILL_IN.len() as u16 - 1)
         .map_err(xlsx_err)?;
     let about = wb.add_worksheet();
     about.set_name("columns").map_err(xlsx_err)?;
@@ -223,13 +262,19 @@ fn workbook(
     about
         .write_string_with_format(0, 1, "what it holds", &header)
         .map_err(xlsx_err)?;
-    for (i, c) in columns.iter().enumerate() {
-        let meaning = MEANINGS
-            .iter()
-            .find(|(n, _)| *n == c.name)
-            .map_or("", |(_, m)| *m);
+    let explained = columns
+        .iter()
+        .map(|c| {
+            let meaning = MEANINGS
+                .iter()
+                .find(|(n, _)| *n == c.name)
+                .map_or("", |(_, m)| *m);
+            (c.name, meaning)
+        })
+        .chain(FILL_IN.iter().copied());
+    for (i, (name, meaning)) in explained.enumerate() {
         about
-            .write_string(i as u32 + 1, 0, c.name)
+            .write_string(i as u32 + 1, 0, name)
             .map_err(xlsx_err)?;
         about
             .write_string(i as u32 + 1, 1, meaning)

@@ -1629,6 +1629,19 @@ fn status_resolved_and_tapers_by_hand() {
     // at -31).
     let patients = read(&out.join("patients.csv"));
     assert!(patients.iter().all(|r| r["patient_id"] != "D"));
+    // The manifest counts the current patients (patients.csv's rows, D not among them) and
+    // the tiers: D at 1; A, B, C and I at 2.
+    accounting(&out);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let mp = &m["patients"];
+    assert_eq!(mp["current"].as_u64(), Some(patients.len() as u64));
+    assert_eq!(mp["review_list"].as_u64(), Some(5));
+    assert_eq!(mp["abrupt_stops_listed"].as_u64(), Some(1));
+    assert_eq!(
+        (mp["priority"]["1"].as_u64(), mp["priority"]["2"].as_u64()),
+        (Some(1), Some(4))
+    );
     let f = by(&patients, "patient_id", "F");
     assert!(close(num(&f, "ome_mg_day_12m_peak"), 60.0));
     assert!(close(num(&f, "month_end_dose_mg_day"), 60.0));

@@ -208,3 +208,298 @@ fn labels_and_tiers_by_hand() {
     let report = std::fs::read_to_string(out2.join("report.html")).unwrap();
     assert!(report.contains(">priority 1<") && report.contains(">priority 4<"));
 }
+
+/// `--reviews`: last month's outcomes carried into this month's list, from a CSV or from the
+/// filled-in workbook, and onto resolved.csv for who came off after a review.
+#[test]
+fn reviews_are_carried_a_month_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = Extract::new();
+    // R: MST 30 mg bd (60 mg/day) every 28 days from -300: long-term, on the list.
+    // X: the same.
+    for d in every_28(-300, -8) {
+        e.add("R", "P1", d, MST30, "56", "1 bd");
+        e.add("X", "P1", d, MST30, "56", "1 bd");
+    }
+    // Q: MST 60 mg "2 bd" (240 mg/day) from -89 to -33: high dose at -31 (222.9), stopped
+    // since (33 days > 30) and not brought down first: resolved, and on the list at 1.
+    for d in [-89, -61] {
+        e.add("Q", "P1", d, MST60, "112", "2 bd");
+    }
+    let extract = dir.path().join("e.csv");
+    e.write(&extract);
+    let run = |reviews: &std::path::Path, out: &str| {
+        let out = dir.path().join(out);
+        let (code, _, err) = opal(&[
+            "audit",
+            extract.to_str().unwrap(),
+            "--as-of",
+            "2026-10-31",
+            "--reviews",
+            reviews.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--xlsx",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let csv = dir.path().join("reviews.csv");
+    std::fs::write(
+        &csv,
+        "patient_id,review_date,outcome,next_review\n\
+         R,2026-10-02,Taper agreed,2027-01-15\n\
+         X,01/08/2026,reviewed \u{2013} no change,2026-10-01\n\
+         Q,2026-09-20,could not contact,\n\
+         Y,,,\n",
+    )
+    .unwrap();
+    let out = run(&csv, "from-csv");
+    let review = read(&out.join("review_list.csv"));
+    let r = by(&review, "patient_id", "R");
+    assert_eq!(
+        r["priority_reason"],
+        "long-term use; review due on 2027-01-15 (last reviewed 2026-10-02: taper agreed)"
+    );
+    assert_eq!(
+        (
+            r["last_review_date"].as_str(),
+            r["last_review_outcome"].as_str(),
+            r["next_review_due"].as_str()
+        ),
+        ("2026-10-02", "taper agreed", "2027-01-15")
+    );
+    let x = by(&review, "patient_id", "X");
+    assert_eq!(
+        x["priority_reason"],
+        "long-term use; review overdue since 2026-10-01 (last reviewed 2026-08-01: reviewed - \
+         no change)"
+    );
+    // Never hidden: both are still listed, in their tier.
+    assert_eq!((r["priority"].as_str(), x["priority"].as_str()), ("4", "4"));
+    let resolved = read(&out.join("resolved.csv"));
+    let q = by(&resolved, "patient_id", "Q");
+    assert_eq!(
+        (
+            q["last_review_date"].as_str(),
+            q["last_review_outcome"].as_str()
+        ),
+        ("2026-09-20", "could not contact")
+    );
+    // The workbook has the columns to fill in, after the list's own.
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(out.join("review_list.xlsx")).unwrap();
+    let sheet = wb.worksheet_range_at(0).unwrap().unwrap();
+    let header: Vec<String> = sheet
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        header[header.len() - 3..],
+        ["outcome", "review_date", "next_review"]
+    );
+    // The same reviews from a filled-in workbook (dates as Excel dates; X's row filled in only
+    // in the columns carried from the month before), give the same list.
+    let xlsx = dir.path().join("filled.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    let d = |y, m, dd| rust_xlsxwriter::ExcelDateTime::from_ymd(y, m, dd).unwrap();
+    for (j, h) in [
+        "patient_id",
+        "last_review_date",
+        "last_review_outcome",
+        "next_review_due",
+        "outcome",
+        "review_date",
+        "next_review",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(0, j as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "R").unwrap();
+    ws.write_string(1, 4, "taper agreed").unwrap();
+    ws.write_datetime_with_format(1, 5, d(2026, 10, 2), &date)
+        .unwrap();
+    ws.write_datetime_with_format(1, 6, d(2027, 1, 15), &date)
+        .unwrap();
+    ws.write_string(2, 0, "X").unwrap();
+    ws.write_datetime_with_format(2, 1, d(2026, 8, 1), &date)
+        .unwrap();
+    ws.write_string(2, 2, "reviewed - no change").unwrap();
+    ws.write_datetime_with_format(2, 3, d(2026, 10, 1), &date)
+        .unwrap();
+    ws.write_string(3, 0, "Q").unwrap();
+    ws.write_string(3, 4, "could not contact").unwrap();
+    ws.write_datetime_with_format(3, 5, d(2026, 9, 20), &date)
+        .unwrap();
+    book.save(&xlsx).unwrap();
+    let out2 = run(&xlsx, "from-xlsx");
+    let again = read(&out2.join("review_list.csv"));
+    for id in ["R", "X", "Q"] {
+        let (a, b) = (by(&review, "patient_id", id), by(&again, "patient_id", id));
+        for col in [
+            "priority_reason",
+            "last_review_date",
+            "last_review_outcome",
+            "next_review_due",
+        ] {
+            assert_eq!(a[col], b[col], "{id} {col}");
+        }
+    }
+    // A reviews file without a patient_id column is a clear error.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "nhs,outcome\n1,referred\n").unwrap();
+    let (code, _, err) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--reviews",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.path().join("o3").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("no patient_id column (the headers are: nhs, outcome)"),
+        "{err}"
+    );
+}
+
+/// `--events`: the coded record's exclusions (palliative care register, cancer within
+/// `--cancer-years`) and the last medication review, each by hand. The audit date is
+/// 2026-10-31; every patient is on MST 30 mg bd from -300, long-term.
+#[test]
+fn exclusions_and_reviews_from_the_coded_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = Extract::new();
+    for id in ["P", "PN", "C", "C6", "M", "M2"] {
+        for d in every_28(-300, -8) {
+            e.add(id, "P1", d, MST30, "56", "1 bd");
+        }
+    }
+    let extract = dir.path().join("e.csv");
+    e.write(&extract);
+    let events = dir.path().join("events.csv");
+    // 1403151000000103 On palliative care register; 1048611000000104 Palliative care not
+    // currently clinically indicated; 1651000119109 Primary adenocarcinoma of pancreas;
+    // 1239511000000100 Structured medication review; 22298006 Myocardial infarction (in no
+    // list).
+    std::fs::write(
+        &events,
+        "patient_id,date,code\n\
+         P,2026-03-01,1403151000000103\n\
+         PN,2025-01-10,1403151000000103\n\
+         PN,2025-06-01,1048611000000104\n\
+         C,14/09/2024,1651000119109\n\
+         C6,2020-09-14,1651000119109\n\
+         M,2026-07-23,1239511000000100\n\
+         M2,2025-09-26,1239511000000100\n\
+         M,2026-01-01,22298006\n\
+         M,yesterday,1239511000000100\n\
+         C6,2026-11-15,1403151000000103\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (code, _, err) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--events",
+        events.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("line 10, date 'yesterday': not a date"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 coded entries dated after the audit date"),
+        "{err}"
+    );
+    let patients = read(&out.join("patients.csv"));
+    let reason = |id: &str| by(&patients, "patient_id", id)["excluded_reason"].clone();
+    assert_eq!(reason("P"), "palliative care register (coded 2026-03-01)");
+    assert_eq!(
+        reason("PN"),
+        "",
+        "a later 'not indicated' code ends the register entry"
+    );
+    assert_eq!(reason("C"), "cancer coded within 5 years (on 2024-09-14)");
+    assert_eq!(
+        reason("C6"),
+        "",
+        "six years ago; its palliative code is after the audit date"
+    );
+    let review = read(&out.join("review_list.csv"));
+    let listed: Vec<&str> = review.iter().map(|r| r["patient_id"].as_str()).collect();
+    assert!(
+        !listed.contains(&"P") && !listed.contains(&"C"),
+        "{listed:?}"
+    );
+    assert_eq!(
+        by(&review, "patient_id", "M")["last_medication_review"],
+        "2026-07-23"
+    );
+    assert_eq!(
+        by(&review, "patient_id", "M2")["last_medication_review"],
+        "",
+        "400 days before the audit date: outside the 365-day window"
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let ev = &m["events"];
+    assert_eq!(ev["rows"]["read"], 10);
+    assert_eq!(ev["rows"]["in_codelists"], 8);
+    assert_eq!(ev["rows"]["other_codes"], 1);
+    assert_eq!(ev["rows"]["rejected"], 1);
+    assert_eq!(ev["excluded_patients"]["palliative care register"], 1);
+    assert_eq!(ev["excluded_patients"]["cancer"], 1);
+    assert_eq!(ev["medication_reviews"], 1);
+    // --cancer-years 10 takes C6's cancer of 2020 too.
+    let out2 = dir.path().join("out2");
+    let (code, _, err) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--events",
+        events.to_str().unwrap(),
+        "--cancer-years",
+        "10",
+        "--out",
+        out2.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let p2 = read(&out2.join("patients.csv"));
+    assert_eq!(
+        by(&p2, "patient_id", "C6")["excluded_reason"],
+        "cancer coded within 10 years (on 2020-09-14)"
+    );
+    // A file without a code column is a clear error.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "patient_id,date,term\nP,2026-01-01,Palliative care\n").unwrap();
+    let (code, _, err) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--events",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.path().join("o3").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("no code column (the headers are: patient_id, date, term)"),
+        "{err}"
+    );
+}
