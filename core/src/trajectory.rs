@@ -42,101 +42,157 @@ pub fn dose_at(
     date: Day,
     grace_days: f64,
 ) -> f64 {
-    let k = items.partition_point(|it| it.issue_day <= date);
-    if k == 0 {
-        return 0.0;
-    }
-    let d = date as f64;
-    // The current episode at the date: spans merged while the gap is within the grace period
-    // (as `timeline::episodes`), the latest kept.
-    let mut spans: Vec<(f64, f64)> = cover[..k].iter().map(|c| (c.start, c.end)).collect();
-    spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    let mut episode: Option<(f64, f64)> = None;
-    for (s, e) in spans {
-        episode = match episode {
-            Some((ls, le)) if s - le <= grace_days + EPS => Some((ls, le.max(e))),
-            _ => Some((s, e)),
-        };
-    }
-    let Some((episode_start, episode_end)) = episode else {
-        return 0.0;
-    };
-    if d - episode_end > grace_days + EPS {
-        return 0.0;
-    }
-    let in_episode: Vec<usize> = (0..k)
-        .filter(|&i| cover[i].start >= episode_start - EPS)
-        .collect();
-    let mut products: Vec<u32> = in_episode.iter().map(|&i| items[i].product).collect();
-    products.sort_unstable();
-    products.dedup();
-    let issues_of = |p: u32| {
-        in_episode
-            .iter()
-            .copied()
-            .filter(move |&i| items[i].product == p)
-    };
-    // Per switch group: the products taken now, summed, and the largest superseded product
-    // whose own supply still runs on the date.
-    let mut by_group: Vec<(SwitchGroup, f64, f64)> = Vec::new();
-    for &p in &products {
-        let Some(latest) = issues_of(p).next_back() else {
-            continue;
-        };
-        let first_day = issues_of(p).map(|i| items[i].issue_day).min().unwrap_or(0);
-        let latest_day = items[latest].issue_day;
-        let end = issues_of(p)
-            .map(|i| cover[i].end)
-            .fold(f64::NEG_INFINITY, f64::max);
-        if d - end > grace_days + EPS {
-            continue;
-        }
-        let group = groups[latest];
-        let superseded = products.iter().any(|&q| {
-            q != p
-                && issues_of(q).any(|i| groups[i] == group && items[i].issue_day > latest_day)
-                && !issues_of(q).any(|i| {
-                    groups[i] == group
-                        && items[i].issue_day > first_day
-                        && items[i].issue_day < latest_day
-                })
+    let mut scratch = Scratch::default();
+    scratch.place(cover);
+    scratch.dose_at(items, groups, cover, date, grace_days)
+}
+
+/// [`dose_at`]'s working space, kept from one date and one patient to the next (millions of
+/// patients at 13 dates each allocate next to nothing).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// Item indexes by (start, end) of their coverage.
+    by_start: Vec<usize>,
+    in_episode: Vec<usize>,
+    products: Vec<ProductAt>,
+    /// Per switch group: the products taken now, summed; the largest superseded product not
+    /// yet due.
+    by_group: Vec<(SwitchGroup, f64, f64)>,
+}
+
+/// One product of the episode at a date.
+#[derive(Debug, Clone, Copy)]
+struct ProductAt {
+    product: u32,
+    first_day: Day,
+    /// Its latest issue (the last in issue order).
+    latest: usize,
+    /// The issue date before the latest one's.
+    previous_day: Option<Day>,
+    /// The end of its supply, carried forward.
+    end: f64,
+    ome: f64,
+    days: f64,
+}
+
+impl Scratch {
+    /// Order a patient's items by their coverage, once for all their dates.
+    pub fn place(&mut self, cover: &[Coverage]) {
+        self.by_start.clear();
+        self.by_start.extend(0..cover.len());
+        self.by_start.sort_by(|&a, &b| {
+            let (a, b) = (&cover[a], &cover[b]);
+            a.start.total_cmp(&b.start).then(a.end.total_cmp(&b.end))
         });
-        let rate = match items[latest].instructed_ome_mg_day {
-            Some(instructed) => instructed,
-            None => {
-                let (ome, days) = issues_of(p).fold((0.0, 0.0), |(o, d), i| {
-                    (o + items[i].total_ome_mg, d + items[i].days_supply)
-                });
-                if days > EPS {
-                    ome / days
-                } else {
-                    0.0
-                }
-            }
-        };
-        let slot = match by_group.iter().position(|g| g.0 == group) {
-            Some(k) => k,
-            None => {
-                by_group.push((group, 0.0, 0.0));
-                by_group.len() - 1
-            }
-        };
-        // A superseded product's next issue was due after its usual interval (the days
-        // between its last two issues, or the days of supply of its latest, the longer):
-        // until then the switch is not confirmed.
-        let previous_day = issues_of(p)
-            .map(|i| items[i].issue_day)
-            .filter(|&day| day < latest_day)
-            .max();
-        let interval = previous_day.map_or(0.0, |day| (latest_day - day) as f64);
-        let due = latest_day as f64 + interval.max(items[latest].days_supply);
-        if !superseded {
-            by_group[slot].1 += rate;
-        } else if d < due - EPS {
-            by_group[slot].2 = by_group[slot].2.max(rate);
-        }
     }
-    by_group.iter().map(|g| g.1.max(g.2)).sum()
+
+    /// [`dose_at`] of the items last placed.
+    pub fn dose_at(
+        &mut self,
+        items: &[ExposureItem],
+        groups: &[SwitchGroup],
+        cover: &[Coverage],
+        date: Day,
+        grace_days: f64,
+    ) -> f64 {
+        let k = items.partition_point(|it| it.issue_day <= date);
+        if k == 0 {
+            return 0.0;
+        }
+        let d = date as f64;
+        // The current episode at the date: spans merged while the gap is within the grace period
+        // (as `timeline::episodes`), the latest kept.
+        let mut episode: Option<(f64, f64)> = None;
+        for &i in self.by_start.iter().filter(|&&i| i < k) {
+            let (s, e) = (cover[i].start, cover[i].end);
+            episode = match episode {
+                Some((ls, le)) if s - le <= grace_days + EPS => Some((ls, le.max(e))),
+                _ => Some((s, e)),
+            };
+        }
+        let Some((episode_start, episode_end)) = episode else {
+            return 0.0;
+        };
+        if d - episode_end > grace_days + EPS {
+            return 0.0;
+        }
+        // Each product of the episode in one pass over its issues (in issue order).
+        let (in_episode, products) = (&mut self.in_episode, &mut self.products);
+        in_episode.clear();
+        in_episode.extend((0..k).filter(|&i| cover[i].start >= episode_start - EPS));
+        products.clear();
+        for &i in in_episode.iter() {
+            let it = &items[i];
+            let slot = match products.iter().position(|p| p.product == it.product) {
+                Some(s) => s,
+                None => {
+                    products.push(ProductAt {
+                        product: it.product,
+                        first_day: it.issue_day,
+                        latest: i,
+                        previous_day: None,
+                        end: f64::NEG_INFINITY,
+                        ome: 0.0,
+                        days: 0.0,
+                    });
+                    products.len() - 1
+                }
+            };
+            let p = &mut products[slot];
+            if it.issue_day > items[p.latest].issue_day {
+                p.previous_day = Some(items[p.latest].issue_day);
+            }
+            p.latest = i;
+            p.end = p.end.max(cover[i].end);
+            p.ome += it.total_ome_mg;
+            p.days += it.days_supply;
+        }
+        let (in_episode, products) = (&*in_episode, &*products);
+        // Per switch group: the products taken now, summed, and the largest superseded product
+        // whose next issue is not yet due.
+        let by_group = &mut self.by_group;
+        by_group.clear();
+        for p in products {
+            if d - p.end > grace_days + EPS {
+                continue;
+            }
+            let latest_day = items[p.latest].issue_day;
+            let group = groups[p.latest];
+            let superseded = products.iter().any(|q| {
+                q.product != p.product
+                    && groups[q.latest] == group
+                    && items[q.latest].issue_day > latest_day
+                    && !in_episode.iter().any(|&i| {
+                        items[i].product == q.product
+                            && items[i].issue_day > p.first_day
+                            && items[i].issue_day < latest_day
+                    })
+            });
+            let rate = match items[p.latest].instructed_ome_mg_day {
+                Some(instructed) => instructed,
+                None if p.days > EPS => p.ome / p.days,
+                None => 0.0,
+            };
+            let slot = match by_group.iter().position(|g| g.0 == group) {
+                Some(k) => k,
+                None => {
+                    by_group.push((group, 0.0, 0.0));
+                    by_group.len() - 1
+                }
+            };
+            // A superseded product's next issue was due after its usual interval (the days
+            // between its last two issues, or the days of supply of its latest, the longer):
+            // until then the switch is not confirmed.
+            let interval = p.previous_day.map_or(0.0, |day| (latest_day - day) as f64);
+            let due = latest_day as f64 + interval.max(items[p.latest].days_supply);
+            if !superseded {
+                by_group[slot].1 += rate;
+            } else if d < due - EPS {
+                by_group[slot].2 = by_group[slot].2.max(rate);
+            }
+        }
+        by_group.iter().map(|g| g.1.max(g.2)).sum()
+    }
 }
 
 #[cfg(test)]

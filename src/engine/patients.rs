@@ -12,7 +12,6 @@ use crate::followup::{
 use crate::summary::{summarise, CohortSummary};
 use crate::timeline::ExposureItem;
 use crate::timeline::{Layout, MonthState};
-use crate::trajectory::dose_at;
 use crate::values::Day;
 
 /// What the rows become once every file is read: the current patients with their measures,
@@ -273,6 +272,7 @@ fn patient_range(
     let mut at_previous: Vec<MonthState> = Vec::new();
     let mut layout = Layout::default();
     let mut groups: Vec<crate::trajectory::SwitchGroup> = Vec::new();
+    let mut scratch = crate::trajectory::Scratch::default();
     for patient in first..end {
         let group = &mut order[starts[patient] - base..starts[patient + 1] - base];
         if group.is_empty() {
@@ -438,9 +438,11 @@ fn patient_range(
         );
         let grace = config.timeline.grace_days;
         let cover = layout.coverage();
-        let dose = |day: Day| dose_at(&exposure, &groups, cover, day, grace);
-        let t: [f64; 13] =
-            std::array::from_fn(|k| dose(if k < 12 { fd.taper_days[k] } else { r.as_of }));
+        scratch.place(cover);
+        let t: [f64; 13] = std::array::from_fn(|k| {
+            let day = if k < 12 { fd.taper_days[k] } else { r.as_of };
+            scratch.dose_at(&exposure, &groups, cover, day, grace)
+        });
         let tapered = trajectory(&t, m.long_term, &config.followup);
         let listed_before = fd
             .earlier
