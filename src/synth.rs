@@ -7,7 +7,7 @@
 //! Z-drug, so that co-prescribing occurs), and a few rows are malformed on purpose.
 //!
 //! Patterns for the follow-up and the trend (issue 16): a third of the practices (every
-//! third) bring their high-dose patients down over the last year, so that their run charts
+//! third) bring their high-dose patients down over the last year, so that their XmR charts
 //! fall; some long-term patients are tapered on purpose, a step down each issue (gradual or
 //! rapid, a strength halved at once), then stop; some stop abruptly at full dose; a few move
 //! to another practice; and the last practice's extract ends 45 days early (a practice that

@@ -76,12 +76,12 @@ pub struct Args {
     #[arg(long, value_name = "PERCENT", default_value_t = 50.0, value_parser = ranges::percent)]
     abrupt_stop_step_pct: f64,
     /// Also write report.html: one self-contained page to share (no patient identifier; the
-    /// settings, the ICS and practice tables, the run charts and the aim, the row accounting).
+    /// settings, the ICS and practice tables, the XmR charts and the aim, the row accounting).
     /// With --suppress its counts are suppressed.
     #[arg(long)]
     report: bool,
     /// Also write practices/<ODS code>/ for each practice: its own review_list.csv,
-    /// resolved.csv and report.html (its measures against its ICS, its rank, its run chart,
+    /// resolved.csv and report.html (its measures against its ICS, its rank, its XmR chart,
     /// its patients to review). Each pack holds only that practice's patients.
     #[arg(long)]
     practice_packs: bool,

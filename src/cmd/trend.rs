@@ -18,7 +18,7 @@ use crate::values::Day;
 /// For every month end from --from to --to, the audit's measures exactly as `opal audit
 /// --as-of <month end>` finds them, from the issues dated on or before it, in one pass over
 /// each patient's timeline. Writes to --out: measures, spc and aims (CSV or Parquet), charts/
-/// (an SVG run chart per ICS and per practice) and manifest.json. No patient identifier is
+/// (an SVG XmR chart per ICS and per practice) and manifest.json. No patient identifier is
 /// written anywhere.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -52,7 +52,7 @@ pub struct Args {
     screen_outliers: bool,
     #[command(flatten)]
     output: crate::cmd::OutputArgs,
-    /// Also write report.html: the run charts, the aims and the row accounting on one
+    /// Also write report.html: the XmR charts, the aims and the row accounting on one
     /// self-contained page (no patient identifier; counts suppressed with --suppress).
     #[arg(long)]
     report: bool,
@@ -254,7 +254,7 @@ fn print_summary(series: &[crate::trend::Series], t: &TrendSettings, out: &Path,
         "high dose now",
         "baseline",
         "target",
-        "change",
+        "reduction",
         "variation",
         "assurance",
     ]);
@@ -270,7 +270,9 @@ fn print_summary(series: &[crate::trend::Series], t: &TrendSettings, out: &Path,
             a.as_ref().map_or("*".into(), |a| fmt(a.target)),
             a.as_ref()
                 .and_then(|a| a.reduction_pct)
-                .map_or(String::new(), |r| format!("{}%", fmt(-r))),
+                .map_or(String::new(), |r| {
+                    format!("{}{}%", if r > 0.0 { "+" } else { "" }, fmt(r))
+                }),
             chart
                 .as_ref()
                 .map_or(String::new(), |c| c.variation.replace('_', " ")),

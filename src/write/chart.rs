@@ -1,7 +1,8 @@
-//! SPC run charts as SVG, written by hand: points and line, mean, process limits, target,
-//! point types by colour *and* shape, the variation and assurance icons, month labels. A small
-//! module rather than a plotting crate: the chart is a few dozen elements, and a crate would
-//! bring a font stack and a build cost for no gain in what a reader sees.
+//! SPC XmR charts as SVG (Making Data Count's name: a run chart has no process limits),
+//! written by hand: points and line, mean, process limits, target, point types by colour
+//! *and* shape, the variation and assurance icons, month labels. A small module rather than
+//! a plotting crate: the chart is a few dozen elements, and a crate would bring a font stack
+//! and a build cost for no gain in what a reader sees.
 
 use std::fmt::Write;
 
@@ -200,7 +201,7 @@ pub fn svg(c: &Chart) -> String {
     let last = s.points.last().map(|p| p.value).unwrap_or(f64::NAN);
     let _ = write!(
         o,
-        r#"<title id="t">{title}: {what}</title><desc id="d">Run chart of {n} months{}; latest {}; mean {}; {limits} {} to {}{}. {}. {}.</desc>"#,
+        r#"<title id="t">{title}: {what}</title><desc id="d">XmR chart of {n} months{}; latest {}; mean {}; {limits} {} to {}{}. {}. {}.</desc>"#,
         c.months
             .first()
             .zip(c.months.last())

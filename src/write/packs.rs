@@ -1,7 +1,7 @@
 //! Practice packs (`--practice-packs`, issue 17): `practices/<ODS code>/` with the practice's
 //! own review list, its resolved patients, and a report.html for the practice — its measures
 //! against its ICS and all practices, where its high-dose rate ranks among its ICS's
-//! practices, its run chart, and its review list with reasons, status and taper. Nothing of
+//! practices, its XmR chart, and its review list with reasons, status and taper. Nothing of
 //! any other practice's patients is in a pack. Folders are named by write/names.rs (one name
 //! per code on every system) and listed with their codes in `practices/index.csv`.
 

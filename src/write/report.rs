@@ -1,5 +1,5 @@
 //! report.html: one self-contained page for sharing beyond the practice (issue 17): the
-//! settings, the ICS and practice tables, the run charts with their icons and the progress to
+//! settings, the ICS and practice tables, the XmR charts with their icons and the progress to
 //! the aim, the row accounting and the data-quality notes. No patient identifier is in it;
 //! with `--suppress` every count is suppressed (1–7 as `*`, others to the nearest 5), and the
 //! page says whether counts are. No external script, font, style sheet or address: it opens
@@ -152,13 +152,13 @@ impl Report<'_> {
         if !drawn {
             return html! {
                 h2 { "High-dose prescribing month by month" }
-                p.note { "No run chart: every ICS has a month whose high-dose count is from 1 to 7, which --suppress hides, and a chart needs every month." }
+                p.note { "No XmR chart: every ICS has a month whose high-dose count is from 1 to 7, which --suppress hides, and a chart needs every month." }
             };
         }
         html! {
             h2 { "High-dose prescribing month by month" }
             p {
-                "Run charts as NHS England's Making Data Count draws them (METHOD.md §10): "
+                "XmR charts as NHS England's Making Data Count draws them (METHOD.md §10): "
                 (months.len()) " month ends, " (months.first().cloned().unwrap_or_default())
                 " to " (months.last().cloned().unwrap_or_default())
                 ". The dotted line is the target: the baseline (" (month_label(t.month_ends[t.aim_baseline().start]))
@@ -186,7 +186,7 @@ impl Report<'_> {
                 caption { "Progress against the aim: high-dose patients (ICSs and all practices)" }
                 thead { tr {
                     th scope="col" { "ICS" } th scope="col" { "measure" } th scope="col" { "baseline" }
-                    th scope="col" { "target" } th scope="col" { "latest" } th scope="col" { "change" }
+                    th scope="col" { "target" } th scope="col" { "latest" } th scope="col" { "reduction since the baseline" }
                     th scope="col" { "target met" }
                 } }
                 tbody {
@@ -197,7 +197,7 @@ impl Report<'_> {
                                     td { (s.code) } td.text { (m.name()) }
                                     td { (format!("{:.2}", a.baseline)) } td { (format!("{:.2}", a.target)) }
                                     td { (format!("{:.2}", a.latest)) }
-                                    td { (a.reduction_pct.map(|r| format!("{:+.1}%", -r)).unwrap_or_default()) }
+                                    td { (a.reduction_pct.map(|r| format!("{r:+.1}%")).unwrap_or_default()) }
                                     td { (if a.met { "yes" } else { "no" }) }
                                 }
                             }

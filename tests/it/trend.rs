@@ -365,7 +365,7 @@ fn the_report_is_self_contained_holds_no_patient_and_suppresses_when_asked() {
             assert!(page.contains("Counts are suppressed for sharing"));
             // Every ICS of the sample has a month with 1-7 high-dose patients: no chart.
             assert_eq!(svgs, 0);
-            assert!(page.contains("No run chart"));
+            assert!(page.contains("No XmR chart"));
             for c in cells(&page) {
                 let small = c.parse::<u64>().is_ok_and(|n| (1..=7).contains(&n));
                 assert!(!small, "a count of {c} in the suppressed report");
