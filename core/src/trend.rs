@@ -355,14 +355,36 @@ pub struct TrendSettings {
     pub suppress: bool,
     /// List sizes were given: the rates per 1000 exist.
     pub rates: bool,
+    /// The first complete month end ([`first_complete`]); those before it are warm-up.
+    pub complete_from: usize,
 }
 
 impl TrendSettings {
-    /// The aims' baseline: `--baseline`, else the first 12 months (all, if fewer).
+    /// The aims' baseline: `--baseline`, else the first 12 complete month ends (fewer if
+    /// there are fewer; all the months if none is complete).
     pub fn aim_baseline(&self) -> std::ops::Range<usize> {
-        self.baseline
-            .clone()
-            .unwrap_or(0..self.month_ends.len().min(12))
+        self.baseline.clone().unwrap_or_else(|| {
+            let n = self.month_ends.len();
+            if self.complete_from < n {
+                self.complete_from..(self.complete_from + 12).min(n)
+            } else {
+                0..n.min(12)
+            }
+        })
+    }
+
+    /// The months the process limits come from: `--baseline`, else every complete month end
+    /// (every month when none is warm-up, or all are).
+    pub fn limits_baseline(&self) -> Option<std::ops::Range<usize>> {
+        let n = self.month_ends.len();
+        self.baseline.clone().or_else(|| {
+            (self.complete_from > 0 && self.complete_from < n).then(|| self.complete_from..n)
+        })
+    }
+
+    /// The month end at `k` is complete (not warm-up).
+    pub fn complete(&self, k: usize) -> bool {
+        k >= self.complete_from
     }
 
     /// The measures written: the rates only with list sizes.
@@ -371,6 +393,23 @@ impl TrendSettings {
             .into_iter()
             .filter(move |m| self.rates || !m.per_1000())
     }
+}
+
+/// The first month end whose measures the extract supports in full: on or after the earliest
+/// issue plus the longest window a measure looks back over — the look-back (90 days, for
+/// co-prescribing and the peak), the dose window (28) and one day more than the long-term
+/// limit (91: a patient on opioids since before the data shows as long-term only then).
+/// Month ends before it are warm-up: `complete = false`, out of the default baselines and
+/// limits, drawn faded (METHOD.md §10).
+pub fn first_complete(
+    month_ends: &[Day],
+    first_issue: Day,
+    t: &crate::timeline::TimelineSettings,
+) -> usize {
+    let need = (t.lookback_days as i64)
+        .max(t.dose_window_days as i64)
+        .max(t.long_term_days + 1);
+    month_ends.partition_point(|&m| (m as i64) < first_issue as i64 + need)
 }
 
 /// A measure's values over the months, when every one is known (not suppressed, not
@@ -405,7 +444,7 @@ pub fn chart_of(s: &Series, m: Measure, t: &TrendSettings) -> Option<Spc> {
         &v,
         &SpcOptions {
             direction: m.direction(),
-            baseline: t.baseline.clone(),
+            baseline: t.limits_baseline(),
             screen_outliers: t.screen_outliers,
             target,
         },
@@ -443,7 +482,7 @@ pub fn compute(series: &[Series], t: &TrendSettings) -> Computed {
                     &v,
                     &SpcOptions {
                         direction: m.direction(),
-                        baseline: t.baseline.clone(),
+                        baseline: t.limits_baseline(),
                         screen_outliers: t.screen_outliers,
                         target: a.as_ref().map(|a| a.target),
                     },
@@ -534,6 +573,48 @@ mod tests {
         assert_eq!(s[0].value(Measure::HighDose, 0, true).2, Value::Suppressed);
         assert_eq!(q1.value(Measure::HighDose, 0, true).2, Value::Number(10.0));
         assert_eq!(all.value(Measure::Patients, 0, true).2, Value::Number(35.0));
+    }
+
+    #[test]
+    fn warm_up_months_and_the_default_baseline_by_hand() {
+        let t = crate::timeline::TimelineSettings::default();
+        // The earliest issue on 2024-08-01 (day d); the longest window is the long-term
+        // limit plus one, 91 days: complete from 2024-10-31 (d + 91) on.
+        let first = day(2024, 8, 1);
+        let ends = month_ends(day(2024, 9, 30), day(2026, 10, 31));
+        assert_eq!(first + 91, day(2024, 10, 31));
+        assert_eq!(
+            first_complete(&ends, first, &t),
+            1,
+            "2024-09 is warm-up, 2024-10 is not"
+        );
+        // A day later and 2024-10-31 is warm-up too.
+        assert_eq!(first_complete(&ends, first + 1, &t), 2);
+        let s = TrendSettings {
+            month_ends: ends.clone(),
+            complete_from: 2,
+            ..TrendSettings::default()
+        };
+        // The aims' baseline: the first 12 complete month ends (2024-11 to 2025-10); the
+        // limits: every complete month end.
+        assert_eq!(s.aim_baseline(), 2..14);
+        assert_eq!(s.limits_baseline(), Some(2..ends.len()));
+        assert!(!s.complete(1) && s.complete(2));
+        // No warm-up: the limits from every month, as before.
+        let none = TrendSettings {
+            month_ends: ends.clone(),
+            ..TrendSettings::default()
+        };
+        assert_eq!((none.aim_baseline(), none.limits_baseline()), (0..12, None));
+        // --baseline wins for both.
+        let given = TrendSettings {
+            baseline: Some(5..9),
+            ..s
+        };
+        assert_eq!(
+            (given.aim_baseline(), given.limits_baseline()),
+            (5..9, Some(5..9))
+        );
     }
 
     #[test]

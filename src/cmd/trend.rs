@@ -167,6 +167,7 @@ pub fn run(args: Args) -> Result<()> {
         screen_outliers: args.screen_outliers,
         suppress: config.suppress,
         rates: config.list_sizes.is_some(),
+        complete_from: crate::trend::first_complete(&ends, first_issue, &config.timeline),
     };
     let target = args
         .output
@@ -247,6 +248,27 @@ fn print_summary(series: &[crate::trend::Series], t: &TrendSettings, out: &Path,
     println!(
         "opal trend: {} month ends, {first} to {last}, from {rows} rows",
         t.month_ends.len()
+    );
+    let base = t.aim_baseline();
+    let warm_up = t.complete_from.min(t.month_ends.len());
+    println!(
+        "baseline {} to {} ({}){}",
+        month_label(t.month_ends[base.start]),
+        month_label(t.month_ends[base.end - 1]),
+        if t.baseline.is_some() {
+            "--baseline"
+        } else {
+            "the first 12 complete month ends"
+        },
+        if warm_up > 0 {
+            format!(
+                "; {warm_up} warm-up month end(s) before {} (the extract does not yet cover \
+                 the look-back): not in the limits, drawn faded",
+                month_label(t.month_ends[warm_up.min(t.month_ends.len() - 1)])
+            )
+        } else {
+            String::new()
+        }
     );
     let mut table = crate::write::output::table(&[
         "ICS",

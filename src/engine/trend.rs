@@ -148,6 +148,7 @@ pub fn audit_trend(
         screen_outliers: false,
         suppress: config.suppress,
         rates: config.list_sizes.is_some(),
+        complete_from: crate::trend::first_complete(&ends, first, &config.timeline),
     };
     if ends.is_empty() {
         return (Vec::new(), None, settings);

@@ -18,6 +18,10 @@ pub struct Chart<'a> {
     pub months: &'a [String],
     pub spc: &'a Spc,
     pub target: Option<f64>,
+    /// The aim's baseline months, shaded and labelled.
+    pub baseline: Option<std::ops::Range<usize>>,
+    /// The first complete month: the points before it (warm-up) are drawn faded.
+    pub complete_from: usize,
 }
 
 const W: f64 = 860.0;
@@ -139,6 +143,92 @@ fn assurance_icon(a: Option<Assurance>) -> (&'static str, &'static str, &'static
     }
 }
 
+/// "How to read these charts", Making Data Count's card: the point types by colour and shape,
+/// every variation and assurance icon with its meaning, the baseline and warm-up months.
+pub fn key_svg() -> String {
+    const KW: f64 = 860.0;
+    const KH: f64 = 330.0;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        r#"<svg viewBox="0 0 {KW} {KH}" width="{KW}" height="{KH}" role="img" aria-labelledby="kt" font-family="Arial, Helvetica, sans-serif"><title id="kt">How to read these charts: point types, variation and assurance icons, baseline and warm-up months</title><rect width="{KW}" height="{KH}" fill="white"/>"#
+    );
+    let heading = |o: &mut String, x: f64, y: f64, text: &str| {
+        let _ = write!(
+            o,
+            r##"<text x="{x}" y="{y}" font-size="14" font-weight="bold" fill="#212b32">{text}</text>"##
+        );
+    };
+    heading(&mut o, 20.0, 24.0, "Points");
+    for (k, (t, words)) in [
+        (
+            PointType::CommonCause,
+            "common cause: the usual variation of this process",
+        ),
+        (
+            PointType::Improvement,
+            "improvement: a special cause in the better direction",
+        ),
+        (
+            PointType::Concern,
+            "concern: a special cause in the worse direction",
+        ),
+        (
+            PointType::Neutral,
+            "neither: a special cause where no direction is better",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let y = 48.0 + 24.0 * k as f64;
+        marker(&mut o, t, 30.0, y, words);
+        let _ = write!(
+            o,
+            r##"<text x="44" y="{:.1}" font-size="12" fill="#212b32">{}</text>"##,
+            y + 4.0,
+            xml(words)
+        );
+    }
+    let _ = write!(o, r##"<g opacity="0.35">"##);
+    marker(&mut o, PointType::CommonCause, 30.0, 144.0, "warm-up month");
+    o.push_str("</g>");
+    let _ = write!(
+        o,
+        r##"<text x="44" y="148" font-size="12" fill="#212b32">faded: a warm-up month (the extract does not yet cover the look-back), in no limit or baseline</text><rect x="22" y="160" width="16" height="14" fill="#eef3f8"/><text x="44" y="172" font-size="12" fill="#212b32">shaded: the baseline months the target is set from</text>"##
+    );
+    heading(&mut o, 20.0, 204.0, "Variation (left icon)");
+    for (k, v) in [
+        "common_cause",
+        "improvement_low",
+        "concern_high",
+        "neutral_high",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        badge(&mut o, 34.0 + 210.0 * k as f64, 232.0, variation_icon(v));
+    }
+    heading(
+        &mut o,
+        20.0,
+        272.0,
+        "Assurance (right icon): the process limits against the target",
+    );
+    for (k, a) in [
+        Some(Assurance::ConsistentPass),
+        Some(Assurance::ConsistentFail),
+        Some(Assurance::Inconsistent),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        badge(&mut o, 34.0 + 280.0 * k as f64, 300.0, assurance_icon(a));
+    }
+    o.push_str("</svg>\n");
+    o
+}
+
 fn badge(out: &mut String, x: f64, y: f64, (colour, letter, words): (&str, &str, &str)) {
     let _ = write!(
         out,
@@ -224,6 +314,24 @@ pub fn svg(c: &Chart) -> String {
     );
     badge(&mut o, LEFT + 10.0, 72.0, variation_icon(s.variation));
     badge(&mut o, LEFT + 400.0, 72.0, assurance_icon(s.assurance));
+    // The baseline months, shaded behind everything.
+    if let Some(b) = c
+        .baseline
+        .as_ref()
+        .filter(|b| b.start < b.end && b.end <= n)
+    {
+        let half = plot_w / n as f64 / 2.0;
+        let (x0, x1) = (x(b.start) - half, x(b.end - 1) + half);
+        let _ = write!(
+            o,
+            r##"<rect x="{x0:.1}" y="{TOP}" width="{:.1}" height="{plot_h:.1}" fill="#eef3f8"><title>baseline: {} to {}</title></rect><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#425563">baseline</text>"##,
+            x1 - x0,
+            xml(c.months.get(b.start).map(String::as_str).unwrap_or("")),
+            xml(c.months.get(b.end - 1).map(String::as_str).unwrap_or("")),
+            (x0 + x1) / 2.0,
+            TOP - 4.0
+        );
+    }
     // Axes and grid.
     let mut v = lo;
     while v <= hi + step / 2.0 {
@@ -311,7 +419,20 @@ pub fn svg(c: &Chart) -> String {
                 format!(": {}", p.rules.label().replace('_', " "))
             }
         );
-        marker(&mut o, p.point_type, x(i), y(p.value), &text);
+        if i < c.complete_from {
+            // Warm-up: the extract does not yet cover the measure's look-back.
+            let _ = write!(o, r#"<g opacity="0.35">"#);
+            marker(
+                &mut o,
+                p.point_type,
+                x(i),
+                y(p.value),
+                &format!("{text}; warm-up month"),
+            );
+            o.push_str("</g>");
+        } else {
+            marker(&mut o, p.point_type, x(i), y(p.value), &text);
+        }
     }
     // Legend.
     let ly = H - 40.0;
@@ -379,8 +500,24 @@ mod tests {
             months: &months,
             spc: &spc,
             target: Some(5.0),
+            baseline: None,
+            complete_from: 0,
         });
         assert!(out.starts_with("<svg") && out.ends_with("</svg>\n"));
+        assert!(!out.contains("warm-up") && !out.contains(">baseline<"));
+        // A shaded baseline (months 2 to 4) and two faded warm-up months.
+        let shaded = svg(&Chart {
+            title: "Practice",
+            measure: Measure::HighDose,
+            months: &months,
+            spc: &spc,
+            target: Some(5.0),
+            baseline: Some(2..5),
+            complete_from: 2,
+        });
+        assert!(shaded.contains("<title>baseline: 2026-03 to 2026-05</title>"));
+        assert_eq!(shaded.matches("warm-up month").count(), 2);
+        assert_eq!(shaded.matches(r#"<g opacity="0.35">"#).count(), 2);
         assert!(out.contains("Practice &lt;A&amp;B&gt;"));
         assert!(!out.contains("<A&B>"));
         // Six points plus four legend markers, each with a title.

@@ -130,7 +130,12 @@ pub fn trend_entry(
         "to": ends.last().map(|d| month_label(*d)),
         "month_ends": ends.len(),
         "baseline": settings.baseline.as_ref().map(span),
-        "limits_from": if settings.baseline.is_some() { "baseline" } else { "all months" },
+        "limits_from": match settings.limits_baseline() {
+            Some(r) if settings.baseline.is_none() => format!("every complete month end, {}", span(&r)),
+            Some(r) => format!("the baseline, {}", span(&r)),
+            None => "every month end".to_string(),
+        },
+        "warm_up_month_ends": settings.complete_from.min(ends.len()),
         "aim_baseline": span(&base),
         "aim_reduction_pct": aim_reduction_pct,
         "screen_outliers": settings.screen_outliers,

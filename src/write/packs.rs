@@ -408,6 +408,8 @@ pub fn write_practice_packs(
                 months: &months,
                 spc,
                 target: c.aims[si][mi].as_ref().map(|a| a.target),
+                baseline: Some(t.aim_baseline()),
+                complete_from: t.complete_from,
             });
             Some(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))
         });

@@ -105,7 +105,6 @@ impl Report<'_> {
                     th scope="col" { "high dose" }
                     th scope="col" { "long-term" }
                     th scope="col" { "both" }
-                    th scope="col" { ">120 mg/day" }
                     th scope="col" { "new" }
                     th scope="col" { "resolved" }
                     @if has_priority { @for k in 1..=4 { th scope="col" { "priority " (k) } } }
@@ -122,7 +121,6 @@ impl Report<'_> {
                         td { (self.count(r.high_dose)) }
                         td { (self.count(r.long_term)) }
                         td { (self.count(r.both)) }
-                        td { (self.count(r.bands[3])) }
                         td { (self.count(r.status[0])) }
                         td { (self.count(r.resolved)) }
                         @if has_priority { @for k in 0..4 { td { (self.count(r.priority[k])) } } }
@@ -166,6 +164,8 @@ impl Report<'_> {
                 (fmt_num(t.aim_fraction * 100.0)) "%. Points are coloured and shaped by type: "
                 "circle common cause, diamond improvement, square concern."
             }
+            h3 { "How to read these charts" }
+            div.chart { (PreEscaped(crate::write::chart::key_svg())) }
             @for (si, s) in series.iter().enumerate().filter(|(_, s)| s.level != "practice") {
                 @for (mi, m) in measures.iter().enumerate().filter(|(_, m)| has_aim(**m)) {
                     @if let Some(chart) = &computed.charts[si][mi] {
@@ -176,6 +176,8 @@ impl Report<'_> {
                             months: &months,
                             spc: chart,
                             target: computed.aims[si][mi].as_ref().map(|a| a.target),
+                            baseline: Some(t.aim_baseline()),
+                            complete_from: t.complete_from,
                         });
                         // Inline SVG needs no namespace; without it the page holds no address.
                         div.chart { (PreEscaped(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))) }

@@ -129,6 +129,7 @@ fn measures_rows(series: &[Series], t: &TrendSettings, format: Format) -> Sink {
             ("name", Kind::Text),
             ("month", Kind::Text),
             ("as_of", Kind::Text),
+            ("complete", Kind::Flag),
             ("measure", Kind::Text),
             ("numerator", count),
             ("denominator", Kind::Number),
@@ -154,6 +155,7 @@ fn measures_rows(series: &[Series], t: &TrendSettings, format: Format) -> Sink {
                     Cell::Text(&s.name),
                     Cell::Text(month),
                     Cell::Text(as_of),
+                    Cell::Flag(Some(t.complete(k))),
                     Cell::Text(m.name()),
                     ncell,
                     match d {
@@ -180,6 +182,7 @@ fn spc_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) 
             ("direction", Kind::Text),
             ("month", Kind::Text),
             ("as_of", Kind::Text),
+            ("complete", Kind::Flag),
             ("value", Kind::Number),
             ("mean", Kind::Number),
             ("lower_process_limit", Kind::Number),
@@ -205,7 +208,7 @@ fn spc_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) 
                 continue;
             };
             let target = c.aims[si][mi].as_ref().map(|a| a.target);
-            for (p, (month, as_of)) in chart.points.iter().zip(&months) {
+            for (k, (p, (month, as_of))) in chart.points.iter().zip(&months).enumerate() {
                 let label = p.rules.label();
                 sink.row(&[
                     Cell::Text(s.level),
@@ -215,6 +218,7 @@ fn spc_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) 
                     Cell::Text(m.direction().as_str()),
                     Cell::Text(month),
                     Cell::Text(as_of),
+                    Cell::Flag(Some(t.complete(k))),
                     Cell::Number(Some(p.value)),
                     Cell::Number(finite(chart.mean)),
                     Cell::Number(finite(chart.lower_process_limit)),
@@ -329,6 +333,8 @@ pub fn write_charts(
                 months: &labels,
                 spc: chart,
                 target: c.aims[si][mi].as_ref().map(|a| a.target),
+                baseline: Some(t.aim_baseline()),
+                complete_from: t.complete_from,
             });
             let file = format!("{}-{}-{}.svg", s.level, name_of[si], m.name());
             index.push([

@@ -373,7 +373,12 @@ fn the_report_is_self_contained_holds_no_patient_and_suppresses_when_asked() {
         } else {
             assert!(page.contains("Counts are not suppressed"));
             assert!(page.contains("Progress against the aim"));
-            assert_eq!(svgs, 2 * 4, "QHM, QOX, QUY and all, counts and rates");
+            assert_eq!(
+                svgs,
+                2 * 4 + 1,
+                "QHM, QOX, QUY and all, counts and rates, and the key"
+            );
+            assert!(page.contains("How to read these charts"));
         }
     }
     // opal trend --report: the charts and aims, no tables of patients.
@@ -393,8 +398,8 @@ fn the_report_is_self_contained_holds_no_patient_and_suppresses_when_asked() {
     check_html(&page);
     assert_eq!(
         page.matches("<svg ").count(),
-        4,
-        "one per ICS and all, no rates"
+        4 + 1,
+        "one per ICS and all, no rates; and the key"
     );
     // Without --report, no report: the audit's default outputs are unchanged.
     let plain = dir.path().join("plain");
@@ -633,4 +638,73 @@ fn items_review_holds_the_review_lists_items_and_none_holds_none() {
     // Parquet too.
     let pq = run("pq", "review", "parquet");
     assert!(pq.join("items.parquet").is_file());
+}
+
+/// Warm-up months (METHOD.md §10): the earliest issue is 2025-01-05, so a month end is
+/// complete from 2025-04-06 (91 days on: the long-term limit plus one) — 2025-04-30 is the
+/// first. With `--from 2025-02`, 2025-02 and 2025-03 are warm-up: `complete = false`, out of
+/// the limits and the aims' baseline (2025-04 to 2026-03), faded on the charts.
+#[test]
+fn warm_up_months_are_marked_and_left_out_of_the_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let extract = dir.path().join("e.csv");
+    let mut csv =
+        String::from("patient_id,practice_code,issue_date,drug_name,quantity,dose_text\n");
+    let start = opal::values::days_from_civil(2025, 1, 5).unwrap();
+    for k in 0..24 {
+        csv.push_str(&format!(
+            "A,P1,{},MST Continus 60mg tablets,112,2 bd\n",
+            opal::values::format_day(start + 28 * k)
+        ));
+    }
+    std::fs::write(&extract, csv).unwrap();
+    let out = dir.path().join("t");
+    let (code, stdout, err) = opal(&[
+        "trend",
+        extract.to_str().unwrap(),
+        "--from",
+        "2025-02",
+        "--to",
+        "2026-09",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.contains(
+            "baseline 2025-04 to 2026-03 (the first 12 complete month ends); 2 warm-up month \
+             end(s) before 2025-04"
+        ),
+        "{stdout}"
+    );
+    let spc = read(&out.join("spc.csv"));
+    let all: Vec<_> = spc
+        .iter()
+        .filter(|r| r["level"] == "all" && r["measure"] == "high_dose")
+        .collect();
+    let complete: Vec<(&str, &str)> = all
+        .iter()
+        .map(|r| (r["month"].as_str(), r["complete"].as_str()))
+        .take(3)
+        .collect();
+    assert_eq!(
+        complete,
+        [
+            ("2025-02", "false"),
+            ("2025-03", "false"),
+            ("2025-04", "true")
+        ]
+    );
+    let aims = read(&out.join("aims.csv"));
+    let a = aims.iter().find(|r| r["level"] == "all").unwrap();
+    assert_eq!(
+        (a["baseline_from"].as_str(), a["baseline_to"].as_str()),
+        ("2025-04", "2026-03")
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["trend"]["warm_up_month_ends"], 2);
+    let svg = std::fs::read_to_string(out.join("charts/all-ALL-high_dose.svg")).unwrap();
+    assert_eq!(svg.matches("warm-up month").count(), 2);
+    assert!(svg.contains("<title>baseline: 2025-04 to 2026-03</title>"));
 }
