@@ -378,7 +378,7 @@ impl TrendSettings {
     pub fn limits_baseline(&self) -> Option<std::ops::Range<usize>> {
         let n = self.month_ends.len();
         self.baseline.clone().or_else(|| {
-            (self.complete_from > 0 && self.complete_from < n).then(|| self.complete_from..n)
+            (self.complete_from > 0 && self.complete_from < n).then_some(self.complete_from..n)
         })
     }
 
