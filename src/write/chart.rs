@@ -147,7 +147,7 @@ fn assurance_icon(a: Option<Assurance>) -> (&'static str, &'static str, &'static
 /// every variation and assurance icon with its meaning, the baseline and warm-up months.
 pub fn key_svg() -> String {
     const KW: f64 = 860.0;
-    const KH: f64 = 330.0;
+    const KH: f64 = 380.0;
     let mut o = String::new();
     let _ = write!(
         o,
@@ -207,12 +207,18 @@ pub fn key_svg() -> String {
     .into_iter()
     .enumerate()
     {
-        badge(&mut o, 34.0 + 210.0 * k as f64, 232.0, variation_icon(v));
+        let (col, row) = (k % 2, k / 2);
+        badge(
+            &mut o,
+            34.0 + 420.0 * col as f64,
+            232.0 + 30.0 * row as f64,
+            variation_icon(v),
+        );
     }
     heading(
         &mut o,
         20.0,
-        272.0,
+        302.0,
         "Assurance (right icon): the process limits against the target",
     );
     for (k, a) in [
@@ -223,7 +229,13 @@ pub fn key_svg() -> String {
     .into_iter()
     .enumerate()
     {
-        badge(&mut o, 34.0 + 280.0 * k as f64, 300.0, assurance_icon(a));
+        let (col, row) = (k % 2, k / 2);
+        badge(
+            &mut o,
+            34.0 + 420.0 * col as f64,
+            330.0 + 30.0 * row as f64,
+            assurance_icon(a),
+        );
     }
     o.push_str("</svg>\n");
     o
