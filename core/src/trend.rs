@@ -196,6 +196,8 @@ pub struct Series {
     pub level: &'static str,
     pub code: String,
     pub name: String,
+    /// A practice's ICS (the ICS of its latest month); empty for an ICS and for all.
+    pub ics_code: String,
     /// Per month end: the counts of all its practices.
     pub counts: Vec<Counts>,
     /// Per month end: the counts of its practices that have a list size (the numerators of
@@ -261,6 +263,7 @@ pub fn series(
         level: "all",
         code: "ALL".into(),
         name: "all practices".into(),
+        ics_code: String::new(),
         counts: vec![Counts::default(); months],
         rate_counts: vec![Counts::default(); months],
         list_size: None,
@@ -275,6 +278,7 @@ pub fn series(
             level: "practice",
             code: code.clone(),
             name: name.clone(),
+            ics_code: ics_code.clone(),
             counts: c.clone(),
             rate_counts,
             list_size: *list,
@@ -283,6 +287,7 @@ pub fn series(
             level: "ics",
             code: ics_code.clone(),
             name: ics_names.get(ics_code).cloned().unwrap_or_default(),
+            ics_code: String::new(),
             counts: vec![Counts::default(); months],
             rate_counts: vec![Counts::default(); months],
             list_size: None,

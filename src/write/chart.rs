@@ -241,6 +241,20 @@ pub fn key_svg() -> String {
     o
 }
 
+/// A chart's variation or assurance icon on its own, small, for a table's cell: the icon and
+/// its words as the title.
+pub fn icon_svg(variation: Option<&str>, assurance: Option<Option<Assurance>>) -> String {
+    let (colour, letter, words) = match (variation, assurance) {
+        (Some(v), _) => variation_icon(v),
+        (None, Some(a)) => assurance_icon(a),
+        (None, None) => (GREY, "–", "none"),
+    };
+    format!(
+        r##"<svg viewBox="0 0 24 24" width="22" height="22" role="img"><title>{}</title><circle cx="12" cy="12" r="10" fill="white" stroke="{colour}" stroke-width="2.5"/><text x="12" y="16.5" text-anchor="middle" font-size="12" font-weight="bold" font-family="Arial, Helvetica, sans-serif" fill="{colour}">{letter}</text></svg>"##,
+        xml(words)
+    )
+}
+
 fn badge(out: &mut String, x: f64, y: f64, (colour, letter, words): (&str, &str, &str)) {
     let _ = write!(
         out,

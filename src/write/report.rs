@@ -44,6 +44,8 @@ caption{text-align:left;font-weight:bold;margin-bottom:4px}
 .shared{background:#e8f4e8;border-left:4px solid #007f3b;padding:8px 12px;margin:12px 0}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px;font-size:14px}dt{font-weight:bold}
 .chart svg{max-width:100%;height:auto}
+td svg{vertical-align:middle}
+.multiples{display:grid;grid-template-columns:repeat(3,1fr);gap:8px}.multiples .chart{break-inside:avoid}
 @page{size:A4;margin:12mm}
 @media print{body{margin:0;max-width:none}th{cursor:default}.chart{break-inside:avoid}h2{break-after:avoid}}
 ";
@@ -203,6 +205,76 @@ impl Report<'_> {
                                     td { (if a.met { "yes" } else { "no" }) }
                                 }
                             }
+                        }
+                    }
+                }
+            }
+            (self.meeting_page(series, computed, t, &months))
+        }
+    }
+
+    /// The ICB meeting page (issue 27.4, part): per ICS, every practice's high-dose measure in
+    /// one sortable table (latest, both icons, baseline, target, reduction, met), then every
+    /// practice's XmR chart, small, on one page.
+    fn meeting_page(
+        &self,
+        series: &[Series],
+        computed: &Computed,
+        t: &TrendSettings,
+        months: &[String],
+    ) -> Markup {
+        let Some(mi) = t.measures().position(|m| m == Measure::HighDose) else {
+            return html! {};
+        };
+        let mut ics_codes: Vec<&str> = series
+            .iter()
+            .filter(|s| s.level == "practice")
+            .map(|s| s.ics_code.as_str())
+            .collect();
+        ics_codes.sort_unstable();
+        ics_codes.dedup();
+        html! {
+            @for ics in ics_codes {
+                @let practices: Vec<usize> = (0..series.len()).filter(|&i| series[i].level == "practice" && series[i].ics_code == ics).collect();
+                h2 { "Every practice of " (ics) ": high-dose patients" }
+                table.sortable {
+                    caption { "Practices of " (ics) " (click a heading to sort; icons as the key above)" }
+                    thead { tr {
+                        th scope="col" { "practice" } th scope="col" { "name" } th scope="col" { "latest" }
+                        th scope="col" { "variation" } th scope="col" { "assurance" } th scope="col" { "baseline" }
+                        th scope="col" { "target" } th scope="col" { "reduction since the baseline" } th scope="col" { "target met" }
+                    } }
+                    tbody { @for &si in &practices {
+                        @let s = &series[si];
+                        @let chart = computed.charts[si][mi].as_ref();
+                        @let aim = computed.aims[si][mi].as_ref();
+                        tr {
+                            td { (s.code) } td.text { (s.name) }
+                            td { (aim.map(|a| fmt_num(a.latest)).unwrap_or_else(|| "*".into())) }
+                            td.text { @if let Some(c) = chart { (PreEscaped(crate::write::chart::icon_svg(Some(c.variation), None))) " " (c.variation.replace('_', " ")) } @else { "no chart" } }
+                            td.text { @if let Some(c) = chart { (PreEscaped(crate::write::chart::icon_svg(None, Some(c.assurance)))) " " (c.assurance.map(|a| a.as_str().replace('_', " ")).unwrap_or_default()) } }
+                            td { (aim.map(|a| format!("{:.2}", a.baseline)).unwrap_or_default()) }
+                            td { (aim.map(|a| format!("{:.2}", a.target)).unwrap_or_default()) }
+                            td { (aim.and_then(|a| a.reduction_pct).map(|r| format!("{r:+.1}%")).unwrap_or_default()) }
+                            td { (aim.map(|a| if a.met { "yes" } else { "no" }).unwrap_or("")) }
+                        }
+                    } }
+                }
+                div.multiples {
+                    @for &si in &practices {
+                        @if let Some(chart) = computed.charts[si][mi].as_ref() {
+                            @let s = &series[si];
+                            @let title = if s.name.is_empty() { s.code.clone() } else { format!("{} ({})", s.name, s.code) };
+                            @let svg = crate::write::chart::svg(&crate::write::chart::Chart {
+                                title: &title,
+                                measure: Measure::HighDose,
+                                months,
+                                spc: chart,
+                                target: computed.aims[si][mi].as_ref().map(|a| a.target),
+                                baseline: Some(t.aim_baseline()),
+                                complete_from: t.complete_from,
+                            });
+                            div.chart { (PreEscaped(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))) }
                         }
                     }
                 }
