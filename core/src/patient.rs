@@ -31,10 +31,22 @@ pub struct PatientRow {
     pub last_review: Option<crate::followup::Review>,
     /// Their last coded medication review within the review window (`--events`).
     pub last_medication_review: Option<crate::values::Day>,
+    /// On the review list: each current product, for the practice pack's work list.
+    pub product_lines: Vec<ProductLine>,
     /// The CNS depressants issued in the look-back window (ingredients, `; ` between; §11).
     pub co_prescribed: String,
     /// On the review list for a CNS depressant with an opioid above the co-prescribing dose.
     pub co_listed: bool,
+}
+
+/// One current product of a listed patient: its name, the directions of its latest issue,
+/// that issue's date and when the next is due (the end of its supply, carried forward).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductLine {
+    pub name: String,
+    pub dose_text: String,
+    pub last_issue: crate::values::Day,
+    pub next_due: crate::values::Day,
 }
 
 /// A patient on the review list at the previous audit date who is not on it now (§11).
@@ -104,6 +116,7 @@ impl PatientRow {
             stopped_abruptly_from: None,
             last_review: config.reviews.get(&patient_id).cloned(),
             last_medication_review: config.medication_reviews.get(&patient_id).copied(),
+            product_lines: Vec::new(),
             patient_id,
             practice_code,
             ics_code,

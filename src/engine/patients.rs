@@ -490,6 +490,23 @@ fn patient_range(
         );
         row.trajectory = Some(tapered);
         if row.to_review() {
+            // Each current product's latest issue, for the pack's work list.
+            let cover = layout.coverage();
+            for key in &row.measures.window_products {
+                if let Some(k) = group
+                    .iter()
+                    .rposition(|&i| r.products[items[i as usize].product as usize].key == *key)
+                {
+                    let it = &items[group[k] as usize];
+                    row.product_lines.push(crate::patient::ProductLine {
+                        name: r.products[it.product as usize].product.name.clone(),
+                        dose_text: r.doses[it.dose as usize].text.clone(),
+                        last_issue: it.issue_day,
+                        next_due: cover[k].end.floor() as Day,
+                    });
+                }
+            }
+            row.product_lines.sort_by(|a, b| a.name.cmp(&b.name));
             row.status = Some(Status::of(listed_then, listed_before));
             let m = &row.measures;
             row.priority = Some(priority(

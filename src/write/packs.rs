@@ -162,7 +162,7 @@ const GLOSSARY: [(&str, &str); 14] = [
 const PACK_CSS: &str = "
 @page{size:A4 landscape;margin:12mm}
 table.work{font-size:12px}table.work td{vertical-align:top}
-h3{font-size:16px;margin:18px 0 4px}
+h3{font-size:16px;margin:18px 0 4px}span.due{color:#425563;font-size:11px}
 dl.glossary dt{font-weight:bold;margin-top:6px}dl.glossary dd{margin:0 0 0 16px;font-size:13px}
 @media print{body{margin:0;max-width:none}tr,dt,dd{break-inside:avoid}h2,h3{break-after:avoid}thead{display:table-header-group}}
 ";
@@ -266,7 +266,14 @@ fn practice_page(
                                     td { (format!("{:.1}", r.measures.ome_mg_day)) }
                                     td { (format!("{:.1}", r.measures.current_ome_mg_day)) }
                                     td { (r.trajectory.map(|t| format!("{:.1}", t.dose_mg_day)).unwrap_or_default()) }
-                                    td.text { (r.current_products) }
+                                    td.text {
+                                        @if r.product_lines.is_empty() { (r.current_products) }
+                                        @for (k, p) in r.product_lines.iter().enumerate() {
+                                            @if k > 0 { br; }
+                                            b { (p.name) } @if !p.dose_text.is_empty() { " — " (p.dose_text) }
+                                            br; span.due { "issued " (format_day(p.last_issue)) ", next due " (format_day(p.next_due)) }
+                                        }
+                                    }
                                     td style="white-space: nowrap" { (r.measures.last_issue_day.map(format_day).unwrap_or_default()) }
                                     td.text { (r.status.map(|s| s.as_str()).unwrap_or("")) }
                                     td.text { (r.trajectory.map(|t| t.label.as_str()).unwrap_or("")) }

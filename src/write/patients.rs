@@ -344,6 +344,7 @@ mod tests {
             stopped_abruptly_from: None,
             last_review: None,
             last_medication_review: None,
+            product_lines: Vec::new(),
             co_prescribed: String::new(),
             co_listed: false,
         }

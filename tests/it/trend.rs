@@ -360,7 +360,9 @@ fn the_report_is_self_contained_holds_no_patient_and_suppresses_when_asked() {
         assert!(page.contains("<caption>Current opioid patients by ICS"));
         assert!(page.contains("<caption>Current opioid patients by practice"));
         // A chart per ICS (and all practices) for each high-dose measure, unsuppressed.
-        let svgs = page.matches("<svg ").count();
+        // The charts before the meeting page (its icons and small multiples come after).
+        let head = &page[..page.find("<h2>Every practice of").unwrap_or(page.len())];
+        let svgs = head.matches("<svg ").count();
         if suppress {
             assert!(page.contains("Counts are suppressed for sharing"));
             // Every ICS of the sample has a month with 1-7 high-dose patients: no chart.
@@ -379,6 +381,14 @@ fn the_report_is_self_contained_holds_no_patient_and_suppresses_when_asked() {
                 "QHM, QOX, QUY and all, counts and rates, and the key"
             );
             assert!(page.contains("How to read these charts"));
+            // The meeting page: per ICS, a table of every practice and its small multiples.
+            for ics in ["QHM", "QOX", "QUY"] {
+                assert!(page.contains(&format!(
+                    "<h2>Every practice of {ics}: high-dose patients</h2>"
+                )));
+            }
+            let multiples = page.matches("<div class=\"multiples\">").count();
+            assert_eq!(multiples, 3);
         }
     }
     // opal trend --report: the charts and aims, no tables of patients.
@@ -396,8 +406,9 @@ fn the_report_is_self_contained_holds_no_patient_and_suppresses_when_asked() {
     assert_eq!(code, 0, "{err}");
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     check_html(&page);
+    let head = &page[..page.find("<h2>Every practice of").unwrap_or(page.len())];
     assert_eq!(
-        page.matches("<svg ").count(),
+        head.matches("<svg ").count(),
         4 + 1,
         "one per ICS and all, no rates; and the key"
     );
@@ -474,11 +485,10 @@ fn a_practice_pack_holds_only_its_own_patients() {
         // Each listed patient's row shows their current products and last issue date, as
         // the review list has them (a work list the practice can act on).
         for r in &review {
-            assert!(
-                page.contains(&format!(">{}<", r["current_products"])),
-                "{code}: {}",
-                r["current_products"]
-            );
+            // Each current product on its own line, with its directions and dates.
+            for name in r["current_products"].split("; ").filter(|n| !n.is_empty()) {
+                assert!(page.contains(&format!("<b>{name}</b>")), "{code}: {name}");
+            }
             assert!(
                 page.contains(&format!(">{}<", r["last_issue_date"])),
                 "{code}"

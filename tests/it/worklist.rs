@@ -188,6 +188,10 @@ fn labels_and_tiers_by_hand() {
         "S, R, X, Z, W at tier 4"
     );
     assert!(at("Priority 1: ") < at(">T<") && at(">T<") < at(">E<") && at(">E<") < at(">U<"));
+    // E's product line: the directions of its latest issue (-20, 2026-10-11: 280 tablets at
+    // "5 bd", 28 days) and the end of its supply, carried forward: 2026-11-08.
+    assert!(pack.contains("<b>MST Continus 10mg tablets</b> — 5 bd"));
+    assert!(pack.contains("issued 2026-10-11, next due 2026-11-08"));
     let glossary = &pack[at("Words used in this pack")..];
     for word in [
         "28-day mean",
