@@ -460,6 +460,32 @@ pub fn is_zero_days(text: &str) -> bool {
 }
 
 /// A number as opal writes it: at most 6 decimals, no trailing zeros, no `-0`.
+/// A figure for people to read: three significant figures (0.0312, 0.312, 3.12, 31.2), whole
+/// numbers from 100 up (312, 3120), 0 as `0` (issue 27.7: a target of 0.01 and one of 0.02
+/// were both shown as "0.01"/"0.02" at two decimals, and 0.0049 as "0.00").
+pub fn sig3(v: f64) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let digits = v.abs().log10().floor() as i32;
+    if digits >= 2 {
+        return format!("{v:.0}");
+    }
+    let decimals = (2 - digits).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    // 9.996 rounds to "10.00": one digit too many.
+    match s.trim_start_matches('-').split_once('.') {
+        Some((whole, _)) if whole.len() > 1 && decimals > 0 && whole != "0" => {
+            let d = decimals.saturating_sub(whole.len() - (digits.max(0) as usize + 1));
+            format!("{v:.d$}")
+        }
+        _ => s,
+    }
+}
+
 pub fn fmt_num(v: f64) -> String {
     let mut out = String::new();
     push_num(&mut out, v);
@@ -544,6 +570,26 @@ fn fmt_num_slow(v: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn three_significant_figures() {
+        for (v, want) in [
+            (0.0, "0"),
+            (0.031234, "0.0312"),
+            (0.0049, "0.00490"),
+            (0.3125, "0.312"),
+            (3.125, "3.12"),
+            (31.25, "31.2"),
+            (312.5, "312"),
+            (3125.4, "3125"),
+            (0.01, "0.0100"),
+            (0.02, "0.0200"),
+            (9.996, "10.0"),
+            (-14.29, "-14.3"),
+        ] {
+            assert_eq!(super::sig3(v), want, "{v}");
+        }
+    }
+
     /// Numbers as opal writes them, worked by hand, and the rounding without libm equal to
     /// `f64::round` on halves, near-halves, negatives and large values.
     #[test]

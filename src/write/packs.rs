@@ -106,15 +106,15 @@ fn ranked_bars(me: &str, bars: &[(&str, f64)], per_1000: bool) -> String {
             ("#aeb7bd", "normal")
         };
         o.push_str(&format!(
-            r##"<text x="0" y="{:.1}" font-size="12" font-weight="{weight}" fill="#212b32">{}</text><rect x="90" y="{y:.1}" width="{len:.1}" height="{:.1}" fill="{fill}"><title>{}: {:.2}</title></rect><text x="{:.1}" y="{:.1}" font-size="11" fill="#425563">{:.2}{}</text>"##,
+            r##"<text x="0" y="{:.1}" font-size="12" font-weight="{weight}" fill="#212b32">{}</text><rect x="90" y="{y:.1}" width="{len:.1}" height="{:.1}" fill="{fill}"><title>{}: {}</title></rect><text x="{:.1}" y="{:.1}" font-size="11" fill="#425563">{}{}</text>"##,
             y + 12.0,
             crate::write::markup::escape(code),
             row - 4.0,
             crate::write::markup::escape(code),
-            v,
+            crate::values::sig3(*v),
             96.0 + len,
             y + 12.0,
-            v,
+            crate::values::sig3(*v),
             match (mine, total > MAX_BARS) {
                 (true, true) => format!(" (this practice, {} of {total})", rank + 1),
                 (true, false) => " (this practice)".to_string(),
@@ -237,7 +237,7 @@ fn practice_page(
                         tr {
                             td { (label) } td { (count(s.patients)) } td { (count(s.high_dose)) }
                             td { (count(s.long_term)) }
-                            td { (rate(s).map(|r| format!("{r:.2}")).unwrap_or_default()) }
+                            td { (rate(s).map(crate::values::sig3).unwrap_or_default()) }
                         }
                     } }
                 }

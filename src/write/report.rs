@@ -12,7 +12,7 @@ use crate::settings::AuditConfig;
 use crate::summary::{suppress_count, CohortSummary};
 use crate::trend::{has_aim, Computed, TrendSettings};
 use crate::trend::{month_label, Measure, Series};
-use crate::values::{fmt_num, format_day, Day};
+use crate::values::{fmt_num, format_day, sig3, Day};
 
 /// What the report shows.
 pub struct Report<'a> {
@@ -89,7 +89,7 @@ impl Report<'_> {
         } else {
             n
         };
-        format!("{:.2}", n as f64 * 1000.0 / l)
+        sig3(n as f64 * 1000.0 / l)
     }
 
     fn summary_table(&self, caption: &str, rows: &[CohortSummary], is_ics: bool) -> Markup {
@@ -199,8 +199,8 @@ impl Report<'_> {
                             @if let Some(a) = &computed.aims[si][mi] {
                                 tr {
                                     td { (s.code) } td.text { (m.name()) }
-                                    td { (format!("{:.2}", a.baseline)) } td { (format!("{:.2}", a.target)) }
-                                    td { (format!("{:.2}", a.latest)) }
+                                    td { (sig3(a.baseline)) } td { (sig3(a.target)) }
+                                    td { (sig3(a.latest)) }
                                     td { (a.reduction_pct.map(|r| format!("{r:+.1}%")).unwrap_or_default()) }
                                     td { (if a.met { "yes" } else { "no" }) }
                                 }
@@ -253,8 +253,8 @@ impl Report<'_> {
                             td { (aim.map(|a| fmt_num(a.latest)).unwrap_or_else(|| "*".into())) }
                             td.text { @if let Some(c) = chart { (PreEscaped(crate::write::chart::icon_svg(Some(c.variation), None))) " " (c.variation.replace('_', " ")) } @else { "no chart" } }
                             td.text { @if let Some(c) = chart { (PreEscaped(crate::write::chart::icon_svg(None, Some(c.assurance)))) " " (c.assurance.map(|a| a.as_str().replace('_', " ")).unwrap_or_default()) } }
-                            td { (aim.map(|a| format!("{:.2}", a.baseline)).unwrap_or_default()) }
-                            td { (aim.map(|a| format!("{:.2}", a.target)).unwrap_or_default()) }
+                            td { (aim.map(|a| sig3(a.baseline)).unwrap_or_default()) }
+                            td { (aim.map(|a| sig3(a.target)).unwrap_or_default()) }
                             td { (aim.and_then(|a| a.reduction_pct).map(|r| format!("{r:+.1}%")).unwrap_or_default()) }
                             td { (aim.map(|a| if a.met { "yes" } else { "no" }).unwrap_or("")) }
                         }

@@ -63,7 +63,7 @@ pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Resul
         ];
         if has_lists {
             row.push(match s.list_size {
-                Some(l) if l > 0.0 => format!("{:.2}", s.high_dose as f64 * 1000.0 / l),
+                Some(l) if l > 0.0 => crate::values::sig3(s.high_dose as f64 * 1000.0 / l),
                 _ => String::new(),
             });
         }
@@ -99,7 +99,7 @@ pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Resul
                     s.ics_code.clone(),
                     show(s.patients),
                     show(s.high_dose),
-                    format!("{rate:.2}"),
+                    crate::values::sig3(*rate),
                 ],
             );
         }
