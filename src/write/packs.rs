@@ -1,9 +1,11 @@
 //! Practice packs (`--practice-packs`, issue 17): `practices/<ODS code>/` with the practice's
 //! own review list, its resolved patients, and a report.html for the practice — its measures
 //! against its ICS and all practices, where its high-dose rate ranks among its ICS's
-//! practices, its XmR chart, and its review list with reasons, status and taper. Nothing of
-//! any other practice's patients is in a pack. Folders are named by write/names.rs (one name
-//! per code on every system) and listed with their codes in `practices/index.csv`.
+//! practices, its XmR chart, and its review list as a work list: grouped by priority tier,
+//! each current product with its directions and next due date, reasons, status and dose
+//! trend, a box to tick, and a glossary. Nothing of any other practice's patients is in a
+//! pack. Folders are named by write/names.rs (one name per code on every system) and listed
+//! with their codes in `practices/index.csv`.
 
 use std::path::{Path, PathBuf};
 
