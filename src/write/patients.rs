@@ -16,6 +16,8 @@ use crate::write::table::{write_atomically, Table};
 pub struct Column {
     pub name: &'static str,
     pub kind: Kind,
+    /// What it holds, in a sentence: the workbook's `columns` sheet.
+    pub meaning: &'static str,
     /// Only in `patients` (the exclusion columns), not on the review list.
     pub patients_only: bool,
     pub cell: for<'a> fn(&'a PatientRow) -> Cell<'a>,
@@ -24,11 +26,13 @@ pub struct Column {
 const fn col(
     name: &'static str,
     kind: Kind,
+    meaning: &'static str,
     cell: for<'a> fn(&'a PatientRow) -> Cell<'a>,
 ) -> Column {
     Column {
         name,
         kind,
+        meaning,
         patients_only: false,
         cell,
     }
@@ -37,101 +41,212 @@ const fn col(
 /// The columns of `patients`, in order; `review_list` has all but the `patients_only` ones
 /// (which come last).
 pub const COLUMNS: &[Column] = &[
-    col("patient_id", Kind::Text, |r| Cell::Text(&r.patient_id)),
-    col("practice_code", Kind::Text, |r| {
-        Cell::Text(&r.practice_code)
-    }),
-    col("ics_code", Kind::Text, |r| Cell::Text(&r.ics_code)),
-    col("priority", Kind::Integer, |r| {
-        Cell::Integer(r.priority.as_ref().map(|p| p.0 as i64))
-    }),
-    col("priority_reason", Kind::Text, |r| {
-        Cell::OptText(r.priority.as_ref().map(|p| p.1.as_str()))
-    }),
-    col("ome_mg_day", Kind::Number, |r| {
-        Cell::Number(Some(r.measures.ome_mg_day))
-    }),
-    col("instructed_ome_mg_day", Kind::Number, |r| {
-        Cell::Number(r.measures.instructed_ome_mg_day)
-    }),
-    col("current_ome_mg_day", Kind::Number, |r| {
-        Cell::Number(Some(r.measures.current_ome_mg_day))
-    }),
-    col("peak_ome_mg_day", Kind::Number, |r| {
-        Cell::Number(Some(r.measures.peak_ome_mg_day))
-    }),
-    col("dose_band", Kind::Text, |r| {
-        Cell::Text(r.dose_band.as_str())
-    }),
-    col("duration_days", Kind::Integer, |r| {
-        Cell::Integer(r.measures.duration_days)
-    }),
-    col("duration_censored", Kind::Flag, |r| {
-        Cell::Flag(Some(r.measures.duration_censored))
-    }),
-    col("high_dose", Kind::Flag, |r| {
-        Cell::Flag(Some(r.measures.high_dose))
-    }),
-    col("high_dose_now", Kind::Flag, |r| {
-        Cell::Flag(Some(r.measures.high_dose_now))
-    }),
-    col("long_term", Kind::Flag, |r| {
-        Cell::Flag(Some(r.measures.long_term))
-    }),
-    col("reasons", Kind::Text, |r| Cell::Text(&r.reasons)),
-    col("co_prescribed", Kind::Text, |r| {
-        Cell::Text(&r.co_prescribed)
-    }),
-    col("status", Kind::Text, |r| {
-        Cell::OptText(r.status.map(|s| s.as_str()))
-    }),
-    col("current_products", Kind::Text, |r| {
-        Cell::Text(&r.current_products)
-    }),
-    col("last_issue_date", Kind::Date, |r| {
-        Cell::Date(r.measures.last_issue_day)
-    }),
-    col("doses_disagree", Kind::Flag, |r| {
-        Cell::Flag(r.doses_disagree)
-    }),
-    col("month_end_dose_mg_day", Kind::Number, |r| {
-        Cell::Number(r.trajectory.map(|t| t.dose_mg_day))
-    }),
-    col("ome_mg_day_3m_ago", Kind::Number, |r| {
-        Cell::Number(r.trajectory.map(|t| t.ome_mg_day_3m_ago))
-    }),
-    col("ome_mg_day_12m_peak", Kind::Number, |r| {
-        Cell::Number(r.trajectory.map(|t| t.ome_mg_day_12m_peak))
-    }),
-    col("change_from_peak_pct", Kind::Number, |r| {
-        Cell::Number(r.trajectory.and_then(|t| t.change_from_peak_pct))
-    }),
-    col("largest_monthly_drop_pct", Kind::Number, |r| {
-        Cell::Number(r.trajectory.and_then(|t| t.largest_monthly_drop_pct))
-    }),
-    col("dose_trend", Kind::Text, |r| {
-        Cell::OptText(r.trajectory.map(|t| t.label.as_str()))
-    }),
-    col("last_review_date", Kind::Date, |r| {
-        Cell::Date(r.last_review.as_ref().and_then(|v| v.date))
-    }),
-    col("last_review_outcome", Kind::Text, |r| {
-        Cell::OptText(r.last_review.as_ref().map(|v| v.outcome.as_str()))
-    }),
-    col("next_review_due", Kind::Date, |r| {
-        Cell::Date(r.last_review.as_ref().and_then(|v| v.next_review))
-    }),
-    col("last_medication_review", Kind::Date, |r| {
-        Cell::Date(r.last_medication_review)
-    }),
+    col(
+        "patient_id",
+        Kind::Text,
+        "The patient, as the extract identifies them.",
+        |r| Cell::Text(&r.patient_id),
+    ),
+    col(
+        "practice_code",
+        Kind::Text,
+        "The practice of the patient's latest opioid item.",
+        |r| Cell::Text(&r.practice_code),
+    ),
+    col(
+        "ics_code",
+        Kind::Text,
+        "The integrated care system (ICB) of that practice.",
+        |r| Cell::Text(&r.ics_code),
+    ),
+    col(
+        "priority",
+        Kind::Integer,
+        "1 (first) to 4: 1 above 120 mg a day with a gabapentinoid, benzodiazepine or Z-drug, a \
+        dose rising above 90, or an abrupt stop; 2 above 120; 3 at least 50 with one of those \
+        drugs, or a rising dose; 4 long-term use.",
+        |r| Cell::Integer(r.priority.as_ref().map(|p| p.0 as i64)),
+    ),
+    col(
+        "priority_reason",
+        Kind::Text,
+        "Why the patient has that priority, in words.",
+        |r| Cell::OptText(r.priority.as_ref().map(|p| p.1.as_str())),
+    ),
+    col(
+        "ome_mg_day",
+        Kind::Number,
+        "Oral morphine equivalent, mg a day: the mean over the dose window (28 days) to the audit \
+        date, from the supplies.",
+        |r| Cell::Number(Some(r.measures.ome_mg_day)),
+    ),
+    col(
+        "instructed_ome_mg_day",
+        Kind::Number,
+        "OME a day as the directions of the current items say, where they can be read.",
+        |r| Cell::Number(r.measures.instructed_ome_mg_day),
+    ),
+    col(
+        "current_ome_mg_day",
+        Kind::Number,
+        "OME a day supplied on the audit date itself (today's dose).",
+        |r| Cell::Number(Some(r.measures.current_ome_mg_day)),
+    ),
+    col(
+        "peak_ome_mg_day",
+        Kind::Number,
+        "The highest single day's OME in the look-back (90 days).",
+        |r| Cell::Number(Some(r.measures.peak_ome_mg_day)),
+    ),
+    col(
+        "dose_band",
+        Kind::Text,
+        "<50, 50-<90, 90-120 or >120 mg OME a day (the window mean).",
+        |r| Cell::Text(r.dose_band.as_str()),
+    ),
+    col(
+        "duration_days",
+        Kind::Integer,
+        "Days on opioids in the current episode, to the audit date.",
+        |r| Cell::Integer(r.measures.duration_days),
+    ),
+    col(
+        "duration_censored",
+        Kind::Flag,
+        "The episode began on the extract's first date: it may be longer.",
+        |r| Cell::Flag(Some(r.measures.duration_censored)),
+    ),
+    col(
+        "high_dose",
+        Kind::Flag,
+        "The window mean is above the threshold (120 mg a day).",
+        |r| Cell::Flag(Some(r.measures.high_dose)),
+    ),
+    col(
+        "high_dose_now",
+        Kind::Flag,
+        "Today's dose is above the threshold.",
+        |r| Cell::Flag(Some(r.measures.high_dose_now)),
+    ),
+    col(
+        "long_term",
+        Kind::Flag,
+        "On opioids for more than the long-term limit (90 days).",
+        |r| Cell::Flag(Some(r.measures.long_term)),
+    ),
+    col(
+        "reasons",
+        Kind::Text,
+        "Why the patient is on the list, in words.",
+        |r| Cell::Text(&r.reasons),
+    ),
+    col(
+        "co_prescribed",
+        Kind::Text,
+        "Gabapentinoids, benzodiazepines and Z-drugs issued in the last 90 days.",
+        |r| Cell::Text(&r.co_prescribed),
+    ),
+    col(
+        "status",
+        Kind::Text,
+        "new, continuing or returned since the previous audit.",
+        |r| Cell::OptText(r.status.map(|s| s.as_str())),
+    ),
+    col(
+        "current_products",
+        Kind::Text,
+        "The opioid products supplied in the dose window.",
+        |r| Cell::Text(&r.current_products),
+    ),
+    col(
+        "last_issue_date",
+        Kind::Date,
+        "The date of the latest opioid item.",
+        |r| Cell::Date(r.measures.last_issue_day),
+    ),
+    col(
+        "doses_disagree",
+        Kind::Flag,
+        "Instructed and supplied doses differ by more than half.",
+        |r| Cell::Flag(r.doses_disagree),
+    ),
+    col(
+        "month_end_dose_mg_day",
+        Kind::Number,
+        "The dose as taken on the audit date: each current product at its instructed dose (else \
+        its supply rate), a switched-from product left out, a gap within 30 days not a fall.",
+        |r| Cell::Number(r.trajectory.map(|t| t.dose_mg_day)),
+    ),
+    col(
+        "ome_mg_day_3m_ago",
+        Kind::Number,
+        "That dose three month ends ago.",
+        |r| Cell::Number(r.trajectory.map(|t| t.ome_mg_day_3m_ago)),
+    ),
+    col(
+        "ome_mg_day_12m_peak",
+        Kind::Number,
+        "The highest of that dose at the audit date and the 12 month ends before it.",
+        |r| Cell::Number(r.trajectory.map(|t| t.ome_mg_day_12m_peak)),
+    ),
+    col(
+        "change_from_peak_pct",
+        Kind::Number,
+        "How far the dose now is from that peak, in percent.",
+        |r| Cell::Number(r.trajectory.and_then(|t| t.change_from_peak_pct)),
+    ),
+    col(
+        "largest_monthly_drop_pct",
+        Kind::Number,
+        "The largest fall between consecutive month ends since that peak, in percent.",
+        |r| Cell::Number(r.trajectory.and_then(|t| t.largest_monthly_drop_pct)),
+    ),
+    col(
+        "dose_trend",
+        Kind::Text,
+        "tapering (15% or more below the peak at two month ends, not rising), rapid (tapering \
+        with a fall of more than 40% in a month, long-term), escalating (25% or more above three \
+        months before, or into a higher dose band, at two month ends) or re-escalating (rising \
+        again after a taper).",
+        |r| Cell::OptText(r.trajectory.map(|t| t.label.as_str())),
+    ),
+    col(
+        "last_review_date",
+        Kind::Date,
+        "The date of the last review, from last month's list (--reviews).",
+        |r| Cell::Date(r.last_review.as_ref().and_then(|v| v.date)),
+    ),
+    col(
+        "last_review_outcome",
+        Kind::Text,
+        "What that review decided.",
+        |r| Cell::OptText(r.last_review.as_ref().map(|v| v.outcome.as_str())),
+    ),
+    col(
+        "next_review_due",
+        Kind::Date,
+        "When the next review was planned; 'review due on' in the priority reason while it is \
+        ahead.",
+        |r| Cell::Date(r.last_review.as_ref().and_then(|v| v.next_review)),
+    ),
+    col(
+        "last_medication_review",
+        Kind::Date,
+        "The latest coded medication review (structured or not) in the review window (365 days), \
+        from --events.",
+        |r| Cell::Date(r.last_medication_review),
+    ),
     Column {
         name: "excluded",
+        meaning:
+            "On the exclusion list or excluded by the coded record (--exclude-patients, --events).",
         kind: Kind::Flag,
         patients_only: true,
         cell: |r| Cell::Flag(Some(r.excluded_reason.is_some())),
     },
     Column {
         name: "excluded_reason",
+        meaning: "Why the patient is excluded.",
         kind: Kind::Text,
         patients_only: true,
         cell: |r| Cell::OptText(r.excluded_reason.as_deref()),

@@ -14,41 +14,6 @@ use crate::write::cells::Cell;
 use crate::write::patients::COLUMNS;
 use crate::write::table::write_atomically;
 
-/// What each column of the review list means (the `columns` sheet).
-pub const MEANINGS: &[(&str, &str)] = &[
-    ("patient_id", "The patient, as the extract identifies them."),
-    ("practice_code", "The practice of the patient's latest opioid item."),
-    ("ics_code", "The integrated care system (ICB) of that practice."),
-    ("priority", "1 (first) to 4: 1 above 120 mg a day with a gabapentinoid, benzodiazepine or Z-drug, a dose rising above 90, or an abrupt stop; 2 above 120; 3 at least 50 with one of those drugs, or a rising dose; 4 long-term use."),
-    ("priority_reason", "Why the patient has that priority, in words."),
-    ("ome_mg_day", "Oral morphine equivalent, mg a day: the mean over the dose window (28 days) to the audit date, from the supplies."),
-    ("instructed_ome_mg_day", "OME a day as the directions of the current items say, where they can be read."),
-    ("current_ome_mg_day", "OME a day supplied on the audit date itself (today's dose)."),
-    ("peak_ome_mg_day", "The highest single day's OME in the look-back (90 days)."),
-    ("dose_band", "<50, 50-<90, 90-120 or >120 mg OME a day (the window mean)."),
-    ("duration_days", "Days on opioids in the current episode, to the audit date."),
-    ("duration_censored", "The episode began on the extract's first date: it may be longer."),
-    ("high_dose", "The window mean is above the threshold (120 mg a day)."),
-    ("high_dose_now", "Today's dose is above the threshold."),
-    ("long_term", "On opioids for more than the long-term limit (90 days)."),
-    ("reasons", "Why the patient is on the list, in words."),
-    ("co_prescribed", "Gabapentinoids, benzodiazepines and Z-drugs issued in the last 90 days."),
-    ("status", "new, continuing or returned since the previous audit."),
-    ("current_products", "The opioid products supplied in the dose window."),
-    ("last_issue_date", "The date of the latest opioid item."),
-    ("doses_disagree", "Instructed and supplied doses differ by more than half."),
-    ("month_end_dose_mg_day", "The dose as taken on the audit date: each current product at its instructed dose (else its supply rate), a switched-from product left out, a gap within 30 days not a fall."),
-    ("ome_mg_day_3m_ago", "That dose three month ends ago."),
-    ("ome_mg_day_12m_peak", "The highest of that dose at the audit date and the 12 month ends before it."),
-    ("change_from_peak_pct", "How far the dose now is from that peak, in percent."),
-    ("largest_monthly_drop_pct", "The largest fall between consecutive month ends since that peak, in percent."),
-    ("last_review_date", "The date of the last review, from last month's list (--reviews)."),
-    ("last_review_outcome", "What that review decided."),
-    ("next_review_due", "When the next review was planned; 'review due on' in the priority reason while it is ahead."),
-    ("last_medication_review", "The latest coded medication review (structured or not) in the review window (365 days), from --events."),
-    ("dose_trend", "tapering (15% or more below the peak at two month ends, not rising), rapid (tapering with a fall of more than 40% in a month, long-term), escalating (25% or more above three months before, or into a higher dose band, at two month ends) or re-escalating (rising again after a taper)."),
-];
-
 /// The columns the practice fills in (issue 26.5), after the list's own, and what to put in
 /// them; `opal audit --reviews` reads them back the month after.
 pub const FILL_IN: [(&str, &str); 3] = [
@@ -264,13 +229,7 @@ fn workbook(
         .map_err(xlsx_err)?;
     let explained = columns
         .iter()
-        .map(|c| {
-            let meaning = MEANINGS
-                .iter()
-                .find(|(n, _)| *n == c.name)
-                .map_or("", |(_, m)| *m);
-            (c.name, meaning)
-        })
+        .map(|c| (c.name, c.meaning))
         .chain(FILL_IN.iter().copied());
     for (i, (name, meaning)) in explained.enumerate() {
         about
@@ -317,11 +276,11 @@ mod tests {
     }
 
     #[test]
-    fn every_review_list_column_is_explained() {
-        for c in COLUMNS.iter().filter(|c| !c.patients_only) {
+    fn every_column_is_explained() {
+        for c in COLUMNS {
             assert!(
-                MEANINGS.iter().any(|(n, m)| *n == c.name && !m.is_empty()),
-                "{} has no meaning in the columns sheet",
+                c.meaning.ends_with('.') && c.meaning.len() > 10,
+                "{} has no meaning for the columns sheet",
                 c.name
             );
         }
