@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::values::{days_from_civil, format_day, Day};
+use crate::values::{civil_from_days, days_from_civil, format_day, Day};
 
 /// What a code means to opal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,12 +130,7 @@ impl EventFacts {
 
 /// The same date `years` years before (29 February to 28 February).
 fn years_before(day: Day, years: u32) -> Day {
-    let t = format_day(day);
-    let (y, m, d): (i32, u32, u32) = (
-        t[..4].parse().unwrap_or(1970),
-        t[5..7].parse().unwrap_or(1),
-        t[8..10].parse().unwrap_or(1),
-    );
+    let (y, m, d) = civil_from_days(day);
     let y = y - years as i32;
     days_from_civil(y, m, d)
         .or_else(|| days_from_civil(y, m, d - 1))

@@ -73,6 +73,16 @@ pub const KNOWN_FORMATS: &[&str] = &[
     "%d/%m/%y", "%d-%b-%y",
 ];
 
+/// A single date in any of [`KNOWN_FORMATS`] (the first that reads it), for the short
+/// reference files whose dates are not a column to detect a layout from (`--reviews`,
+/// `--events`); `None` when none reads it. Every layout is day first or year first, so no
+/// date reads two ways.
+pub fn parse_known_date(text: &str) -> Option<Day> {
+    KNOWN_FORMATS
+        .iter()
+        .find_map(|f| parse_date_with(text.trim(), &DateFormat((*f).into())))
+}
+
 const MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];

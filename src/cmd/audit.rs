@@ -153,10 +153,16 @@ pub fn run(args: Args) -> Result<()> {
         co_prescribing_review_from_mg_day: args.co_prescribing_review_from,
     };
     let mut review_warnings = Vec::new();
+    let mut review_rows = None;
     if let Some(path) = &args.reviews {
         let reviews = crate::read::reviews::read_reviews(path)?;
         config.reviews = reviews.by_patient;
         review_warnings = reviews.warnings;
+        review_rows = Some([
+            reviews.rows,
+            reviews.without_patient,
+            reviews.without_review,
+        ]);
     }
     let events = args
         .events
@@ -224,6 +230,9 @@ pub fn run(args: Args) -> Result<()> {
             day_text(p),
             day_text(result.as_of)
         )));
+    }
+    if let Some(path) = &args.reviews {
+        crate::engine::events::check_reviews(&config, &mut result, path);
     }
     let events_summary = events.as_ref().map(|ev| {
         crate::engine::events::apply_events(
@@ -343,7 +352,7 @@ pub fn run(args: Args) -> Result<()> {
         patient_practices: args.method.patient_practices.as_deref(),
         code_map: args.method.code_map.as_deref(),
         dosages: args.method.dosages.as_deref(),
-        reviews: args.reviews.as_deref(),
+        reviews: args.reviews.as_deref().zip(review_rows),
         events: args.events.as_deref().zip(events_summary),
         practice_packs: &practice_packs,
     };

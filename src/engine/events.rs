@@ -6,6 +6,31 @@ use crate::read::events::Events;
 
 use super::{day_text, AuditConfig, AuditResult};
 
+/// `--reviews` against the extract: a warning when none of the file's patients is in it (a
+/// list of another practice, or ids written another way), so that carrying reviews forward
+/// never fails silently.
+pub fn check_reviews(config: &AuditConfig, result: &mut AuditResult, file: &std::path::Path) {
+    if config.reviews.is_empty() {
+        return;
+    }
+    let ids: std::collections::HashSet<&str> =
+        result.patient_ids.iter().map(String::as_str).collect();
+    let found = config
+        .reviews
+        .keys()
+        .filter(|id| ids.contains(id.as_str()))
+        .count();
+    if found == 0 {
+        result.warnings.push(format!(
+            "--reviews {}: none of its {} reviewed patients is in the extract, so no review was \
+             carried forward\nhint: give the review list made from this practice's or ICS's \
+             extract, with patient ids as the extract writes them",
+            crate::error::escape(&file.display().to_string()),
+            config.reviews.len()
+        ));
+    }
+}
+
 /// What `--events` did, for the manifest.
 #[derive(Debug, Clone, Default)]
 pub struct EventsSummary {
@@ -67,6 +92,15 @@ pub fn apply_events(
              {column} '{}': {why})",
             ev.rejected,
             crate::error::escape(value)
+        ));
+    }
+    if ev.rows > 0 && ev.in_codelists == 0 {
+        result.warnings.push(format!(
+            "--events: none of its {} rows has a code in opal's codelists (data/codelists/), so \
+             nothing was excluded or shown from it\nhint: the code column must hold SNOMED CT \
+             concept ids as GP systems export them (not Read or CTV3 codes, and not numbers a \
+             spreadsheet has turned into 1.40315E+15)",
+            ev.rows
         ));
     }
     if s.after_as_of > 0 {

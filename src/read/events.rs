@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::codelists::{kind_of, EventFacts, Kind};
 use crate::read::columns::normalise_header;
-use crate::values::{parse_date_with, DateFormat, Day};
+use crate::values::{parse_known_date, Day};
 
 /// The entries in the codelists, and the count of every row.
 #[derive(Debug, Default)]
@@ -40,14 +40,6 @@ impl Events {
 
 const HINT: &str = "hint: --events takes coded entries as GP systems export them: a CSV with \
                     patient_id, date and code (a SNOMED CT concept id)";
-
-/// A date as a GP system writes one: YYYY-MM-DD, DD/MM/YYYY, 31-Oct-2026 or 31.10.2026, with
-/// or without a time.
-fn date_of(text: &str) -> Option<Day> {
-    ["%Y-%m-%d", "%d/%m/%Y", "%d-%b-%Y", "%d.%m.%Y", "%d %b %Y"]
-        .iter()
-        .find_map(|f| parse_date_with(text.trim(), &DateFormat((*f).into())))
-}
 
 /// Read `--events` (comma- or tab-separated, UTF-8 or Windows-1252).
 pub fn read_events(path: &Path) -> Result<Events> {
@@ -134,7 +126,7 @@ pub fn read_events(path: &Path) -> Result<Events> {
             reject("patient_id", "", "no patient");
             continue;
         }
-        let Some(day) = date_of(cell(date)) else {
+        let Some(day) = parse_known_date(cell(date)) else {
             reject("date", cell(date), "not a date");
             continue;
         };

@@ -11,13 +11,18 @@ use anyhow::{bail, Context, Result};
 
 use crate::followup::{known_outcome, Review};
 use crate::read::columns::normalise_header;
-use crate::values::{parse_date_with, DateFormat, Day};
+use crate::values::{parse_known_date, Day};
 
 /// The reviews read, and what was noticed (outcomes that are not one of the drop-down's).
 #[derive(Debug, Default)]
 pub struct Reviews {
     pub by_patient: BTreeMap<String, Review>,
     pub warnings: Vec<String>,
+    /// Rows below the header, and of those the ones without a patient id or without any
+    /// review (both set aside, counted in the warnings and the manifest).
+    pub rows: u64,
+    pub without_patient: u64,
+    pub without_review: u64,
 }
 
 /// One cell as text, or a date when the workbook holds one.
@@ -76,16 +81,13 @@ fn rows_of_csv(path: &Path) -> Result<Vec<Vec<Value>>> {
     Ok(rows)
 }
 
-/// A date as a review list holds one: YYYY-MM-DD, DD/MM/YYYY, 31-Oct-2026 or 31.10.2026.
+/// A date as a review list holds one: an Excel date, or text in a layout opal knows
+/// (YYYY-MM-DD, DD/MM/YYYY, 31-Oct-2026, 31.10.2026...).
 fn date_of(v: &Value) -> Result<Option<Day>, String> {
     match v {
         Value::Date(d) => Ok(Some(*d)),
         Value::Text(t) if t.trim().is_empty() => Ok(None),
-        Value::Text(t) => ["%Y-%m-%d", "%d/%m/%Y", "%d-%b-%Y", "%d.%m.%Y", "%d %b %Y"]
-            .iter()
-            .find_map(|f| parse_date_with(t.trim(), &DateFormat((*f).into())))
-            .map(Some)
-            .ok_or_else(|| t.clone()),
+        Value::Text(t) => parse_known_date(t).map(Some).ok_or_else(|| t.clone()),
     }
 }
 
@@ -150,8 +152,15 @@ pub fn read_reviews(path: &Path) -> Result<Reviews> {
             Value::Text(t) => t.trim().to_string(),
             Value::Date(_) => String::new(),
         };
+        out.rows += 1;
         let id = text(Some(id_col));
         if id.is_empty() {
+            if (0..row.len()).any(|c| !text(Some(c)).is_empty()) {
+                out.without_patient += 1;
+            } else {
+                // A blank line at the end of a sheet is not a row.
+                out.rows -= 1;
+            }
             continue;
         }
         let date = |c: Option<usize>, name: &str| {
@@ -178,6 +187,7 @@ pub fn read_reviews(path: &Path) -> Result<Reviews> {
             next_review: date(next_col, "next_review")?.or(date(due_col, "next_review_due")?),
         };
         if review.date.is_none() && review.outcome.is_empty() && review.next_review.is_none() {
+            out.without_review += 1;
             continue;
         }
         // A patient twice: the later review.
@@ -187,6 +197,13 @@ pub fn read_reviews(path: &Path) -> Result<Reviews> {
                 out.by_patient.insert(id, review);
             }
         }
+    }
+    if out.without_patient > 0 {
+        out.warnings.push(format!(
+            "{}: {} row(s) have no patient_id and were set aside",
+            path.display(),
+            out.without_patient
+        ));
     }
     if unknown > 0 {
         out.warnings.push(format!(

@@ -31,8 +31,9 @@ pub struct Settings<'a> {
     pub code_map: Option<&'a Path>,
     /// `--dosages`: directions by a dosage code.
     pub dosages: Option<&'a Path>,
-    /// `--reviews`: last month's reviews.
-    pub reviews: Option<&'a Path>,
+    /// `--reviews`: last month's reviews, and its rows: read, without a patient id, without
+    /// a review.
+    pub reviews: Option<(&'a Path, [u64; 3])>,
     /// `--events`: the coded entries, and what they did.
     pub events: Option<(&'a Path, crate::engine::events::EventsSummary)>,
 }
@@ -271,9 +272,16 @@ fn manifest(
             .collect::<Vec<_>>()
             .into();
     }
-    if let Some(p) = file_sha(args.reviews) {
-        manifest["reviews"] = p;
+    if let Some((path, [rows, no_patient, no_review])) = args.reviews {
+        if let Some(p) = file_sha(Some(path)) {
+            manifest["reviews"] = p;
+        }
         manifest["reviews"]["patients"] = config.reviews.len().into();
+        manifest["reviews"]["rows"] = json!({
+            "read": rows,
+            "without_patient_id": no_patient,
+            "without_a_review": no_review,
+        });
     }
     if let Some(code) = args.practice_code {
         manifest["settings"]["practice_code"] = code.into();

@@ -247,7 +247,7 @@ fn reviews_are_carried_a_month_forward() {
             "--xlsx",
         ]);
         assert_eq!(code, 0, "{err}");
-        out
+        (out, err)
     };
     let csv = dir.path().join("reviews.csv");
     std::fs::write(
@@ -256,10 +256,22 @@ fn reviews_are_carried_a_month_forward() {
          R,2026-10-02,Taper agreed,2027-01-15\n\
          X,01/08/2026,reviewed \u{2013} no change,2026-10-01\n\
          Q,2026-09-20,could not contact,\n\
-         Y,,,\n",
+         Y,,,\n\
+         ,2026-10-03,referred,\n",
     )
     .unwrap();
-    let out = run(&csv, "from-csv");
+    let (out, err) = run(&csv, "from-csv");
+    // Every row is accounted for: Y has no review, the last row no patient (a warning).
+    assert!(
+        err.contains("1 row(s) have no patient_id and were set aside"),
+        "{err}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["reviews"]["patients"], 3);
+    assert_eq!(m["reviews"]["rows"]["read"], 5);
+    assert_eq!(m["reviews"]["rows"]["without_patient_id"], 1);
+    assert_eq!(m["reviews"]["rows"]["without_a_review"], 1);
     let review = read(&out.join("review_list.csv"));
     let r = by(&review, "patient_id", "R");
     assert_eq!(
@@ -344,7 +356,7 @@ fn reviews_are_carried_a_month_forward() {
     ws.write_datetime_with_format(3, 5, d(2026, 9, 20), &date)
         .unwrap();
     book.save(&xlsx).unwrap();
-    let out2 = run(&xlsx, "from-xlsx");
+    let (out2, _) = run(&xlsx, "from-xlsx");
     let again = read(&out2.join("review_list.csv"));
     for id in ["R", "X", "Q"] {
         let (a, b) = (by(&review, "patient_id", id), by(&again, "patient_id", id));
@@ -357,6 +369,14 @@ fn reviews_are_carried_a_month_forward() {
             assert_eq!(a[col], b[col], "{id} {col}");
         }
     }
+    // Reviews of patients none of whom is in the extract: the run says so.
+    let other = dir.path().join("other.csv");
+    std::fs::write(&other, "patient_id,outcome\nZZ1,referred\n").unwrap();
+    let (_, err) = run(&other, "other");
+    assert!(
+        err.contains("none of its 1 reviewed patients is in the extract"),
+        "{err}"
+    );
     // A reviews file without a patient_id column is a clear error.
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "nhs,outcome\n1,referred\n").unwrap();
@@ -489,6 +509,29 @@ fn exclusions_and_reviews_from_the_coded_record() {
     assert_eq!(
         by(&p2, "patient_id", "C6")["excluded_reason"],
         "cancer coded within 10 years (on 2020-09-14)"
+    );
+    // Codes in none of the lists (Read v2 codes, say): the run says nothing came of them.
+    let read2 = dir.path().join("read2.csv");
+    std::fs::write(
+        &read2,
+        "patient_id,date,code\nP,2026-03-01,8BJ1.\nC,2024-09-14,B1z..\n",
+    )
+    .unwrap();
+    let (code, _, err) = opal(&[
+        "audit",
+        extract.to_str().unwrap(),
+        "--as-of",
+        "2026-10-31",
+        "--events",
+        read2.to_str().unwrap(),
+        "--out",
+        dir.path().join("o4").to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("none of its 2 rows has a code in opal's codelists"),
+        "{err}"
     );
     // A file without a code column is a clear error.
     let bad = dir.path().join("bad.csv");
