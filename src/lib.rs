@@ -7,8 +7,9 @@
 
 // The clinical method lives in the `opal-core` crate; its modules keep their paths here.
 pub use opal_core::{
-    checks, cns, codelists, dictionary, dose, epd, factors, followup, item, names, ome, patient,
-    product, resolve, settings, spc, summary, timeline, trajectory, trend, values,
+    checks, cns, codelists, deciles, dictionary, dose, epd, epd_trend, factors, followup, item,
+    names, ome, patient, product, resolve, settings, spc, summary, timeline, trajectory, trend,
+    values,
 };
 
 pub mod cli;

@@ -140,6 +140,9 @@ pub struct BnfOme {
     pub total_ome_mg: f64,
     pub regular: bool,
     pub high_dose: bool,
+    /// High-dose at 120 and at 90 mg/day, whichever `high_dose` is (the trend has both).
+    pub high_dose_120: bool,
+    pub high_dose_90: bool,
     pub reason: String,
 }
 
@@ -150,9 +153,14 @@ pub struct Measures {
     pub code: String,
     pub name: String,
     pub ics_code: String,
+    /// The ICS's name, from the practices file or the EPD's own ICB (PCO) name column.
+    pub ics_name: String,
     pub total_ome_mg: f64,
     pub list_size: Option<f64>,
     pub high_dose_items: f64,
+    /// High-dose items at 120 and at 90 mg/day (`high_dose_items` is one of them).
+    pub high_dose_120: f64,
+    pub high_dose_90: f64,
     pub regular_items: f64,
     pub opioid_items: f64,
     pub practices: u64,
@@ -176,6 +184,34 @@ impl Measures {
 
     pub fn high_dose_percent(&self) -> Option<f64> {
         (self.regular_items > 0.0).then(|| self.high_dose_items * 100.0 / self.regular_items)
+    }
+}
+
+/// Registered list sizes by month (`--list-sizes`, one file or one a month): NHS England's
+/// files carry their extract date; a file without one serves every month.
+#[derive(Debug, Clone, Default)]
+pub struct ListSizes {
+    /// `YYYY-MM` → practice → patients.
+    pub by_month: BTreeMap<String, BTreeMap<String, f64>>,
+    /// A file without a date.
+    pub undated: Option<BTreeMap<String, f64>>,
+}
+
+impl ListSizes {
+    /// The list sizes for `month` and the month they are from: that month's file, else the
+    /// nearest earlier one, else the undated file, else (a month before every file) the
+    /// earliest (METHOD.md §9.5); `None` when none was given.
+    pub fn for_month(&self, month: &str) -> Option<(&BTreeMap<String, f64>, Option<&str>)> {
+        if let Some((m, sizes)) = self.by_month.range(..=month.to_string()).next_back() {
+            return Some((sizes, Some(m.as_str())));
+        }
+        if let Some(u) = &self.undated {
+            return Some((u, None));
+        }
+        self.by_month
+            .iter()
+            .next()
+            .map(|(m, sizes)| (sizes, Some(m.as_str())))
     }
 }
 
@@ -229,6 +265,30 @@ pub fn ics_measures<'a>(practices: impl Iterator<Item = &'a mut Measures>) -> Ve
 mod tests {
     use super::*;
     use crate::resolve::Resolver;
+
+    // Files for 2024-01 and 2024-04: February and March use January's, April and later
+    // April's; December 2023, before every file, the earliest (January's).
+    #[test]
+    fn list_sizes_by_month_use_the_nearest_earlier_file() {
+        let one = |n: f64| BTreeMap::from([("A".to_string(), n)]);
+        let l = ListSizes {
+            by_month: BTreeMap::from([
+                ("2024-01".to_string(), one(100.0)),
+                ("2024-04".to_string(), one(400.0)),
+            ]),
+            undated: None,
+        };
+        let at = |m: &str| {
+            l.for_month(m)
+                .map(|(s, from)| (s["A"], from.map(String::from)))
+        };
+        assert_eq!(at("2024-01"), Some((100.0, Some("2024-01".into()))));
+        assert_eq!(at("2024-03"), Some((100.0, Some("2024-01".into()))));
+        assert_eq!(at("2024-04"), Some((400.0, Some("2024-04".into()))));
+        assert_eq!(at("2025-09"), Some((400.0, Some("2024-04".into()))));
+        assert_eq!(at("2023-12"), Some((100.0, Some("2024-01".into()))));
+        assert!(ListSizes::default().for_month("2024-01").is_none());
+    }
 
     #[test]
     fn months() {

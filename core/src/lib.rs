@@ -13,9 +13,11 @@
 pub mod checks;
 pub mod cns;
 pub mod codelists;
+pub mod deciles;
 pub mod dictionary;
 pub mod dose;
 pub mod epd;
+pub mod epd_trend;
 pub mod factors;
 pub mod followup;
 pub mod item;

@@ -15,6 +15,12 @@ pub struct PracticeInfo {
     pub ics_code: String,
     pub practice_name: String,
     pub ics_name: String,
+    /// The primary care network, where the file gives one (gp-reg-pat-prac-map.csv does).
+    pub pcn_code: String,
+    pub pcn_name: String,
+    /// ODS prescribing setting (epraccur's column 26: 4 is a GP practice); empty when the
+    /// file has none.
+    pub setting: String,
 }
 
 /// Everything an audit run needs besides the extracts.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::dictionary::Dictionary;
-use crate::engine::epd::{self, EpdConfig};
+use crate::engine::epd::{self, EpdConfig, EpdTrendOptions};
 use crate::epd::HighDose;
 use crate::factors::DEFAULT_SET;
 use crate::write::epd::{print_summary, write_manifest, write_outputs, EpdSettings};
@@ -32,9 +32,11 @@ pub struct Args {
     /// EPD files (CSV, .csv.gz or Parquet); several months are read as one.
     #[arg(value_name = "EPD_FILE", required = true)]
     files: Vec<PathBuf>,
-    /// Registered list sizes (practice_code,list_size or NHS gp-reg-pat-prac-*.csv).
+    /// Registered list sizes (practice_code,list_size or NHS gp-reg-pat-prac-*.csv), one
+    /// file, or the option once a month: each NHS file serves the month of its EXTRACT_DATE, a month with
+    /// none the nearest earlier file (the manifest says which).
     #[arg(long, value_name = "FILE")]
-    list_sizes: Option<PathBuf>,
+    list_sizes: Vec<PathBuf>,
     /// Practice to ICS mapping (as for audit); without it the file's ICB (or PCO) code.
     #[arg(long, value_name = "FILE")]
     practices: Option<PathBuf>,
@@ -45,6 +47,24 @@ pub struct Args {
     /// High-dose measures at 120 mg/day (the 2025-01 versions) or 90 mg/day (current).
     #[arg(long, value_name = "MG", default_value_t = 120)]
     threshold: u32,
+    /// Months the SPC limits are computed from, fixed after them (YYYY-MM..YYYY-MM), and the
+    /// aims' baseline [default: limits from every month; the aims' baseline the first 12].
+    #[arg(long, value_name = "FROM..TO")]
+    baseline: Option<String>,
+    /// The aim for high-dose items per 1000: a reduction of this many percent from the
+    /// baseline (0 to 100).
+    #[arg(long, value_name = "PERCENT", default_value_t = 50.0,
+          value_parser = crate::cmd::ranges::percent)]
+    aim_reduction: f64,
+    /// Screen out moving ranges of at least 3.267 times their mean before setting the limits
+    /// (as NHSRplotthedots does by default).
+    #[arg(long)]
+    screen_outliers: bool,
+    /// Also write report/: England's page and one page per ICS (a sortable table of its
+    /// practices, every practice's XmR chart, and each practice against the national
+    /// deciles), self-contained HTML with the charts inside.
+    #[arg(long)]
+    report: bool,
     #[command(flatten)]
     output: crate::cmd::OutputArgs,
 }
@@ -63,11 +83,13 @@ pub fn run(args: Args) -> Result<()> {
             }
             None => None,
         },
-        list_sizes: args
-            .list_sizes
-            .as_deref()
-            .map(crate::read::reference::read_list_sizes)
-            .transpose()?,
+        list_sizes: if args.list_sizes.is_empty() {
+            None
+        } else {
+            Some(crate::read::reference::read_list_size_files(
+                &args.list_sizes,
+            )?)
+        },
     };
     let out = args
         .output
@@ -75,12 +97,32 @@ pub fn run(args: Args) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("opal-epd"));
     crate::write::table::check_out_dir(&out, args.output.force)?;
+    let options = EpdTrendOptions {
+        baseline: args.baseline.as_deref().map(baseline).transpose()?,
+        aim_fraction: args.aim_reduction / 100.0,
+        screen_outliers: args.screen_outliers,
+    };
     let (files, result) = epd::run_files(&args.files, &config, Dictionary::builtin(), 0)?;
+    let trend = epd::trend(&result, &config, &options)?;
     // Written all or nothing (write/outdir.rs).
     let staging = crate::write::outdir::Staging::create(&out)?;
-    let written = write_outputs(staging.path(), &result, args.output.format)?;
+    let mut written = write_outputs(staging.path(), &result, args.output.format)?;
+    let mut extra =
+        crate::write::epd_trend::write_tables(staging.path(), &trend, args.output.format)?;
+    if args.report {
+        extra.extend(crate::write::epd_report::write(
+            staging.path(),
+            &trend,
+            &config,
+        )?);
+    }
+    written.extend(extra.iter().filter_map(|p| {
+        p.strip_prefix(staging.path())
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned())
+    }));
     let settings = EpdSettings {
-        list_sizes: args.list_sizes.as_deref(),
+        list_sizes: &args.list_sizes,
         practices: args.practices.as_deref(),
         format: args.output.format,
     };
@@ -95,6 +137,26 @@ pub fn run(args: Args) -> Result<()> {
     staging.commit(&out, args.output.force)?;
     if !args.output.quiet {
         print_summary(&result, &config)?;
+        crate::write::epd_trend::print_summary(&trend)?;
     }
     Ok(())
+}
+
+/// `--baseline FROM..TO` as two `YYYY-MM` months.
+fn baseline(text: &str) -> Result<(String, String)> {
+    let month = |m: &str| crate::epd::normalise_month(m).filter(|n| n == m.trim());
+    match text.split_once("..") {
+        Some((a, z)) => match (month(a), month(z)) {
+            (Some(a), Some(z)) => Ok((a, z)),
+            _ => Err(bad_baseline(text)),
+        },
+        None => Err(bad_baseline(text)),
+    }
+}
+
+fn bad_baseline(text: &str) -> anyhow::Error {
+    crate::error::usage(format!(
+        "--baseline '{}': write it as FROM..TO, e.g. --baseline 2024-04..2025-03",
+        crate::error::escape(text)
+    ))
 }

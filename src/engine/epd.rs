@@ -14,6 +14,8 @@ use anyhow::{bail, Result};
 
 use crate::engine::Rejected;
 use crate::epd::*;
+use crate::epd_trend::{compare, compute, Comparison, EpdComputed, EpdSeries, Membership};
+use crate::trend::TrendSettings;
 
 use crate::dictionary::Dictionary;
 use crate::factors::FactorSet;
@@ -95,6 +97,11 @@ pub struct EpdResult {
     pub ics: Vec<Measures>,
     pub accounting: EpdAccounting,
     pub rejected: Vec<Rejected>,
+    /// The months read (`YYYY-MM`, ascending) and the file each came from.
+    pub months: Vec<(String, String)>,
+    /// Per month with list sizes given: the month of the list sizes used, when it is not its
+    /// own (`None` for an undated file).
+    pub list_size_months: Vec<(String, Option<String>)>,
 }
 
 /// Settings of an EPD run.
@@ -103,7 +110,7 @@ pub struct EpdConfig {
     pub factors: FactorSet,
     pub version: HighDose,
     pub practices: Option<BTreeMap<String, PracticeInfo>>,
-    pub list_sizes: Option<BTreeMap<String, f64>>,
+    pub list_sizes: Option<ListSizes>,
 }
 
 /// The outcome of one distinct (SNOMED, BNF code, description).
@@ -129,6 +136,64 @@ pub struct EpdRun<'a> {
     key: String,
     bnf: BTreeMap<(String, String), BnfOme>,
     practices: BTreeMap<(String, String), Measures>,
+    /// Month → the file it was first read in; a month in a second file is an error.
+    month_files: BTreeMap<String, String>,
+    duplicate_month: Option<String>,
+    /// Every (month, practice) with a row of any kind, with the practice's name and ICS
+    /// there: a practice with rows and no opioid is a 0, one with no rows a gap.
+    seen: BTreeMap<(String, String), (String, String, String)>,
+    last_month_text: String,
+    last_month: Option<String>,
+    last_practice: String,
+}
+
+/// A practice's monthly measures, as first seen: its name and ICS from the practices
+/// file, else the row's, and the month's list size.
+fn new_measures(
+    config: &EpdConfig,
+    month: &str,
+    practice: &str,
+    row_name: &str,
+    (row_ics, row_ics_name): (&str, &str),
+) -> Measures {
+    let info = config.practices.as_ref().and_then(|m| m.get(practice));
+    let ics_from_row = info.is_none_or(|i| i.ics_code.is_empty());
+    let ics = info
+        .map(|i| i.ics_code.clone())
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| {
+            if row_ics.is_empty() {
+                "UNKNOWN".into()
+            } else {
+                row_ics.to_string()
+            }
+        });
+    Measures {
+        month: month.to_string(),
+        code: practice.to_string(),
+        name: info
+            .map(|i| i.practice_name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| row_name.to_string()),
+        ics_name: info
+            .map(|i| i.ics_name.clone())
+            .filter(|n| !n.is_empty() && !ics_from_row)
+            .unwrap_or_else(|| {
+                if ics_from_row {
+                    row_ics_name.to_string()
+                } else {
+                    String::new()
+                }
+            }),
+        ics_code: ics,
+        list_size: config
+            .list_sizes
+            .as_ref()
+            .and_then(|l| l.for_month(month))
+            .and_then(|(sizes, _)| sizes.get(practice).copied()),
+        practices: 1,
+        ..Measures::default()
+    }
 }
 
 /// Read and measure EPD files (CSV, gzip CSV or Parquet), `chunk_bytes` of text at a time (0
@@ -141,10 +206,28 @@ pub fn run_files(
 ) -> Result<(Vec<FileInfo>, EpdResult)> {
     let mut run = EpdRun::new(config, dict);
     let mut infos = Vec::new();
+    // The same file twice would count its months twice.
+    for (i, path) in paths.iter().enumerate() {
+        let same = |p: &std::path::PathBuf| match (p.canonicalize(), path.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => p == path,
+        };
+        if let Some(first) = paths[..i].iter().find(|p| same(p)) {
+            bail!(
+                "{} is given twice (as {} and {})\nhint: give each month once",
+                path.display(),
+                first.display(),
+                path.display()
+            );
+        }
+    }
     for path in paths {
         let mut reader = open_table(path, chunk_bytes, &map_epd_columns)?;
         while let Some(chunk) = reader.next_chunk()? {
             run.add_chunk(&reader.path, &reader.columns, &chunk);
+            if let Some(e) = run.duplicate_month.take() {
+                bail!("{e}");
+            }
         }
         infos.push(reader.finish()?);
     }
@@ -161,6 +244,12 @@ impl<'a> EpdRun<'a> {
             key: String::new(),
             bnf: BTreeMap::new(),
             practices: BTreeMap::new(),
+            month_files: BTreeMap::new(),
+            duplicate_month: None,
+            seen: BTreeMap::new(),
+            last_month_text: String::new(),
+            last_month: None,
+            last_practice: String::new(),
         }
     }
 
@@ -169,11 +258,12 @@ impl<'a> EpdRun<'a> {
     pub fn add_chunk(&mut self, path: &str, columns: &BTreeMap<String, String>, f: &Chunk) {
         let config = self.config;
         let col = |c: &str| f.column(columns.get(c));
-        let (c_month, c_prac, c_pname, c_ics) = (
+        let (c_month, c_prac, c_pname, c_ics, c_ics_name) = (
             col("year_month"),
             col("practice_code"),
             col("practice_name"),
             col("ics_code"),
+            col("ics_name"),
         );
         let (c_bnf, c_desc, c_snomed, c_items, c_qty, c_total) = (
             col("bnf_code"),
@@ -200,6 +290,47 @@ impl<'a> EpdRun<'a> {
                     reason: reason.into(),
                 });
             };
+            // The month and practice of every row, opioid or not: which months each file holds
+            // and which practices have rows (EPD files run practice by practice, so the last
+            // pair read saves a lookup on almost every row).
+            let month_text = cell(c_month, r);
+            if month_text != self.last_month_text {
+                self.last_month_text.clear();
+                self.last_month_text.push_str(month_text);
+                self.last_month = normalise_month(month_text);
+                self.last_practice.clear();
+                if let Some(m) = &self.last_month {
+                    match self.month_files.get(m) {
+                        None => {
+                            self.month_files.insert(m.clone(), path.to_string());
+                        }
+                        Some(first) if first != path => {
+                            self.duplicate_month = Some(format!(
+                                "month {m} is in both {first} and {path}\nhint: give each month \
+                                 once (a month given twice would count its prescribing twice)"
+                            ));
+                            return;
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            let practice_text = cell(c_prac, r);
+            if practice_text != self.last_practice {
+                self.last_practice.clear();
+                self.last_practice.push_str(practice_text);
+                if let (Some(m), false) = (&self.last_month, practice_text.is_empty()) {
+                    self.seen
+                        .entry((m.clone(), practice_text.to_string()))
+                        .or_insert_with(|| {
+                            (
+                                cell(c_pname, r).to_string(),
+                                cell(c_ics, r).to_string(),
+                                cell(c_ics_name, r).to_string(),
+                            )
+                        });
+                }
+            }
             let (code, desc, snomed) = (cell(c_bnf, r), cell(c_desc, r), cell(c_snomed, r));
             self.key.clear();
             for (k, part) in [snomed, code, desc].into_iter().enumerate() {
@@ -324,9 +455,12 @@ impl<'a> EpdRun<'a> {
                 .entry((month.clone(), code.to_string()))
                 .or_insert_with(|| {
                     let p = outcome.product.as_deref();
-                    let (regular, high) = p
-                        .map(|p| measure_class(p, desc, config.version))
-                        .unwrap_or((false, false));
+                    let class = |v| {
+                        p.map(|p| measure_class(p, desc, v))
+                            .unwrap_or((false, false))
+                    };
+                    let (regular, high) = class(config.version);
+                    let resolved = outcome.status == Status::Resolved;
                     BnfOme {
                         month: month.clone(),
                         bnf_code: code.to_string(),
@@ -337,8 +471,10 @@ impl<'a> EpdRun<'a> {
                         ingredient: p.map(|p| p.ingredient.clone()).unwrap_or_default(),
                         factor: outcome.factor,
                         ome_mg_per_unit: outcome.per_unit,
-                        regular: regular && outcome.status == Status::Resolved,
-                        high_dose: high && outcome.status == Status::Resolved,
+                        regular: regular && resolved,
+                        high_dose: high && resolved,
+                        high_dose_120: class(HighDose::Mg120).1 && resolved,
+                        high_dose_90: class(HighDose::Mg90).1 && resolved,
                         reason: outcome.reason.clone(),
                         ..BnfOme::default()
                     }
@@ -353,37 +489,18 @@ impl<'a> EpdRun<'a> {
             let ome = total * outcome.per_unit.unwrap_or(0.0);
             entry.total_ome_mg += ome;
             let (regular, high) = (entry.regular, entry.high_dose);
+            let (high_120, high_90) = (entry.high_dose_120, entry.high_dose_90);
             let m = self
                 .practices
                 .entry((month.clone(), practice.to_string()))
                 .or_insert_with(|| {
-                    let info = config.practices.as_ref().and_then(|m| m.get(practice));
-                    let ics = info
-                        .map(|i| i.ics_code.clone())
-                        .filter(|c| !c.is_empty())
-                        .unwrap_or_else(|| {
-                            let c = cell(c_ics, r);
-                            if c.is_empty() {
-                                "UNKNOWN".into()
-                            } else {
-                                c.to_string()
-                            }
-                        });
-                    Measures {
-                        month: month.clone(),
-                        code: practice.to_string(),
-                        name: info
-                            .map(|i| i.practice_name.clone())
-                            .filter(|n| !n.is_empty())
-                            .unwrap_or_else(|| cell(c_pname, r).to_string()),
-                        ics_code: ics,
-                        list_size: config
-                            .list_sizes
-                            .as_ref()
-                            .and_then(|l| l.get(practice).copied()),
-                        practices: 1,
-                        ..Measures::default()
-                    }
+                    new_measures(
+                        config,
+                        &month,
+                        practice,
+                        cell(c_pname, r),
+                        (cell(c_ics, r), cell(c_ics_name, r)),
+                    )
                 });
             m.total_ome_mg += ome;
             m.opioid_items += items;
@@ -393,15 +510,158 @@ impl<'a> EpdRun<'a> {
             if high {
                 m.high_dose_items += items;
             }
+            if high_120 {
+                m.high_dose_120 += items;
+            }
+            if high_90 {
+                m.high_dose_90 += items;
+            }
         }
     }
 
     /// The measures, once every file has been read: practices, their ICSs and the BNF codes.
     pub fn finish(self) -> EpdResult {
         let (mut out, mut practices) = (self.out, self.practices);
+        // Practices with rows and no opioid item: a true 0 in their months.
+        for ((month, practice), (name, ics, ics_name)) in &self.seen {
+            practices
+                .entry((month.clone(), practice.clone()))
+                .or_insert_with(|| {
+                    new_measures(self.config, month, practice, name, (ics, ics_name))
+                });
+        }
+        out.months = self.month_files.into_iter().collect();
+        if let Some(l) = &self.config.list_sizes {
+            for (month, _) in &out.months {
+                if let Some((_, from)) = l.for_month(month) {
+                    if from != Some(month.as_str()) {
+                        out.list_size_months
+                            .push((month.clone(), from.map(String::from)));
+                    }
+                }
+            }
+        }
         out.ics = ics_measures(practices.values_mut());
         out.practices = practices.into_values().collect();
         out.bnf = self.bnf.into_values().collect();
         out
     }
+}
+
+/// The options of the EPD's months as a trend: the trend's (METHOD.md §10).
+#[derive(Debug, Clone, Default)]
+pub struct EpdTrendOptions {
+    /// `--baseline FROM..TO` (`YYYY-MM`): the months of the limits and the aims' baseline.
+    pub baseline: Option<(String, String)>,
+    /// The aim as a fraction (0.5 halves the baseline).
+    pub aim_fraction: f64,
+    pub screen_outliers: bool,
+}
+
+/// The EPD month by month: every practice's, PCN's, ICS's and England's series, the national
+/// deciles and ranks, and the XmR charts and aims.
+pub struct EpdTrend {
+    /// `YYYY-MM`, ascending.
+    pub months: Vec<String>,
+    pub series: Vec<EpdSeries>,
+    pub comparison: Comparison,
+    pub computed: EpdComputed,
+    pub settings: TrendSettings,
+    /// Which practices the national comparison holds, in words (METHOD.md §9.4).
+    pub compared_by: &'static str,
+}
+
+/// The trend of an EPD run's months.
+pub fn trend(r: &EpdResult, config: &EpdConfig, o: &EpdTrendOptions) -> Result<EpdTrend> {
+    let months: Vec<String> = r.months.iter().map(|(m, _)| m.clone()).collect();
+    let month_ends: Vec<crate::values::Day> = months
+        .iter()
+        .filter_map(|m| crate::trend::parse_month(m))
+        .collect();
+    let baseline = match &o.baseline {
+        Some((a, z)) => {
+            let i = months.iter().position(|m| m == a);
+            let j = months.iter().position(|m| m == z);
+            match (i, j) {
+                (Some(i), Some(j)) if i <= j => Some(i..j + 1),
+                _ => {
+                    return Err(crate::error::usage(format!(
+                        "--baseline {a}..{z} is not within the months read ({} to {})\nhint: \
+                         give two months of the files, the first not after the second",
+                        months.first().map_or("", String::as_str),
+                        months.last().map_or("", String::as_str)
+                    )))
+                }
+            }
+        }
+        None => None,
+    };
+    let by_setting = config
+        .practices
+        .as_ref()
+        .is_some_and(|p| p.values().any(|i| !i.setting.is_empty()));
+    let compared_by = if by_setting {
+        "GP practices (prescribing setting 4 in the practices file), as OpenPrescribing"
+    } else if config.list_sizes.is_some() {
+        "practices with a registered list size that month (no prescribing setting given)"
+    } else {
+        "every practice (no prescribing setting or list sizes given)"
+    };
+    let practices = config.practices.as_ref();
+    let pcn = |code: &str| {
+        practices
+            .and_then(|p| p.get(code))
+            .filter(|i| !i.pcn_code.is_empty())
+            .map(|i| (i.pcn_code.clone(), i.pcn_name.clone()))
+    };
+    let compared = |m: &Measures| {
+        if by_setting {
+            practices
+                .and_then(|p| p.get(&m.code))
+                .is_some_and(|i| i.setting == "4")
+        } else if config.list_sizes.is_some() {
+            m.list_size.is_some()
+        } else {
+            true
+        }
+    };
+    // An ICS's name: the first its practices' rows give (the practices file's, else the
+    // EPD's own ICB or PCO name).
+    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
+    for m in &r.practices {
+        if !m.ics_name.is_empty() {
+            names
+                .entry(m.ics_code.as_str())
+                .or_insert(m.ics_name.as_str());
+        }
+    }
+    let ics_name = |code: &str| names.get(code).map(|n| n.to_string()).unwrap_or_default();
+    let series = crate::epd_trend::series(
+        &r.practices,
+        &months,
+        &Membership {
+            pcn: &pcn,
+            compared: &compared,
+            ics_name: &ics_name,
+        },
+    );
+    let settings = TrendSettings {
+        month_ends,
+        baseline,
+        aim_fraction: o.aim_fraction,
+        screen_outliers: o.screen_outliers,
+        suppress: false,
+        rates: config.list_sizes.is_some(),
+        complete_from: 0,
+    };
+    let comparison = compare(&series, months.len());
+    let computed = compute(&series, &settings);
+    Ok(EpdTrend {
+        months,
+        series,
+        comparison,
+        computed,
+        settings,
+        compared_by,
+    })
 }

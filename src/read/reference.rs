@@ -122,7 +122,8 @@ pub fn read_practices(path: &Path) -> Result<Practices> {
             let info = PracticeInfo {
                 ics_code: rec.get(14).unwrap_or("").trim().to_string(),
                 practice_name: rec.get(1).unwrap_or("").trim().to_string(),
-                ics_name: String::new(),
+                setting: rec.get(25).unwrap_or("").trim().to_string(),
+                ..PracticeInfo::default()
             };
             rows.insert(&display, i + 1, code, info)?;
         }
@@ -163,6 +164,9 @@ pub fn read_practices(path: &Path) -> Result<Practices> {
             "ccgname",
         ],
     );
+    let pcn = find(&headers, &["pcncode", "pcn"]);
+    let pcn_name = find(&headers, &["pcnname"]);
+    let setting = find(&headers, &["prescribingsetting", "setting"]);
     for (i, rec) in records.enumerate() {
         let rec = rec.with_context(|| format!("{display}: line {}", i + 2))?;
         let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim().to_string();
@@ -174,6 +178,9 @@ pub fn read_practices(path: &Path) -> Result<Practices> {
             ics_code: get(Some(ics)),
             practice_name: get(pname),
             ics_name: get(iname),
+            pcn_code: get(pcn),
+            pcn_name: get(pcn_name),
+            setting: get(setting),
         };
         rows.insert(&display, i + 2, k, info)?;
     }
@@ -182,6 +189,12 @@ pub fn read_practices(path: &Path) -> Result<Practices> {
 
 /// Read registered list sizes.
 pub fn read_list_sizes(path: &Path) -> Result<BTreeMap<String, f64>> {
+    Ok(read_dated_list_sizes(path)?.1)
+}
+
+/// A list-size file and the month it describes: NHS England's files carry an
+/// `EXTRACT_DATE` (`01SEP2017`); a file without one describes no month in particular.
+pub fn read_dated_list_sizes(path: &Path) -> Result<(Option<String>, BTreeMap<String, f64>)> {
     let display = path.display();
     let text = read_text(path)?;
     let mut reader = csv::ReaderBuilder::new()
@@ -211,6 +224,8 @@ pub fn read_list_sizes(path: &Path) -> Result<BTreeMap<String, f64>> {
     let sex = find(&headers, &["sex"]);
     let age = find(&headers, &["agegroup5", "age", "agegroup"]);
     let org_type = find(&headers, &["orgtype", "type"]);
+    let extract_date = find(&headers, &["extractdate"]);
+    let mut month: Option<String> = None;
     let mut out = BTreeMap::new();
     for (i, rec) in reader.records().enumerate() {
         let line = i + 2;
@@ -230,6 +245,23 @@ pub fn read_list_sizes(path: &Path) -> Result<BTreeMap<String, f64>> {
         if k.is_empty() {
             continue;
         }
+        if extract_date.is_some() {
+            let d = get(extract_date);
+            let m = extract_month(d).with_context(|| {
+                format!(
+                    "{display}: line {line}: extract date '{}' is not a date",
+                    crate::error::escape(d)
+                )
+            })?;
+            match &month {
+                None => month = Some(m),
+                Some(first) if *first != m => bail!(
+                    "{display}: line {line}: extract date {m} differs from {first} above\nhint: \
+                     give one list-size file a month (--list-sizes takes several)"
+                ),
+                Some(_) => {}
+            }
+        }
         let v = get(Some(size));
         let n: f64 = v
             .replace(',', "")
@@ -239,6 +271,62 @@ pub fn read_list_sizes(path: &Path) -> Result<BTreeMap<String, f64>> {
             bail!("{display}: line {line}: list size {v} must not be negative");
         }
         out.insert(k.to_string(), n);
+    }
+    Ok((month, out))
+}
+
+/// The month of an NHS extract date: `01SEP2017` (NHS Digital's own), or any date layout
+/// opal reads elsewhere (`2017-09-01`, `01/09/2017`).
+fn extract_month(text: &str) -> Option<String> {
+    let t = text.trim();
+    if t.len() == 9 && t.is_ascii() {
+        const MONTHS: [&str; 12] = [
+            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+        ];
+        let m = MONTHS
+            .iter()
+            .position(|m| t[2..5].eq_ignore_ascii_case(m))?;
+        let (d, y): (u32, i32) = (t[..2].parse().ok()?, t[5..].parse().ok()?);
+        return crate::values::days_from_civil(y, m as u32 + 1, d).map(crate::trend::month_label);
+    }
+    crate::values::parse_known_date(t).map(crate::trend::month_label)
+}
+
+/// Several list-size files (`opal epd --list-sizes`): each dated file serves its month (two
+/// for one month is an error naming both); at most one file without a date serves every
+/// month none of the dated ones covers.
+pub fn read_list_size_files(paths: &[std::path::PathBuf]) -> Result<crate::epd::ListSizes> {
+    let mut out = crate::epd::ListSizes::default();
+    let mut from: BTreeMap<String, &Path> = BTreeMap::new();
+    let mut undated: Option<&Path> = None;
+    for path in paths {
+        let (month, sizes) = read_dated_list_sizes(path)?;
+        match month {
+            Some(m) => {
+                if let Some(other) = from.get(&m) {
+                    bail!(
+                        "list sizes for {m} are in both {} and {}\nhint: give one file a month",
+                        other.display(),
+                        path.display()
+                    );
+                }
+                from.insert(m.clone(), path);
+                out.by_month.insert(m, sizes);
+            }
+            None => {
+                if let Some(other) = undated {
+                    bail!(
+                        "{} and {} both have list sizes with no extract date, so neither can be \
+                         matched to a month\nhint: give one undated file, or NHS England's files \
+                         with their EXTRACT_DATE",
+                        other.display(),
+                        path.display()
+                    );
+                }
+                undated = Some(path);
+                out.undated = Some(sizes);
+            }
+        }
     }
     Ok(out)
 }

@@ -13,7 +13,10 @@ use crate::trend::Measure;
 pub struct Chart<'a> {
     /// The practice's or ICS's name and code.
     pub title: &'a str,
-    pub measure: Measure,
+    /// What is measured ([`label`] of a trend measure).
+    pub label: &'a str,
+    /// When: "at each month end" (a trend), "each month" (the EPD).
+    pub per: &'a str,
     /// `YYYY-MM` of each point.
     pub months: &'a [String],
     pub spc: &'a Spc,
@@ -43,7 +46,8 @@ pub fn xml(text: &str) -> String {
     crate::write::markup::escape(text)
 }
 
-fn label(m: Measure) -> &'static str {
+/// A trend measure's words on its chart.
+pub fn label(m: Measure) -> &'static str {
     match m {
         Measure::HighDose => "Patients above the high-dose threshold",
         Measure::HighDosePer1000 => "High-dose patients per 1,000 registered patients",
@@ -303,7 +307,8 @@ pub fn svg(c: &Chart) -> String {
     let y = |v: f64| TOP + (hi - v) / (hi - lo) * plot_h;
 
     let title = xml(c.title);
-    let what = label(c.measure);
+    let what = xml(c.label);
+    let per = xml(c.per);
     let limits = if s.trial_limits {
         "trial limits (fewer than 12 points)"
     } else {
@@ -336,7 +341,7 @@ pub fn svg(c: &Chart) -> String {
     let _ = write!(o, r##"<rect width="{W}" height="{H}" fill="white"/>"##);
     let _ = write!(
         o,
-        r##"<text x="{LEFT}" y="26" font-size="17" font-weight="bold" fill="#212b32">{title}</text><text x="{LEFT}" y="46" font-size="13" fill="#425563">{what}, at each month end</text>"##
+        r##"<text x="{LEFT}" y="26" font-size="17" font-weight="bold" fill="#212b32">{title}</text><text x="{LEFT}" y="46" font-size="13" fill="#425563">{what}, {per}</text>"##
     );
     badge(&mut o, LEFT + 10.0, 72.0, variation_icon(s.variation));
     badge(&mut o, LEFT + 400.0, 72.0, assurance_icon(s.assurance));
@@ -502,6 +507,153 @@ pub fn svg(c: &Chart) -> String {
     o
 }
 
+/// What an OpenPrescribing-style chart shows: an organisation's value each month against the
+/// national deciles of practices.
+pub struct DecilesChart<'a> {
+    pub title: &'a str,
+    pub label: &'a str,
+    /// `YYYY-MM` of each month.
+    pub months: &'a [String],
+    /// Per month: the 10th to 90th percentiles across practices.
+    pub deciles: &'a [Option<[f64; 9]>],
+    /// Per month: the organisation's value (a gap where it has none).
+    pub own: &'a [Option<f64>],
+    /// Whose deciles: "practices" or "ICSs".
+    pub of: &'a str,
+}
+
+/// The organisation's line (red, solid) over the national deciles (blue, dashed; the median
+/// bold), as OpenPrescribing draws its measures. Months without a value are gaps.
+pub fn deciles_svg(c: &DecilesChart) -> String {
+    let n = c.months.len().max(1);
+    let (mut lo, mut hi) = (0.0f64, f64::NEG_INFINITY);
+    for v in c
+        .deciles
+        .iter()
+        .flatten()
+        .flat_map(|d| d.iter().copied())
+        .chain(c.own.iter().flatten().copied())
+    {
+        if v.is_finite() {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    if !hi.is_finite() || hi - lo < 1e-9 {
+        hi = lo + 1.0;
+    }
+    let step = nice_step(hi - lo, 5.0);
+    let (lo, hi) = ((lo / step).floor() * step, (hi / step).ceil() * step);
+    let (top, bottom) = (64.0, 64.0);
+    let plot_w = W - LEFT - RIGHT;
+    let plot_h = H - top - bottom;
+    let x = |i: usize| LEFT + (i as f64 + 0.5) * plot_w / n as f64;
+    let y = |v: f64| top + (hi - v) / (hi - lo) * plot_h;
+    let (title, what) = (xml(c.title), xml(c.label));
+    let mut o = String::new();
+    let last = c.own.iter().rev().flatten().next().copied();
+    let _ = write!(
+        o,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-labelledby="t d" font-family="Arial, Helvetica, sans-serif"><title id="t">{title}: {what} against national deciles</title><desc id="d">{n} months; latest {}; the dashed lines are the 10th to 90th percentiles of {of} in England, the bold one the median.</desc><rect width="{W}" height="{H}" fill="white"/>"#,
+        last.map(num).unwrap_or_else(|| "none".into()),
+        of = xml(c.of),
+    );
+    let _ = write!(
+        o,
+        r##"<text x="{LEFT}" y="26" font-size="17" font-weight="bold" fill="#212b32">{title}</text><text x="{LEFT}" y="46" font-size="13" fill="#425563">{what}, each month, against England's {of}</text>"##,
+        of = xml(c.of),
+    );
+    let mut v = lo;
+    while v <= hi + step / 2.0 {
+        let yy = y(v);
+        let _ = write!(
+            o,
+            r##"<line x1="{LEFT}" x2="{:.1}" y1="{yy:.1}" y2="{yy:.1}" stroke="#e8edee"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end" fill="#425563">{}</text>"##,
+            W - RIGHT,
+            LEFT - 6.0,
+            yy + 4.0,
+            num(v)
+        );
+        v += step;
+    }
+    let every = ((n as f64 * 58.0 / plot_w).ceil() as usize).max(1);
+    for (i, m) in c.months.iter().enumerate() {
+        if (n - 1 - i) % every == 0 {
+            let _ = write!(
+                o,
+                r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#425563">{}</text>"##,
+                x(i),
+                top + plot_h + 18.0,
+                xml(m)
+            );
+        }
+    }
+    // A line through the months that have a value; a missing month breaks it (and a lone
+    // month between gaps is a dot).
+    let line = |o: &mut String, values: &mut dyn Iterator<Item = Option<f64>>, style: &str| {
+        let mut run: Vec<(f64, f64)> = Vec::new();
+        let flush = |o: &mut String, run: &mut Vec<(f64, f64)>| {
+            if run.len() == 1 {
+                let _ = write!(
+                    o,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" {style}/>"#,
+                    run[0].0, run[0].1
+                );
+            } else if run.len() > 1 {
+                let pts: Vec<String> = run.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
+                let _ = write!(
+                    o,
+                    r#"<polyline points="{}" fill="none" {style}/>"#,
+                    pts.join(" ")
+                );
+            }
+            run.clear();
+        };
+        for (i, v) in values.enumerate() {
+            match v.filter(|v| v.is_finite()) {
+                Some(v) => run.push((x(i), y(v))),
+                None => flush(o, &mut run),
+            }
+        }
+        flush(o, &mut run);
+    };
+    for k in 0..9 {
+        let style = if k == 4 {
+            r##"stroke="#005eb8" stroke-width="2.4" stroke-dasharray="8 4""##
+        } else {
+            r##"stroke="#41b6e6" stroke-width="1.2" stroke-dasharray="4 4""##
+        };
+        line(
+            &mut o,
+            &mut c.deciles.iter().map(|d| d.map(|d| d[k])),
+            style,
+        );
+    }
+    line(
+        &mut o,
+        &mut c.own.iter().copied(),
+        &format!(r#"stroke="{RED}" fill="{RED}" stroke-width="2.6""#),
+    );
+    let ly = H - 22.0;
+    let _ = write!(
+        o,
+        r##"<line x1="{LEFT}" x2="{:.1}" y1="{ly}" y2="{ly}" stroke="{RED}" stroke-width="2.6"/><text x="{:.1}" y="{:.1}" font-size="12" fill="#212b32">this organisation</text><line x1="{:.1}" x2="{:.1}" y1="{ly}" y2="{ly}" stroke="#005eb8" stroke-width="2.4" stroke-dasharray="8 4"/><text x="{:.1}" y="{:.1}" font-size="12" fill="#212b32">median of {of}</text><line x1="{:.1}" x2="{:.1}" y1="{ly}" y2="{ly}" stroke="#41b6e6" stroke-width="1.2" stroke-dasharray="4 4"/><text x="{:.1}" y="{:.1}" font-size="12" fill="#212b32">10th to 90th percentiles</text></svg>"##,
+        LEFT + 28.0,
+        LEFT + 34.0,
+        ly + 4.0,
+        LEFT + 170.0,
+        LEFT + 198.0,
+        LEFT + 204.0,
+        ly + 4.0,
+        LEFT + 350.0,
+        LEFT + 378.0,
+        LEFT + 384.0,
+        ly + 4.0,
+        of = xml(c.of),
+    );
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,7 +674,8 @@ mod tests {
         let months: Vec<String> = (1..=6).map(|m| format!("2026-{m:02}")).collect();
         let out = svg(&Chart {
             title: "Practice <A&B>",
-            measure: Measure::HighDose,
+            label: label(Measure::HighDose),
+            per: "at each month end",
             months: &months,
             spc: &spc,
             target: Some(5.0),
@@ -534,7 +687,8 @@ mod tests {
         // A shaded baseline (months 2 to 4) and two faded warm-up months.
         let shaded = svg(&Chart {
             title: "Practice",
-            measure: Measure::HighDose,
+            label: label(Measure::HighDose),
+            per: "at each month end",
             months: &months,
             spc: &spc,
             target: Some(5.0),

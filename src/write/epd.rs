@@ -165,7 +165,7 @@ pub fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<Vec<St
 
 /// What the manifest records of the command line: the reference files and the format.
 pub struct EpdSettings<'a> {
-    pub list_sizes: Option<&'a Path>,
+    pub list_sizes: &'a [std::path::PathBuf],
     pub practices: Option<&'a Path>,
     pub format: Format,
 }
@@ -184,7 +184,14 @@ pub fn write_manifest(
         "opal_version": env!("CARGO_PKG_VERSION"),
         "command": "epd",
         "inputs": files.iter().map(|f| json!({"path": f.path, "format": f.format, "bytes": f.bytes, "sha256": f.sha256, "rows": f.rows, "columns": f.columns})).collect::<Vec<_>>(),
-        "list_sizes": args.list_sizes.as_ref().map(|p| p.display().to_string()),
+        // One file as a string (as before), several as a list.
+        "list_sizes": match args.list_sizes {
+            [] => serde_json::Value::Null,
+            [one] => json!(one.display().to_string()),
+            many => json!(many.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()),
+        },
+        "months": r.months.iter().map(|(m, f)| json!({"month": m, "file": f})).collect::<Vec<_>>(),
+        "list_sizes_from_another_month": r.list_size_months.iter().map(|(m, from)| json!({"month": m, "list_sizes_of": from.as_deref().unwrap_or("undated file")})).collect::<Vec<_>>(),
         "practices": args.practices.as_ref().map(|p| p.display().to_string()),
         "settings": {"threshold_mg_day": config.version.mg(), "format": args.format.extension()},
         "factor_set": {"name": config.factors.name, "sha256": config.factors.sha256},
@@ -219,7 +226,11 @@ pub fn print_summary(r: &EpdResult, config: &EpdConfig) -> Result<()> {
         "high-dose per 1000",
         "high-dose %",
     ]);
-    for m in &r.ics {
+    // Over many months the latest only (42 ICSs a month would fill the screen); every month
+    // is in ics_measures.
+    let latest = r.ics.iter().map(|m| m.month.as_str()).max().unwrap_or("");
+    let months = r.months.len();
+    for m in r.ics.iter().filter(|m| months <= 1 || m.month == latest) {
         crate::write::output::add_row(
             &mut t,
             vec![
@@ -241,6 +252,12 @@ pub fn print_summary(r: &EpdResult, config: &EpdConfig) -> Result<()> {
         );
     }
     writeln!(o, "{t}")?;
+    if months > 1 {
+        writeln!(
+            o,
+            "(the latest of {months} months; every month is in ics_measures)"
+        )?;
+    }
     let a = &r.accounting;
     writeln!(
         o,

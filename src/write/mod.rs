@@ -4,6 +4,8 @@ pub mod audit;
 pub mod cells;
 pub mod chart;
 pub mod epd;
+pub mod epd_report;
+pub mod epd_trend;
 pub mod items;
 pub mod manifest;
 pub mod markup;

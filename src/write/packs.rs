@@ -413,7 +413,8 @@ pub fn write_practice_packs(
             };
             let svg = crate::write::chart::svg(&crate::write::chart::Chart {
                 title: &title,
-                measure: Measure::HighDose,
+                label: crate::write::chart::label(Measure::HighDose),
+                per: "at each month end",
                 months: &months,
                 spc,
                 target: c.aims[si][mi].as_ref().map(|a| a.target),

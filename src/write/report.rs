@@ -51,7 +51,7 @@ td svg{vertical-align:middle}
 ";
 
 /// Sorting by a click on a column's header: numbers as numbers, `*` and blanks last.
-const SORT_JS: &str = "
+pub const SORT_JS: &str = "
 document.querySelectorAll('table.sortable').forEach(function(t){
  t.querySelectorAll('th').forEach(function(th,i){
   th.addEventListener('click',function(){
@@ -174,7 +174,8 @@ impl Report<'_> {
                         @let title = if s.name.is_empty() { s.code.clone() } else { format!("{} ({})", s.name, s.code) };
                         @let svg = crate::write::chart::svg(&crate::write::chart::Chart {
                             title: &title,
-                            measure: *m,
+                            label: crate::write::chart::label(*m),
+                            per: "at each month end",
                             months: &months,
                             spc: chart,
                             target: computed.aims[si][mi].as_ref().map(|a| a.target),
@@ -267,7 +268,8 @@ impl Report<'_> {
                             @let title = if s.name.is_empty() { s.code.clone() } else { format!("{} ({})", s.name, s.code) };
                             @let svg = crate::write::chart::svg(&crate::write::chart::Chart {
                                 title: &title,
-                                measure: Measure::HighDose,
+                                label: crate::write::chart::label(Measure::HighDose),
+                                per: "at each month end",
                                 months,
                                 spc: chart,
                                 target: computed.aims[si][mi].as_ref().map(|a| a.target),

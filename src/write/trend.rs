@@ -11,19 +11,19 @@ use crate::write::table::{write_atomically, write_table, Format, Table};
 
 /// Rows of a table on their way to CSV (formatted straight into bytes: the trend's tables
 /// have a row per practice, measure and month) or to the typed columns of Parquet.
-enum Sink {
+pub enum Sink {
     Csv { out: Vec<u8>, num: String },
     Columns(Vec<(&'static str, Column)>),
 }
 
-enum Column {
+pub enum Column {
     Text(Vec<Option<String>>),
     Number(Vec<Option<f64>>),
     Flag(Vec<Option<bool>>),
 }
 
 impl Sink {
-    fn new(columns: &[(&'static str, Kind)], format: Format) -> Sink {
+    pub fn new(columns: &[(&'static str, Kind)], format: Format) -> Sink {
         match format {
             Format::Csv => {
                 let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
@@ -50,7 +50,7 @@ impl Sink {
         }
     }
 
-    fn row(&mut self, cells: &[Cell]) {
+    pub fn row(&mut self, cells: &[Cell]) {
         match self {
             Sink::Csv { out, num } => {
                 for (i, c) in cells.iter().enumerate() {
@@ -73,7 +73,7 @@ impl Sink {
         }
     }
 
-    fn write(self, dir: &Path, stem: &str, format: Format) -> Result<PathBuf> {
+    pub fn write(self, dir: &Path, stem: &str, format: Format) -> Result<PathBuf> {
         match self {
             Sink::Csv { out, .. } => {
                 let path = dir.join(format!("{stem}.csv"));
@@ -170,9 +170,41 @@ fn measures_rows(series: &[Series], t: &TrendSettings, format: Format) -> Sink {
     sink
 }
 
+/// One series' chart of one measure, as `spc.csv` writes it (the trend's and the EPD's).
+pub struct SpcRow<'a> {
+    pub level: &'a str,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub measure: &'a str,
+    pub direction: crate::spc::Direction,
+    pub chart: &'a crate::spc::Spc,
+    pub target: Option<f64>,
+}
+
+/// One series' aim of one measure, as `aims.csv` writes it.
+pub struct AimRow<'a> {
+    pub level: &'a str,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub measure: &'a str,
+    pub aim: Option<&'a crate::trend::Aim>,
+}
+
+/// Each month's label (`YYYY-MM`) and its month end (`as_of`).
+pub fn month_labels(t: &TrendSettings) -> Vec<(String, String)> {
+    t.month_ends
+        .iter()
+        .map(|&d| (month_label(d), format_day(d)))
+        .collect()
+}
+
 /// spc: one row per series, measure and month, with the chart's lines, the rules that flag
-/// each point, and the series' icons. Series with a suppressed or missing month are left out.
-fn spc_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) -> Sink {
+/// each point, and the series' icons.
+pub fn spc_table<'a>(
+    rows: impl Iterator<Item = SpcRow<'a>>,
+    t: &TrendSettings,
+    format: Format,
+) -> Sink {
     let mut sink = Sink::new(
         &[
             ("level", Kind::Text),
@@ -196,48 +228,61 @@ fn spc_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) 
         ],
         format,
     );
-    let months: Vec<(String, String)> = t
-        .month_ends
-        .iter()
-        .map(|&d| (month_label(d), format_day(d)))
-        .collect();
+    let months = month_labels(t);
     let finite = |v: f64| Some(v).filter(|x| x.is_finite());
-    for (si, s) in series.iter().enumerate() {
-        for (mi, m) in t.measures().enumerate() {
-            let Some(chart) = &c.charts[si][mi] else {
-                continue;
-            };
-            let target = c.aims[si][mi].as_ref().map(|a| a.target);
-            for (k, (p, (month, as_of))) in chart.points.iter().zip(&months).enumerate() {
-                let label = p.rules.label();
-                sink.row(&[
-                    Cell::Text(s.level),
-                    Cell::Text(&s.code),
-                    Cell::Text(&s.name),
-                    Cell::Text(m.name()),
-                    Cell::Text(m.direction().as_str()),
-                    Cell::Text(month),
-                    Cell::Text(as_of),
-                    Cell::Flag(Some(t.complete(k))),
-                    Cell::Number(Some(p.value)),
-                    Cell::Number(finite(chart.mean)),
-                    Cell::Number(finite(chart.lower_process_limit)),
-                    Cell::Number(finite(chart.upper_process_limit)),
-                    Cell::Flag(Some(chart.trial_limits)),
-                    Cell::Text(&label),
-                    Cell::Text(p.point_type.as_str()),
-                    Cell::Text(chart.variation),
-                    Cell::Number(target),
-                    Cell::OptText(chart.assurance.map(|a| a.as_str())),
-                ]);
-            }
+    for r in rows {
+        let chart = r.chart;
+        for (k, (p, (month, as_of))) in chart.points.iter().zip(&months).enumerate() {
+            let label = p.rules.label();
+            sink.row(&[
+                Cell::Text(r.level),
+                Cell::Text(r.code),
+                Cell::Text(r.name),
+                Cell::Text(r.measure),
+                Cell::Text(r.direction.as_str()),
+                Cell::Text(month),
+                Cell::Text(as_of),
+                Cell::Flag(Some(t.complete(k))),
+                Cell::Number(Some(p.value)),
+                Cell::Number(finite(chart.mean)),
+                Cell::Number(finite(chart.lower_process_limit)),
+                Cell::Number(finite(chart.upper_process_limit)),
+                Cell::Flag(Some(chart.trial_limits)),
+                Cell::Text(&label),
+                Cell::Text(p.point_type.as_str()),
+                Cell::Text(chart.variation),
+                Cell::Number(r.target),
+                Cell::OptText(chart.assurance.map(|a| a.as_str())),
+            ]);
         }
     }
     sink
 }
 
-/// aims: for every series, the high-dose measures' baseline, target and progress.
-fn aims_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) -> Sink {
+/// spc of the trend's series. Series with a suppressed or missing month are left out.
+fn spc_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) -> Sink {
+    let rows = series.iter().enumerate().flat_map(|(si, s)| {
+        t.measures().enumerate().filter_map(move |(mi, m)| {
+            Some(SpcRow {
+                level: s.level,
+                code: &s.code,
+                name: &s.name,
+                measure: m.name(),
+                direction: m.direction(),
+                chart: c.charts[si][mi].as_ref()?,
+                target: c.aims[si][mi].as_ref().map(|a| a.target),
+            })
+        })
+    });
+    spc_table(rows, t, format)
+}
+
+/// aims: each series' baseline, target and progress.
+pub fn aims_table<'a>(
+    rows: impl Iterator<Item = AimRow<'a>>,
+    t: &TrendSettings,
+    format: Format,
+) -> Sink {
     let mut sink = Sink::new(
         &[
             ("level", Kind::Text),
@@ -264,30 +309,42 @@ fn aims_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format)
         .last()
         .map(|d| month_label(*d))
         .unwrap_or_default();
-    for (si, s) in series.iter().enumerate() {
-        for (mi, m) in t.measures().enumerate() {
-            if !has_aim(m) {
-                continue;
-            }
-            let a = c.aims[si][mi].as_ref();
-            sink.row(&[
-                Cell::Text(s.level),
-                Cell::Text(&s.code),
-                Cell::Text(&s.name),
-                Cell::Text(m.name()),
-                Cell::Text(&from),
-                Cell::Text(&to),
-                Cell::Number(a.map(|a| a.baseline)),
-                Cell::Number(Some(t.aim_fraction * 100.0)),
-                Cell::Number(a.map(|a| a.target)),
-                Cell::Text(&latest_month),
-                Cell::Number(a.map(|a| a.latest)),
-                Cell::Number(a.and_then(|a| a.reduction_pct)),
-                Cell::Flag(a.map(|a| a.met)),
-            ]);
-        }
+    for r in rows {
+        let a = r.aim;
+        sink.row(&[
+            Cell::Text(r.level),
+            Cell::Text(r.code),
+            Cell::Text(r.name),
+            Cell::Text(r.measure),
+            Cell::Text(&from),
+            Cell::Text(&to),
+            Cell::Number(a.map(|a| a.baseline)),
+            Cell::Number(Some(t.aim_fraction * 100.0)),
+            Cell::Number(a.map(|a| a.target)),
+            Cell::Text(&latest_month),
+            Cell::Number(a.map(|a| a.latest)),
+            Cell::Number(a.and_then(|a| a.reduction_pct)),
+            Cell::Flag(a.map(|a| a.met)),
+        ]);
     }
     sink
+}
+
+/// aims of the trend: for every series, the high-dose measures' baseline, target and progress.
+fn aims_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) -> Sink {
+    let rows = series.iter().enumerate().flat_map(|(si, s)| {
+        t.measures()
+            .enumerate()
+            .filter(|(_, m)| has_aim(*m))
+            .map(move |(mi, m)| AimRow {
+                level: s.level,
+                code: &s.code,
+                name: &s.name,
+                measure: m.name(),
+                aim: c.aims[si][mi].as_ref(),
+            })
+    });
+    aims_table(rows, t, format)
 }
 
 /// The charts: per ICS and per practice (and for all practices), high-dose patients and,
@@ -329,7 +386,8 @@ pub fn write_charts(
             };
             let svg = crate::write::chart::svg(&crate::write::chart::Chart {
                 title: &title,
-                measure: m,
+                label: crate::write::chart::label(m),
+                per: "at each month end",
                 months: &labels,
                 spc: chart,
                 target: c.aims[si][mi].as_ref().map(|a| a.target),

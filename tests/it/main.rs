@@ -6,6 +6,7 @@ mod audit;
 mod chunks;
 mod dose;
 mod epd;
+mod epd_trend;
 mod hostile;
 mod inputs;
 mod products;
