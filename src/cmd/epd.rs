@@ -40,6 +40,11 @@ pub struct Args {
     /// Practice to ICS mapping (as for audit); without it the file's ICB (or PCO) code.
     #[arg(long, value_name = "FILE")]
     practices: Option<PathBuf>,
+    /// CCG to STP (ICS) lookup, for years before ICBs: ONS's CCG18CDH,STP18CD,STP18NM file
+    /// (any year) or ccg_code,ics_code,ics_name. The older layout's PCO code, or the practices
+    /// file's commissioner, is mapped through it.
+    #[arg(long, value_name = "FILE")]
+    ics_map: Option<PathBuf>,
     /// Conversion factor set: uk-fpm, openprescribing (OpenPrescribing's method exactly,
     /// patch hours included), cdc-2022, or a CSV file.
     #[arg(long, value_name = "NAME|FILE", default_value = DEFAULT_SET)]
@@ -83,6 +88,11 @@ pub fn run(args: Args) -> Result<()> {
             }
             None => None,
         },
+        ics_map: args
+            .ics_map
+            .as_deref()
+            .map(crate::read::reference::read_ics_map)
+            .transpose()?,
         list_sizes: if args.list_sizes.is_empty() {
             None
         } else {
@@ -104,6 +114,16 @@ pub fn run(args: Args) -> Result<()> {
     };
     let (files, result) = epd::run_files(&args.files, &config, Dictionary::builtin(), 0)?;
     let trend = epd::trend(&result, &config, &options)?;
+    if let Some(map) = &config.ics_map {
+        let unmapped = epd::unmapped_ics(&result, map);
+        if !unmapped.is_empty() {
+            eprintln!(
+                "warning: {} ICS code(s) are not in --ics-map and are kept as they are: {}",
+                unmapped.len(),
+                crate::error::escape(&unmapped.join(", "))
+            );
+        }
+    }
     // Written all or nothing (write/outdir.rs).
     let staging = crate::write::outdir::Staging::create(&out)?;
     let mut written = write_outputs(staging.path(), &result, args.output.format)?;
@@ -124,6 +144,7 @@ pub fn run(args: Args) -> Result<()> {
     let settings = EpdSettings {
         list_sizes: &args.list_sizes,
         practices: args.practices.as_deref(),
+        ics_map: args.ics_map.as_deref(),
         format: args.output.format,
     };
     write_manifest(

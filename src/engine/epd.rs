@@ -111,6 +111,8 @@ pub struct EpdConfig {
     pub version: HighDose,
     pub practices: Option<BTreeMap<String, PracticeInfo>>,
     pub list_sizes: Option<ListSizes>,
+    /// `--ics-map`: CCG → STP/ICS (code, name), for years before ICBs.
+    pub ics_map: Option<BTreeMap<String, (String, String)>>,
 }
 
 /// The outcome of one distinct (SNOMED, BNF code, description).
@@ -168,6 +170,19 @@ fn new_measures(
                 row_ics.to_string()
             }
         });
+    // Before ICBs: the CCG (the older layout's PCO_CODE is the CCG's code and "00") to its
+    // STP through --ics-map.
+    let mapped = config.ics_map.as_ref().and_then(|map| {
+        map.get(ics.as_str()).or_else(|| {
+            ics.strip_suffix("00")
+                .filter(|c| c.len() == 3)
+                .and_then(|c| map.get(c))
+        })
+    });
+    let (ics, ics_from_row, row_ics_name) = match mapped {
+        Some((code, name)) => (code.clone(), true, name.as_str()),
+        None => (ics, ics_from_row, row_ics_name),
+    };
     Measures {
         month: month.to_string(),
         code: practice.to_string(),
@@ -546,6 +561,20 @@ impl<'a> EpdRun<'a> {
         out.bnf = self.bnf.into_values().collect();
         out
     }
+}
+
+/// The ICS codes of a run that `--ics-map` did not map (neither a key nor one of its ICSs).
+pub fn unmapped_ics(r: &EpdResult, map: &BTreeMap<String, (String, String)>) -> Vec<String> {
+    let known: std::collections::BTreeSet<&str> = map.values().map(|v| v.0.as_str()).collect();
+    let mut out: Vec<String> = r
+        .ics
+        .iter()
+        .map(|m| m.code.clone())
+        .filter(|c| !known.contains(c.as_str()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The options of the EPD's months as a trend: the trend's (METHOD.md §10).

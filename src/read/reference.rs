@@ -453,6 +453,51 @@ fn delimited(text: &str) -> Result<Delimited<'_>> {
     Ok((reader, headers, normalised))
 }
 
+/// `opal epd --ics-map`: CCG → STP (the ICS's predecessor) or sub-ICB location → ICB, for
+/// years before ICBs: ONS's `CCG18CD,CCG18CDH,CCG18NM,STP18CD,STP18NM` files (any year) or a
+/// CSV of ccg_code,ics_code[,ics_name]. Every CCG code column is a key (the ODS code, as the
+/// EPD's PCO_CODE and epraccur give it, and the ONS code). Returns code → (ICS code, name).
+pub fn read_ics_map(path: &Path) -> Result<BTreeMap<String, (String, String)>> {
+    let display = path.display();
+    let text = read_text(path)?;
+    let (mut reader, raw, norm) = delimited(&text)?;
+    let starts = |h: &str, p: &[&str]| p.iter().any(|p| h.starts_with(p));
+    let ends = |h: &str, e: &[&str]| e.iter().any(|e| h.ends_with(e));
+    let keys: Vec<usize> = (0..norm.len())
+        .filter(|&i| {
+            starts(&norm[i], &["ccg", "subicb", "pco", "sicbl"])
+                && ends(&norm[i], &["cd", "cdh", "code"])
+        })
+        .collect();
+    let ics = (0..norm.len())
+        .find(|&i| starts(&norm[i], &["stp", "icb", "ics"]) && ends(&norm[i], &["cd", "code"]));
+    let name = (0..norm.len())
+        .find(|&i| starts(&norm[i], &["stp", "icb", "ics"]) && ends(&norm[i], &["nm", "name"]));
+    let Some(ics) = ics.filter(|_| !keys.is_empty()) else {
+        bail!(
+            "{display}: no CCG code and STP (or ICB) code columns (found: {})\nhint: give ONS's \
+             CCG to STP lookup (CCG18CDH, STP18CD, STP18NM) or ccg_code,ics_code,ics_name",
+            crate::read::extract::headers_found(&raw)
+        );
+    };
+    let mut out = BTreeMap::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.with_context(|| format!("{display}: line {}", i + 2))?;
+        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim();
+        let value = (get(Some(ics)).to_string(), get(name).to_string());
+        if value.0.is_empty() {
+            continue;
+        }
+        for &k in &keys {
+            let key = get(Some(k));
+            if !key.is_empty() {
+                out.insert(key.to_string(), value.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// `--code-map`: another system's product codes with the dm+d id and/or the product name
 /// each stands for — CPRD Aurum's product dictionary (`ProdCodeId`, `DMDID`, `TermfromEMIS`,
 /// `ProductName`; tab-separated) or any CSV of code and dm+d id or name.

@@ -167,6 +167,7 @@ pub fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<Vec<St
 pub struct EpdSettings<'a> {
     pub list_sizes: &'a [std::path::PathBuf],
     pub practices: Option<&'a Path>,
+    pub ics_map: Option<&'a Path>,
     pub format: Format,
 }
 
@@ -193,6 +194,7 @@ pub fn write_manifest(
         "months": r.months.iter().map(|(m, f)| json!({"month": m, "file": f})).collect::<Vec<_>>(),
         "list_sizes_from_another_month": r.list_size_months.iter().map(|(m, from)| json!({"month": m, "list_sizes_of": from.as_deref().unwrap_or("undated file")})).collect::<Vec<_>>(),
         "practices": args.practices.as_ref().map(|p| p.display().to_string()),
+        "ics_map": args.ics_map.as_ref().map(|p| p.display().to_string()),
         "settings": {"threshold_mg_day": config.version.mg(), "format": args.format.extension()},
         "factor_set": {"name": config.factors.name, "sha256": config.factors.sha256},
         "product_dictionary_sha256": hex_sha256(PRODUCTS_CSV.as_bytes()),

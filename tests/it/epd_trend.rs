@@ -304,3 +304,59 @@ fn a_month_given_twice_is_an_error_naming_both_files() {
     assert!(stderr.contains("epd_202407.csv") && stderr.contains("copy_of_july.csv"));
     assert!(!out.exists(), "nothing is written");
 }
+
+/// Before ICBs: the September 2017 month's CCGs (PCO_CODE 03A00 and 11M00) mapped to STPs
+/// through a CCG → STP file in ONS's layout (its BOM and year-numbered headers included). 03A
+/// is mapped to West Yorkshire; 11M is not in the file, kept as it is, and named in a warning.
+#[test]
+fn ccgs_map_to_stps_for_years_before_icbs() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("ccg_to_stp.csv");
+    std::fs::write(
+        &map,
+        "\u{feff}CCG18CD,CCG18CDH,CCG18NM,STP18CD,STP18NM,FID\n\
+         E38000064,03A,NHS Greater Huddersfield CCG,E54000005,West Yorkshire,1\n\
+         E38000001,02N,\"NHS Airedale, Wharfedale and Craven CCG\",E54000005,West Yorkshire,2\n",
+    )
+    .unwrap();
+    let epd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/reference/epd/epd_201709.csv");
+    let out = dir.path().join("out");
+    let (code, _, stderr) = opal(&[
+        "epd",
+        epd.to_str().unwrap(),
+        "--ics-map",
+        map.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--report",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("not in --ics-map") && stderr.contains("11M00"),
+        "{stderr}"
+    );
+    let ics = read(&out.join("ics_measures.csv"));
+    let codes: Vec<&str> = ics.iter().map(|r| r["ics_code"].as_str()).collect();
+    assert_eq!(codes, ["11M00", "E54000005"]);
+    // The two Huddersfield practices are West Yorkshire's.
+    let p = read(&out.join("practice_measures.csv"));
+    for code in ["B85010", "B85054"] {
+        assert_eq!(by(&p, &[("practice_code", code)])["ics_code"], "E54000005");
+    }
+    let index = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(index.contains("West Yorkshire"));
+    // ONS's own file from the shared reference data reads too.
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/reference/epd/stps_ccg18_to_stp18.csv");
+    let (code, _, stderr) = opal(&[
+        "epd",
+        epd.to_str().unwrap(),
+        "--ics-map",
+        shared.to_str().unwrap(),
+        "--out",
+        dir.path().join("o2").to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+}
