@@ -70,6 +70,12 @@ pub struct Args {
     /// deciles), self-contained HTML with the charts inside.
     #[arg(long)]
     report: bool,
+    /// Also write charts/: SVG files of the XmR chart and the chart against the national
+    /// deciles for every series of these levels (england, ics, pcn, practice), with
+    /// charts/index.csv. The report holds every chart without them.
+    #[arg(long, value_name = "LEVEL,...", value_delimiter = ',',
+          value_parser = ["england", "ics", "pcn", "practice"])]
+    charts: Vec<String>,
     #[command(flatten)]
     output: crate::cmd::OutputArgs,
 }
@@ -134,6 +140,14 @@ pub fn run(args: Args) -> Result<()> {
             staging.path(),
             &trend,
             &config,
+        )?);
+    }
+    if !args.charts.is_empty() {
+        extra.extend(crate::write::epd_report::write_charts(
+            staging.path(),
+            &trend,
+            &config,
+            &args.charts,
         )?);
     }
     written.extend(extra.iter().filter_map(|p| {

@@ -303,3 +303,77 @@ pub fn write(out: &Path, t: &EpdTrend, config: &EpdConfig) -> Result<Vec<PathBuf
     }
     Ok(written)
 }
+
+/// `--charts LEVEL,…`: each series of those levels as SVG files in charts/, its XmR chart and
+/// its chart against the national deciles for each measure at the run's threshold, and
+/// charts/index.csv (level, code, name, measure, kind, file). Returns the paths written.
+pub fn write_charts(
+    out: &Path,
+    t: &EpdTrend,
+    config: &EpdConfig,
+    levels: &[String],
+) -> Result<Vec<PathBuf>> {
+    let dir = out.join("charts");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let pages = Pages {
+        t,
+        config,
+        headline: EpdMeasure::Per1000(config.version),
+    };
+    let mut written = Vec::new();
+    let mut index: Vec<[String; 6]> = Vec::new();
+    for level in ["england", "ics", "pcn", "practice"] {
+        if !levels.iter().any(|l| l == level) {
+            continue;
+        }
+        let of_level: Vec<usize> = (0..t.series.len())
+            .filter(|&i| t.series[i].level == level)
+            .collect();
+        let names = crate::write::names::distinct_names(
+            of_level.iter().map(|&i| t.series[i].code.as_str()),
+        )?;
+        for (&si, name) in of_level.iter().zip(&names) {
+            let s = &t.series[si];
+            for m in pages.shown() {
+                let mut charts = vec![("deciles", Some(pages.deciles(si, m)))];
+                charts.push(("xmr", pages.xmr(si, m)));
+                for (kind, chart) in charts {
+                    let Some(chart) = chart else {
+                        continue;
+                    };
+                    let file = format!("{level}-{name}-{}-{kind}.svg", m.id());
+                    // Standalone files keep their namespace.
+                    let svg = chart.into_string().replacen(
+                        "<svg ",
+                        "<svg xmlns=\"http://www.w3.org/2000/svg\" ",
+                        1,
+                    );
+                    written.push(write_page(&dir.join(&file), &svg)?);
+                    index.push([
+                        level.to_string(),
+                        s.code.clone(),
+                        s.name.clone(),
+                        m.id().to_string(),
+                        kind.to_string(),
+                        file,
+                    ]);
+                }
+            }
+        }
+    }
+    let col = |k: usize| index.iter().map(|r| Some(r[k].clone())).collect();
+    let table = crate::write::table::Table::new()
+        .text("level", col(0))
+        .text("code", col(1))
+        .text("name", col(2))
+        .text("measure", col(3))
+        .text("kind", col(4))
+        .text("file", col(5));
+    written.push(crate::write::table::write_table(
+        &dir,
+        "index",
+        &table,
+        crate::write::table::Format::Csv,
+    )?);
+    Ok(written)
+}

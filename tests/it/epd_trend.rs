@@ -97,6 +97,8 @@ fn deciles_ranks_and_gaps_by_hand() {
         "--out".into(),
         out.to_str().unwrap().into(),
         "--report".into(),
+        "--charts".into(),
+        "england,practice".into(),
         "--quiet".into(),
     ]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -250,6 +252,25 @@ fn deciles_ranks_and_gaps_by_hand() {
         assert!(ics.contains(p), "{p} missing from the ICS page");
     }
     assert!(ics.contains("No chart for D"));
+
+    // --charts: standalone SVG files for the levels asked for, listed in charts/index.csv; D
+    // has its chart against the deciles (with its gap) and no XmR chart.
+    let index = read(&out.join("charts/index.csv"));
+    let files: Vec<&str> = index.iter().map(|r| r["file"].as_str()).collect();
+    assert!(
+        files.contains(&"england-ENGLAND-opioidper1000_120mg-xmr.svg"),
+        "{files:?}"
+    );
+    assert!(files.contains(&"practice-D-opioidper1000_120mg-deciles.svg"));
+    assert!(!files.contains(&"practice-D-opioidper1000_120mg-xmr.svg"));
+    assert!(!index.iter().any(|r| r["level"] == "ics"));
+    for f in files {
+        let svg = std::fs::read_to_string(out.join("charts").join(f)).unwrap();
+        assert!(
+            svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+            "{f}"
+        );
+    }
 }
 
 /// The measures of each month of a several-month run are those of `opal epd` on that month
