@@ -590,13 +590,15 @@ pub fn deciles_svg(c: &DecilesChart) -> String {
     }
     // A line through the months that have a value; a missing month breaks it (and a lone
     // month between gaps is a dot).
-    let line = |o: &mut String, values: &mut dyn Iterator<Item = Option<f64>>, style: &str| {
+    let line = |o: &mut String,
+                values: &mut dyn Iterator<Item = Option<f64>>,
+                (style, dot): (&str, &str)| {
         let mut run: Vec<(f64, f64)> = Vec::new();
         let flush = |o: &mut String, run: &mut Vec<(f64, f64)>| {
             if run.len() == 1 {
                 let _ = write!(
                     o,
-                    r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" {style}/>"#,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{dot}"/>"#,
                     run[0].0, run[0].1
                 );
             } else if run.len() > 1 {
@@ -619,9 +621,15 @@ pub fn deciles_svg(c: &DecilesChart) -> String {
     };
     for k in 0..9 {
         let style = if k == 4 {
-            r##"stroke="#005eb8" stroke-width="2.4" stroke-dasharray="8 4""##
+            (
+                r##"stroke="#005eb8" stroke-width="2.4" stroke-dasharray="8 4""##,
+                "#005eb8",
+            )
         } else {
-            r##"stroke="#41b6e6" stroke-width="1.2" stroke-dasharray="4 4""##
+            (
+                r##"stroke="#41b6e6" stroke-width="1.2" stroke-dasharray="4 4""##,
+                "#41b6e6",
+            )
         };
         line(
             &mut o,
@@ -632,7 +640,7 @@ pub fn deciles_svg(c: &DecilesChart) -> String {
     line(
         &mut o,
         &mut c.own.iter().copied(),
-        &format!(r#"stroke="{RED}" fill="{RED}" stroke-width="2.6""#),
+        (&format!(r#"stroke="{RED}" stroke-width="2.6""#), RED),
     );
     let ly = H - 22.0;
     let _ = write!(
@@ -656,6 +664,40 @@ pub fn deciles_svg(c: &DecilesChart) -> String {
 
 #[cfg(test)]
 mod tests {
+    // A chart against the deciles whose organisation has a lone month between gaps: a dot,
+    // no line through the gaps, and no element with an attribute twice (a standalone SVG
+    // with one is not XML, and a browser shows a broken image).
+    #[test]
+    fn deciles_chart_breaks_at_gaps_and_is_well_formed() {
+        let months: Vec<String> = (1..=4).map(|m| format!("2024-{m:02}")).collect();
+        let d = Some([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        let svg = deciles_svg(&DecilesChart {
+            title: "A & B",
+            label: "per 1,000",
+            months: &months,
+            deciles: &[d, d, None, d],
+            own: &[Some(2.0), None, Some(3.0), None],
+            of: "practices",
+        });
+        // The organisation's two lone months (red), and each decile's lone last month.
+        assert_eq!(svg.matches(&format!("fill=\"{RED}\"")).count(), 2);
+        assert_eq!(svg.matches("<circle").count(), 11);
+        assert!(!svg.contains("<polyline points=\"\""));
+        assert!(svg.contains("A &amp; B"));
+        for element in svg.split('<').skip(1) {
+            let tag = element.split('>').next().unwrap();
+            let mut names: Vec<&str> = tag
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|a| a.split_once('=').map(|(n, _)| n))
+                .collect();
+            let n = names.len();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), n, "an attribute twice in <{tag}>");
+        }
+    }
+
     use super::*;
     use crate::spc::{xmr, Direction, SpcOptions};
 
