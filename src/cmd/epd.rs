@@ -22,11 +22,17 @@ use crate::write::epd::{print_summary, write_manifest, write_outputs, EpdSetting
 /// (ICB_CODE, ICB_NAME, YEAR_MONTH like 202409, optional SNOMED code), CSV, gzip or Parquet.
 /// TOTAL_QUANTITY is used (QUANTITY x ITEMS when it is absent). BNF 0410 is excluded;
 /// combination products count only their opioid. Writes bnf_ome, practice_measures,
-/// ics_measures, unresolved, rejected and manifest.json to --out.
+/// ics_measures, unresolved, rejected and manifest.json to --out, and over the months read:
+/// deciles and ranks (national, as OpenPrescribing computes them), spc and aims (XmR charts
+/// and aims of every practice, PCN, ICS and England, as `opal trend`), practices (the months
+/// each practice has rows), and with --report a page for England and one per ICS.
+/// Any number of months, in any order; a month given twice is an error.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  opal epd tests/data/reference/epd/epd_201709.csv \
-    --list-sizes tests/data/reference/epd/gp-reg-pat-prac-quin-age_2017_09.csv --out epd-2017-09"
+    after_help = "Examples:\n  opal epd tests/data/reference/epd/epd_201709.csv \
+    --list-sizes tests/data/reference/epd/gp-reg-pat-prac-quin-age_2017_09.csv --out epd-2017-09\n  \
+    opal epd epd_2024*.csv.gz --list-sizes list_2024_04.csv --list-sizes list_2024_07.csv \
+    --practices gp-reg-pat-prac-map.csv --report --charts england,ics --out epd-2024"
 )]
 pub struct Args {
     /// EPD files (CSV, .csv.gz or Parquet); several months are read as one.
