@@ -9,7 +9,7 @@ CREATE TEMP TABLE bnf AS
 COPY (
   SELECT e.YEAR_MONTH, e.PRACTICE_CODE,
     SUM(TRY_CAST(e.TOTAL_QUANTITY AS DOUBLE) * b.ome) AS ome_mg
-  FROM read_csv('{epd}', all_varchar = true, header = true) AS e
+  FROM read_csv('{epd}', all_varchar = true, header = true, delim = ',', quote = '"', strict_mode = false) AS e
   JOIN bnf AS b ON b.bnf_code = e.BNF_CODE
   GROUP BY e.YEAR_MONTH, e.PRACTICE_CODE
 ) TO '/dev/null' (FORMAT csv);

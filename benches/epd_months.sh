@@ -17,7 +17,7 @@ tag="epd-$months-$reps"
 for f in "$@"; do tag="$tag-${f#--}"; done
 dir="$root/target/bench/$tag"
 shared="$root/tests/data/reference/epd"
-if [[ ! -s "$dir/done" ]]; then
+if [[ ! -e "$dir/done" ]]; then
   mkdir -p "$dir"
   python3 "$here/epd_months.py" "$shared/epd_201709.csv" \
     "$shared/gp-reg-pat-prac-quin-age_2017_09.csv" "$reps" "$months" "$dir" "$@"

@@ -136,8 +136,13 @@ pub struct EpdRun<'a> {
     /// SNOMED, BNF code and description joined by U+001F → outcome.
     cache: HashMap<String, Outcome>,
     key: String,
-    bnf: BTreeMap<(String, String), BnfOme>,
-    practices: BTreeMap<(String, String), Measures>,
+    /// Keyed by month, U+001F and BNF code (one lookup with no allocation a row; sorted when
+    /// the run ends).
+    bnf: HashMap<String, BnfOme>,
+    /// Keyed by month, U+001F and practice code.
+    practices: HashMap<String, Measures>,
+    /// The key being looked up.
+    sum_key: String,
     /// Month → the file it was first read in; a month in a second file is an error.
     month_files: BTreeMap<String, String>,
     duplicate_month: Option<String>,
@@ -257,8 +262,9 @@ impl<'a> EpdRun<'a> {
             out: EpdResult::default(),
             cache: HashMap::new(),
             key: String::new(),
-            bnf: BTreeMap::new(),
-            practices: BTreeMap::new(),
+            bnf: HashMap::new(),
+            practices: HashMap::new(),
+            sum_key: String::new(),
             month_files: BTreeMap::new(),
             duplicate_month: None,
             seen: BTreeMap::new(),
@@ -396,8 +402,8 @@ impl<'a> EpdRun<'a> {
                 }
                 _ => {}
             }
-            let month_text = cell(c_month, r);
-            let Some(month) = normalise_month(month_text) else {
+            // The row's month, normalised once a run of rows (above).
+            let Some(month) = self.last_month.as_deref() else {
                 reject(
                     out,
                     "year_month",
@@ -465,10 +471,13 @@ impl<'a> EpdRun<'a> {
                 reject(out, "practice_code", "", "practice_code is empty");
                 continue;
             }
-            let entry = self
-                .bnf
-                .entry((month.clone(), code.to_string()))
-                .or_insert_with(|| {
+            let key = &mut self.sum_key;
+            key.clear();
+            key.push_str(month);
+            key.push('\u{1f}');
+            key.push_str(code);
+            if !self.bnf.contains_key(key.as_str()) {
+                let new = {
                     let p = outcome.product.as_deref();
                     let class = |v| {
                         p.map(|p| measure_class(p, desc, v))
@@ -477,7 +486,7 @@ impl<'a> EpdRun<'a> {
                     let (regular, high) = class(config.version);
                     let resolved = outcome.status == Status::Resolved;
                     BnfOme {
-                        month: month.clone(),
+                        month: month.to_string(),
                         bnf_code: code.to_string(),
                         description: desc.to_string(),
                         status: outcome.status.as_str().to_string(),
@@ -493,7 +502,12 @@ impl<'a> EpdRun<'a> {
                         reason: outcome.reason.clone(),
                         ..BnfOme::default()
                     }
-                });
+                };
+                self.bnf.insert(key.clone(), new);
+            }
+            let Some(entry) = self.bnf.get_mut(self.sum_key.as_str()) else {
+                continue;
+            };
             entry.items += items;
             entry.total_quantity += total;
             if outcome.status == Status::Unresolved {
@@ -505,18 +519,24 @@ impl<'a> EpdRun<'a> {
             entry.total_ome_mg += ome;
             let (regular, high) = (entry.regular, entry.high_dose);
             let (high_120, high_90) = (entry.high_dose_120, entry.high_dose_90);
-            let m = self
-                .practices
-                .entry((month.clone(), practice.to_string()))
-                .or_insert_with(|| {
-                    new_measures(
-                        config,
-                        &month,
-                        practice,
-                        cell(c_pname, r),
-                        (cell(c_ics, r), cell(c_ics_name, r)),
-                    )
-                });
+            let key = &mut self.sum_key;
+            key.clear();
+            key.push_str(month);
+            key.push('\u{1f}');
+            key.push_str(practice);
+            if !self.practices.contains_key(key.as_str()) {
+                let new = new_measures(
+                    config,
+                    month,
+                    practice,
+                    cell(c_pname, r),
+                    (cell(c_ics, r), cell(c_ics_name, r)),
+                );
+                self.practices.insert(key.clone(), new);
+            }
+            let Some(m) = self.practices.get_mut(self.sum_key.as_str()) else {
+                continue;
+            };
             m.total_ome_mg += ome;
             m.opioid_items += items;
             if regular {
@@ -540,11 +560,16 @@ impl<'a> EpdRun<'a> {
         // Practices with rows and no opioid item: a true 0 in their months.
         for ((month, practice), (name, ics, ics_name)) in &self.seen {
             practices
-                .entry((month.clone(), practice.clone()))
+                .entry(format!("{month}\u{1f}{practice}"))
                 .or_insert_with(|| {
                     new_measures(self.config, month, practice, name, (ics, ics_name))
                 });
         }
+        // In month and code order, as the tables are written.
+        let mut practices: Vec<Measures> = practices.into_values().collect();
+        practices.sort_by(|a, b| (&a.month, &a.code).cmp(&(&b.month, &b.code)));
+        let mut bnf: Vec<BnfOme> = self.bnf.into_values().collect();
+        bnf.sort_by(|a, b| (&a.month, &a.bnf_code).cmp(&(&b.month, &b.bnf_code)));
         out.months = self.month_files.into_iter().collect();
         if let Some(l) = &self.config.list_sizes {
             for (month, _) in &out.months {
@@ -556,9 +581,9 @@ impl<'a> EpdRun<'a> {
                 }
             }
         }
-        out.ics = ics_measures(practices.values_mut());
-        out.practices = practices.into_values().collect();
-        out.bnf = self.bnf.into_values().collect();
+        out.ics = ics_measures(practices.iter_mut());
+        out.practices = practices;
+        out.bnf = bnf;
         out
     }
 }
