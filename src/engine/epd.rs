@@ -271,6 +271,16 @@ pub fn run_files(
     Ok((infos, run.finish()))
 }
 
+/// The key of a month's sum for a code (a BNF code or a practice), built in `buf` without an
+/// allocation: the month, U+001F, the code.
+fn sum_key<'k>(buf: &'k mut String, month: &str, code: &str) -> &'k str {
+    buf.clear();
+    buf.push_str(month);
+    buf.push('\u{1f}');
+    buf.push_str(code);
+    buf
+}
+
 impl<'a> EpdRun<'a> {
     pub fn new(config: &'a EpdConfig, dict: &'a Dictionary) -> EpdRun<'a> {
         EpdRun {
@@ -488,12 +498,8 @@ impl<'a> EpdRun<'a> {
                 reject(out, "practice_code", "", "practice_code is empty");
                 continue;
             }
-            let key = &mut self.sum_key;
-            key.clear();
-            key.push_str(month);
-            key.push('\u{1f}');
-            key.push_str(code);
-            if !self.bnf.contains_key(key.as_str()) {
+            let key = sum_key(&mut self.sum_key, month, code);
+            if !self.bnf.contains_key(key) {
                 let new = {
                     let p = outcome.product.as_deref();
                     let class = |v| {
@@ -520,7 +526,7 @@ impl<'a> EpdRun<'a> {
                         ..BnfOme::default()
                     }
                 };
-                self.bnf.insert(key.clone(), new);
+                self.bnf.insert(key.to_string(), new);
             }
             let Some(entry) = self.bnf.get_mut(self.sum_key.as_str()) else {
                 continue;
@@ -536,12 +542,8 @@ impl<'a> EpdRun<'a> {
             entry.total_ome_mg += ome;
             let (regular, high) = (entry.regular, entry.high_dose);
             let (high_120, high_90) = (entry.high_dose_120, entry.high_dose_90);
-            let key = &mut self.sum_key;
-            key.clear();
-            key.push_str(month);
-            key.push('\u{1f}');
-            key.push_str(practice);
-            if !self.practices.contains_key(key.as_str()) {
+            let key = sum_key(&mut self.sum_key, month, practice);
+            if !self.practices.contains_key(key) {
                 let new = new_measures(
                     config,
                     month,
@@ -549,7 +551,7 @@ impl<'a> EpdRun<'a> {
                     cell(c_pname, r),
                     (cell(c_ics, r), cell(c_ics_name, r)),
                 );
-                self.practices.insert(key.clone(), new);
+                self.practices.insert(key.to_string(), new);
             }
             let Some(m) = self.practices.get_mut(self.sum_key.as_str()) else {
                 continue;
