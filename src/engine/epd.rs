@@ -267,7 +267,7 @@ pub fn run_files(
         }
         Ok(())
     })?;
-    crate::read::extract::release_spare_buffers();
+    crate::read::raw::release_spare_buffers();
     Ok((infos, run.finish()))
 }
 

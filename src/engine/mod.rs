@@ -288,7 +288,7 @@ pub fn read_files(
         }
         infos.push(reader.finish()?);
     }
-    crate::read::extract::release_spare_buffers();
+    crate::read::raw::release_spare_buffers();
     let mut result = auditor.finish()?;
     result.warnings.extend(
         infos

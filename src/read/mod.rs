@@ -7,6 +7,7 @@ pub mod extract;
 pub mod factors;
 pub mod fhir;
 pub mod input;
+pub mod raw;
 pub mod records;
 pub mod reference;
 pub mod reviews;
