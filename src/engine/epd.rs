@@ -253,9 +253,10 @@ pub fn run_files(
         let mut next = paths.first().map(|p| scope.spawn(move || open(p)));
         for i in 0..paths.len() {
             let Some(opening) = next.take() else { break };
+            // A panic while opening is a bug: passed on as it was raised.
             let mut reader = opening
                 .join()
-                .map_err(|_| anyhow::anyhow!("opening {} failed", paths[i].display()))??;
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
             next = paths.get(i + 1).map(|p| scope.spawn(move || open(p)));
             while let Some(chunk) = reader.next_chunk()? {
                 run.add_chunk(&reader.path, &reader.columns, &chunk);
@@ -387,7 +388,8 @@ impl<'a> EpdRun<'a> {
                 }
                 self.key.push_str(part);
             }
-            if !self.cache.contains_key(&self.key) {
+            // One lookup: resolved the first time the text is seen.
+            let outcome = &*self.cache.entry_ref(self.key.as_str()).or_insert_with(|| {
                 let res = self.resolver.resolve(ItemText {
                     dmd_code: snomed,
                     bnf_code: code,
@@ -414,10 +416,8 @@ impl<'a> EpdRun<'a> {
                         None => {}
                     }
                 }
-                self.cache.insert(self.key.clone(), o);
-            }
-            // Inserted above when it was not there.
-            let outcome = &self.cache[self.key.as_str()];
+                o
+            });
             match outcome.status {
                 Status::NotOpioid => {
                     out.accounting.not_opioid += 1;
@@ -499,38 +499,33 @@ impl<'a> EpdRun<'a> {
                 continue;
             }
             let key = sum_key(&mut self.sum_key, month, code);
-            if !self.bnf.contains_key(key) {
-                let new = {
-                    let p = outcome.product.as_deref();
-                    let class = |v| {
-                        p.map(|p| measure_class(p, desc, v))
-                            .unwrap_or((false, false))
-                    };
-                    let (regular, high) = class(config.version);
-                    let resolved = outcome.status == Status::Resolved;
-                    BnfOme {
-                        month: month.to_string(),
-                        bnf_code: code.to_string(),
-                        description: desc.to_string(),
-                        status: outcome.status.as_str().to_string(),
-                        matched_by: outcome.matched_by.clone(),
-                        product_name: p.map(|p| p.name.clone()).unwrap_or_default(),
-                        ingredient: p.map(|p| p.ingredient.clone()).unwrap_or_default(),
-                        factor: outcome.factor,
-                        ome_mg_per_unit: outcome.per_unit,
-                        regular: regular && resolved,
-                        high_dose: high && resolved,
-                        high_dose_120: class(HighDose::Mg120).1 && resolved,
-                        high_dose_90: class(HighDose::Mg90).1 && resolved,
-                        reason: outcome.reason.clone(),
-                        ..BnfOme::default()
-                    }
+            // One lookup; the key is copied only when the month's code is new.
+            let entry = self.bnf.entry_ref(key).or_insert_with(|| {
+                let p = outcome.product.as_deref();
+                let class = |v| {
+                    p.map(|p| measure_class(p, desc, v))
+                        .unwrap_or((false, false))
                 };
-                self.bnf.insert(key.to_string(), new);
-            }
-            let Some(entry) = self.bnf.get_mut(self.sum_key.as_str()) else {
-                continue;
-            };
+                let (regular, high) = class(config.version);
+                let resolved = outcome.status == Status::Resolved;
+                BnfOme {
+                    month: month.to_string(),
+                    bnf_code: code.to_string(),
+                    description: desc.to_string(),
+                    status: outcome.status.as_str().to_string(),
+                    matched_by: outcome.matched_by.clone(),
+                    product_name: p.map(|p| p.name.clone()).unwrap_or_default(),
+                    ingredient: p.map(|p| p.ingredient.clone()).unwrap_or_default(),
+                    factor: outcome.factor,
+                    ome_mg_per_unit: outcome.per_unit,
+                    regular: regular && resolved,
+                    high_dose: high && resolved,
+                    high_dose_120: class(HighDose::Mg120).1 && resolved,
+                    high_dose_90: class(HighDose::Mg90).1 && resolved,
+                    reason: outcome.reason.clone(),
+                    ..BnfOme::default()
+                }
+            });
             entry.items += items;
             entry.total_quantity += total;
             if outcome.status == Status::Unresolved {
@@ -543,19 +538,15 @@ impl<'a> EpdRun<'a> {
             let (regular, high) = (entry.regular, entry.high_dose);
             let (high_120, high_90) = (entry.high_dose_120, entry.high_dose_90);
             let key = sum_key(&mut self.sum_key, month, practice);
-            if !self.practices.contains_key(key) {
-                let new = new_measures(
+            let m = self.practices.entry_ref(key).or_insert_with(|| {
+                new_measures(
                     config,
                     month,
                     practice,
                     cell(c_pname, r),
                     (cell(c_ics, r), cell(c_ics_name, r)),
-                );
-                self.practices.insert(key.to_string(), new);
-            }
-            let Some(m) = self.practices.get_mut(self.sum_key.as_str()) else {
-                continue;
-            };
+                )
+            });
             m.total_ome_mg += ome;
             m.opioid_items += items;
             if regular {
