@@ -1,21 +1,14 @@
 //! `opal audit`: the monthly audit of patient-level extracts.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::cmd::method::{parse_as_of, parse_date_option, Method, MethodArgs};
 use crate::cmd::ranges;
 use crate::cmd::spinner;
-use crate::dictionary::Dictionary;
-use crate::engine::{self as audit, day_text};
-use crate::write::audit::{
-    write_items_parquet, write_patient_lists, write_row_outputs, write_summaries,
-};
-use crate::write::items::ItemsWriter;
-use crate::write::outdir::Staging;
-
-use crate::write::table::Format;
+use crate::engine::audit::{AuditSettings, Stage};
+use crate::write::audit::{AuditWriter, ItemsWanted, Optional};
 
 /// The monthly audit: patients above the OME threshold or on opioids long-term, with practice
 /// and ICS summaries.
@@ -129,15 +122,55 @@ enum ItemsArg {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    // The ranges are clap's (exit 2); what is left is how options relate.
-    let as_of = match &args.as_of {
-        Some(s) => Some(parse_as_of(s)?),
-        None => None,
+    let (settings, review_rows) = settings(&args)?;
+    let writer = AuditWriter::create(
+        args.output.out.as_deref(),
+        args.output.force,
+        args.output.format,
+        match args.items {
+            ItemsArg::All => ItemsWanted::All,
+            ItemsArg::Review => ItemsWanted::Review,
+            ItemsArg::None => ItemsWanted::None,
+        },
+    )?;
+    let pb = spinner(args.output.quiet, "reading and auditing extracts");
+    let mut run = crate::engine::audit::run(settings, &writer, &|stage| match stage {
+        Stage::Reading(path) => pb.set_message(format!("reading and auditing {}", path.display())),
+        Stage::Completing => pb.set_message("building timelines and writing outputs"),
+    })?;
+    let manifest = crate::write::manifest::Settings {
+        reviews: args.reviews.as_deref().zip(review_rows),
+        events: args.events.as_deref().zip(run.events.clone()),
+        ..args.method.manifest(args.output.format)
     };
+    let optional = Optional {
+        xlsx: args.xlsx,
+        report: args.report,
+        practice_packs: args.practice_packs,
+    };
+    let target = writer.finish(&mut run, optional, manifest)?;
+    pb.finish_and_clear();
+    crate::timing::lap("write");
+
+    for w in &run.result.warnings {
+        eprintln!("warning: {}", crate::error::escape(w));
+    }
+    if !args.output.quiet {
+        crate::write::terminal::print_summary(&run.result, &run.config, &target)?;
+    }
+    // Every output is written, synced and renamed into place; the process ends next.
+    crate::cmd::leave_to_exit(run);
+    Ok(())
+}
+
+/// The audit's settings from its arguments (the ranges are clap's, exit 2; what is left is
+/// how options relate), with `--reviews`' row counts for the manifest.
+fn settings(args: &Args) -> Result<(AuditSettings<'_>, Option<[u64; 3]>)> {
+    let as_of = args.as_of.as_deref().map(parse_as_of).transpose()?;
     let Method {
         mut config,
         read_opts,
-        practice_warnings,
+        mut practice_warnings,
     } = args.method.settings(as_of)?;
     config.previous_as_of = args
         .previous_as_of
@@ -152,12 +185,11 @@ pub fn run(args: Args) -> Result<()> {
         abrupt_step_pct: args.abrupt_stop_step_pct,
         co_prescribing_review_from_mg_day: args.co_prescribing_review_from,
     };
-    let mut review_warnings = Vec::new();
     let mut review_rows = None;
     if let Some(path) = &args.reviews {
         let reviews = crate::read::reviews::read_reviews(path)?;
         config.reviews = reviews.by_patient;
-        review_warnings = reviews.warnings;
+        practice_warnings.extend(reviews.warnings);
         review_rows = Some([
             reviews.rows,
             reviews.without_patient,
@@ -169,205 +201,14 @@ pub fn run(args: Args) -> Result<()> {
         .as_deref()
         .map(crate::read::events::read_events)
         .transpose()?;
-    // Refuse to overwrite before doing the work, when the folder is named.
-    if let Some(out) = &args.output.out {
-        crate::write::table::check_out_dir(out, args.output.force)?;
-    }
-
-    // OPAL_TIMINGS=1 prints how long each stage took (for the benchmark harness).
-    let lap = crate::timing::lap;
-    lap("start");
-    // Files are read in chunks and audited as they are read, so reading and auditing are one
-    // stage.
-    // Every output is written into this run's staging folder, beside the output folder, and
-    // moved into place when all are written (write/outdir.rs): items.csv from the start,
-    // while the extracts are read.
-    let staging = Staging::create(
-        args.output
-            .out
-            .as_deref()
-            .unwrap_or(Path::new("opal-audit")),
-    )?;
-    let mut items_csv = match args.output.format {
-        Format::Csv if args.items == ItemsArg::All => {
-            let temp = staging
-                .path()
-                .join(format!(".items.csv.{}.partial", std::process::id()));
-            Some(ItemsWriter::start(temp, config.clone())?)
-        }
-        _ => None,
+    let settings = AuditSettings {
+        extracts: &args.extracts,
+        read_opts,
+        config,
+        warnings: practice_warnings,
+        reviews: args.reviews.as_deref(),
+        events: events.map(|ev| (ev, args.cancer_years, args.review_window)),
+        trend: args.report || args.practice_packs,
     };
-    let pb = spinner(args.output.quiet, "reading and auditing extracts");
-    let (files, mut result) = audit::read_files(
-        &args.extracts,
-        &read_opts,
-        &config,
-        Dictionary::builtin(),
-        &mut items_csv,
-        |path: &Path| pb.set_message(format!("reading and auditing {}", path.display())),
-    )?;
-    pb.finish_and_clear();
-    result.warnings.splice(0..0, practice_warnings);
-    result.warnings.extend(review_warnings);
-    for f in files.iter().filter(|f| f.preamble_lines > 0) {
-        result.warnings.insert(
-            0,
-            format!(
-                "{}: {} line(s) before the header were skipped (a report's title, run date or \
-                 counts); they are not rows",
-                f.path, f.preamble_lines
-            ),
-        );
-    }
-    if let Some(w) = items_csv.as_mut() {
-        w.close();
-    }
-    audit::check_findings(&mut result, &config)?;
-    if let Some(p) = config.previous_as_of.filter(|&p| p >= result.as_of) {
-        return Err(crate::error::usage(format!(
-            "--previous-as-of {} is not before the audit date {}\nhint: give the date of \
-                 the previous audit, e.g. the last day of the month before",
-            day_text(p),
-            day_text(result.as_of)
-        )));
-    }
-    if let Some(path) = &args.reviews {
-        crate::engine::events::check_reviews(&config, &mut result, path);
-    }
-    let events_summary = events.as_ref().map(|ev| {
-        crate::engine::events::apply_events(
-            ev,
-            &mut config,
-            &mut result,
-            args.cancer_years,
-            args.review_window,
-        )
-    });
-    if !result.accounting.balanced() {
-        bail!(
-            "internal error: row accounting does not add up ({:?})",
-            result.accounting
-        );
-    }
-
-    let target = args
-        .output
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("opal-audit-{}", day_text(result.as_of))));
-    if args.output.out.is_none() {
-        crate::write::table::check_out_dir(&target, args.output.force)?;
-    }
-    let out = staging.path().to_path_buf();
-    let pb = spinner(args.output.quiet, "building timelines and writing outputs");
-    // items (Parquet) is written from the rows while the timelines, summaries and patient
-    // lists are worked out and written; items.csv is finished meanwhile on its own thread.
-    let (items, patients) = std::thread::scope(|s| {
-        let (out, result, config) = (&out, &result, &config);
-        let items = (args.output.format == Format::Parquet && args.items == ItemsArg::All)
-            .then(|| s.spawn(move || write_items_parquet(out, result, config)));
-        let patients = (|| -> Result<_> {
-            let mut c = audit::complete_patients(result, config);
-            // --items review: the review list's items are written on a second thread while
-            // the patient lists are written here.
-            let review = (args.items == ItemsArg::Review).then(|| {
-                let on_list = crate::write::items::review_patients(result, &c.patients);
-                s.spawn(move || {
-                    let format = args.output.format;
-                    crate::write::items::write_review_items(out, result, &on_list, config, format)
-                })
-            });
-            // The summaries are worked out on a second thread while the lists are sorted
-            // and written.
-            let (lists, summaries) = std::thread::scope(|inner| {
-                let summaries = inner.spawn(|| c.summaries(config));
-                let lists = write_patient_lists(out, &c.patients, args.output.format);
-                (lists, summaries.join())
-            });
-            (c.practice_summaries, c.ics_summaries) = match summaries {
-                Ok(summaries) => summaries,
-                Err(e) => std::panic::resume_unwind(e),
-            };
-            let mut written = lists?;
-            written.extend(write_summaries(out, &c, config, args.output.format)?);
-            let review = match review.map(|h| h.join()) {
-                Some(Ok(path)) => Some(path?),
-                Some(Err(e)) => std::panic::resume_unwind(e),
-                None => None,
-            };
-            written.extend(review);
-            Ok((c, written))
-        })();
-        (items.map(|h| h.join()), patients)
-    });
-    let items = match (items, items_csv.take()) {
-        (Some(Ok(written)), _) => Some(written?),
-        (Some(Err(e)), _) => std::panic::resume_unwind(e),
-        (None, Some(w)) => {
-            let path = w.finish(&out.join("items.csv"))?;
-            crate::timing::lap("write items");
-            Some(path)
-        }
-        (None, None) => None,
-    };
-    let (completion, mut written) = patients?;
-    result.complete_with(completion);
-    written.extend(items);
-    let previous = crate::engine::patients::previous_as_of(&result, &config);
-    written.push(crate::write::audit::write_resolved(
-        &out,
-        &result.resolved,
-        &day_text(previous),
-        args.output.format,
-    )?);
-    written.extend(write_row_outputs(&out, &result, args.output.format)?);
-    // The trend of the audit's month ends, for the report and the packs' charts.
-    let (series, computed, settings) = if args.report || args.practice_packs {
-        crate::engine::trend::audit_trend(&result, &config)
-    } else {
-        Default::default()
-    };
-    let optional = crate::write::audit::write_optional(
-        &out,
-        &result,
-        &config,
-        &day_text(previous),
-        crate::write::audit::Optional {
-            xlsx: args.xlsx,
-            report: args.report,
-            practice_packs: args.practice_packs,
-        },
-        (&series, computed.as_ref(), &settings),
-    )?;
-    written.extend(optional.written);
-    result.warnings.extend(optional.warnings);
-    let practice_packs = optional.practice_packs;
-    let refs = crate::write::manifest::Settings {
-        practices: args.method.practices.as_deref(),
-        list_sizes: args.method.list_sizes.as_deref(),
-        exclude_patients: args.method.exclude_patients.as_deref(),
-        format: args.output.format.extension(),
-        date_format: args.method.date_format.as_deref(),
-        practice_code: args.method.practice_code.as_deref(),
-        patient_practices: args.method.patient_practices.as_deref(),
-        code_map: args.method.code_map.as_deref(),
-        dosages: args.method.dosages.as_deref(),
-        reviews: args.reviews.as_deref().zip(review_rows),
-        events: args.events.as_deref().zip(events_summary),
-        practice_packs: &practice_packs,
-    };
-    crate::write::manifest::write_audit_manifest(&out, &refs, &files, &result, &config, &written)?;
-    staging.commit(&target, args.output.force)?;
-    pb.finish_and_clear();
-    lap("write");
-
-    for w in &result.warnings {
-        eprintln!("warning: {}", crate::error::escape(w));
-    }
-    if !args.output.quiet {
-        crate::write::terminal::print_summary(&result, &config, &target)?;
-    }
-    // Every output is written, synced and renamed into place; the process ends next.
-    crate::cmd::leave_to_exit(result);
-    Ok(())
+    Ok((settings, review_rows))
 }

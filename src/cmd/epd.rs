@@ -8,7 +8,7 @@ use crate::dictionary::Dictionary;
 use crate::engine::epd::{self, EpdConfig, EpdTrendOptions};
 use crate::epd::HighDose;
 use crate::factors::DEFAULT_SET;
-use crate::write::epd::{print_summary, write_manifest, write_outputs, EpdSettings};
+use crate::write::epd::{print_summary, write_run, EpdSettings};
 
 /// OpenPrescribing's opioid measures for practices and ICSs, from the English Prescribing
 /// Dataset.
@@ -136,46 +136,23 @@ pub fn run(args: Args) -> Result<()> {
             );
         }
     }
-    // Written all or nothing (write/outdir.rs).
-    let staging = crate::write::outdir::Staging::create(&out)?;
-    let mut written = write_outputs(staging.path(), &result, args.output.format)?;
-    let mut extra =
-        crate::write::epd_trend::write_tables(staging.path(), &trend, args.output.format)?;
-    if args.report {
-        extra.extend(crate::write::epd_report::write(
-            staging.path(),
-            &trend,
-            &config,
-        )?);
-    }
-    if !args.charts.is_empty() {
-        extra.extend(crate::write::epd_report::write_charts(
-            staging.path(),
-            &trend,
-            &config,
-            &args.charts,
-        )?);
-    }
-    written.extend(extra.iter().filter_map(|p| {
-        p.strip_prefix(staging.path())
-            .ok()
-            .map(|p| p.to_string_lossy().into_owned())
-    }));
-    let settings = EpdSettings {
+    let what = EpdSettings {
         list_sizes: &args.list_sizes,
         practices: args.practices.as_deref(),
         ics_map: args.ics_map.as_deref(),
         format: args.output.format,
+        report: args.report,
+        charts: &args.charts,
     };
-    write_manifest(
-        staging.path(),
-        &settings,
+    write_run(
+        &out,
+        args.output.force,
+        &what,
         &files,
         &result,
+        &trend,
         &config,
-        &written,
     )?;
-    staging.commit(&out, args.output.force)?;
     if !args.output.quiet {
         print_summary(&result, &config)?;
         crate::write::epd_trend::print_summary(&trend)?;

@@ -158,6 +158,28 @@ pub fn parse_date_option(option: &str, s: &str) -> Result<Day> {
 }
 
 impl MethodArgs {
+    /// What the manifest records of these options (no reviews, events or packs: the audit
+    /// adds its own).
+    pub fn manifest(
+        &self,
+        format: crate::write::table::Format,
+    ) -> crate::write::manifest::Settings<'_> {
+        crate::write::manifest::Settings {
+            practices: self.practices.as_deref(),
+            list_sizes: self.list_sizes.as_deref(),
+            exclude_patients: self.exclude_patients.as_deref(),
+            format: format.extension(),
+            date_format: self.date_format.as_deref(),
+            practice_code: self.practice_code.as_deref(),
+            patient_practices: self.patient_practices.as_deref(),
+            code_map: self.code_map.as_deref(),
+            dosages: self.dosages.as_deref(),
+            reviews: None,
+            events: None,
+            practice_packs: &[],
+        }
+    }
+
     /// The settings: reference files read, ranges already checked by clap; what is left is
     /// how the options relate.
     pub fn settings(&self, as_of: Option<Day>) -> Result<Method> {

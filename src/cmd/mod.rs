@@ -11,9 +11,8 @@ pub mod synth;
 pub mod trend;
 
 use std::io::{self, IsTerminal};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The output options of the commands that write a folder (`audit`, `trend`, `epd`),
@@ -60,38 +59,6 @@ pub fn spinner(quiet: bool, msg: &str) -> ProgressBar {
 /// subcommands call this, as their last step; a library caller keeps its values.
 pub fn leave_to_exit<T>(tables: T) {
     std::mem::forget(tables);
-}
-
-/// An output folder made before the run (items.csv is written into it as the extracts are
-/// read), removed again if the run fails and leaves it empty.
-pub struct EarlyDir {
-    path: PathBuf,
-    made: bool,
-}
-
-impl EarlyDir {
-    pub fn create(path: &Path) -> Result<EarlyDir> {
-        let made = !path.exists();
-        std::fs::create_dir_all(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(EarlyDir {
-            path: path.to_path_buf(),
-            made,
-        })
-    }
-
-    pub fn keep(mut self) {
-        self.made = false;
-    }
-}
-
-impl Drop for EarlyDir {
-    fn drop(&mut self) {
-        if self.made {
-            // Only when empty: nothing the user had is ever removed.
-            let _ = std::fs::remove_dir(&self.path);
-        }
-    }
 }
 
 /// Today's date (UTC) as a day number.

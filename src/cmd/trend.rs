@@ -1,15 +1,15 @@
 //! `opal trend`: the audit's measures at every month end, SPC charts, progress to the aim.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 
 use crate::cmd::method::{Method, MethodArgs};
 use crate::cmd::spinner;
-use crate::dictionary::Dictionary;
+use crate::engine::audit::Stage;
+use crate::engine::trend::TrendRequest;
 use crate::error::escape;
-use crate::trend::{aim_of, chart_of, TrendSettings};
-use crate::trend::{last_complete_month, month_end, month_ends, month_label, parse_month, Measure};
+use crate::trend::{month_label, parse_month};
 use crate::values::Day;
 
 /// Month by month: the audit's measures at every month end, SPC charts as NHS England draws
@@ -72,13 +72,13 @@ fn month(option: &str, text: &str) -> Result<Day> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let to_arg = args.to.as_deref().map(|t| month("--to", t)).transpose()?;
-    let from_arg = args
+    let to = args.to.as_deref().map(|t| month("--to", t)).transpose()?;
+    let from = args
         .from
         .as_deref()
         .map(|t| month("--from", t))
         .transpose()?;
-    let baseline_arg = match args.baseline.as_deref() {
+    let baseline = match args.baseline.as_deref() {
         Some(b) => {
             let (a, z) = b.split_once("..").ok_or_else(|| {
                 usage(format!(
@@ -86,7 +86,7 @@ pub fn run(args: Args) -> Result<()> {
                     escape(b)
                 ))
             })?;
-            Some((month("--baseline", a)?, month("--baseline", z)?))
+            Some((month("--baseline", a)?, month("--baseline", z)?, b))
         }
         None => None,
     };
@@ -94,216 +94,55 @@ pub fn run(args: Args) -> Result<()> {
         config,
         read_opts,
         practice_warnings,
-    } = args.method.settings(to_arg)?;
+    } = args.method.settings(to)?;
     if let Some(out) = &args.output.out {
         crate::write::table::check_out_dir(out, args.output.force)?;
     }
-    let lap = crate::timing::lap;
-    lap("start");
-    let pb = spinner(args.output.quiet, "reading extracts");
-    let (files, mut result) = crate::engine::read_files(
-        &args.extracts,
-        &read_opts,
-        &config,
-        Dictionary::builtin(),
-        &mut crate::engine::NoSink,
-        |path: &Path| pb.set_message(format!("reading {}", path.display())),
-    )?;
-    pb.finish_and_clear();
-    result.warnings.splice(0..0, practice_warnings);
-    crate::engine::check_findings(&mut result, &config)?;
-    // The last month: given, else the last complete one. Without --to the rows were read as
-    // the audit reads them without --as-of; items after the last month end are then counted
-    // as after it, as `opal audit --as-of <last month end>` counts them.
-    let to = to_arg.unwrap_or_else(|| last_complete_month(result.as_of));
-    crate::engine::trend::end_at(&mut result, to);
-    let first_issue = result.first_issue_day.unwrap_or(to);
-    let from = match from_arg {
-        Some(f) => f,
-        None => month_end(first_issue + config.timeline.lookback_days),
-    };
-    let ends = month_ends(from, to);
-    if ends.is_empty() {
-        return Err(usage(format!(
-            "no month end from {} to {}\nhint: the first month is at least --lookback ({}) days \
-             after the earliest issue ({}); give --from and --to within the extract's dates",
-            month_label(from),
-            month_label(to),
-            config.timeline.lookback_days,
-            crate::engine::day_text(first_issue)
-        )));
-    }
-    let baseline = match baseline_arg {
-        Some((a, z)) => {
-            let i = ends.iter().position(|&d| d == a);
-            let j = ends.iter().position(|&d| d == z);
-            match (i, j) {
-                (Some(i), Some(j)) if i <= j => Some(i..j + 1),
-                _ => {
-                    return Err(usage(format!(
-                        "--baseline {}: its months must lie within the trend's, {} to {}, first \
-                         before last",
-                        escape(args.baseline.as_deref().unwrap_or("")),
-                        month_label(ends[0]),
-                        month_label(*ends.last().unwrap_or(&to))
-                    )))
-                }
-            }
-        }
-        None => None,
-    };
-    if !result.accounting.balanced() {
-        anyhow::bail!(
-            "internal error: row accounting does not add up ({:?})",
-            result.accounting
-        );
-    }
-    let pb = spinner(args.output.quiet, "evaluating every month end");
-    let series = crate::engine::trend::trend(&result, &config, &ends);
-    let settings = TrendSettings {
-        month_ends: ends.clone(),
+    let request = TrendRequest {
+        extracts: &args.extracts,
+        read_opts,
+        config,
+        warnings: practice_warnings,
+        from,
+        to,
         baseline,
         aim_fraction: args.aim_reduction / 100.0,
         screen_outliers: args.screen_outliers,
-        suppress: config.suppress,
-        rates: config.list_sizes.is_some(),
-        complete_from: crate::trend::first_complete(&ends, first_issue, &config.timeline),
     };
-    let target = args
-        .output
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("opal-trend-{}", month_label(to))));
-    if args.output.out.is_none() {
-        crate::write::table::check_out_dir(&target, args.output.force)?;
-    }
-    // Written all or nothing (write/outdir.rs).
-    let staging = crate::write::outdir::Staging::create(&target)?;
-    let out = staging.path().to_path_buf();
-    let computed = crate::trend::compute(&series, &settings);
-    let mut written =
-        crate::write::trend::write_all(&out, &series, &computed, &settings, args.output.format)?;
-    if args.report {
-        let report = crate::write::report::Report {
-            command: "opal trend",
-            as_of: to,
-            config: &config,
-            summaries: None,
-            trend: Some((&series, &computed, &settings)),
-            accounting: &result.accounting,
-            unresolved: crate::write::report::tally(
-                result.unresolved.iter().map(|u| u.reason.as_str()),
-            ),
-            rejected: crate::write::report::tally(
-                result.rejected.iter().map(|x| x.column.as_str()),
-            ),
-            days_assumed: None,
-        };
-        written.push(crate::write::report::write_report(&out, &report)?);
-    }
-    lap("measures, spc, aims and charts written");
-    let refs = crate::write::manifest::Settings {
-        practices: args.method.practices.as_deref(),
-        list_sizes: args.method.list_sizes.as_deref(),
-        exclude_patients: args.method.exclude_patients.as_deref(),
-        format: args.output.format.extension(),
-        date_format: args.method.date_format.as_deref(),
-        practice_code: args.method.practice_code.as_deref(),
-        patient_practices: args.method.patient_practices.as_deref(),
-        code_map: args.method.code_map.as_deref(),
-        dosages: args.method.dosages.as_deref(),
-        reviews: None,
-        events: None,
-        practice_packs: &[],
-    };
-    let trend = crate::write::manifest::trend_entry(
-        &series,
-        &settings,
-        args.aim_reduction,
-        computed.left_out,
-    );
-    crate::write::manifest::write_trend_manifest(
-        &out, &refs, &files, &result, &config, &written, trend,
+    let target = std::cell::OnceCell::new();
+    let pb = spinner(args.output.quiet, "reading extracts");
+    let run = crate::engine::trend::run(
+        request,
+        &|stage| match stage {
+            Stage::Reading(path) => pb.set_message(format!("reading {}", path.display())),
+            Stage::Completing => pb.set_message("evaluating every month end"),
+        },
+        &|to| {
+            let dir = args.output.out.clone();
+            let dir = dir.unwrap_or_else(|| format!("opal-trend-{}", month_label(to)).into());
+            if args.output.out.is_none() {
+                crate::write::table::check_out_dir(&dir, args.output.force)?;
+            }
+            let _ = target.set(dir);
+            Ok(())
+        },
     )?;
-    staging.commit(&target, args.output.force)?;
+    let target = target.get().cloned().unwrap_or_default();
+    let manifest = args.method.manifest(args.output.format);
+    let what = crate::write::trend::TrendOutputs {
+        format: args.output.format,
+        report: args.report,
+        aim_reduction_pct: args.aim_reduction,
+    };
+    crate::write::trend::write_run(&run, what, &manifest, &target, args.output.force)?;
     pb.finish_and_clear();
-    for w in &result.warnings {
+    for w in &run.result.warnings {
         eprintln!("warning: {}", escape(w));
     }
     if !args.output.quiet {
-        print_summary(&series, &settings, &target, result.accounting.read);
+        crate::write::terminal::print_trend_summary(&run, &target);
     }
     // Every output is written, synced and renamed into place; the process ends next.
-    crate::cmd::leave_to_exit(result);
+    crate::cmd::leave_to_exit(run);
     Ok(())
-}
-
-/// The ICSs and all practices: high-dose patients now, the baseline and target, and the
-/// chart's icons. No patient identifier.
-fn print_summary(series: &[crate::trend::Series], t: &TrendSettings, out: &Path, rows: u64) {
-    let (first, last) = (
-        month_label(t.month_ends[0]),
-        month_label(*t.month_ends.last().unwrap_or(&0)),
-    );
-    println!(
-        "opal trend: {} month ends, {first} to {last}, from {rows} rows",
-        t.month_ends.len()
-    );
-    let base = t.aim_baseline();
-    let warm_up = t.complete_from.min(t.month_ends.len());
-    println!(
-        "baseline {} to {} ({}){}",
-        month_label(t.month_ends[base.start]),
-        month_label(t.month_ends[base.end - 1]),
-        if t.baseline.is_some() {
-            "--baseline"
-        } else {
-            "the first 12 complete month ends"
-        },
-        if warm_up > 0 {
-            format!(
-                "; {warm_up} warm-up month end(s) before {} (the extract does not yet cover \
-                 the look-back): not in the limits, drawn faded",
-                month_label(t.month_ends[warm_up.min(t.month_ends.len() - 1)])
-            )
-        } else {
-            String::new()
-        }
-    );
-    let mut table = crate::write::output::table(&[
-        "ICS",
-        "name",
-        "high dose now",
-        "baseline",
-        "target",
-        "reduction",
-        "variation",
-        "assurance",
-    ]);
-    for s in series.iter().filter(|s| s.level != "practice") {
-        let a = aim_of(s, Measure::HighDose, t);
-        let chart = chart_of(s, Measure::HighDose, t);
-        let fmt = |v: f64| crate::values::fmt_num((v * 10.0).round() / 10.0);
-        table.add_row(vec![
-            escape(&s.code),
-            escape(&s.name),
-            a.as_ref().map_or("*".into(), |a| fmt(a.latest)),
-            a.as_ref().map_or("*".into(), |a| fmt(a.baseline)),
-            a.as_ref().map_or("*".into(), |a| fmt(a.target)),
-            a.as_ref()
-                .and_then(|a| a.reduction_pct)
-                .map_or(String::new(), |r| {
-                    format!("{}{}%", if r > 0.0 { "+" } else { "" }, fmt(r))
-                }),
-            chart
-                .as_ref()
-                .map_or(String::new(), |c| c.variation.replace('_', " ")),
-            chart
-                .as_ref()
-                .and_then(|c| c.assurance)
-                .map_or(String::new(), |a| a.as_str().replace('_', " ")),
-        ]);
-    }
-    println!("{table}");
-    println!("written to {}", out.display());
 }

@@ -21,6 +21,7 @@ pub use crate::settings::AuditConfig;
 use crate::summary::CohortSummary;
 use crate::values::{format_day, Day};
 
+pub mod audit;
 pub mod epd;
 pub mod events;
 mod intern;
@@ -165,6 +166,10 @@ pub trait ItemSink {
     /// The items of the chunks just audited, with the ids first seen in them; an error stops
     /// the run (the sink could not take them: a full disk, say).
     fn batch(&mut self, batch: ItemBatch) -> Result<()>;
+
+    /// The last batch is in: the sink may finish what it can while the patients are
+    /// completed.
+    fn close(&mut self) {}
 }
 
 /// No sink: the items are kept in the result only.
@@ -189,6 +194,12 @@ impl<S: ItemSink> ItemSink for Option<S> {
         match self {
             Some(s) => s.batch(batch),
             None => Ok(()),
+        }
+    }
+
+    fn close(&mut self) {
+        if let Some(s) = self {
+            s.close();
         }
     }
 }

@@ -157,3 +157,127 @@ pub fn audit_trend(
     let computed = compute(&series, &settings);
     (series, Some(computed), settings)
 }
+
+/// What `opal trend` is asked to do, once its options are read.
+pub struct TrendRequest<'a> {
+    pub extracts: &'a [std::path::PathBuf],
+    pub read_opts: crate::read::extract::ReadOptions,
+    pub config: AuditConfig,
+    /// Warnings known before reading (the practices file's), first in the run's list.
+    pub warnings: Vec<String>,
+    /// `--from` and `--to`: the first and last month ends.
+    pub from: Option<Day>,
+    pub to: Option<Day>,
+    /// `--baseline`: its first and last month ends, and the text given (for its error).
+    pub baseline: Option<(Day, Day, &'a str)>,
+    pub aim_fraction: f64,
+    pub screen_outliers: bool,
+}
+
+/// A trend worked out: the rows read, every series, the settings and the SPC and aims.
+pub struct TrendRun {
+    pub files: Vec<crate::read::extract::FileInfo>,
+    pub result: AuditResult,
+    pub config: AuditConfig,
+    pub series: Vec<Series>,
+    pub settings: TrendSettings,
+    pub computed: Computed,
+}
+
+/// Run a trend: read the extracts, choose the month ends, evaluate every patient at each and
+/// compute the charts and aims. `progress` is told each stage; `ready` is told the last
+/// month end before the month ends are evaluated (a default output folder is named by it).
+pub fn run(
+    req: TrendRequest<'_>,
+    progress: &dyn Fn(super::audit::Stage<'_>),
+    ready: &dyn Fn(Day) -> anyhow::Result<()>,
+) -> anyhow::Result<TrendRun> {
+    use crate::error::{escape, usage};
+    use crate::trend::{first_complete, last_complete_month, month_end, month_ends, month_label};
+    let TrendRequest {
+        extracts,
+        read_opts,
+        config,
+        warnings,
+        from,
+        to,
+        baseline,
+        aim_fraction,
+        screen_outliers,
+    } = req;
+    crate::timing::lap("start");
+    let (files, mut result) = super::read_files(
+        extracts,
+        &read_opts,
+        &config,
+        crate::dictionary::Dictionary::builtin(),
+        &mut super::NoSink,
+        |path| progress(super::audit::Stage::Reading(path)),
+    )?;
+    result.warnings.splice(0..0, warnings);
+    super::check_findings(&mut result, &config)?;
+    // The last month: given, else the last complete one. Without --to the rows were read as
+    // the audit reads them without --as-of; items after the last month end are then counted
+    // as after it, as `opal audit --as-of <last month end>` counts them.
+    let to = to.unwrap_or_else(|| last_complete_month(result.as_of));
+    end_at(&mut result, to);
+    let first_issue = result.first_issue_day.unwrap_or(to);
+    let from = from.unwrap_or_else(|| month_end(first_issue + config.timeline.lookback_days));
+    let ends = month_ends(from, to);
+    if ends.is_empty() {
+        return Err(usage(format!(
+            "no month end from {} to {}\nhint: the first month is at least --lookback ({}) days \
+             after the earliest issue ({}); give --from and --to within the extract's dates",
+            month_label(from),
+            month_label(to),
+            config.timeline.lookback_days,
+            super::day_text(first_issue)
+        )));
+    }
+    let baseline = match baseline {
+        Some((a, z, text)) => {
+            let i = ends.iter().position(|&d| d == a);
+            let j = ends.iter().position(|&d| d == z);
+            match (i, j) {
+                (Some(i), Some(j)) if i <= j => Some(i..j + 1),
+                _ => {
+                    return Err(usage(format!(
+                        "--baseline {}: its months must lie within the trend's, {} to {}, first \
+                         before last",
+                        escape(text),
+                        month_label(ends[0]),
+                        month_label(*ends.last().unwrap_or(&to))
+                    )))
+                }
+            }
+        }
+        None => None,
+    };
+    if !result.accounting.balanced() {
+        anyhow::bail!(
+            "internal error: row accounting does not add up ({:?})",
+            result.accounting
+        );
+    }
+    progress(super::audit::Stage::Completing);
+    let series = trend(&result, &config, &ends);
+    let settings = TrendSettings {
+        month_ends: ends.clone(),
+        baseline,
+        aim_fraction,
+        screen_outliers,
+        suppress: config.suppress,
+        rates: config.list_sizes.is_some(),
+        complete_from: first_complete(&ends, first_issue, &config.timeline),
+    };
+    ready(to)?;
+    let computed = compute(&series, &settings);
+    Ok(TrendRun {
+        files,
+        result,
+        config,
+        series,
+        settings,
+        computed,
+    })
+}

@@ -1,12 +1,21 @@
 //! The outputs of `opal audit`: the patient lists, the summaries, items (Parquet; items.csv is
-//! written while reading, [`crate::write::items`]), and the unresolved and rejected rows.
+//! written while reading, [`crate::write::items`]), the unresolved and rejected rows, the
+//! optional outputs and the manifest. [`AuditWriter`] is the engine's [`AuditSink`] for the
+//! outputs written while the audit runs, and writes the rest from the [`AuditRun`].
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::Result;
 
-use crate::engine::{AuditConfig, AuditResult, Completion, PatientRow, Rejected, ResolvedRow};
+use crate::engine::audit::{AuditRun, AuditSink};
+use crate::engine::{
+    day_text, AuditConfig, AuditResult, Completion, PatientRow, Rejected, ResolvedRow,
+};
 use crate::trend::{Computed, Series, TrendSettings};
+use crate::values::Day;
+use crate::write::items::ItemsWriter;
+use crate::write::outdir::Staging;
 use crate::write::patients::{patient_order, patient_table, write_patients_csv};
 use crate::write::summary::summary_table;
 use crate::write::table::{write_parquet_blocks, write_table, Format, Table, PARQUET_BLOCK_ROWS};
@@ -249,4 +258,167 @@ pub fn write_optional(
     done.warnings.extend(rest.warnings);
     done.practice_packs = rest.practice_packs;
     Ok(done)
+}
+
+/// Which items `opal audit` writes (`--items`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemsWanted {
+    All,
+    Review,
+    None,
+}
+
+/// `opal audit`'s outputs, written into the run's staging folder and moved into the output
+/// folder when every one is written (write/outdir.rs).
+pub struct AuditWriter {
+    staging: Staging,
+    /// `--out`, when given; else the folder is named by the audit date.
+    out: Option<PathBuf>,
+    force: bool,
+    format: Format,
+    items: ItemsWanted,
+    /// The output folder, once the audit date is known.
+    target: OnceLock<PathBuf>,
+}
+
+impl AuditWriter {
+    /// Make the staging folder; a named output folder that would be overwritten without
+    /// `--force` is refused first, before any work.
+    pub fn create(
+        out: Option<&Path>,
+        force: bool,
+        format: Format,
+        items: ItemsWanted,
+    ) -> Result<AuditWriter> {
+        if let Some(out) = out {
+            crate::write::table::check_out_dir(out, force)?;
+        }
+        let staging = Staging::create(out.unwrap_or(Path::new("opal-audit")))?;
+        Ok(AuditWriter {
+            staging,
+            out: out.map(Path::to_path_buf),
+            force,
+            format,
+            items,
+            target: OnceLock::new(),
+        })
+    }
+
+    fn dir(&self) -> &Path {
+        self.staging.path()
+    }
+
+    /// Write the outputs of the completed audit (resolved, the unresolved and rejected rows,
+    /// the optional outputs, the manifest), then move them all into the output folder, which
+    /// is returned. The optional outputs' warnings join the run's.
+    pub fn finish(
+        self,
+        run: &mut AuditRun,
+        optional: Optional,
+        manifest: crate::write::manifest::Settings<'_>,
+    ) -> Result<PathBuf> {
+        let out = self.dir();
+        let (r, config) = (&run.result, &run.config);
+        let previous = day_text(run.previous);
+        let mut written = std::mem::take(&mut run.written);
+        written.push(write_resolved(out, &r.resolved, &previous, self.format)?);
+        written.extend(write_row_outputs(out, r, self.format)?);
+        let (series, computed, settings) = &run.trend;
+        let optional = write_optional(
+            out,
+            r,
+            config,
+            &previous,
+            optional,
+            (series, computed.as_ref(), settings),
+        )?;
+        written.extend(optional.written);
+        run.result.warnings.extend(optional.warnings);
+        let manifest = crate::write::manifest::Settings {
+            practice_packs: &optional.practice_packs,
+            ..manifest
+        };
+        crate::write::manifest::write_audit_manifest(
+            out,
+            &manifest,
+            &run.files,
+            &run.result,
+            &run.config,
+            &written,
+        )?;
+        let target = match self.target.get() {
+            Some(t) => t.clone(),
+            None => self.default_target(run.result.as_of),
+        };
+        self.staging.commit(&target, self.force)?;
+        Ok(target)
+    }
+
+    fn default_target(&self, as_of: Day) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("opal-audit-{}", day_text(as_of))))
+    }
+}
+
+impl AuditSink for AuditWriter {
+    type Items = ItemsWriter;
+
+    fn items_while_reading(&self, config: &AuditConfig) -> Result<Option<ItemsWriter>> {
+        if self.format != Format::Csv || self.items != ItemsWanted::All {
+            return Ok(None);
+        }
+        let temp = self
+            .dir()
+            .join(format!(".items.csv.{}.partial", std::process::id()));
+        ItemsWriter::start(temp, config.clone()).map(Some)
+    }
+
+    fn audit_date(&self, as_of: Day) -> Result<()> {
+        let target = self.default_target(as_of);
+        if self.out.is_none() {
+            crate::write::table::check_out_dir(&target, self.force)?;
+        }
+        let _ = self.target.set(target);
+        Ok(())
+    }
+
+    fn items_after_reading(
+        &self,
+        r: &AuditResult,
+        config: &AuditConfig,
+    ) -> Result<Option<PathBuf>> {
+        if self.format != Format::Parquet || self.items != ItemsWanted::All {
+            return Ok(None);
+        }
+        write_items_parquet(self.dir(), r, config).map(Some)
+    }
+
+    fn review_items(
+        &self,
+        r: &AuditResult,
+        patients: &[PatientRow],
+        config: &AuditConfig,
+    ) -> Result<Option<PathBuf>> {
+        if self.items != ItemsWanted::Review {
+            return Ok(None);
+        }
+        let on_list = crate::write::items::review_patients(r, patients);
+        crate::write::items::write_review_items(self.dir(), r, &on_list, config, self.format)
+            .map(Some)
+    }
+
+    fn patient_lists(&self, patients: &[PatientRow]) -> Result<Vec<PathBuf>> {
+        write_patient_lists(self.dir(), patients, self.format)
+    }
+
+    fn summaries(&self, c: &Completion, config: &AuditConfig) -> Result<Vec<PathBuf>> {
+        write_summaries(self.dir(), c, config, self.format)
+    }
+
+    fn finish_items(&self, items: ItemsWriter) -> Result<PathBuf> {
+        let path = items.finish(&self.dir().join("items.csv"))?;
+        crate::timing::lap("write items");
+        Ok(path)
+    }
 }

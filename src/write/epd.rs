@@ -163,12 +163,52 @@ pub fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<Vec<St
         .collect())
 }
 
-/// What the manifest records of the command line: the reference files and the format.
+/// What the manifest records of the command line (the reference files and the format), and
+/// the outputs asked for besides the tables.
 pub struct EpdSettings<'a> {
     pub list_sizes: &'a [std::path::PathBuf],
     pub practices: Option<&'a Path>,
     pub ics_map: Option<&'a Path>,
     pub format: Format,
+    /// `--report`: report/.
+    pub report: bool,
+    /// `--charts`: the levels whose charts are written as SVG files.
+    pub charts: &'a [String],
+}
+
+/// Write every output of `opal epd` into a staging folder, then move them into `target`
+/// (write/outdir.rs: all or nothing).
+pub fn write_run(
+    target: &Path,
+    force: bool,
+    what: &EpdSettings<'_>,
+    files: &[crate::read::extract::FileInfo],
+    r: &EpdResult,
+    trend: &crate::engine::epd::EpdTrend,
+    config: &EpdConfig,
+) -> Result<()> {
+    let staging = crate::write::outdir::Staging::create(target)?;
+    let out = staging.path();
+    let mut written = write_outputs(out, r, what.format)?;
+    let mut extra = crate::write::epd_trend::write_tables(out, trend, what.format)?;
+    if what.report {
+        extra.extend(crate::write::epd_report::write(out, trend, config)?);
+    }
+    if !what.charts.is_empty() {
+        extra.extend(crate::write::epd_report::write_charts(
+            out,
+            trend,
+            config,
+            what.charts,
+        )?);
+    }
+    written.extend(extra.iter().filter_map(|p| {
+        p.strip_prefix(out)
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned())
+    }));
+    write_manifest(out, what, files, r, config, &written)?;
+    staging.commit(target, force)
 }
 
 /// Write `<out>/manifest.json` of `opal epd`.

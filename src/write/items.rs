@@ -422,12 +422,6 @@ impl ItemsWriter {
         }
     }
 
-    /// No more batches: the thread writes what it has, then syncs the file, while the caller
-    /// goes on (the timelines, say).
-    pub fn close(&mut self) {
-        self.batches = None;
-    }
-
     /// Wait for the last rows, then move the file into place as `dest`.
     pub fn finish(mut self, dest: &Path) -> Result<PathBuf> {
         self.batches = None;
@@ -534,6 +528,12 @@ pub fn write_review_items(
 impl ItemSink for ItemsWriter {
     fn batch(&mut self, batch: ItemBatch) -> Result<()> {
         self.send(batch)
+    }
+
+    /// No more batches: the thread writes what it has, then syncs the file, while the caller
+    /// goes on (the timelines, say).
+    fn close(&mut self) {
+        self.batches = None;
     }
 }
 

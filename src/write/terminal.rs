@@ -161,3 +161,75 @@ pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Resul
     )?;
     Ok(())
 }
+
+/// The ICSs and all practices: high-dose patients now, the baseline and target, and the
+/// chart's icons. No patient identifier.
+pub fn print_trend_summary(run: &crate::engine::trend::TrendRun, out: &Path) {
+    use crate::trend::{aim_of, chart_of, month_label, Measure};
+    let (series, t, rows) = (&run.series, &run.settings, run.result.accounting.read);
+    let (first, last) = (
+        month_label(t.month_ends[0]),
+        month_label(*t.month_ends.last().unwrap_or(&0)),
+    );
+    println!(
+        "opal trend: {} month ends, {first} to {last}, from {rows} rows",
+        t.month_ends.len()
+    );
+    let base = t.aim_baseline();
+    let warm_up = t.complete_from.min(t.month_ends.len());
+    println!(
+        "baseline {} to {} ({}){}",
+        month_label(t.month_ends[base.start]),
+        month_label(t.month_ends[base.end - 1]),
+        if t.baseline.is_some() {
+            "--baseline"
+        } else {
+            "the first 12 complete month ends"
+        },
+        if warm_up > 0 {
+            format!(
+                "; {warm_up} warm-up month end(s) before {} (the extract does not yet cover \
+                 the look-back): not in the limits, drawn faded",
+                month_label(t.month_ends[warm_up.min(t.month_ends.len() - 1)])
+            )
+        } else {
+            String::new()
+        }
+    );
+    let mut table = crate::write::output::table(&[
+        "ICS",
+        "name",
+        "high dose now",
+        "baseline",
+        "target",
+        "reduction",
+        "variation",
+        "assurance",
+    ]);
+    for s in series.iter().filter(|s| s.level != "practice") {
+        let a = aim_of(s, Measure::HighDose, t);
+        let chart = chart_of(s, Measure::HighDose, t);
+        let fmt = |v: f64| crate::values::fmt_num((v * 10.0).round() / 10.0);
+        table.add_row(vec![
+            crate::error::escape(&s.code),
+            crate::error::escape(&s.name),
+            a.as_ref().map_or("*".into(), |a| fmt(a.latest)),
+            a.as_ref().map_or("*".into(), |a| fmt(a.baseline)),
+            a.as_ref().map_or("*".into(), |a| fmt(a.target)),
+            a.as_ref()
+                .and_then(|a| a.reduction_pct)
+                .map_or(String::new(), |r| {
+                    format!("{}{}%", if r > 0.0 { "+" } else { "" }, fmt(r))
+                }),
+            chart
+                .as_ref()
+                .map_or(String::new(), |c| c.variation.replace('_', " ")),
+            chart
+                .as_ref()
+                .and_then(|c| c.assurance)
+                .map_or(String::new(), |a| a.as_str().replace('_', " ")),
+        ]);
+    }
+    println!("{table}");
+    println!("written to {}", out.display());
+}

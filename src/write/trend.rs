@@ -452,3 +452,58 @@ pub fn write_all(
     }
     Ok(written)
 }
+
+/// What `opal trend` writes besides its tables and charts.
+#[derive(Debug, Clone, Copy)]
+pub struct TrendOutputs {
+    pub format: Format,
+    /// `--report`: report.html.
+    pub report: bool,
+    /// `--aim-reduction`, as given, for the manifest.
+    pub aim_reduction_pct: f64,
+}
+
+/// Write every output of a trend into a staging folder, then move them into `target`
+/// (write/outdir.rs: all or nothing).
+pub fn write_run(
+    run: &crate::engine::trend::TrendRun,
+    what: TrendOutputs,
+    manifest: &crate::write::manifest::Settings<'_>,
+    target: &Path,
+    force: bool,
+) -> Result<()> {
+    let staging = crate::write::outdir::Staging::create(target)?;
+    let out = staging.path();
+    let (series, computed, settings) = (&run.series, &run.computed, &run.settings);
+    let (result, config) = (&run.result, &run.config);
+    let mut written = write_all(out, series, computed, settings, what.format)?;
+    if what.report {
+        let report = crate::write::report::Report {
+            command: "opal trend",
+            as_of: *settings.month_ends.last().unwrap_or(&result.as_of),
+            config,
+            summaries: None,
+            trend: Some((series, computed, settings)),
+            accounting: &result.accounting,
+            unresolved: crate::write::report::tally(
+                result.unresolved.iter().map(|u| u.reason.as_str()),
+            ),
+            rejected: crate::write::report::tally(
+                result.rejected.iter().map(|x| x.column.as_str()),
+            ),
+            days_assumed: None,
+        };
+        written.push(crate::write::report::write_report(out, &report)?);
+    }
+    crate::timing::lap("measures, spc, aims and charts written");
+    let trend = crate::write::manifest::trend_entry(
+        series,
+        settings,
+        what.aim_reduction_pct,
+        computed.left_out,
+    );
+    crate::write::manifest::write_trend_manifest(
+        out, manifest, &run.files, result, config, &written, trend,
+    )?;
+    staging.commit(target, force)
+}

@@ -103,6 +103,33 @@ fn output_crates_are_used_only_in_write() {
 
 /// Every source file of both crates opens with a `//!` paragraph saying what it is.
 #[test]
+fn commands_start_no_thread_and_stage_no_output() {
+    // A command translates its arguments, calls one engine pipeline and one writer: the
+    // threads are the engine's and the writers', the output folder the writers'.
+    let banned = ["thread::", "resume_unwind", "Staging::", ".commit("];
+    let mut found = Vec::new();
+    for (path, text) in sources(&root().join("src/cmd")) {
+        let rel = path
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        for (n, line) in code_lines(&text) {
+            for b in banned {
+                if line.contains(b) {
+                    found.push(format!("{rel}:{n}: {b}"));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "threads or output folders in cmd/ (they belong in engine/ or write/):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn every_source_file_says_what_it_is() {
     let mut missing = Vec::new();
     for dir in ["src", "core/src", "tests/it", "examples"] {
