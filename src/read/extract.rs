@@ -23,38 +23,12 @@ use crate::read::factors::hex_sha256;
 use crate::read::raw::{self, Hashing, Raw};
 use crate::read::records::{self, Records, SplitError};
 
-struct ParquetWhole {
-    frame: DataFrame,
-    headers: Vec<String>,
-    sha256: String,
-}
-
-/// A Parquet file, every column cast to text.
-fn parquet_frame(display: &str, sha256: String) -> Result<ParquetWhole> {
-    let failed =
-        |e: PolarsError| anyhow!("cannot read {display} as Parquet: {}", polars_message(&e));
-    // polars' eager reader (no lazy engine: it is most of polars' build time, issue 18).
-    let file = File::open(display).with_context(|| format!("cannot read {display}"))?;
-    let frame = ParquetReader::new(file).finish().map_err(failed)?;
-    let columns = frame
-        .columns()
-        .iter()
-        .map(|c| c.cast(&DataType::String))
-        .collect::<PolarsResult<Vec<Column>>>()
-        .map_err(failed)?;
-    let mut frame = DataFrame::new_infer_height(columns).map_err(failed)?;
-    frame.rechunk_mut_par();
-    let headers: Vec<String> = frame
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    Ok(ParquetWhole {
-        frame,
-        headers,
-        sha256,
-    })
-}
+mod header;
+mod parquet;
+mod text;
+use header::*;
+use parquet::*;
+use text::*;
 
 /// A block of rows of an extract being read in chunks (see [`ExtractReader`]): the fields of
 /// its records as slices of one buffer ([`Records`]).
@@ -178,90 +152,6 @@ enum ChunkSource {
         bytes: u64,
         sha256: String,
     },
-}
-
-enum Text {
-    Plain(Hashing),
-    Gzip(Box<flate2::read::MultiGzDecoder<Hashing>>),
-    Utf16(Box<Utf16<Hashing>>),
-    /// Rows made from another format (FHIR: read/fhir.rs), with the size and SHA-256 of the
-    /// file as it was given.
-    Converted {
-        rows: std::io::Cursor<Vec<u8>>,
-        bytes: u64,
-        sha256: String,
-    },
-}
-
-impl Read for Text {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Text::Plain(r) => r.read(buf),
-            Text::Gzip(r) => r.read(buf),
-            Text::Utf16(r) => r.read(buf),
-            Text::Converted { rows, .. } => rows.read(buf),
-        }
-    }
-}
-
-impl Text {
-    fn finish(self) -> (u64, String) {
-        match self {
-            Text::Plain(r) => r.finish(),
-            Text::Gzip(r) => r.into_inner().finish(),
-            Text::Utf16(r) => r.inner.finish(),
-            Text::Converted { bytes, sha256, .. } => (bytes, sha256),
-        }
-    }
-}
-
-/// UTF-16 text with a byte-order mark (Excel's "Unicode text", some EMIS exports), read as
-/// UTF-8 a block at a time (encoding_rs's decoder, which drops the mark), so that the rest of
-/// the reading path sees the text as any other.
-struct Utf16<R> {
-    inner: R,
-    decoder: encoding_rs::Decoder,
-    input: Vec<u8>,
-    output: Vec<u8>,
-    /// Bytes of `output` already handed out.
-    given: usize,
-    done: bool,
-}
-
-impl<R: Read> Utf16<R> {
-    fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Utf16<R> {
-        Utf16 {
-            inner,
-            decoder: encoding.new_decoder_with_bom_removal(),
-            input: vec![0; 1 << 16],
-            output: Vec::with_capacity(3 << 16),
-            given: 0,
-            done: false,
-        }
-    }
-}
-
-impl<R: Read> Read for Utf16<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.given == self.output.len() && !self.done {
-            let n = self.inner.read(&mut self.input)?;
-            let last = n == 0;
-            self.output.clear();
-            self.given = 0;
-            let room = self.decoder.max_utf8_buffer_length(n).unwrap_or(3 * n + 16);
-            self.output.resize(room, 0);
-            let (_, read, written, _) =
-                self.decoder
-                    .decode_to_utf8(&self.input[..n], &mut self.output, last);
-            debug_assert_eq!(read, n);
-            self.output.truncate(written);
-            self.done = last;
-        }
-        let take = buf.len().min(self.output.len() - self.given);
-        buf[..take].copy_from_slice(&self.output[self.given..self.given + take]);
-        self.given += take;
-        Ok(take)
-    }
 }
 
 /// Read up to `target` bytes into `buf` (appending); true at the end of the input.
@@ -629,110 +519,6 @@ pub fn open_table(path: &Path, chunk_bytes: usize, map: MapColumns) -> Result<Ex
     })
 }
 
-/// Where an extract's header is.
-struct HeaderFound {
-    separator: u8,
-    headers: Vec<String>,
-    columns: BTreeMap<String, String>,
-    /// Byte offset just past the header line in the first chunk.
-    end: usize,
-    preamble_lines: u64,
-}
-
-/// Lines searched for the header.
-const PREAMBLE_LINES: usize = 20;
-
-/// The header: the first line, within the first 20, whose fields map the required columns;
-/// when none does, the first line, and the mapping's error about it.
-fn find_header(display: &str, first: &[u8], map: MapColumns) -> Result<HeaderFound> {
-    let mut start = 0;
-    for skipped in 0..PREAMBLE_LINES {
-        if start >= first.len() {
-            break;
-        }
-        let text = &first[start..];
-        let line = &text[..memchr::memchr(b'\n', text).unwrap_or(text.len())];
-        let blank = line.iter().all(|b| b.is_ascii_whitespace());
-        let separator = sniff_separator(text);
-        // The csv reader would skip a blank line and read the next as this one's.
-        if let (false, Ok(headers)) = (blank, header_row(text, separator)) {
-            if let Ok(columns) = map(display, &headers) {
-                return Ok(HeaderFound {
-                    separator,
-                    headers,
-                    columns,
-                    end: start + header_end_hint(text),
-                    preamble_lines: skipped as u64,
-                });
-            }
-        }
-        match memchr::memchr(b'\n', text) {
-            Some(i) => start += i + 1,
-            None => break,
-        }
-    }
-    let separator = sniff_separator(first);
-    let headers = header_row(first, separator)
-        .with_context(|| format!("{display}: cannot read the header row"))?;
-    let columns = map(display, &headers)?;
-    Ok(HeaderFound {
-        separator,
-        headers,
-        columns,
-        end: header_end_hint(first),
-        preamble_lines: 0,
-    })
-}
-
-/// Where the header record ends at the latest: the first newline outside quotes.
-fn header_end_hint(text: &[u8]) -> usize {
-    let mut in_quote = false;
-    for (i, &b) in text.iter().enumerate() {
-        match b {
-            b'"' => in_quote = !in_quote,
-            b'\n' if !in_quote => return i + 1,
-            _ => {}
-        }
-    }
-    text.len()
-}
-
-/// Rows `from..from + len` of a Parquet file's frame (every column text) as a [`Chunk`].
-fn parquet_chunk(display: &str, frame: &DataFrame, from: usize, len: usize) -> Result<Chunk> {
-    let columns: Vec<&StringChunked> = frame
-        .columns()
-        .iter()
-        .map(|c| c.str())
-        .collect::<PolarsResult<_>>()
-        .map_err(|e| anyhow!("cannot read {display} as Parquet: {}", polars_message(&e)))?;
-    let index = frame
-        .get_column_names()
-        .iter()
-        .enumerate()
-        .map(|(k, name)| (name.to_string(), k))
-        .collect();
-    let mut records = Records::with_width(columns.len());
-    for row in from..from + len {
-        for c in &columns {
-            records.push_field(c.get(row).unwrap_or("")).map_err(|_| {
-                anyhow!(
-                    "{display}: rows {} to {} hold 4 GiB of text or more\nhint: check the \
-                         file's text columns, or give the extract as CSV",
-                    from + 1,
-                    from + len
-                )
-            })?;
-        }
-    }
-    Ok(Chunk {
-        records,
-        index: Arc::new(index),
-        first_line: from as u64 + 1,
-        line_of_row: None,
-        recycle: None,
-    })
-}
-
 impl ExtractReader {
     /// The next chunk of rows, or `None` at the end of the file.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
@@ -783,46 +569,6 @@ impl ExtractReader {
             notes: self.notes,
         })
     }
-}
-
-/// A binary file (a spreadsheet, a zip, a UTF-16 export): NUL in the header line, or NULs
-/// making up more than 1% of the first 8 KB. A stray NUL in a field of a text file is not
-/// that: its row is rejected (`audit::corrupt_text`).
-fn looks_binary(data: &[u8]) -> bool {
-    let head = &data[..data.len().min(8192)];
-    let first_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
-    let nuls = head.iter().filter(|&&b| b == 0).count();
-    first_line.contains(&0) || nuls * 100 > head.len()
-}
-
-/// Tab when the first line has more tabs than commas, else comma.
-fn sniff_separator(data: &[u8]) -> u8 {
-    let first = data.split(|&b| b == b'\n').next().unwrap_or_default();
-    let tabs = first.iter().filter(|&&b| b == b'\t').count();
-    let commas = first.iter().filter(|&&b| b == b',').count();
-    if tabs > commas {
-        b'\t'
-    } else {
-        b','
-    }
-}
-
-fn header_row(data: &[u8], separator: u8) -> Result<Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(separator)
-        .has_headers(false)
-        .from_reader(data);
-    let mut record = csv::StringRecord::new();
-    if !reader.read_record(&mut record)? {
-        bail!("no header row");
-    }
-    Ok(record.iter().map(|h| h.trim().to_string()).collect())
-}
-
-/// The first line of a polars error: what went wrong, never its query plan.
-fn polars_message(e: &PolarsError) -> String {
-    let text = e.to_string();
-    crate::error::escape(text.lines().next().unwrap_or("").trim())
 }
 
 #[cfg(test)]
