@@ -31,7 +31,7 @@ pub enum Command {
     Trend(Box<cmd::trend::Args>),
 }
 
-pub use crate::error::{exit, ExitError};
+pub use crate::error::{exit, Diagnostic};
 
 /// Parse the arguments, run the command, print any error once, return the exit code.
 pub fn main() -> i32 {
@@ -63,13 +63,10 @@ pub fn main() -> i32 {
             if is_broken_pipe(&err) {
                 return exit::OK;
             }
-            let code = err
-                .downcast_ref::<ExitError>()
-                .map(|e| e.code)
-                .unwrap_or(exit::ERROR);
             // Control characters from the input (ANSI escapes, BEL, bidi overrides) are shown
             // escaped, never sent to the terminal.
-            eprintln!("error: {}", crate::error::escape(&format!("{err:#}")));
+            let (text, code) = crate::error::render(&err);
+            eprintln!("{text}");
             code
         }
     }

@@ -12,28 +12,86 @@ pub mod exit {
     pub const FOUND_LITTLE: i32 = 4;
 }
 
-/// An error that carries its own exit code (for `--strict`).
+/// An error as the user is shown it: what went wrong, what to do about it (the hint, shown by
+/// `cli.rs` on a line of its own after the causes, as uv shows its hints), and the exit code
+/// it deserves. Raised as an error, or attached as the context of another error
+/// (`.with_context(|| Diagnostic::error(..).hint(..))`).
 #[derive(Debug)]
-pub struct ExitError {
+pub struct Diagnostic {
     pub code: i32,
     pub message: String,
+    pub hint: Option<String>,
 }
 
-impl std::fmt::Display for ExitError {
+impl Diagnostic {
+    /// An error (exit 1).
+    pub fn error(message: impl Into<String>) -> Diagnostic {
+        Diagnostic::with_code(exit::ERROR, message)
+    }
+
+    /// A usage error (exit 2): an option's value, or how options relate, is wrong.
+    pub fn usage(message: impl Into<String>) -> Diagnostic {
+        Diagnostic::with_code(exit::USAGE, message)
+    }
+
+    pub fn with_code(code: i32, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for ExitError {}
+impl std::error::Error for Diagnostic {}
 
 /// A usage error (exit 2): an option's value, or how options relate, is wrong.
 pub fn usage(message: impl Into<String>) -> anyhow::Error {
-    ExitError {
-        code: exit::USAGE,
-        message: message.into(),
+    Diagnostic::usage(message).into()
+}
+
+/// A usage error with its hint.
+pub fn usage_hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    Diagnostic::usage(message).hint(hint).into()
+}
+
+/// An error (exit 1) with its hint.
+pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    Diagnostic::error(message).hint(hint).into()
+}
+
+/// A warning's text with its hint on a line of its own, as the terminal and the manifest's
+/// warnings show it.
+pub fn with_hint(message: impl Into<String>, hint: impl AsRef<str>) -> String {
+    let mut text = message.into();
+    text.push_str("\nhint: ");
+    text.push_str(hint.as_ref());
+    text
+}
+
+/// An error shown to the user: the message and its causes on one line, then the hint (the
+/// first diagnostic's in the chain that has one) on a line of its own; and its exit code.
+/// Text from the input is escaped ([`escape`]).
+pub fn render(err: &anyhow::Error) -> (String, i32) {
+    let diagnostic = err.downcast_ref::<Diagnostic>();
+    let code = diagnostic.map_or(exit::ERROR, |d| d.code);
+    let text = format!("error: {}", escape(&format!("{err:#}")));
+    match diagnostic.and_then(|d| d.hint.as_deref()) {
+        Some(hint) => (with_hint(text, escape(hint)), code),
+        None => (text, code),
     }
-    .into()
 }
 
 /// Text for a terminal: control characters (C0 but the line break, DEL, C1), bidirectional
@@ -65,6 +123,38 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hint comes after the message and its causes, on a line of its own, and the exit
+    /// code is the diagnostic's wherever it is in the chain.
+    #[test]
+    fn a_hint_follows_the_causes_and_the_code_survives_context() {
+        use anyhow::Context;
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let err = Err::<(), _>(io)
+            .with_context(|| Diagnostic::error("cannot create out").hint("choose --out"))
+            .unwrap_err();
+        assert_eq!(
+            render(&err),
+            (
+                "error: cannot create out: denied\nhint: choose --out".to_string(),
+                exit::ERROR
+            )
+        );
+        let err = Err::<(), _>(usage_hinted("--to 2030-13 is not a month", "write YYYY-MM"))
+            .context("reading the options")
+            .unwrap_err();
+        assert_eq!(
+            render(&err),
+            (
+                "error: reading the options: --to 2030-13 is not a month\nhint: write YYYY-MM"
+                    .to_string(),
+                exit::USAGE
+            )
+        );
+        // No hint: the message alone; text from the input escaped.
+        let err = anyhow::anyhow!("bad \u{1b}[31m");
+        assert_eq!(render(&err).0, "error: bad \\u{1b}[31m");
+    }
 
     /// What a terminal must not be handed raw, and what it may.
     #[test]

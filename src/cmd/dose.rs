@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::io::{self, BufRead, Read};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::dose::{parse, DoseParse};
 use crate::write::output::{csv_writer, fmt_opt};
@@ -69,10 +69,11 @@ pub fn run(args: Args) -> Result<()> {
         texts.extend(read_texts(path)?);
     }
     if texts.is_empty() {
-        bail!(
-            "no dose instructions given\nhint: give them as arguments, or --input FILE (one per \
-             line, or a CSV with a text column; '-' reads stdin)"
-        );
+        return Err(crate::error::hinted(
+            "no dose instructions given",
+            "give them as arguments, or --input FILE (one per \
+             line, or a CSV with a text column; '-' reads stdin)",
+        ));
     }
     let mut seen: HashMap<String, DoseParse> = HashMap::new();
     let mut w = csv_writer(io::stdout().lock());

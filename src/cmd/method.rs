@@ -150,10 +150,10 @@ pub fn parse_as_of(s: &str) -> Result<Day> {
 /// A date option written YYYY-MM-DD, else a usage error.
 pub fn parse_date_option(option: &str, s: &str) -> Result<Day> {
     values::parse_date_with(s, &DateFormat("%Y-%m-%d".into())).ok_or_else(|| {
-        usage(format!(
-            "{option} '{}' is not a date\nhint: write it as YYYY-MM-DD, e.g. {option} 2026-10-31",
-            crate::error::escape(s)
-        ))
+        crate::error::usage_hinted(
+            format!("{option} '{}' is not a date", crate::error::escape(s)),
+            format!("write it as YYYY-MM-DD, e.g. {option} 2026-10-31"),
+        )
     })
 }
 
@@ -196,20 +196,21 @@ impl MethodArgs {
             };
             column_map.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
         }
-        let practice_code =
-            match args.practice_code.as_deref().map(str::trim) {
-                Some("") => {
-                    return Err(usage(
-                        "--practice-code is empty: give the practice's ODS code",
-                    ))
-                }
-                Some(code) if crate::item::looks_like_nhs_number(code) => return Err(usage(
-                    "--practice-code looks like an NHS number; the value is not shown\nhint: give \
-                     the practice's ODS code, such as Y90001",
-                )),
-                Some(code) => Some(code.to_string()),
-                None => None,
-            };
+        let practice_code = match args.practice_code.as_deref().map(str::trim) {
+            Some("") => {
+                return Err(usage(
+                    "--practice-code is empty: give the practice's ODS code",
+                ))
+            }
+            Some(code) if crate::item::looks_like_nhs_number(code) => {
+                return Err(crate::error::usage_hinted(
+                    "--practice-code looks like an NHS number; the value is not shown",
+                    "give the practice's ODS code, such as Y90001",
+                ))
+            }
+            Some(code) => Some(code.to_string()),
+            None => None,
+        };
         let factors = crate::read::factors::load(&args.factors)?;
         let practices = args
             .practices

@@ -2,7 +2,7 @@
 
 use std::io::{self, BufRead, Read};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::factors::{FactorSet, DEFAULT_SET};
 use crate::ome::{missing_factor_reason, unit_ome};
@@ -91,10 +91,11 @@ pub fn run(args: Args) -> Result<()> {
         inputs.extend(read_inputs(path)?);
     }
     if inputs.is_empty() {
-        bail!(
-            "nothing to resolve\nhint: give names or codes as arguments, or --input FILE \
-             (one per line, or a CSV with a name or code column; '-' reads stdin)"
-        );
+        return Err(crate::error::hinted(
+            "nothing to resolve",
+            "give names or codes as arguments, or --input FILE \
+             (one per line, or a CSV with a name or code column; '-' reads stdin)",
+        ));
     }
     let resolver = Resolver::builtin();
     let mut w = csv_writer(io::stdout().lock());

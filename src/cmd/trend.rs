@@ -64,10 +64,10 @@ use crate::error::usage;
 
 fn month(option: &str, text: &str) -> Result<Day> {
     parse_month(text).ok_or_else(|| {
-        usage(format!(
-            "{option} '{}' is not a month\nhint: write it as YYYY-MM, e.g. {option} 2025-04",
-            escape(text)
-        ))
+        crate::error::usage_hinted(
+            format!("{option} '{}' is not a month", escape(text)),
+            format!("write it as YYYY-MM, e.g. {option} 2025-04"),
+        )
     })
 }
 

@@ -147,12 +147,15 @@ pub fn run<S: AuditSink>(
     items.close();
     check_findings(&mut result, &config)?;
     if let Some(p) = config.previous_as_of.filter(|&p| p >= result.as_of) {
-        return Err(crate::error::usage(format!(
-            "--previous-as-of {} is not before the audit date {}\nhint: give the date of \
+        return Err(crate::error::usage_hinted(
+            format!(
+                "--previous-as-of {} is not before the audit date {}",
+                day_text(p),
+                day_text(result.as_of)
+            ),
+            "give the date of \
                  the previous audit, e.g. the last day of the month before",
-            day_text(p),
-            day_text(result.as_of)
-        )));
+        ));
     }
     if let Some(path) = reviews {
         check_reviews(&config, &mut result, path);

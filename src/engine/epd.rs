@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 // months with std's SipHash.
 use hashbrown::HashMap;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::engine::Rejected;
 use crate::epd::*;
@@ -87,11 +87,14 @@ pub fn map_epd_columns(display: &str, headers: &[String]) -> Result<BTreeMap<Str
              ITEMS, TOTAL_QUANTITY...)"
                 .to_string()
         };
-        bail!(
-            "{display}: no column for {} (found: {})\nhint: {hint}",
-            missing.join(", "),
-            headers.join(", ")
-        );
+        return Err(crate::error::hinted(
+            format!(
+                "{display}: no column for {} (found: {})",
+                missing.join(", "),
+                headers.join(", ")
+            ),
+            hint,
+        ));
     }
     Ok(map)
 }
@@ -240,12 +243,15 @@ pub fn run_files(
             _ => p == path,
         };
         if let Some(first) = paths[..i].iter().find(|p| same(p)) {
-            bail!(
-                "{} is given twice (as {} and {})\nhint: give each month once",
-                path.display(),
-                first.display(),
-                path.display()
-            );
+            return Err(crate::error::hinted(
+                format!(
+                    "{} is given twice (as {} and {})",
+                    path.display(),
+                    first.display(),
+                    path.display()
+                ),
+                "give each month once",
+            ));
         }
     }
     // The next file is opened (its header found, its first chunk read) on a thread of its own
@@ -264,7 +270,11 @@ pub fn run_files(
             while let Some(chunk) = reader.next_chunk()? {
                 run.add_chunk(&reader.path, &reader.columns, &chunk);
                 if let Some(e) = run.duplicate_month.take() {
-                    bail!("{e}");
+                    return Err(crate::error::hinted(
+                        e,
+                        "give each month once (a month given twice would count its prescribing \
+                         twice)",
+                    ));
                 }
             }
             infos.push(reader.finish()?);
@@ -357,10 +367,8 @@ impl<'a> EpdRun<'a> {
                             self.month_files.insert(m.clone(), path.to_string());
                         }
                         Some(first) if first != path => {
-                            self.duplicate_month = Some(format!(
-                                "month {m} is in both {first} and {path}\nhint: give each month \
-                                 once (a month given twice would count its prescribing twice)"
-                            ));
+                            self.duplicate_month =
+                                Some(format!("month {m} is in both {first} and {path}"));
                             return;
                         }
                         Some(_) => {}

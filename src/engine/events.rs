@@ -21,13 +21,9 @@ pub fn check_reviews(config: &AuditConfig, result: &mut AuditResult, file: &std:
         .filter(|id| ids.contains(id.as_str()))
         .count();
     if found == 0 {
-        result.warnings.push(format!(
-            "--reviews {}: none of its {} reviewed patients is in the extract, so no review was \
-             carried forward\nhint: give the review list made from this practice's or ICS's \
-             extract, with patient ids as the extract writes them",
-            crate::error::escape(&file.display().to_string()),
-            config.reviews.len()
-        ));
+        result.warnings.push(crate::error::with_hint(format!("--reviews {}: none of its {} reviewed patients is in the extract, so no review was \
+             carried forward", crate::error::escape(&file.display().to_string()), config.reviews.len()), "give the review list made from this practice's or ICS's \
+             extract, with patient ids as the extract writes them"));
     }
 }
 
@@ -95,13 +91,10 @@ pub fn apply_events(
         ));
     }
     if ev.rows > 0 && ev.in_codelists == 0 {
-        result.warnings.push(format!(
-            "--events: none of its {} rows has a code in opal's codelists (data/codelists/), so \
-             nothing was excluded or shown from it\nhint: the code column must hold SNOMED CT \
+        result.warnings.push(crate::error::with_hint(format!("--events: none of its {} rows has a code in opal's codelists (data/codelists/), so \
+             nothing was excluded or shown from it", ev.rows), "the code column must hold SNOMED CT \
              concept ids as GP systems export them (not Read or CTV3 codes, and not numbers a \
-             spreadsheet has turned into 1.40315E+15)",
-            ev.rows
-        ));
+             spreadsheet has turned into 1.40315E+15)"));
     }
     if s.after_as_of > 0 {
         result.warnings.push(format!(

@@ -347,13 +347,13 @@ pub fn check_findings(r: &mut AuditResult, config: &AuditConfig) -> Result<()> {
     }
     if config.strict {
         let list: Vec<String> = r.findings.iter().map(|f| format!("- {f}")).collect();
-        return Err(crate::error::ExitError {
-            code: crate::error::exit::FOUND_LITTLE,
-            message: format!(
+        return Err(crate::error::Diagnostic::with_code(
+            crate::error::exit::FOUND_LITTLE,
+            format!(
                 "stopped (--strict): the input gave little to audit, and nothing was written\n{}",
                 list.join("\n")
             ),
-        }
+        )
         .into());
     }
     r.warnings.extend(r.findings.iter().cloned());

@@ -61,24 +61,30 @@ pub fn complete_patients(r: &AuditResult, config: &AuditConfig) -> Completion {
         .collect();
     let mut warnings = Vec::new();
     if r.accounting.bnf_leading_zero_restored > 0 {
-        warnings.push(format!(
-            "{} BNF codes had 14 characters (a leading zero lost in a spreadsheet) and were \
-             read with the zero restored\nhint: export code columns as text",
-            r.accounting.bnf_leading_zero_restored
+        warnings.push(crate::error::with_hint(
+            format!(
+                "{} BNF codes had 14 characters (a leading zero lost in a spreadsheet) and were \
+             read with the zero restored",
+                r.accounting.bnf_leading_zero_restored
+            ),
+            "export code columns as text",
         ));
     }
     if !unknown.is_empty() {
-        warnings.push(format!(
-            "{} practice(s) have no ICS ({}): they are summarised under UNKNOWN\nhint: give \
+        warnings.push(crate::error::with_hint(
+            format!(
+                "{} practice(s) have no ICS ({}): they are summarised under UNKNOWN",
+                unknown.len(),
+                unknown
+                    .iter()
+                    .take(5)
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "give \
              --practices with a practice_code,ics_code mapping, epraccur.csv or \
              gp-reg-pat-prac-map.csv",
-            unknown.len(),
-            unknown
-                .iter()
-                .take(5)
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
         ));
     }
     Completion {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use polars::prelude::PlHashMap;
 
 use super::intern::Interner;
@@ -17,7 +17,7 @@ use crate::checks::{
     check_row, Column, IdCell, ProductFacts, Rejection, RowFacts, RowOutcome, RowSettings,
 };
 use crate::dictionary::Dictionary;
-use crate::error::ExitError;
+use crate::error::Diagnostic;
 use crate::ome::{missing_factor_reason, unit_ome};
 use crate::read::extract::{Chunk, Field};
 use crate::resolve::{ItemText, Resolver, Status};
@@ -525,9 +525,15 @@ impl<'a> Auditor<'a> {
             (None, Some(d)) => d,
             (None, None) => {
                 if self.accounting.read == 0 {
-                    bail!("the extract has a header but no rows\nhint: check the export finished");
+                    return Err(crate::error::hinted(
+                        "the extract has a header but no rows",
+                        "check the export finished",
+                    ));
                 }
-                bail!("no row has a readable issue date, so there is no audit date\nhint: check the issue_date column, or give --as-of");
+                return Err(crate::error::hinted(
+                    "no row has a readable issue date, so there is no audit date",
+                    "check the issue_date column, or give --as-of",
+                ));
             }
         };
         let date_formats: Vec<String> = self

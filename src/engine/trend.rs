@@ -225,14 +225,19 @@ pub fn run(
     let from = from.unwrap_or_else(|| month_end(first_issue + config.timeline.lookback_days));
     let ends = month_ends(from, to);
     if ends.is_empty() {
-        return Err(usage(format!(
-            "no month end from {} to {}\nhint: the first month is at least --lookback ({}) days \
+        return Err(crate::error::usage_hinted(
+            format!(
+                "no month end from {} to {}",
+                month_label(from),
+                month_label(to)
+            ),
+            format!(
+                "the first month is at least --lookback ({}) days \
              after the earliest issue ({}); give --from and --to within the extract's dates",
-            month_label(from),
-            month_label(to),
-            config.timeline.lookback_days,
-            super::day_text(first_issue)
-        )));
+                config.timeline.lookback_days,
+                super::day_text(first_issue)
+            ),
+        ));
     }
     let baseline = match baseline {
         Some((a, z, text)) => {

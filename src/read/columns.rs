@@ -309,20 +309,23 @@ pub fn map_columns(
     };
     let (drugs, dates) = (numbered("drug_name"), numbered("issue_date"));
     if drugs.len() >= 2 && dates.len() >= 2 {
-        bail!(
+        let shown: Vec<String> = drugs
+            .iter()
+            .chain(&dates)
+            .take(4)
+            .map(|h| format!("'{}'", shown_header(h)))
+            .collect();
+        let message = format!(
             "{display}: the report repeats a drug and a date across each row ({}): one patient a \
-             row with several items, which opal cannot read\nhint: export one item per row, \
-             with one column each for the patient, the practice, the date, the drug and the \
-             quantity (in a clinical system's report: list the medication issues, not the \
-             patients)",
-            drugs
-                .iter()
-                .chain(&dates)
-                .take(4)
-                .map(|h| format!("'{}'", shown_header(h)))
-                .collect::<Vec<_>>()
-                .join(", ")
+             row with several items, which opal cannot read",
+            shown.join(", ")
         );
+        return Err(crate::error::hinted(
+            message,
+            "export one item per row, with one column each for the patient, the practice, the \
+             date, the drug and the quantity (in a clinical system's report: list the medication \
+             issues, not the patients)",
+        ));
     }
     // Duplicated headers: ambiguous, so an error.
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
@@ -331,22 +334,28 @@ pub fn map_columns(
             continue;
         }
         if let Some(first) = seen.insert(h.to_lowercase(), h) {
-            bail!(
-                "{display}: the header '{}' appears twice (also as '{}')\nhint: rename or \
+            return Err(crate::error::hinted(
+                format!(
+                    "{display}: the header '{}' appears twice (also as '{}')",
+                    shown_header(h),
+                    shown_header(first)
+                ),
+                "rename or \
                  remove one of them, or export the extract again",
-                shown_header(h),
-                shown_header(first)
-            );
+            ));
         }
     }
     let mut map = BTreeMap::new();
     for (canonical, header) in &opts.column_map {
         if !CANONICAL.contains(&canonical.as_str()) {
-            bail!(
-                "--column {canonical}=...: '{canonical}' is not one of opal's columns\nhint: \
+            return Err(crate::error::hinted(
+                format!("--column {canonical}=...: '{canonical}' is not one of opal's columns"),
+                format!(
+                    "\
                  columns are {}",
-                CANONICAL.join(", ")
-            );
+                    CANONICAL.join(", ")
+                ),
+            ));
         }
         let Some(found) = headers
             .iter()
@@ -379,15 +388,22 @@ pub fn map_columns(
             [one] => {
                 map.insert((*canonical).to_string(), (*one).clone());
             }
-            many => bail!(
-                "{display}: several headers could be {canonical}: {}\nhint: say which with \
+            many => {
+                return Err(crate::error::hinted(
+                    format!(
+                        "{display}: several headers could be {canonical}: {}",
+                        many.iter()
+                            .map(|h| format!("'{}'", shown_header(h)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    format!(
+                        "say which with \
                  --column {canonical}=\"{}\"",
-                many.iter()
-                    .map(|h| format!("'{}'", shown_header(h)))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                shown_header(many[0])
-            ),
+                        shown_header(many[0])
+                    ),
+                ))
+            }
         }
     }
     let fixed = if opts.practice_code.is_some() {
@@ -399,11 +415,14 @@ pub fn map_columns(
     };
     if let Some(option) = fixed {
         if let Some(h) = map.get("practice_code") {
-            bail!(
-                "{display} has a practice column ('{}'), and {option} is for a file without \
-                 one\nhint: leave out {option}, so that each row's own practice is used",
-                shown_header(h)
-            );
+            return Err(crate::error::hinted(
+                format!(
+                    "{display} has a practice column ('{}'), and {option} is for a file without \
+                 one",
+                    shown_header(h)
+                ),
+                format!("leave out {option}, so that each row's own practice is used"),
+            ));
         }
     }
     let missing: Vec<&str> = REQUIRED
@@ -417,12 +436,14 @@ pub fn map_columns(
         .any(|c| map.contains_key(*c))
         || (opts.code_map.is_some() && map.contains_key("source_code"));
     if opts.code_map.is_some() && !map.contains_key("source_code") {
-        bail!(
-            "{display}: --code-map is given, but no column holds the codes to map (found: {})\n\
-             hint: name it source_code (or prodcodeid), or map it with --column \
+        return Err(crate::error::hinted(
+            format!(
+                "{display}: --code-map is given, but no column holds the codes to map (found: {})",
+                headers_found(headers)
+            ),
+            "name it source_code (or prodcodeid), or map it with --column \
              source_code=\"Your Header\"",
-            headers_found(headers)
-        );
+        ));
     }
     if !missing.is_empty() || !has_item {
         let mut what: Vec<String> = missing.iter().map(|s| s.to_string()).collect();
@@ -480,11 +501,14 @@ pub fn map_columns(
                  --column {example}=\"Your Header\"{practice}"
             )
         };
-        bail!(
-            "{display}: no column for {} (found: {})\nhint: {hint}",
-            what.join(", "),
-            headers_found(headers)
-        );
+        return Err(crate::error::hinted(
+            format!(
+                "{display}: no column for {} (found: {})",
+                what.join(", "),
+                headers_found(headers)
+            ),
+            hint,
+        ));
     }
     Ok(map)
 }
@@ -498,9 +522,8 @@ mod tests {
     fn a_table_without_quantities_says_why_ome_needs_them() {
         let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let opensafely = h(&["patient_id", "practice_code", "date", "dmd_code"]);
-        let e = map_columns("m.csv", &opensafely, &ReadOptions::default())
-            .unwrap_err()
-            .to_string();
+        let e = map_columns("m.csv", &opensafely, &ReadOptions::default()).unwrap_err();
+        let e = crate::error::render(&e).0;
         assert!(e.contains("no column for quantity"), "{e}");
         assert!(e.contains("without each issue's quantity"), "{e}");
         // A quantity under another name is the ordinary hint.
@@ -511,9 +534,8 @@ mod tests {
             "dmd_code",
             "qty issued x",
         ]);
-        let e = map_columns("q.csv", &other, &ReadOptions::default())
-            .unwrap_err()
-            .to_string();
+        let e = map_columns("q.csv", &other, &ReadOptions::default()).unwrap_err();
+        let e = crate::error::render(&e).0;
         assert!(!e.contains("without each issue's quantity"), "{e}");
     }
 
@@ -532,9 +554,8 @@ mod tests {
             "Date of issue 2",
             "Qty 2",
         ]);
-        let e = map_columns("r.csv", &wide, &ReadOptions::default())
-            .unwrap_err()
-            .to_string();
+        let e = map_columns("r.csv", &wide, &ReadOptions::default()).unwrap_err();
+        let e = crate::error::render(&e).0;
         assert!(e.contains("repeats a drug and a date across each row ('Drug 1', 'Drug 2', 'Date of issue 1', 'Date of issue 2')"), "{e}");
         assert!(e.contains("export one item per row"), "{e}");
         let fine = h(&[
@@ -580,10 +601,10 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let e = format!(
-            "{:#}",
-            map_columns("x.csv", &h[1..], &ReadOptions::default()).unwrap_err()
-        );
+        let e = crate::error::render(
+            &map_columns("x.csv", &h[1..], &ReadOptions::default()).unwrap_err(),
+        )
+        .0;
         assert!(
             e.contains("no column for patient_id")
                 && e.contains("found: practice, date, drug, qty")
@@ -605,16 +626,14 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let e = format!(
-            "{:#}",
-            map_columns("e.csv", &epd, &ReadOptions::default()).unwrap_err()
-        );
+        let e =
+            crate::error::render(&map_columns("e.csv", &epd, &ReadOptions::default()).unwrap_err())
+                .0;
         assert!(e.contains("opal epd"), "{e}");
         let dup: Vec<String> = ["a", "A"].iter().map(|s| s.to_string()).collect();
-        let e = format!(
-            "{:#}",
-            map_columns("d.csv", &dup, &ReadOptions::default()).unwrap_err()
-        );
+        let e =
+            crate::error::render(&map_columns("d.csv", &dup, &ReadOptions::default()).unwrap_err())
+                .0;
         assert!(e.contains("appears twice"), "{e}");
     }
 }

@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::codelists::{kind_of, EventFacts, Kind};
+use crate::error::Diagnostic;
 use crate::read::columns::normalise_header;
 use crate::values::{parse_known_date, Day};
 
@@ -38,7 +39,7 @@ impl Events {
     }
 }
 
-const HINT: &str = "hint: --events takes coded entries as GP systems export them: a CSV with \
+const HINT: &str = "--events takes coded entries as GP systems export them: a CSV with \
                     patient_id, date and code (a SNOMED CT concept id)";
 
 /// Read `--events` (comma- or tab-separated, UTF-8 or Windows-1252).
@@ -58,7 +59,9 @@ pub fn read_events(path: &Path) -> Result<Events> {
         .from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .with_context(|| format!("{}: cannot read the header\n{HINT}", path.display()))?
+        .with_context(|| {
+            Diagnostic::error(format!("{}: cannot read the header", path.display())).hint(HINT)
+        })?
         .iter()
         .map(String::from)
         .collect();
@@ -90,8 +93,8 @@ pub fn read_events(path: &Path) -> Result<Events> {
             .filter(|(_, c)| c.is_none())
             .map(|(n, _)| *n)
             .collect();
-        bail!(
-            "{}: no {} column (the headers are: {})\n{HINT}",
+        let message = format!(
+            "{}: no {} column (the headers are: {})",
             path.display(),
             missing.join(", "),
             headers
@@ -100,15 +103,17 @@ pub fn read_events(path: &Path) -> Result<Events> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        return Err(crate::error::hinted(message, HINT));
     };
     let mut out = Events::default();
     for (i, rec) in reader.records().enumerate() {
         let line = i + 2;
         let rec = rec.with_context(|| {
-            format!(
-                "{}: line {line}: cannot read the row\n{HINT}",
+            Diagnostic::error(format!(
+                "{}: line {line}: cannot read the row",
                 path.display()
-            )
+            ))
+            .hint(HINT)
         })?;
         out.rows += 1;
         let cell = |c: usize| rec.get(c).unwrap_or("").trim();

@@ -221,28 +221,39 @@ fn split_chunk(
                 .next()
                 .and_then(|r| r.ok())
                 .map_or(0, |r| r.len());
-            anyhow!(
-                "{display}: line {} has {fields} fields but the header has {width}\nhint: a \
+            crate::error::hinted(
+                format!(
+                    "{display}: line {} has {fields} fields but the header has {width}",
+                    line_at(at)
+                ),
+                "a \
                  field with a comma or a line break must be quoted; check that line, or \
                  export the extract again",
-                line_at(at)
             )
         }
-        SplitError::Unclosed { at } => anyhow!(
-            "{display}: line {} opens a quote (\") that is never closed\nhint: a quote inside a \
+        SplitError::Unclosed { at } => crate::error::hinted(
+            format!(
+                "{display}: line {} opens a quote (\") that is never closed",
+                line_at(at)
+            ),
+            "a quote inside a \
              field must be doubled (\"\"); check that line, or export the extract again",
-            line_at(at)
         ),
-        SplitError::TextAfterQuote { at } => anyhow!(
-            "{display}: line {} has a quoted field with more text after its closing quote\n\
-             hint: a field that starts with a quote must end with it, and a quote inside a \
-             field must be doubled (\"\"); check that line, or export the extract again",
-            line_at(at)
+        SplitError::TextAfterQuote { at } => crate::error::hinted(
+            format!(
+                "{display}: line {} has a quoted field with more text after its closing quote",
+                line_at(at)
+            ),
+            "a field that starts with a quote must end with it, and a quote inside a field must \
+             be doubled (\"\"); check that line, or export the extract again",
         ),
-        SplitError::NotUtf8 | SplitError::TooLarge => anyhow!(
-            "{display}: a record from line {} on is 4 GiB or more\nhint: check that quotes are \
+        SplitError::NotUtf8 | SplitError::TooLarge => crate::error::hinted(
+            format!(
+                "{display}: a record from line {} on is 4 GiB or more",
+                lines_before + 1
+            ),
+            "check that quotes are \
              closed, or export the extract again",
-            lines_before + 1
         ),
     })?;
     let first_line = lines_before + 1;
@@ -304,14 +315,18 @@ pub fn open_table(path: &Path, chunk_bytes: usize, map: MapColumns) -> Result<Ex
         .read_to_end(&mut magic)
         .with_context(|| format!("cannot read {display}"))?;
     if magic.is_empty() {
-        bail!("{display} is empty\nhint: check the export finished and the right file was given");
+        return Err(crate::error::hinted(
+            format!("{display} is empty"),
+            "check the export finished and the right file was given",
+        ));
     }
     let seekable = !stdin && std::fs::metadata(path).is_ok_and(|m| m.is_file());
     if magic.starts_with(b"PAR1") && !seekable {
-        bail!(
-            "{display}: a Parquet file cannot be read from a pipe\nhint: save it to a file \
-             first, or give the extract as CSV"
-        );
+        return Err(crate::error::hinted(
+            format!("{display}: a Parquet file cannot be read from a pipe"),
+            "save it to a file \
+             first, or give the extract as CSV",
+        ));
     }
     if magic.starts_with(b"PAR1") {
         let raw = std::fs::read(path).with_context(|| format!("cannot read {display}"))?;
@@ -339,9 +354,10 @@ pub fn open_table(path: &Path, chunk_bytes: usize, map: MapColumns) -> Result<Ex
     let gzip = magic.starts_with(&[0x1f, 0x8b]);
     let read_failed = move |display: &str, e: std::io::Error| {
         if gzip {
-            anyhow!(
-                "{display}: cannot decompress the gzip data ({e})\nhint: check that the file \
-                 was copied whole; `gzip -t` tests it"
+            crate::error::hinted(
+                format!("{display}: cannot decompress the gzip data ({e})"),
+                "check that the file \
+                 was copied whole; `gzip -t` tests it",
             )
         } else {
             anyhow!("{display}: cannot read the file ({e})")
@@ -391,13 +407,17 @@ pub fn open_table(path: &Path, chunk_bytes: usize, map: MapColumns) -> Result<Ex
         buf.drain(..3);
     }
     if buf.is_empty() {
-        bail!("{display} is empty\nhint: check the export finished and the right file was given");
+        return Err(crate::error::hinted(
+            format!("{display} is empty"),
+            "check the export finished and the right file was given",
+        ));
     }
     if looks_binary(&buf) {
-        bail!(
-            "{display} is not a text file (it has binary bytes)\nhint: opal reads CSV, gzip \
-             CSV and Parquet extracts; check the file given"
-        );
+        return Err(crate::error::hinted(
+            format!("{display} is not a text file (it has binary bytes)"),
+            "opal reads CSV, gzip \
+             CSV and Parquet extracts; check the file given",
+        ));
     }
     // Old Mac exports end lines with CR alone: read as line ends. (With no LF to cut at,
     // the whole input is in `buf` by now.)

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use sha2::{Digest, Sha256};
 
 pub use opal_core::factors::*;
@@ -25,12 +25,17 @@ pub fn load(name_or_path: &str) -> Result<FactorSet> {
         || Path::new(name_or_path).exists();
     if !looks_like_file {
         let names: Vec<&str> = BUILTIN_SETS.iter().map(|(n, _, _)| *n).collect();
-        bail!(
-            "unknown factor set '{}'\nhint: use one of {} or the path of a CSV file with columns \
+        return Err(crate::error::hinted(
+            format!(
+                "unknown factor set '{}'",
+                crate::error::escape(name_or_path)
+            ),
+            format!(
+                "use one of {} or the path of a CSV file with columns \
              ingredient,route,factor[,confidence,source]",
-            crate::error::escape(name_or_path),
-            names.join(", ")
-        );
+                names.join(", ")
+            ),
+        ));
     }
     let bytes = std::fs::read(name_or_path)
         .with_context(|| format!("cannot read factor table {name_or_path}"))?;
@@ -61,7 +66,7 @@ mod tests {
 
     #[test]
     fn unknown_names_get_a_hint() {
-        let e = format!("{:#}", load("nice").unwrap_err());
+        let e = crate::error::render(&load("nice").unwrap_err()).0;
         assert!(
             e.contains("unknown factor set 'nice'") && e.contains("uk-fpm"),
             "{e}"

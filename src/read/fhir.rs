@@ -25,7 +25,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde_json::Value;
 
 /// The resource types read; others (Patient, Organization, Medication) are looked up.
@@ -57,10 +57,10 @@ fn resources(display: &str, text: &str) -> Result<Vec<Value>> {
             .filter(|(_, l)| !l.trim().is_empty())
             .map(|(i, l)| {
                 serde_json::from_str::<Value>(l).map_err(|e| {
-                    anyhow::anyhow!(
-                        "{display}: line {}: not a FHIR resource ({e})\nhint: give a FHIR R4 \
+                    crate::error::hinted(
+                        format!("{display}: line {}: not a FHIR resource ({e})", i + 1),
+                        "give a FHIR R4 \
                          Bundle (JSON) or NDJSON, one resource a line",
-                        i + 1
                     )
                 })
             })
@@ -218,10 +218,11 @@ pub fn to_csv(display: &str, bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>)> {
         ));
     }
     if items.is_empty() {
-        bail!(
-            "{display}: a FHIR file with no MedicationRequest or MedicationStatement\nhint: \
-             give the medication resources of a GP Connect or UK Core record"
-        );
+        return Err(crate::error::hinted(
+            format!("{display}: a FHIR file with no MedicationRequest or MedicationStatement"),
+            "\
+             give the medication resources of a GP Connect or UK Core record",
+        ));
     }
     let practice_of = |patient: &str| -> Option<&str> {
         patients

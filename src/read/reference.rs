@@ -61,23 +61,27 @@ impl Rows {
     ) -> Result<()> {
         for (what, value) in [("practice", &code), ("ICS", &info.ics_code)] {
             if crate::item::looks_like_nhs_number(value) {
-                bail!(
-                    "{display}: line {line}: the {what} code looks like an NHS number; the value \
-                     is not shown\nhint: this file should map ODS practice codes to ICS codes; \
-                     check that a patient-level file was not given by mistake"
-                );
+                return Err(crate::error::hinted(
+                    format!(
+                        "{display}: line {line}: the {what} code looks like an NHS number; the \
+                         value is not shown"
+                    ),
+                    "this file should map ODS practice codes to ICS codes; check that a \
+                     patient-level file was not given by mistake",
+                ));
             }
         }
         let shown = shown_code(&code);
         if let Some(before) = self.out.get(&code) {
             let first = self.first_line.get(&code).copied().unwrap_or(0);
             if before.ics_code != info.ics_code {
-                bail!(
+                let message = format!(
                     "{display}: practice {shown} is listed in two ICSs ({} on line {first}, {} on \
-                     line {line})\nhint: keep one row per practice",
+                     line {line})",
                     shown_code(&before.ics_code),
                     shown_code(&info.ics_code)
                 );
+                return Err(crate::error::hinted(message, "keep one row per practice"));
             }
             self.warnings.push(format!(
                 "{display}: practice {shown} is listed twice (lines {first} and {line}); the \
@@ -144,14 +148,17 @@ pub fn read_practices(path: &Path) -> Result<Practices> {
         ],
     );
     let (Some(code), Some(ics)) = (code, ics) else {
-        bail!(
-            "{display}: no practice_code and ics_code columns (found: {})\nhint: give \
+        return Err(crate::error::hinted(
+            format!(
+                "{display}: no practice_code and ics_code columns (found: {})",
+                crate::read::extract::headers_found(
+                    &first.iter().map(String::from).collect::<Vec<_>>()
+                )
+            ),
+            "give \
              practice_code,ics_code[,practice_name,ics_name], the ODS epraccur.csv, or \
              gp-reg-pat-prac-map.csv",
-            crate::read::extract::headers_found(
-                &first.iter().map(String::from).collect::<Vec<_>>()
-            )
-        );
+        ));
     };
     let pname = find(&headers, &["practicename", "name"]);
     let iname = find(
@@ -215,11 +222,14 @@ pub fn read_dated_list_sizes(path: &Path) -> Result<(Option<String>, BTreeMap<St
         ],
     );
     let (Some(code), Some(size)) = (code, size) else {
-        bail!(
-            "{display}: no practice_code and list_size columns (found: {})\nhint: give \
+        return Err(crate::error::hinted(
+            format!(
+                "{display}: no practice_code and list_size columns (found: {})",
+                raw_headers.iter().collect::<Vec<_>>().join(", ")
+            ),
+            "give \
              practice_code,list_size or NHS England's gp-reg-pat-prac-*.csv",
-            raw_headers.iter().collect::<Vec<_>>().join(", ")
-        );
+        ));
     };
     let sex = find(&headers, &["sex"]);
     let age = find(&headers, &["agegroup5", "age", "agegroup"]);
@@ -255,10 +265,15 @@ pub fn read_dated_list_sizes(path: &Path) -> Result<(Option<String>, BTreeMap<St
             })?;
             match &month {
                 None => month = Some(m),
-                Some(first) if *first != m => bail!(
-                    "{display}: line {line}: extract date {m} differs from {first} above\nhint: \
-                     give one list-size file a month (--list-sizes takes several)"
-                ),
+                Some(first) if *first != m => {
+                    return Err(crate::error::hinted(
+                        format!(
+                            "{display}: line {line}: extract date {m} differs from {first} above"
+                        ),
+                        "\
+                     give one list-size file a month (--list-sizes takes several)",
+                    ))
+                }
                 Some(_) => {}
             }
         }
@@ -304,24 +319,30 @@ pub fn read_list_size_files(paths: &[std::path::PathBuf]) -> Result<crate::epd::
         match month {
             Some(m) => {
                 if let Some(other) = from.get(&m) {
-                    bail!(
-                        "list sizes for {m} are in both {} and {}\nhint: give one file a month",
-                        other.display(),
-                        path.display()
-                    );
+                    return Err(crate::error::hinted(
+                        format!(
+                            "list sizes for {m} are in both {} and {}",
+                            other.display(),
+                            path.display()
+                        ),
+                        "give one file a month",
+                    ));
                 }
                 from.insert(m.clone(), path);
                 out.by_month.insert(m, sizes);
             }
             None => {
                 if let Some(other) = undated {
-                    bail!(
+                    let message = format!(
                         "{} and {} both have list sizes with no extract date, so neither can be \
-                         matched to a month\nhint: give one undated file, or NHS England's files \
-                         with their EXTRACT_DATE",
+                         matched to a month",
                         other.display(),
                         path.display()
                     );
+                    return Err(crate::error::hinted(
+                        message,
+                        "give one undated file, or NHS England's files with their EXTRACT_DATE",
+                    ));
                 }
                 undated = Some(path);
                 out.undated = Some(sizes);
@@ -352,10 +373,13 @@ pub fn read_exclusions(path: &Path) -> Result<BTreeMap<String, String>> {
     for (i, rec) in reader.records().enumerate() {
         let line = i + 1 + usize::from(id_col.is_some());
         let rec = rec.with_context(|| {
-            format!(
-                "{}: line {line}: cannot read the row\nhint: --exclude-patients takes one \
-                 patient id a line, or a CSV with patient_id[,reason]",
+            crate::error::Diagnostic::error(format!(
+                "{}: line {line}: cannot read the row",
                 path.display()
+            ))
+            .hint(
+                "--exclude-patients takes one \
+                 patient id a line, or a CSV with patient_id[,reason]",
             )
         })?;
         let id = rec.get(id_col.unwrap_or(0)).unwrap_or("").trim();
@@ -400,11 +424,14 @@ pub fn read_patient_practices(path: &Path) -> Result<HashMap<String, String>> {
             &["caresiteid", "caresite", "caresitesourcevalue"],
         ),
     ) else {
-        bail!(
-            "{display}: no patient and practice columns (found: {})\nhint: --patient-practices \
+        return Err(crate::error::hinted(
+            format!(
+                "{display}: no patient and practice columns (found: {})",
+                crate::read::extract::headers_found(&raw)
+            ),
+            "--patient-practices \
              takes a CSV with patient_id,practice_code",
-            crate::read::extract::headers_found(&raw)
-        );
+        ));
     };
     let mut out: HashMap<String, String> = HashMap::new();
     for (i, rec) in reader.records().enumerate() {
@@ -418,16 +445,24 @@ pub fn read_patient_practices(path: &Path) -> Result<HashMap<String, String>> {
             continue;
         }
         if crate::item::looks_like_nhs_number(practice) {
-            bail!(
-                "{display}: line {line}: the practice code looks like an NHS number; the value \
-                 is not shown\nhint: check the columns of the file"
-            );
+            return Err(crate::error::hinted(
+                format!(
+                    "{display}: line {line}: the practice code looks like an NHS number; the \
+                     value is not shown"
+                ),
+                "check the columns of the file",
+            ));
         }
         match out.get(patient) {
-            Some(before) if before != practice => bail!(
-                "{display}: line {line}: a patient is listed with two practices; the values are \
-                 not shown\nhint: keep one row per patient (the practice of the audit date)"
-            ),
+            Some(before) if before != practice => {
+                return Err(crate::error::hinted(
+                    format!(
+                        "{display}: line {line}: a patient is listed with two practices; the \
+                         values are not shown"
+                    ),
+                    "keep one row per patient (the practice of the audit date)",
+                ))
+            }
             _ => {
                 out.insert(patient.to_string(), practice.to_string());
             }
@@ -474,11 +509,14 @@ pub fn read_ics_map(path: &Path) -> Result<BTreeMap<String, (String, String)>> {
     let name = (0..norm.len())
         .find(|&i| starts(&norm[i], &["stp", "icb", "ics"]) && ends(&norm[i], &["nm", "name"]));
     let Some(ics) = ics.filter(|_| !keys.is_empty()) else {
-        bail!(
-            "{display}: no CCG code and STP (or ICB) code columns (found: {})\nhint: give ONS's \
+        return Err(crate::error::hinted(
+            format!(
+                "{display}: no CCG code and STP (or ICB) code columns (found: {})",
+                crate::read::extract::headers_found(&raw)
+            ),
+            "give ONS's \
              CCG to STP lookup (CCG18CDH, STP18CD, STP18NM) or ccg_code,ics_code,ics_name",
-            crate::read::extract::headers_found(&raw)
-        );
+        ));
     };
     let mut out = BTreeMap::new();
     for (i, rec) in reader.records().enumerate() {
@@ -524,20 +562,26 @@ pub fn read_code_map(path: &Path) -> Result<crate::read::extract::CodeMap> {
         "description",
     ]);
     if dmd.is_none() && name.is_none() {
-        bail!(
-            "{display}: no dm+d id or product name column to map the codes to (found: {})\nhint: \
+        return Err(crate::error::hinted(
+            format!(
+                "{display}: no dm+d id or product name column to map the codes to (found: {})",
+                crate::read::extract::headers_found(&raw)
+            ),
+            "\
              --code-map takes a file of code,dmd_id or code,product_name (CPRD's product \
              dictionary has both)",
-            crate::read::extract::headers_found(&raw)
-        );
+        ));
     }
     let mut out = crate::read::extract::CodeMap::new();
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.with_context(|| {
-            format!(
-                "{display}: line {}: cannot read the row\nhint: check the file is the \
-                 reference table asked for, whole and in one encoding",
+            crate::error::Diagnostic::error(format!(
+                "{display}: line {}: cannot read the row",
                 i + 2
+            ))
+            .hint(
+                "check the file is the \
+                 reference table asked for, whole and in one encoding",
             )
         })?;
         let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim();
@@ -566,11 +610,14 @@ pub fn read_dosages(path: &Path) -> Result<HashMap<String, String>> {
         find(&["dosagetext", "dosetext", "directions", "text"]),
         find(&["dailydose"]),
     ) else {
-        bail!(
-            "{display}: no dosageid column (found: {})\nhint: --dosages takes CPRD's common \
+        return Err(crate::error::hinted(
+            format!(
+                "{display}: no dosageid column (found: {})",
+                crate::read::extract::headers_found(&raw)
+            ),
+            "--dosages takes CPRD's common \
              dosages (dosageid, dosage_text, daily_dose) or a CSV of dosageid,dosage_text",
-            crate::read::extract::headers_found(&raw)
-        );
+        ));
     };
     if text_col.is_none() && daily.is_none() {
         bail!(
@@ -581,10 +628,13 @@ pub fn read_dosages(path: &Path) -> Result<HashMap<String, String>> {
     let mut out = HashMap::new();
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.with_context(|| {
-            format!(
-                "{display}: line {}: cannot read the row\nhint: check the file is the \
-                 reference table asked for, whole and in one encoding",
+            crate::error::Diagnostic::error(format!(
+                "{display}: line {}: cannot read the row",
                 i + 2
+            ))
+            .hint(
+                "check the file is the \
+                 reference table asked for, whole and in one encoding",
             )
         })?;
         let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim();

@@ -69,11 +69,14 @@ fn rows_of_csv(path: &Path) -> Result<Vec<Vec<Value>>> {
     let mut rows = Vec::new();
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.with_context(|| {
-            format!(
-                "{}: line {}: cannot read the row\nhint: --reviews takes last month's \
-                 review_list.xlsx, or a CSV with patient_id, review_date, outcome, next_review",
+            crate::error::Diagnostic::error(format!(
+                "{}: line {}: cannot read the row",
                 path.display(),
                 i + 1
+            ))
+            .hint(
+                "--reviews takes last month's \
+                 review_list.xlsx, or a CSV with patient_id, review_date, outcome, next_review",
             )
         })?;
         rows.push(rec.iter().map(|c| Value::Text(c.to_string())).collect());
@@ -102,7 +105,11 @@ pub fn read_reviews(path: &Path) -> Result<Reviews> {
         rows_of_csv(path)?
     };
     let Some((header, rows)) = rows.split_first() else {
-        bail!("{}: the file is empty\nhint: --reviews takes last month's review_list.xlsx, or a CSV with patient_id, review_date, outcome, next_review", path.display());
+        return Err(crate::error::hinted(
+            format!("{}: the file is empty", path.display()),
+            "--reviews takes last month's review_list.xlsx, or a CSV with patient_id, \
+             review_date, outcome, next_review",
+        ));
     };
     let names: Vec<String> = header
         .iter()
@@ -113,28 +120,34 @@ pub fn read_reviews(path: &Path) -> Result<Reviews> {
         .collect();
     let col = |name: &str| names.iter().position(|n| n == name);
     let Some(id_col) = col("patientid") else {
-        bail!(
-            "{}: no patient_id column (the headers are: {})\nhint: --reviews takes last \
+        return Err(crate::error::hinted(
+            format!(
+                "{}: no patient_id column (the headers are: {})",
+                path.display(),
+                header
+                    .iter()
+                    .map(|v| match v {
+                        Value::Text(t) => crate::error::escape(t),
+                        Value::Date(_) => "(a date)".into(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "--reviews takes last \
              month's review_list.xlsx, or a CSV with patient_id, review_date, outcome, \
              next_review",
-            path.display(),
-            header
-                .iter()
-                .map(|v| match v {
-                    Value::Text(t) => crate::error::escape(t),
-                    Value::Date(_) => "(a date)".into(),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        ));
     };
     let (date_col, outcome_col, next_col) = (col("reviewdate"), col("outcome"), col("nextreview"));
     if date_col.is_none() && outcome_col.is_none() && next_col.is_none() {
-        bail!(
-            "{}: none of review_date, outcome or next_review is a column\nhint: fill in \
+        return Err(crate::error::hinted(
+            format!(
+                "{}: none of review_date, outcome or next_review is a column",
+                path.display()
+            ),
+            "fill in \
              those columns of review_list.xlsx (written with --xlsx), or give a CSV with them",
-            path.display()
-        );
+        ));
     }
     // What the row carried from the month before.
     let (last_date_col, last_outcome_col, due_col) = (
@@ -165,11 +178,14 @@ pub fn read_reviews(path: &Path) -> Result<Reviews> {
         }
         let date = |c: Option<usize>, name: &str| {
             date_of(cell(c)).map_err(|v| {
-                anyhow::anyhow!(
-                    "{}: line {line}: {name} '{}' is not a date\nhint: write it as \
+                crate::error::hinted(
+                    format!(
+                        "{}: line {line}: {name} '{}' is not a date",
+                        path.display(),
+                        crate::error::escape(&v)
+                    ),
+                    "write it as \
                      YYYY-MM-DD or DD/MM/YYYY",
-                    path.display(),
-                    crate::error::escape(&v)
                 )
             })
         };

@@ -20,7 +20,7 @@
 
 use std::collections::HashSet;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use sha2::{Digest, Sha256};
 
 /// The longest code kept as its own name, and the longest stand-in before its hash.
@@ -76,10 +76,11 @@ pub fn distinct_names<'a>(codes: impl Iterator<Item = &'a str>) -> Result<Vec<St
     for code in codes {
         let name = path_name(code);
         if !seen.insert(name.to_ascii_lowercase()) {
-            bail!(
-                "internal error: two codes have the file name {name}; nothing was written\nhint: \
-                 please report it, with the codes of the practices file"
-            );
+            return Err(crate::error::hinted(
+                format!("internal error: two codes have the file name {name}; nothing was written"),
+                "\
+                 please report it, with the codes of the practices file",
+            ));
         }
         names.push(name);
     }

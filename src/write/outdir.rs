@@ -12,7 +12,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 /// The staging folder of one run.
 pub struct Staging {
@@ -41,11 +41,11 @@ impl Staging {
             }
             Err(e) => {
                 return Err(e).with_context(|| {
-                    format!(
-                        "cannot create {}\nhint: the output folder's parent must exist and be \
+                    crate::error::Diagnostic::error(format!("cannot create {}", beside.display()))
+                        .hint(
+                            "the output folder's parent must exist and be \
                          writable; choose another with --out",
-                        beside.display()
-                    )
+                        )
                 })
             }
         };
@@ -76,10 +76,10 @@ impl Staging {
         let meta = std::fs::metadata(target)
             .with_context(|| format!("cannot read {}", target.display()))?;
         if !meta.is_dir() {
-            bail!(
-                "{} exists and is not a folder\nhint: choose another with --out",
-                target.display()
-            );
+            return Err(crate::error::hinted(
+                format!("{} exists and is not a folder", target.display()),
+                "choose another with --out",
+            ));
         }
         if force {
             remove_previous_outputs(target)?;
@@ -222,10 +222,12 @@ fn make_real_dirs(target: &Path, dir: &Path) -> Result<()> {
                     .with_context(|| format!("cannot create {}", at.display()))?;
             }
             Ok(m) if m.is_dir() => {}
-            Ok(_) => bail!(
-                "{} is in the way of an output folder\nhint: move it, or choose another --out",
-                at.display()
-            ),
+            Ok(_) => {
+                return Err(crate::error::hinted(
+                    format!("{} is in the way of an output folder", at.display()),
+                    "move it, or choose another --out",
+                ))
+            }
             Err(_) => std::fs::create_dir(&at)
                 .with_context(|| format!("cannot create {}", at.display()))?,
         }

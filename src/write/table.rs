@@ -275,12 +275,12 @@ pub fn check_out_dir(out: &Path, force: bool) -> Result<()> {
             .map(|mut d| d.next().is_some())
             .unwrap_or(true);
         if nonempty && !force {
-            bail!(
-                "the output folder {} already exists\nhint: choose another with --out, or pass \
+            return Err(crate::error::hinted(
+                format!("the output folder {} already exists", out.display()),
+                "choose another with --out, or pass \
                  --force to replace the outputs of the run before (files opal did not write \
                  are kept)",
-                out.display()
-            );
+            ));
         }
     }
     Ok(())

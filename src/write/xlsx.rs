@@ -82,10 +82,8 @@ pub fn write_review_xlsx(
     let path = dir.join("review_list.xlsx");
     let mut warnings = Vec::new();
     let bytes = workbook(dir, rows, as_of, &mut warnings).with_context(|| {
-        format!(
-            "cannot write {}\nhint: the review list is also in review_list.csv",
-            path.display()
-        )
+        crate::error::Diagnostic::error(format!("cannot write {}", path.display()))
+            .hint("the review list is also in review_list.csv")
     })?;
     write_atomically(&path, |w| {
         use std::io::Write;

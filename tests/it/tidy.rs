@@ -130,6 +130,33 @@ fn commands_start_no_thread_and_stage_no_output() {
 }
 
 #[test]
+fn hints_are_not_written_into_messages() {
+    // An error's hint is a Diagnostic's `hint`, a warning's goes through `error::with_hint`:
+    // cli.rs shows it after the causes. No message carries its own "\nhint:".
+    let mut found = Vec::new();
+    for (path, text) in sources(&root().join("src")) {
+        let rel = path
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel == "src/error.rs" {
+            continue;
+        }
+        for (n, line) in code_lines(&text) {
+            if line.contains("\\nhint:") || line.trim_start().starts_with("hint: ") {
+                found.push(format!("{rel}:{n}"));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "hints written into messages (use Diagnostic::hint or error::with_hint):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn every_source_file_says_what_it_is() {
     let mut missing = Vec::new();
     for dir in ["src", "core/src", "tests/it", "examples"] {

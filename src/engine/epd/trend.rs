@@ -55,12 +55,15 @@ pub fn trend(r: &EpdResult, config: &EpdConfig, o: &EpdTrendOptions) -> Result<E
             match (i, j) {
                 (Some(i), Some(j)) if i <= j => Some(i..j + 1),
                 _ => {
-                    return Err(crate::error::usage(format!(
-                        "--baseline {a}..{z} is not within the months read ({} to {})\nhint: \
+                    return Err(crate::error::usage_hinted(
+                        format!(
+                            "--baseline {a}..{z} is not within the months read ({} to {})",
+                            months.first().map_or("", String::as_str),
+                            months.last().map_or("", String::as_str)
+                        ),
+                        "\
                          give two months of the files, the first not after the second",
-                        months.first().map_or("", String::as_str),
-                        months.last().map_or("", String::as_str)
-                    )))
+                    ))
                 }
             }
         }

@@ -153,15 +153,15 @@ impl<'c> Columns<'c> {
 /// `--strict` stops at the first rejected row.
 pub(super) fn strict_error(path: &str, line: u64, r: &Rejection, value: &str) -> anyhow::Error {
     let value = if r.show_value { value } else { "" };
-    ExitError {
-        code: crate::error::exit::STRICT,
-        message: format!(
-            "{path}: line {line}: column {}: '{value}': {}\nhint: --strict stops at the first \
-             rejected row; without it the row is counted in rejected.csv",
+    Diagnostic::with_code(
+        crate::error::exit::STRICT,
+        format!(
+            "{path}: line {line}: column {}: '{value}': {}",
             r.column.as_str(),
             r.reason
         ),
-    }
+    )
+    .hint("--strict stops at the first rejected row; without it the row is counted in rejected.csv")
     .into()
 }
 

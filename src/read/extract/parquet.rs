@@ -59,11 +59,14 @@ pub(super) fn parquet_chunk(
     for row in from..from + len {
         for c in &columns {
             records.push_field(c.get(row).unwrap_or("")).map_err(|_| {
-                anyhow!(
-                    "{display}: rows {} to {} hold 4 GiB of text or more\nhint: check the \
+                crate::error::hinted(
+                    format!(
+                        "{display}: rows {} to {} hold 4 GiB of text or more",
+                        from + 1,
+                        from + len
+                    ),
+                    "check the \
                          file's text columns, or give the extract as CSV",
-                    from + 1,
-                    from + len
                 )
             })?;
         }
