@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use crate::deciles::{deciles, percent_ranks};
 use crate::epd::{HighDose, Measures};
-use crate::spc::{xmr, Direction, Spc, SpcOptions};
+use crate::spc::{xmr, Direction, Spc};
 use crate::trend::{aim, Aim, TrendSettings};
 
 /// One of OpenPrescribing's opioid measures, at one threshold.
@@ -393,12 +393,12 @@ pub fn compute(series: &[EpdSeries], t: &TrendSettings) -> EpdComputed {
             };
             charts[mi] = Some(xmr(
                 &values,
-                &SpcOptions {
-                    direction: m.direction(),
-                    baseline: t.limits_baseline(),
-                    screen_outliers: t.screen_outliers,
-                    target: a.as_ref().map(|a| a.target),
-                },
+                &t.spc_options(
+                    s.level,
+                    &s.code,
+                    m.direction(),
+                    a.as_ref().map(|a| a.target),
+                ),
             ));
             aims[mi] = a;
         }

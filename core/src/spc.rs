@@ -153,10 +153,35 @@ impl Assurance {
 pub struct SpcOptions {
     pub direction: Direction,
     /// The points the mean and limits are computed from (fixed after them); `None`: all.
+    /// Within each part of a rebased chart, the part's points among them (all of the part's
+    /// when none is).
     pub baseline: Option<std::ops::Range<usize>>,
     pub screen_outliers: bool,
     pub target: Option<f64>,
+    /// The points where the process is taken to have changed (NHSRplotthedots' `rebase`):
+    /// from each, the mean and limits are computed afresh, and the rules run within each part
+    /// alone. Points out of range, and 0, are ignored.
+    pub rebase: Vec<usize>,
+    /// A run of this many points or more on one side of the mean, reaching the latest point,
+    /// suggests a rebase at its first point ([`Spc::suggested_rebase`]); 0: never.
+    pub suggest_run: usize,
 }
+
+impl Default for SpcOptions {
+    fn default() -> SpcOptions {
+        SpcOptions {
+            direction: Direction::Neutral,
+            baseline: None,
+            screen_outliers: false,
+            target: None,
+            rebase: Vec::new(),
+            suggest_run: SUGGEST_RUN,
+        }
+    }
+}
+
+/// The run on one side of the mean that suggests a rebase, by default: 7, the shift rule's.
+pub const SUGGEST_RUN: usize = 7;
 
 /// One point of a chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,15 +193,35 @@ pub struct SpcPoint {
     pub side: i8,
 }
 
-/// A chart: its points, centre line and limits, and its icons.
+/// One part of a chart, from its start (0, or a rebase) to the next: its centre line and limits.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Spc {
-    pub points: Vec<SpcPoint>,
+pub struct Segment {
+    /// The points of the part.
+    pub points: std::ops::Range<usize>,
     pub mean: f64,
     pub lower_process_limit: f64,
     pub upper_process_limit: f64,
     /// Fewer than 12 points behind the limits: they are trial limits.
     pub trial_limits: bool,
+}
+
+/// A chart: its points, centre line and limits, and its icons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spc {
+    pub points: Vec<SpcPoint>,
+    /// The parts of the chart: one, or one more for each rebase.
+    pub segments: Vec<Segment>,
+    /// The latest part's centre line and limits (the ones the assurance icon is read from).
+    pub mean: f64,
+    pub lower_process_limit: f64,
+    pub upper_process_limit: f64,
+    /// Fewer than 12 points behind the latest part's limits: they are trial limits.
+    pub trial_limits: bool,
+    /// The first point of a run of [`SpcOptions::suggest_run`] or more on one side of the
+    /// mean that reaches the latest point: the process may have changed there. Only
+    /// suggested: *Making Data Count* recalculates limits for a known change, not for a run
+    /// alone.
+    pub suggested_rebase: Option<usize>,
     /// The variation icon, from the last point: `common_cause`, `improvement_high`,
     /// `improvement_low`, `concern_high`, `concern_low`, `neutral_high`, `neutral_low`.
     pub variation: &'static str,
@@ -277,11 +322,9 @@ fn two_in_three(close: &[bool], relative: &[i8]) -> Vec<bool> {
         .collect()
 }
 
-/// The XmR chart of `values` (in time order, no gaps).
-pub fn xmr(values: &[f64], o: &SpcOptions) -> Spc {
+/// One part of a chart: `values` are the part's, `base` the points its limits come from.
+fn part(values: &[f64], base: std::ops::Range<usize>, o: &SpcOptions) -> (Vec<SpcPoint>, Segment) {
     let n = values.len();
-    let base = o.baseline.clone().unwrap_or(0..n);
-    let base = base.start.min(n)..base.end.min(n);
     let fixed = &values[base.clone()];
     let centre = mean(fixed.iter().copied());
     let ranges: Vec<f64> = fixed.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
@@ -361,6 +404,66 @@ pub fn xmr(values: &[f64], o: &SpcOptions) -> Spc {
             }
         })
         .collect();
+    let segment = Segment {
+        points: 0..n,
+        mean: centre,
+        lower_process_limit: lpl,
+        upper_process_limit: upl,
+        trial_limits: fixed.len() < MIN_POINTS_FOR_LIMITS,
+    };
+    (points, segment)
+}
+
+/// The XmR chart of `values` (in time order, no gaps), in parts when it is rebased.
+pub fn xmr(values: &[f64], o: &SpcOptions) -> Spc {
+    let n = values.len();
+    let mut starts: Vec<usize> = o
+        .rebase
+        .iter()
+        .copied()
+        .filter(|&r| r > 0 && r < n)
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    starts.insert(0, 0);
+    let mut points = Vec::with_capacity(n);
+    let mut segments = Vec::with_capacity(starts.len());
+    for (k, &a) in starts.iter().enumerate() {
+        let z = starts.get(k + 1).copied().unwrap_or(n);
+        // The part's own points among the baseline; all of the part's when none is.
+        let base = match &o.baseline {
+            Some(b) if b.start.max(a) < b.end.min(z) => b.start.max(a) - a..b.end.min(z) - a,
+            _ => 0..z - a,
+        };
+        let (p, mut segment) = part(&values[a..z], base, o);
+        segment.points = a..z;
+        points.extend(p);
+        segments.push(segment);
+    }
+    let last = segments.last().cloned().unwrap_or(Segment {
+        points: 0..0,
+        mean: f64::NAN,
+        lower_process_limit: f64::NAN,
+        upper_process_limit: f64::NAN,
+        trial_limits: true,
+    });
+    let (centre, lpl, upl) = (
+        last.mean,
+        last.lower_process_limit,
+        last.upper_process_limit,
+    );
+    // The run on one side of its part's mean that reaches the latest point.
+    let suggested_rebase = (o.suggest_run > 0 && n > 0)
+        .then(|| {
+            let side = |i: usize| sign(values[i] - segment_of(&segments, i).mean);
+            let s = side(n - 1);
+            let mut first = n - 1;
+            while s != 0 && first > last.points.start && side(first - 1) == s {
+                first -= 1;
+            }
+            (s != 0 && n - first >= o.suggest_run && first > last.points.start).then_some(first)
+        })
+        .flatten();
 
     let variation = match points.last() {
         None => "common_cause",
@@ -397,9 +500,28 @@ pub fn xmr(values: &[f64], o: &SpcOptions) -> Spc {
         mean: centre,
         lower_process_limit: lpl,
         upper_process_limit: upl,
-        trial_limits: fixed.len() < MIN_POINTS_FOR_LIMITS,
+        trial_limits: last.trial_limits,
+        segments,
+        suggested_rebase,
         variation,
         assurance,
+    }
+}
+
+fn segment_of(segments: &[Segment], i: usize) -> &Segment {
+    let k = segments.partition_point(|s| s.points.start <= i);
+    &segments[k.saturating_sub(1)]
+}
+
+impl Spc {
+    /// The part of the chart point `i` is in: its centre line and limits.
+    pub fn segment(&self, i: usize) -> &Segment {
+        segment_of(&self.segments, i)
+    }
+
+    /// Point `i` starts a part of its own (a rebase).
+    pub fn rebased_at(&self, i: usize) -> bool {
+        i > 0 && self.segments.iter().any(|s| s.points.start == i)
     }
 }
 

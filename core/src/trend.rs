@@ -362,6 +362,19 @@ pub struct TrendSettings {
     pub rates: bool,
     /// The first complete month end ([`first_complete`]); those before it are warm-up.
     pub complete_from: usize,
+    /// `--rebase`: the month ends from which the limits are recalculated.
+    pub rebase: Rebase,
+    /// A run of this many month ends on one side of the mean, to the latest, suggests a
+    /// rebase (0: never; `--suggest-rebase-run`).
+    pub suggest_run: usize,
+}
+
+/// Where charts are rebased (NHSRplotthedots' `rebase`, METHOD.md §10): month ends (indices
+/// into the trend's) for every series, and for single series by level and code.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rebase {
+    pub all: Vec<usize>,
+    pub series: BTreeMap<(String, String), Vec<usize>>,
 }
 
 impl TrendSettings {
@@ -385,6 +398,38 @@ impl TrendSettings {
         self.baseline.clone().or_else(|| {
             (self.complete_from > 0 && self.complete_from < n).then_some(self.complete_from..n)
         })
+    }
+
+    /// The options of a series' chart: its direction and target, the limits' baseline, and
+    /// where it is rebased — at `--rebase`'s month ends, and at the start of a `--baseline`
+    /// that is not the first month, so that the months before it get limits of their own
+    /// instead of the baseline's applied backwards.
+    pub fn spc_options(
+        &self,
+        level: &str,
+        code: &str,
+        direction: crate::spc::Direction,
+        target: Option<f64>,
+    ) -> SpcOptions {
+        let mut rebase = self.rebase.all.clone();
+        if let Some(r) = self
+            .rebase
+            .series
+            .get(&(level.to_string(), code.to_string()))
+        {
+            rebase.extend(r);
+        }
+        if let Some(b) = self.baseline.as_ref().filter(|b| b.start > 0) {
+            rebase.push(b.start);
+        }
+        SpcOptions {
+            direction,
+            baseline: self.limits_baseline(),
+            screen_outliers: self.screen_outliers,
+            target,
+            rebase,
+            suggest_run: self.suggest_run,
+        }
     }
 
     /// The month end at `k` is complete (not warm-up).
@@ -447,12 +492,7 @@ pub fn chart_of(s: &Series, m: Measure, t: &TrendSettings) -> Option<Spc> {
     let target = aim_of(s, m, t).map(|a| a.target);
     Some(xmr(
         &v,
-        &SpcOptions {
-            direction: m.direction(),
-            baseline: t.limits_baseline(),
-            screen_outliers: t.screen_outliers,
-            target,
-        },
+        &t.spc_options(s.level, &s.code, m.direction(), target),
     ))
 }
 
@@ -483,15 +523,8 @@ pub fn compute(series: &[Series], t: &TrendSettings) -> Computed {
                 .filter(|_| has_aim(m))
                 .and_then(|v| aim(v, t.aim_baseline(), t.aim_fraction));
             let chart = v.map(|v| {
-                xmr(
-                    &v,
-                    &SpcOptions {
-                        direction: m.direction(),
-                        baseline: t.limits_baseline(),
-                        screen_outliers: t.screen_outliers,
-                        target: a.as_ref().map(|a| a.target),
-                    },
-                )
+                let target = a.as_ref().map(|a| a.target);
+                xmr(&v, &t.spc_options(s.level, &s.code, m.direction(), target))
             });
             c.left_out += chart.is_none() as usize;
             charts.push(chart);
@@ -619,6 +652,48 @@ mod tests {
         assert_eq!(
             (given.aim_baseline(), given.limits_baseline()),
             (5..9, Some(5..9))
+        );
+    }
+
+    /// Where a chart is rebased: `--rebase` for all, a file's single charts, and the start
+    /// of a `--baseline` after the first month (the months before it get limits of their own
+    /// rather than the baseline's applied backwards).
+    #[test]
+    fn a_chart_is_rebased_at_rebase_months_and_after_a_late_baseline() {
+        let t = TrendSettings {
+            month_ends: (0..24).collect(),
+            rebase: Rebase {
+                all: vec![12],
+                series: BTreeMap::from([(("practice".to_string(), "A1".to_string()), vec![18])]),
+            },
+            suggest_run: 7,
+            ..TrendSettings::default()
+        };
+        let o = t.spc_options("practice", "A1", Direction::Decrease, Some(3.0));
+        assert_eq!(
+            (o.rebase, o.suggest_run, o.target),
+            (vec![12, 18], 7, Some(3.0))
+        );
+        assert_eq!(
+            t.spc_options("practice", "B1", Direction::Decrease, None)
+                .rebase,
+            [12]
+        );
+        let late = TrendSettings {
+            baseline: Some(6..18),
+            ..t.clone()
+        };
+        let o = late.spc_options("ics", "Q1", Direction::Decrease, None);
+        assert_eq!((o.rebase, o.baseline), (vec![12, 6], Some(6..18)));
+        let first = TrendSettings {
+            baseline: Some(0..12),
+            ..t
+        };
+        assert_eq!(
+            first
+                .spc_options("ics", "Q1", Direction::Decrease, None)
+                .rebase,
+            [12]
         );
     }
 

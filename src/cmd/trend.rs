@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::cmd::method::{Method, MethodArgs};
 use crate::cmd::spinner;
 use crate::engine::audit::Stage;
-use crate::engine::trend::TrendRequest;
+use crate::engine::trend::{RebaseAt, TrendRequest};
 use crate::error::escape;
 use crate::trend::{month_label, parse_month};
 use crate::values::Day;
@@ -42,6 +42,18 @@ pub struct Args {
     /// aims' baseline [default: limits from every month; the aims' baseline the first 12].
     #[arg(long, value_name = "FROM..TO")]
     baseline: Option<String>,
+    /// Recalculate the limits from this month on, for every chart (YYYY-MM; several
+    /// separated by commas, or the option given again), as after a known change in the
+    /// process; or a CSV FILE of level (practice, ics or all), code and month, for single
+    /// charts. The rules then run within each part.
+    #[arg(long, value_name = "MONTH|FILE")]
+    rebase: Vec<String>,
+    /// A run of this many month ends on one side of the mean, to the latest, is shown as a
+    /// suggested rebase (spc.csv's suggested_rebase, the charts, the report); it is never
+    /// made without --rebase (0 turns suggestions off; 0 to 100).
+    #[arg(long, value_name = "N", default_value_t = opal_core::spc::SUGGEST_RUN as u32,
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    suggest_rebase_run: u32,
     /// The aim: a reduction of this many percent from the baseline (0 to 100).
     #[arg(long, value_name = "PERCENT", default_value_t = 50.0,
           value_parser = crate::cmd::ranges::percent)]
@@ -90,6 +102,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => None,
     };
+    let rebase = rebase(&args.rebase)?;
     let Method {
         config,
         read_opts,
@@ -108,6 +121,8 @@ pub fn run(args: Args) -> Result<()> {
         baseline,
         aim_fraction: args.aim_reduction / 100.0,
         screen_outliers: args.screen_outliers,
+        rebase,
+        suggest_run: args.suggest_rebase_run as usize,
     };
     let target = std::cell::OnceCell::new();
     let pb = spinner(args.output.quiet, "reading extracts");
@@ -145,4 +160,28 @@ pub fn run(args: Args) -> Result<()> {
     // Every output is written, synced and renamed into place; the process ends next.
     crate::cmd::leave_to_exit(run);
     Ok(())
+}
+
+/// `--rebase`: months for every chart, or files of single charts' months.
+fn rebase(values: &[String]) -> Result<Vec<RebaseAt>> {
+    let mut out = Vec::new();
+    for v in values {
+        let months: Option<Vec<Day>> = v.split(',').map(|m| parse_month(m.trim())).collect();
+        match months {
+            Some(months) => out.extend(months.into_iter().map(RebaseAt::All)),
+            None if std::path::Path::new(v).is_file() => out.extend(
+                crate::read::rebase::read_rebase(std::path::Path::new(v))?
+                    .into_iter()
+                    .map(RebaseAt::Series),
+            ),
+            None => {
+                return Err(crate::error::usage_hinted(
+                    format!("--rebase '{}' is neither a month nor a file", escape(v)),
+                    "give the month the process changed, as YYYY-MM (e.g. --rebase 2025-04), \
+                     or a CSV file of level, code and month",
+                ))
+            }
+        }
+    }
+    Ok(out)
 }

@@ -149,6 +149,8 @@ pub fn audit_trend(
         suppress: config.suppress,
         rates: config.list_sizes.is_some(),
         complete_from: crate::trend::first_complete(&ends, first, &config.timeline),
+        rebase: Default::default(),
+        suggest_run: crate::spc::SUGGEST_RUN,
     };
     if ends.is_empty() {
         return (Vec::new(), None, settings);
@@ -172,6 +174,71 @@ pub struct TrendRequest<'a> {
     pub baseline: Option<(Day, Day, &'a str)>,
     pub aim_fraction: f64,
     pub screen_outliers: bool,
+    /// `--rebase`: where charts are rebased.
+    pub rebase: Vec<RebaseAt>,
+    /// `--suggest-rebase-run`.
+    pub suggest_run: usize,
+}
+
+/// A `--rebase`: a month for every chart, or one chart's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RebaseAt {
+    All(Day),
+    Series(crate::read::rebase::SeriesRebase),
+}
+
+/// `--rebase` as month-end indices; a month outside the trend's is a usage error, and a
+/// chart the trend does not have is a warning.
+fn rebase_plan(
+    at: &[RebaseAt],
+    ends: &[Day],
+    series: &[Series],
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<crate::trend::Rebase> {
+    use crate::trend::month_label;
+    let index = |m: Day| {
+        ends.iter().position(|&e| e == m).ok_or_else(|| {
+            crate::error::usage_hinted(
+                format!(
+                    "--rebase {}: not one of the trend's months, {} to {}",
+                    month_label(m),
+                    month_label(ends[0]),
+                    month_label(*ends.last().unwrap_or(&m))
+                ),
+                "rebase at a month within --from and --to",
+            )
+        })
+    };
+    let mut plan = crate::trend::Rebase::default();
+    let mut unknown = std::collections::BTreeSet::new();
+    for r in at {
+        match r {
+            RebaseAt::All(m) => plan.all.push(index(*m)?),
+            RebaseAt::Series(s) => {
+                let k = index(s.month)?;
+                if !series
+                    .iter()
+                    .any(|x| x.level == s.level && x.code == s.code)
+                {
+                    unknown.insert(format!("{} {}", s.level, crate::error::escape(&s.code)));
+                    continue;
+                }
+                plan.series
+                    .entry((s.level.clone(), s.code.clone()))
+                    .or_default()
+                    .push(k);
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        let list: Vec<String> = unknown.into_iter().collect();
+        warnings.push(format!(
+            "--rebase: {} chart(s) not in the trend were not rebased: {}",
+            list.len(),
+            list.join(", ")
+        ));
+    }
+    Ok(plan)
 }
 
 /// A trend worked out: the rows read, every series, the settings and the SPC and aims.
@@ -204,6 +271,8 @@ pub fn run(
         baseline,
         aim_fraction,
         screen_outliers,
+        rebase,
+        suggest_run,
     } = req;
     crate::timing::lap("start");
     let (files, mut result) = super::read_files(
@@ -266,6 +335,7 @@ pub fn run(
     }
     progress(super::audit::Stage::Completing);
     let series = trend(&result, &config, &ends);
+    let rebase = rebase_plan(&rebase, &ends, &series, &mut result.warnings)?;
     let settings = TrendSettings {
         month_ends: ends.clone(),
         baseline,
@@ -274,6 +344,8 @@ pub fn run(
         suppress: config.suppress,
         rates: config.list_sizes.is_some(),
         complete_from: first_complete(&ends, first_issue, &config.timeline),
+        rebase,
+        suggest_run,
     };
     ready(to)?;
     let computed = compute(&series, &settings);

@@ -8,6 +8,7 @@ pub mod factors;
 pub mod fhir;
 pub mod input;
 pub mod raw;
+pub mod rebase;
 pub mod records;
 pub mod reference;
 pub mod reviews;

@@ -155,7 +155,7 @@ pub fn key_svg() -> String {
     let mut o = String::new();
     let _ = write!(
         o,
-        r#"<svg viewBox="0 0 {KW} {KH}" width="{KW}" height="{KH}" role="img" aria-labelledby="kt" font-family="Arial, Helvetica, sans-serif"><title id="kt">How to read these charts: point types, variation and assurance icons, baseline and warm-up months</title><rect width="{KW}" height="{KH}" fill="white"/>"#
+        r#"<svg viewBox="0 0 {KW} {KH}" width="{KW}" height="{KH}" role="img" aria-labelledby="kt" font-family="Arial, Helvetica, sans-serif"><title id="kt">How to read these charts: point types, variation and assurance icons, baseline and warm-up months, rebases</title><rect width="{KW}" height="{KH}" fill="white"/>"#
     );
     let heading = |o: &mut String, x: f64, y: f64, text: &str| {
         let _ = write!(
@@ -200,6 +200,11 @@ pub fn key_svg() -> String {
     let _ = write!(
         o,
         r##"<text x="44" y="148" font-size="12" fill="#212b32">faded: a warm-up month (the extract does not yet cover the look-back), in no limit or baseline</text><rect x="22" y="160" width="16" height="14" fill="#eef3f8"/><text x="44" y="172" font-size="12" fill="#212b32">shaded: the baseline months the target is set from</text>"##
+    );
+    // Rebases: a known change (drawn), a run that suggests one (suggested only).
+    let _ = write!(
+        o,
+        r##"<line x1="470" x2="470" y1="36" y2="62" stroke="#425563" stroke-width="1.2"/><text x="482" y="46" font-size="12" fill="#212b32">rebased: the limits recalculated from a known change</text><text x="482" y="60" font-size="12" fill="#212b32">in the process (--rebase)</text><line x1="470" x2="470" y1="76" y2="102" stroke="#ffb81c" stroke-width="1.6" stroke-dasharray="3 3"/><text x="482" y="86" font-size="12" fill="#212b32">rebase?: a run on one side of the mean to the latest</text><text x="482" y="100" font-size="12" fill="#212b32">month; rebase only if the process is known to have changed</text>"##
     );
     heading(&mut o, 20.0, 204.0, "Variation (left icon)");
     for (k, v) in [
@@ -276,18 +281,12 @@ pub fn svg(c: &Chart) -> String {
     let n = s.points.len().max(1);
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
-    let lines = [
-        Some(s.mean),
-        Some(s.lower_process_limit),
-        Some(s.upper_process_limit),
-        c.target,
-    ];
-    for v in s
-        .points
+    let lines = s
+        .segments
         .iter()
-        .map(|p| p.value)
-        .chain(lines.into_iter().flatten())
-    {
+        .flat_map(|g| [g.mean, g.lower_process_limit, g.upper_process_limit])
+        .chain(c.target);
+    for v in s.points.iter().map(|p| p.value).chain(lines) {
         if v.is_finite() {
             lo = lo.min(v);
             hi = hi.max(v);
@@ -322,7 +321,7 @@ pub fn svg(c: &Chart) -> String {
     let last = s.points.last().map(|p| p.value).unwrap_or(f64::NAN);
     let _ = write!(
         o,
-        r#"<title id="t">{title}: {what}</title><desc id="d">XmR chart of {n} months{}; latest {}; mean {}; {limits} {} to {}{}. {}. {}.</desc>"#,
+        r#"<title id="t">{title}: {what}</title><desc id="d">XmR chart of {n} months{}; latest {}; mean {}; {limits} {} to {}{}{}. {}. {}.</desc>"#,
         c.months
             .first()
             .zip(c.months.last())
@@ -335,6 +334,7 @@ pub fn svg(c: &Chart) -> String {
         c.target
             .map(|t| format!("; target {}", num(t)))
             .unwrap_or_default(),
+        rebase_words(c),
         variation_icon(s.variation).2,
         assurance_icon(s.assurance).2,
     );
@@ -395,35 +395,66 @@ pub fn svg(c: &Chart) -> String {
         r##"<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{:.1}" stroke="#425563"/>"##,
         TOP + plot_h
     );
-    // Lines: limits, mean, target.
-    let hline = |o: &mut String, v: f64, colour: &str, dash: &str, name: &str| {
+    // Lines: limits and mean of each part (one unless rebased), target.
+    let half = plot_w / n as f64 / 2.0;
+    let (from_x, to_x) = (
+        |a: usize| if a == 0 { LEFT } else { x(a) - half },
+        |z: usize| if z >= n { W - RIGHT } else { x(z - 1) + half },
+    );
+    let hline = |o: &mut String, span: (f64, f64), v: f64, style: (&str, &str), name: &str| {
         if v.is_finite() {
-            let yy = y(v);
+            let (yy, (colour, dash)) = (y(v), style);
             let _ = write!(
                 o,
-                r#"<line x1="{LEFT}" x2="{:.1}" y1="{yy:.1}" y2="{yy:.1}" stroke="{colour}" stroke-width="1.6" stroke-dasharray="{dash}"><title>{name} {}</title></line>"#,
-                W - RIGHT,
+                r#"<line x1="{}" x2="{:.1}" y1="{yy:.1}" y2="{yy:.1}" stroke="{colour}" stroke-width="1.6" stroke-dasharray="{dash}"><title>{name} {}</title></line>"#,
+                // The left edge as it always was written (the plot's edge, a whole number).
+                if span.0 == LEFT {
+                    format!("{LEFT}")
+                } else {
+                    format!("{:.1}", span.0)
+                },
+                span.1,
                 num(v)
             );
         }
     };
-    hline(
-        &mut o,
-        s.upper_process_limit,
-        GREY,
-        "6 4",
-        "upper process limit",
-    );
-    hline(
-        &mut o,
-        s.lower_process_limit,
-        GREY,
-        "6 4",
-        "lower process limit",
-    );
-    hline(&mut o, s.mean, "#212b32", "", "mean");
+    for g in &s.segments {
+        let span = (from_x(g.points.start), to_x(g.points.end));
+        let upper = g.upper_process_limit;
+        hline(&mut o, span, upper, (GREY, "6 4"), "upper process limit");
+        let lower = g.lower_process_limit;
+        hline(&mut o, span, lower, (GREY, "6 4"), "lower process limit");
+        hline(&mut o, span, g.mean, ("#212b32", ""), "mean");
+    }
     if let Some(t) = c.target {
-        hline(&mut o, t, RED, "2 3", "target");
+        hline(&mut o, (LEFT, W - RIGHT), t, (RED, "2 3"), "target");
+    }
+    // Where the chart is rebased, and where a run suggests it might be.
+    for g in s.segments.iter().skip(1) {
+        let xx = from_x(g.points.start);
+        let month = xml(c
+            .months
+            .get(g.points.start)
+            .map(String::as_str)
+            .unwrap_or(""));
+        let _ = write!(
+            o,
+            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{TOP}" y2="{:.1}" stroke="#425563" stroke-width="1.2"><title>rebased at {month}: limits recalculated from here</title></line><text x="{:.1}" y="{:.1}" font-size="11" fill="#425563">rebased</text>"##,
+            TOP + plot_h,
+            xx + 3.0,
+            TOP + 12.0
+        );
+    }
+    if let Some(k) = s.suggested_rebase {
+        let xx = from_x(k);
+        let month = xml(c.months.get(k).map(String::as_str).unwrap_or(""));
+        let _ = write!(
+            o,
+            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{TOP}" y2="{:.1}" stroke="#ffb81c" stroke-width="1.6" stroke-dasharray="3 3"><title>a rebase suggested at {month}: a run on one side of the mean from here to the latest month; rebase only for a known change (--rebase)</title></line><text x="{:.1}" y="{:.1}" font-size="11" fill="#425563">rebase?</text>"##,
+            TOP + plot_h,
+            xx + 3.0,
+            TOP + plot_h - 6.0
+        );
     }
     // The data line and the points.
     let path: Vec<String> = s
@@ -505,6 +536,20 @@ pub fn svg(c: &Chart) -> String {
     }
     o.push_str("</svg>\n");
     o
+}
+
+/// The chart's rebases and suggested rebase, for its description.
+fn rebase_words(c: &Chart) -> String {
+    let s = c.spc;
+    let month = |k: usize| c.months.get(k).map(String::as_str).unwrap_or("");
+    let mut out = String::new();
+    for g in s.segments.iter().skip(1) {
+        out.push_str(&format!("; rebased at {}", xml(month(g.points.start))));
+    }
+    if let Some(k) = s.suggested_rebase {
+        out.push_str(&format!("; a rebase suggested at {}", xml(month(k))));
+    }
+    out
 }
 
 /// What an OpenPrescribing-style chart shows: an organisation's value each month against the

@@ -114,10 +114,11 @@ pub fn trend_entry(
     series: &[crate::trend::Series],
     settings: &crate::trend::TrendSettings,
     aim_reduction_pct: f64,
-    left_out: usize,
+    computed: &crate::trend::Computed,
 ) -> serde_json::Value {
     use crate::trend::month_label;
     let ends = &settings.month_ends;
+    let label = |k: &usize| ends.get(*k).map(|d| month_label(*d));
     let base = settings.aim_baseline();
     let span = |r: &std::ops::Range<usize>| {
         format!(
@@ -142,7 +143,13 @@ pub fn trend_entry(
         "screen_outliers": settings.screen_outliers,
         "practices": series.iter().filter(|s| s.level == "practice").count(),
         "ics": series.iter().filter(|s| s.level == "ics").count(),
-        "series_left_out_of_spc": left_out,
+        "series_left_out_of_spc": computed.left_out,
+        "rebase": settings.rebase.all.iter().map(label).collect::<Vec<_>>(),
+        "rebase_series": settings.rebase.series.iter().flat_map(|((level, code), at)| {
+            at.iter().map(move |k| serde_json::json!({"level": level, "code": code, "month": label(k)}))
+        }).collect::<Vec<_>>(),
+        "suggest_rebase_run": settings.suggest_run,
+        "charts_with_a_suggested_rebase": computed.charts.iter().flatten().flatten().filter(|c| c.suggested_rebase.is_some()).count(),
     })
 }
 

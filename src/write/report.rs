@@ -244,6 +244,7 @@ impl Report<'_> {
                         th scope="col" { "practice" } th scope="col" { "name" } th scope="col" { "latest" }
                         th scope="col" { "variation" } th scope="col" { "assurance" } th scope="col" { "baseline" }
                         th scope="col" { "target" } th scope="col" { "reduction since the baseline" } th scope="col" { "target met" }
+                        th scope="col" { "limits" }
                     } }
                     tbody { @for &si in &practices {
                         @let s = &series[si];
@@ -258,6 +259,7 @@ impl Report<'_> {
                             td { (aim.map(|a| sig3(a.target)).unwrap_or_default()) }
                             td { (aim.and_then(|a| a.reduction_pct).map(|r| format!("{r:+.1}%")).unwrap_or_default()) }
                             td { (aim.map(|a| if a.met { "yes" } else { "no" }).unwrap_or("")) }
+                            td.text { (chart.map(|c| limits_note(c, months)).unwrap_or_default()) }
                         }
                     } }
                 }
@@ -283,6 +285,23 @@ impl Report<'_> {
             }
         }
     }
+}
+
+/// Where a chart's limits come from, for a table: rebased (at its latest rebase), a rebase
+/// suggested by a run to the latest month, or nothing when the limits are the baseline's.
+fn limits_note(c: &crate::spc::Spc, months: &[String]) -> String {
+    let month = |k: usize| months.get(k).cloned().unwrap_or_default();
+    let mut note = match c.segments.last().filter(|_| c.segments.len() > 1) {
+        Some(g) => format!("rebased at {}", month(g.points.start)),
+        None => String::new(),
+    };
+    if let Some(k) = c.suggested_rebase {
+        if !note.is_empty() {
+            note.push_str("; ");
+        }
+        note.push_str(&format!("rebase? a run from {}", month(k)));
+    }
+    note
 }
 
 /// The page.

@@ -231,5 +231,26 @@ pub fn print_trend_summary(run: &crate::engine::trend::TrendRun, out: &Path) {
         ]);
     }
     println!("{table}");
+    let charts: Vec<&crate::spc::Spc> = run.computed.charts.iter().flatten().flatten().collect();
+    let suggested = charts
+        .iter()
+        .filter(|c| c.suggested_rebase.is_some())
+        .count();
+    let rebased = charts.iter().filter(|c| c.segments.len() > 1).count();
+    if rebased > 0 {
+        println!(
+            "{rebased} of {} charts rebased (--rebase, or a --baseline after the first month)",
+            charts.len()
+        );
+    }
+    if suggested > 0 {
+        println!(
+            "a rebase is suggested on {suggested} of {} charts (a run of {} or more on one side of \
+             the mean to the latest month; spc.csv's suggested_rebase): rebase only for a known \
+             change, with --rebase",
+            charts.len(),
+            t.suggest_run
+        );
+    }
     println!("written to {}", out.display());
 }

@@ -225,6 +225,8 @@ pub fn spc_table<'a>(
             ("variation", Kind::Text),
             ("target", Kind::Number),
             ("assurance", Kind::Text),
+            ("rebased", Kind::Flag),
+            ("suggested_rebase", Kind::Text),
         ],
         format,
     );
@@ -232,8 +234,13 @@ pub fn spc_table<'a>(
     let finite = |v: f64| Some(v).filter(|x| x.is_finite());
     for r in rows {
         let chart = r.chart;
+        let suggested = chart
+            .suggested_rebase
+            .and_then(|k| months.get(k))
+            .map(|(m, _)| m.as_str());
         for (k, (p, (month, as_of))) in chart.points.iter().zip(&months).enumerate() {
             let label = p.rules.label();
+            let part = chart.segment(k);
             sink.row(&[
                 Cell::Text(r.level),
                 Cell::Text(r.code),
@@ -244,15 +251,17 @@ pub fn spc_table<'a>(
                 Cell::Text(as_of),
                 Cell::Flag(Some(t.complete(k))),
                 Cell::Number(Some(p.value)),
-                Cell::Number(finite(chart.mean)),
-                Cell::Number(finite(chart.lower_process_limit)),
-                Cell::Number(finite(chart.upper_process_limit)),
-                Cell::Flag(Some(chart.trial_limits)),
+                Cell::Number(finite(part.mean)),
+                Cell::Number(finite(part.lower_process_limit)),
+                Cell::Number(finite(part.upper_process_limit)),
+                Cell::Flag(Some(part.trial_limits)),
                 Cell::Text(&label),
                 Cell::Text(p.point_type.as_str()),
                 Cell::Text(chart.variation),
                 Cell::Number(r.target),
                 Cell::OptText(chart.assurance.map(|a| a.as_str())),
+                Cell::Flag(Some(chart.rebased_at(k))),
+                Cell::OptText(suggested),
             ]);
         }
     }
@@ -496,12 +505,8 @@ pub fn write_run(
         written.push(crate::write::report::write_report(out, &report)?);
     }
     crate::timing::lap("measures, spc, aims and charts written");
-    let trend = crate::write::manifest::trend_entry(
-        series,
-        settings,
-        what.aim_reduction_pct,
-        computed.left_out,
-    );
+    let trend =
+        crate::write::manifest::trend_entry(series, settings, what.aim_reduction_pct, computed);
     crate::write::manifest::write_trend_manifest(
         out, manifest, &run.files, result, config, &written, trend,
     )?;

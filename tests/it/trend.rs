@@ -718,3 +718,155 @@ fn warm_up_months_are_marked_and_left_out_of_the_baseline() {
     assert_eq!(svg.matches("warm-up month").count(), 2);
     assert!(svg.contains("<title>baseline: 2025-04 to 2026-03</title>"));
 }
+
+/// An extract worked by hand for rebasing: four patients on MST Continus 100 mg 1 bd (200 mg
+/// OME a day, high dose) every 28 days from 2025-01-05; three of them stop after their ninth
+/// issue (2025-08-17, supply to 2025-09-13), so the high-dose count at each month end from
+/// 2025-02 to 2026-09 is 4 (Feb–Aug 2025, seven months) then 1 (Sep 2025–Sep 2026, thirteen
+/// months: at 30 September the 28-day mean of the three is 200 × 11/28 = 78.6).
+fn rebase_extract(dir: &Path) -> std::path::PathBuf {
+    let extract = dir.join("e.csv");
+    let mut csv =
+        String::from("patient_id,practice_code,issue_date,drug_name,quantity,dose_text\n");
+    let start = opal::values::days_from_civil(2025, 1, 5).unwrap();
+    for k in 0..24 {
+        for p in ["A", "B", "C", "D"] {
+            if p == "A" || k < 9 {
+                csv.push_str(&format!(
+                    "{p},P1,{},MST Continus 100mg tablets,56,1 bd\n",
+                    opal::values::format_day(start + 28 * k)
+                ));
+            }
+        }
+    }
+    std::fs::write(&extract, csv).unwrap();
+    extract
+}
+
+/// The all-practices high-dose rows of spc.csv: (month, value, mean, lower, upper, rebased,
+/// suggested_rebase).
+fn high_dose_rows(out: &Path, level: &str) -> Vec<[String; 7]> {
+    read(&out.join("spc.csv"))
+        .into_iter()
+        .filter(|r| r["level"] == level && r["measure"] == "high_dose")
+        .map(|r| {
+            [
+                "month",
+                "value",
+                "mean",
+                "lower_process_limit",
+                "upper_process_limit",
+                "rebased",
+                "suggested_rebase",
+            ]
+            .map(|c| r[c].clone())
+        })
+        .collect()
+}
+
+#[test]
+fn rebasing_recalculates_the_limits_and_a_run_suggests_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let extract = rebase_extract(dir.path());
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut a = vec![
+            "trend",
+            extract.to_str().unwrap(),
+            "--from",
+            "2025-02",
+            "--to",
+            "2026-09",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        a.extend(extra);
+        let (code, stdout, err) = opal(&a);
+        assert_eq!(code, 0, "{err}");
+        (out, stdout)
+    };
+    // Not rebased: the limits come from the complete months, 2025-04 to 2026-09: five 4s and
+    // thirteen 1s, mean 33/18 = 1.833333. The thirteen 1s to the latest month are a run below
+    // it: a rebase is suggested at 2025-09, on every row of the chart, and not made.
+    let (out, stdout) = run("plain", &[]);
+    let rows = high_dose_rows(&out, "all");
+    assert_eq!(rows.len(), 20);
+    let values: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(values, [vec!["4"; 7], vec!["1"; 13]].concat());
+    assert!(rows.iter().all(|r| r[2] == "1.833333" && r[5] == "false"));
+    assert!(rows.iter().all(|r| r[6] == "2025-09"), "{rows:?}");
+    assert!(stdout.contains("a rebase is suggested on"), "{stdout}");
+    let svg = std::fs::read_to_string(out.join("charts/all-ALL-high_dose.svg")).unwrap();
+    assert!(svg.contains("a rebase suggested at 2025-09"));
+
+    // Rebased at 2025-09: 2025-02 to 2025-08 has its own limits, from its complete months
+    // (2025-04 to 08, all 4: mean 4, no moving range, limits 4 and 4); 2025-09 on is thirteen
+    // 1s (mean 1, limits 1 and 1). No run is left: no suggestion.
+    let (out, stdout) = run("rebased", &["--rebase", "2025-09"]);
+    let rows = high_dose_rows(&out, "all");
+    for (k, r) in rows.iter().enumerate() {
+        let mean = if k < 7 { "4" } else { "1" };
+        assert_eq!(
+            (r[2].as_str(), r[3].as_str(), r[4].as_str()),
+            (mean, mean, mean),
+            "{r:?}"
+        );
+        assert_eq!(r[5], if k == 7 { "true" } else { "false" }, "{r:?}");
+        assert_eq!(r[6], "", "{r:?}");
+    }
+    assert!(stdout.contains("charts rebased"), "{stdout}");
+    let svg = std::fs::read_to_string(out.join("charts/all-ALL-high_dose.svg")).unwrap();
+    assert!(svg.contains("rebased at 2025-09: limits recalculated from here"));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["trend"]["rebase"], serde_json::json!(["2025-09"]));
+
+    // A file rebases single charts: the practice's, not all practices'.
+    let file = dir.path().join("rebase.csv");
+    std::fs::write(
+        &file,
+        "level,code,month\npractice,P1,2025-09\nics,NOPE,2025-09\n",
+    )
+    .unwrap();
+    let out = dir.path().join("file");
+    let (code, _, err) = opal(&[
+        "trend",
+        extract.to_str().unwrap(),
+        "--from",
+        "2025-02",
+        "--to",
+        "2026-09",
+        "--rebase",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("1 chart(s) not in the trend were not rebased: ics NOPE"),
+        "{err}"
+    );
+    assert!(high_dose_rows(&out, "practice")
+        .iter()
+        .any(|r| r[5] == "true"));
+    assert!(high_dose_rows(&out, "all").iter().all(|r| r[5] == "false"));
+
+    // A month outside the trend, or neither a month nor a file, is a usage error.
+    for (value, says) in [
+        ("2024-01", "--rebase 2024-01: not one of the trend's months"),
+        ("soon", "--rebase 'soon' is neither a month nor a file"),
+    ] {
+        let out = dir.path().join("bad");
+        let (code, _, err) = opal(&[
+            "trend",
+            extract.to_str().unwrap(),
+            "--rebase",
+            value,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!out.exists());
+    }
+}

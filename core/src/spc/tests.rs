@@ -8,6 +8,8 @@ fn opts(direction: Direction) -> SpcOptions {
         baseline: None,
         screen_outliers: false,
         target: None,
+        rebase: Vec::new(),
+        suggest_run: SUGGEST_RUN,
     }
 }
 
@@ -300,4 +302,120 @@ fn a_neutral_measure_has_neutral_special_causes_and_no_assurance() {
     assert_eq!(s.points[12].point_type, PointType::Neutral);
     assert_eq!(s.variation, "neutral_high");
     assert_eq!(s.assurance, None);
+}
+
+/// Rebasing as NHSRplotthedots does (`ptd_spc_standard`: the mean, moving ranges and limits
+/// grouped by rebase group; `ptd_calculate_point_type`: the rules within each group), worked
+/// by hand. Six points around 1.83, then six around 10.83, rebased at the seventh.
+#[test]
+fn a_rebase_starts_new_limits_and_the_rules_run_within_each_part() {
+    let v = [
+        1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 10.0, 11.0, 12.0, 11.0, 10.0, 11.0,
+    ];
+    let whole = xmr(&v, &opts(Direction::Decrease));
+    // One process: mean 76/12 = 6.333, moving ranges 1,1,1,1,1,8,1,1,1,1,1 → 18/11, limits
+    // 6.333 ± 2.66 × 1.636: the first and last points are outside.
+    assert_eq!(round(whole.mean, 3), 6.333);
+    assert_eq!(round(whole.upper_process_limit, 3), 10.686);
+    assert_eq!(whole.segments.len(), 1);
+    assert!(whole.points[0].rules.has(Rule::OutsideLimits));
+    let o = SpcOptions {
+        rebase: vec![6],
+        ..opts(Direction::Decrease)
+    };
+    let c = xmr(&v, &o);
+    assert_eq!(c.segments.len(), 2);
+    // Part 1: mean 11/6 = 1.833, moving ranges all 1 (the jump 2 → 10 is in neither part):
+    // limits 1.833 ± 2.66 = −0.827 and 4.493.
+    let (a, b) = (&c.segments[0], &c.segments[1]);
+    assert_eq!(a.points, 0..6);
+    assert_eq!(
+        (
+            round(a.mean, 3),
+            round(a.lower_process_limit, 3),
+            round(a.upper_process_limit, 3)
+        ),
+        (1.833, -0.827, 4.493)
+    );
+    // Part 2: mean 65/6 = 10.833, limits 8.173 and 13.493; the chart's own lines are the
+    // latest part's.
+    assert_eq!(b.points, 6..12);
+    assert_eq!(
+        (
+            round(b.mean, 3),
+            round(b.lower_process_limit, 3),
+            round(b.upper_process_limit, 3)
+        ),
+        (10.833, 8.173, 13.493)
+    );
+    assert_eq!(
+        (c.mean, c.upper_process_limit),
+        (b.mean, b.upper_process_limit)
+    );
+    // Six points a part: no run of seven, nothing outside: all common cause.
+    assert!(c
+        .points
+        .iter()
+        .all(|p| p.point_type == PointType::CommonCause));
+    assert_eq!(c.variation, "common_cause");
+    assert!(c.rebased_at(6) && !c.rebased_at(5) && !c.rebased_at(0));
+    assert_eq!(c.segment(5).points, 0..6);
+    assert_eq!(c.segment(6).points, 6..12);
+    // Both parts have fewer than 12 points: trial limits.
+    assert!(a.trial_limits && c.trial_limits);
+    // The package's own test: 20 points rebased at the 11th make groups 0 (10) and 1 (10);
+    // a rebase at 0 or past the end changes nothing.
+    let twenty: Vec<f64> = (0..20).map(|i| (i % 3) as f64).collect();
+    let groups = xmr(
+        &twenty,
+        &SpcOptions {
+            rebase: vec![10, 0, 25],
+            ..opts(Direction::Decrease)
+        },
+    );
+    let parts: Vec<_> = groups.segments.iter().map(|s| s.points.clone()).collect();
+    assert_eq!(parts, [0..10, 10..20]);
+}
+
+/// Seven points below the mean to the latest suggest a rebase at the first of them; the
+/// suggestion is only a suggestion (the limits are unchanged), and is gone once the chart is
+/// rebased there.
+#[test]
+fn a_run_to_the_latest_point_suggests_a_rebase_and_does_not_make_it() {
+    let v = [
+        5.0, 5.0, 6.0, 5.0, 4.0, 5.0, 6.0, 5.0, 4.0, 5.0, 2.0, 2.0, 1.0, 2.0, 2.0, 1.0, 2.0,
+    ];
+    // Mean 62/17 = 3.647: the first ten above, the last seven below.
+    let c = xmr(&v, &opts(Direction::Decrease));
+    assert_eq!(round(c.mean, 3), 3.647);
+    assert_eq!(c.suggested_rebase, Some(10));
+    assert_eq!(c.segments.len(), 1);
+    // The first ten are a run too, but it does not reach the latest point.
+    let run8 = xmr(
+        &v,
+        &SpcOptions {
+            suggest_run: 8,
+            ..opts(Direction::Decrease)
+        },
+    );
+    assert_eq!(run8.suggested_rebase, None);
+    let off = xmr(
+        &v,
+        &SpcOptions {
+            suggest_run: 0,
+            ..opts(Direction::Decrease)
+        },
+    );
+    assert_eq!(off.suggested_rebase, None);
+    // Rebased at 10: the new part's mean is 12/7 = 1.714, the latest point (2) is above it
+    // and the one before (1) below: no run, no suggestion.
+    let rebased = xmr(
+        &v,
+        &SpcOptions {
+            rebase: vec![10],
+            ..opts(Direction::Decrease)
+        },
+    );
+    assert_eq!(round(rebased.mean, 3), 1.714);
+    assert_eq!(rebased.suggested_rebase, None);
 }

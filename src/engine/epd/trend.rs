@@ -126,6 +126,8 @@ pub fn trend(r: &EpdResult, config: &EpdConfig, o: &EpdTrendOptions) -> Result<E
         suppress: false,
         rates: config.list_sizes.is_some(),
         complete_from: 0,
+        rebase: Default::default(),
+        suggest_run: crate::spc::SUGGEST_RUN,
     };
     let comparison = compare(&series, months.len());
     let computed = compute(&series, &settings);

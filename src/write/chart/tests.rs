@@ -45,8 +45,8 @@ fn a_chart_has_a_point_per_month_its_lines_and_escaped_text() {
         &SpcOptions {
             direction: Direction::Decrease,
             baseline: None,
-            screen_outliers: false,
             target: Some(5.0),
+            ..SpcOptions::default()
         },
     );
     let months: Vec<String> = (1..=6).map(|m| format!("2026-{m:02}")).collect();
