@@ -187,33 +187,7 @@ impl Measures {
     }
 }
 
-/// Registered list sizes by month (`--list-sizes`, one file or one a month): NHS England's
-/// files carry their extract date; a file without one serves every month.
-#[derive(Debug, Clone, Default)]
-pub struct ListSizes {
-    /// `YYYY-MM` → practice → patients.
-    pub by_month: BTreeMap<String, BTreeMap<String, f64>>,
-    /// A file without a date.
-    pub undated: Option<BTreeMap<String, f64>>,
-}
-
-impl ListSizes {
-    /// The list sizes for `month` and the month they are from: that month's file, else the
-    /// nearest earlier one, else the undated file, else (a month before every file) the
-    /// earliest (METHOD.md §9.5); `None` when none was given.
-    pub fn for_month(&self, month: &str) -> Option<(&BTreeMap<String, f64>, Option<&str>)> {
-        if let Some((m, sizes)) = self.by_month.range(..=month.to_string()).next_back() {
-            return Some((sizes, Some(m.as_str())));
-        }
-        if let Some(u) = &self.undated {
-            return Some((u, None));
-        }
-        self.by_month
-            .iter()
-            .next()
-            .map(|(m, sizes)| (sizes, Some(m.as_str())))
-    }
-}
+pub use crate::settings::ListSizes;
 
 /// Row accounting of EPD rows.
 #[derive(Debug, Clone, Default, serde::Serialize)]

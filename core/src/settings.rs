@@ -37,7 +37,13 @@ pub struct AuditConfig {
     /// patient id → reason.
     pub excluded_patients: BTreeMap<String, String>,
     pub practices: Option<BTreeMap<String, PracticeInfo>>,
+    /// The list sizes at the audit date (the rates of the summaries); set from
+    /// [`AuditConfig::list_size_files`] once the audit date is known
+    /// ([`AuditConfig::use_list_sizes_of`]).
     pub list_sizes: Option<BTreeMap<String, f64>>,
+    /// Every `--list-sizes` file, by the month it is of (METHOD.md §9.5): the trend uses each
+    /// month end's own.
+    pub list_size_files: Option<ListSizes>,
     /// The day of the run: without `--as-of`, issue dates after it are rejected as in the
     /// future (a typo must not become the audit date).
     pub today: Day,
@@ -69,6 +75,21 @@ impl AuditConfig {
 }
 
 impl AuditConfig {
+    /// The list sizes of the month of `day` and the month of the file they are from
+    /// ([`ListSizes::for_month`]); `None` without `--list-sizes`.
+    pub fn list_sizes_for(&self, day: Day) -> Option<(&BTreeMap<String, f64>, Option<&str>)> {
+        self.list_size_files
+            .as_ref()?
+            .for_month(&crate::trend::month_label(day))
+    }
+
+    /// Use the list sizes of the audit date's month for the summaries.
+    pub fn use_list_sizes_of(&mut self, as_of: Day) {
+        if let Some((sizes, _)) = self.list_sizes_for(as_of) {
+            self.list_sizes = Some(sizes.clone());
+        }
+    }
+
     /// The ICS of a practice: from `--practices` when it lists the practice, else the
     /// extract's own ics_code, else `UNKNOWN`.
     pub fn ics_of(&self, practice: &str, extract_ics: &str) -> String {
@@ -106,6 +127,7 @@ pub(crate) mod tests {
             medication_reviews: BTreeMap::new(),
             practices: None,
             list_sizes: None,
+            list_size_files: None,
             today: crate::values::days_from_civil(2026, 11, 29).unwrap(),
             include_dependence: false,
             max_days_supply: 366.0,
@@ -126,5 +148,33 @@ pub(crate) mod tests {
         c.practices = Some(BTreeMap::from([("A81001".to_string(), info)]));
         assert_eq!(c.ics_of("A81001", "QHM"), "QYG");
         assert_eq!(c.ics_of("B82002", "QHM"), "QHM");
+    }
+}
+
+/// Registered list sizes by month (`--list-sizes`, one file or one a month): NHS England's
+/// files carry their extract date; a file without one serves every month.
+#[derive(Debug, Clone, Default)]
+pub struct ListSizes {
+    /// `YYYY-MM` → practice → patients.
+    pub by_month: BTreeMap<String, BTreeMap<String, f64>>,
+    /// A file without a date.
+    pub undated: Option<BTreeMap<String, f64>>,
+}
+
+impl ListSizes {
+    /// The list sizes for `month` and the month they are from: that month's file, else the
+    /// nearest earlier one, else the undated file, else (a month before every file) the
+    /// earliest (METHOD.md §9.5); `None` when none was given.
+    pub fn for_month(&self, month: &str) -> Option<(&BTreeMap<String, f64>, Option<&str>)> {
+        if let Some((m, sizes)) = self.by_month.range(..=month.to_string()).next_back() {
+            return Some((sizes, Some(m.as_str())));
+        }
+        if let Some(u) = &self.undated {
+            return Some((u, None));
+        }
+        self.by_month
+            .iter()
+            .next()
+            .map(|(m, sizes)| (sizes, Some(m.as_str())))
     }
 }

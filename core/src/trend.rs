@@ -203,8 +203,9 @@ pub struct Series {
     /// Per month end: the counts of its practices that have a list size (the numerators of
     /// the rates per 1000).
     pub rate_counts: Vec<Counts>,
-    /// The registered patients of its practices that have a list size.
-    pub list_size: Option<f64>,
+    /// Per month end: the registered patients of its practices that have a list size that
+    /// month (each month end's own `--list-sizes` file, METHOD.md §9.5).
+    pub list_sizes: Vec<Option<f64>>,
 }
 
 /// One cell of measures.csv: a number, or `*` where disclosure control hides it.
@@ -237,7 +238,13 @@ impl Series {
         if !m.per_1000() {
             return (numerator, Value::Missing, numerator);
         }
-        let Some(list) = self.list_size.filter(|l| *l > 0.0) else {
+        let Some(list) = self
+            .list_sizes
+            .get(month)
+            .copied()
+            .flatten()
+            .filter(|l| *l > 0.0)
+        else {
             return (Value::Missing, Value::Missing, Value::Missing);
         };
         let value = match numerator {
@@ -252,7 +259,7 @@ impl Series {
 /// per practice, in the order of `practices`). ICS and all are sums over their practices; a
 /// rate's numerator and denominator are of the practices with a list size only.
 pub fn series(
-    practices: &[(String, String, String, Option<f64>)],
+    practices: &[(String, String, String, Vec<Option<f64>>)],
     counts: &[Vec<Counts>],
     ics_names: &BTreeMap<String, String>,
 ) -> Vec<Series> {
@@ -266,14 +273,16 @@ pub fn series(
         ics_code: String::new(),
         counts: vec![Counts::default(); months],
         rate_counts: vec![Counts::default(); months],
-        list_size: None,
+        list_sizes: vec![None; months],
     };
     for ((code, name, ics_code, list), c) in practices.iter().zip(counts) {
-        let rate_counts = if list.is_some() {
-            c.clone()
-        } else {
-            vec![Counts::default(); months]
-        };
+        let listed = |m: usize| list.get(m).copied().flatten();
+        let rate_counts = (0..months)
+            .map(|m| match listed(m) {
+                Some(_) => c[m],
+                None => Counts::default(),
+            })
+            .collect();
         let practice = Series {
             level: "practice",
             code: code.clone(),
@@ -281,7 +290,7 @@ pub fn series(
             ics_code: ics_code.clone(),
             counts: c.clone(),
             rate_counts,
-            list_size: *list,
+            list_sizes: (0..months).map(listed).collect(),
         };
         let t = ics.entry(ics_code.clone()).or_insert_with(|| Series {
             level: "ics",
@@ -290,15 +299,15 @@ pub fn series(
             ics_code: String::new(),
             counts: vec![Counts::default(); months],
             rate_counts: vec![Counts::default(); months],
-            list_size: None,
+            list_sizes: vec![None; months],
         });
         for s in [&mut *t, &mut all] {
             for m in 0..months {
                 s.counts[m].add(&practice.counts[m]);
                 s.rate_counts[m].add(&practice.rate_counts[m]);
-            }
-            if let Some(l) = list {
-                *s.list_size.get_or_insert(0.0) += l;
+                if let Some(l) = listed(m) {
+                    *s.list_sizes[m].get_or_insert(0.0) += l;
+                }
             }
         }
         out.push(practice);
@@ -576,9 +585,9 @@ mod tests {
             ..Counts::default()
         };
         let practices = vec![
-            ("A1".into(), "One".into(), "Q1".into(), Some(2000.0)),
-            ("A2".into(), "Two".into(), "Q1".into(), None),
-            ("B1".into(), "Three".into(), "Q2".into(), Some(1000.0)),
+            ("A1".into(), "One".into(), "Q1".into(), vec![Some(2000.0)]),
+            ("A2".into(), "Two".into(), "Q1".into(), vec![None]),
+            ("B1".into(), "Three".into(), "Q2".into(), vec![Some(1000.0)]),
         ];
         let counts = vec![vec![c(10, 4)], vec![c(20, 8)], vec![c(5, 1)]];
         let names = BTreeMap::from([("Q1".to_string(), "ICS one".to_string())]);
@@ -611,6 +620,56 @@ mod tests {
         assert_eq!(s[0].value(Measure::HighDose, 0, true).2, Value::Suppressed);
         assert_eq!(q1.value(Measure::HighDose, 0, true).2, Value::Number(10.0));
         assert_eq!(all.value(Measure::Patients, 0, true).2, Value::Number(35.0));
+    }
+
+    /// Each month end's own list sizes (issue 27.6): A1 grows from 2,000 to 4,000 patients and
+    /// has 4 high-dose patients both months: 2 then 1 per 1000. B1 has a list size only the
+    /// second month: its count joins the ICS's rate then, and not before.
+    #[test]
+    fn rates_use_each_month_ends_own_list_sizes() {
+        let c = |high: u64| Counts {
+            patients: 10,
+            high_dose: high,
+            ..Counts::default()
+        };
+        let practices = vec![
+            (
+                "A1".into(),
+                "".into(),
+                "Q1".into(),
+                vec![Some(2000.0), Some(4000.0)],
+            ),
+            (
+                "B1".into(),
+                "".into(),
+                "Q1".into(),
+                vec![None, Some(1000.0)],
+            ),
+        ];
+        let counts = vec![vec![c(4), c(4)], vec![c(3), c(3)]];
+        let s = series(&practices, &counts, &BTreeMap::new());
+        let rate = |s: &Series, m| s.value(Measure::HighDosePer1000, m, false);
+        assert_eq!(rate(&s[0], 0).2, Value::Number(2.0));
+        assert_eq!(rate(&s[0], 1).2, Value::Number(1.0));
+        assert_eq!(rate(&s[1], 0).2, Value::Missing);
+        // Q1: 4 over 2,000 (B1 unlisted) = 2; then (4 + 3) over 5,000 = 1.4 per 1000.
+        let q1 = &s[2];
+        assert_eq!(
+            rate(q1, 0),
+            (
+                Value::Number(4.0),
+                Value::Number(2000.0),
+                Value::Number(2.0)
+            )
+        );
+        assert_eq!(
+            rate(q1, 1),
+            (
+                Value::Number(7.0),
+                Value::Number(5000.0),
+                Value::Number(1.4)
+            )
+        );
     }
 
     #[test]

@@ -23,9 +23,11 @@ pub struct MethodArgs {
     #[arg(long, value_name = "FILE")]
     pub practices: Option<PathBuf>,
     /// Registered list sizes: practice_code,list_size or NHS gp-reg-pat-prac-*.csv; adds
-    /// rates per 1000 patients.
+    /// rates per 1000 patients. One file, or the option once a month: each NHS file serves
+    /// the month of its EXTRACT_DATE (the audit date's month for the audit, each month end's
+    /// own for the trend), a month with none the nearest earlier file.
     #[arg(long, value_name = "FILE")]
-    pub list_sizes: Option<PathBuf>,
+    pub list_sizes: Vec<PathBuf>,
     /// High dose: OME/day strictly above this many mg (0 to 100000).
     #[arg(long, value_name = "MG", default_value_t = 120.0, value_parser = ranges::mg_per_day)]
     pub threshold: f64,
@@ -166,7 +168,7 @@ impl MethodArgs {
     ) -> crate::write::manifest::Settings<'_> {
         crate::write::manifest::Settings {
             practices: self.practices.as_deref(),
-            list_sizes: self.list_sizes.as_deref(),
+            list_sizes: &self.list_sizes,
             exclude_patients: self.exclude_patients.as_deref(),
             format: format.extension(),
             date_format: self.date_format.as_deref(),
@@ -218,7 +220,7 @@ impl MethodArgs {
             .map(crate::read::reference::read_practices)
             .transpose()?;
         let mut practice_warnings = Vec::new();
-        let config = AuditConfig {
+        let mut config = AuditConfig {
             as_of,
             timeline: TimelineSettings {
                 threshold_mg_day: args.threshold,
@@ -249,11 +251,14 @@ impl MethodArgs {
                 }
                 None => None,
             },
-            list_sizes: args
-                .list_sizes
-                .as_deref()
-                .map(crate::read::reference::read_list_sizes)
-                .transpose()?,
+            list_sizes: None,
+            list_size_files: if args.list_sizes.is_empty() {
+                None
+            } else {
+                Some(crate::read::reference::read_list_size_files(
+                    &args.list_sizes,
+                )?)
+            },
             today: today(),
             include_dependence: args.include_dependence,
             max_days_supply: args.max_days_supply,
@@ -262,6 +267,10 @@ impl MethodArgs {
             reviews: BTreeMap::new(),
             medication_reviews: BTreeMap::new(),
         };
+        // With the audit date given, its month's list sizes now; else once it is known.
+        if let Some(day) = as_of {
+            config.use_list_sizes_of(day);
+        }
         Ok(Method {
             config,
             read_opts: ReadOptions {

@@ -133,6 +133,7 @@ pub fn run<S: AuditSink>(
         &mut items,
         |path| progress(Stage::Reading(path)),
     )?;
+    config.use_list_sizes_of(result.as_of);
     result.warnings.splice(0..0, warnings);
     for f in files.iter().filter(|f| f.preamble_lines > 0) {
         result.warnings.insert(

@@ -330,6 +330,7 @@ pub fn test_config() -> AuditConfig {
         medication_reviews: Default::default(),
         practices: None,
         list_sizes: None,
+        list_size_files: None,
         today: day(2026, 11, 23),
         include_dependence: false,
         max_days_supply: 366.0,

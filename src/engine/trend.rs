@@ -12,12 +12,22 @@ use crate::trend::{
 };
 use crate::values::Day;
 
-/// Every practice of the input, in code order: (code, name, ICS, list size).
-pub type PracticeRow = (String, String, String, Option<f64>);
+/// Every practice of the input, in code order: (code, name, ICS, list size at each month
+/// end).
+pub type PracticeRow = (String, String, String, Vec<Option<f64>>);
 
 /// The practices of the input (every practice with a dated row, as in the audit's
 /// summaries) and, per interned practice id, its place among them.
-pub fn practices(r: &AuditResult, config: &AuditConfig) -> (Vec<PracticeRow>, Vec<usize>) {
+pub fn practices(
+    r: &AuditResult,
+    config: &AuditConfig,
+    month_ends: &[Day],
+) -> (Vec<PracticeRow>, Vec<usize>) {
+    // Each month end's list sizes (its own file, else the nearest earlier: METHOD.md §9.5).
+    let sizes: Vec<Option<&BTreeMap<String, f64>>> = month_ends
+        .iter()
+        .map(|&d| config.list_sizes_for(d).map(|(s, _)| s))
+        .collect();
     let mut by_code: BTreeMap<&str, (usize, String)> = BTreeMap::new();
     for (id, code) in r.practice_codes.iter().enumerate() {
         // A practice with an item always has a dated row; UNKNOWN guards the impossible.
@@ -39,10 +49,10 @@ pub fn practices(r: &AuditResult, config: &AuditConfig) -> (Vec<PracticeRow>, Ve
                 code.to_string(),
                 info.map(|i| i.practice_name.clone()).unwrap_or_default(),
                 ics,
-                config
-                    .list_sizes
-                    .as_ref()
-                    .and_then(|l| l.get(code).copied()),
+                sizes
+                    .iter()
+                    .map(|s| s.and_then(|l| l.get(code).copied()))
+                    .collect(),
             )
         })
         .collect();
@@ -109,7 +119,7 @@ pub fn end_at(r: &mut AuditResult, to: Day) {
 
 /// The series of every practice, ICS and all practices at the month ends.
 pub fn trend(r: &AuditResult, config: &AuditConfig, month_ends: &[Day]) -> Vec<Series> {
-    let (rows, place) = practices(r, config);
+    let (rows, place) = practices(r, config, month_ends);
     let counts = month_counts(r, config, month_ends, &place, rows.len());
     crate::timing::lap("month ends");
     // An ICS's name is its first practice's (in code order) from --practices, as in the
@@ -147,7 +157,7 @@ pub fn audit_trend(
         aim_fraction: DEFAULT_AIM_FRACTION,
         screen_outliers: false,
         suppress: config.suppress,
-        rates: config.list_sizes.is_some(),
+        rates: config.list_size_files.is_some(),
         complete_from: crate::trend::first_complete(&ends, first, &config.timeline),
         rebase: Default::default(),
         suggest_run: crate::spc::SUGGEST_RUN,
@@ -342,7 +352,7 @@ pub fn run(
         aim_fraction,
         screen_outliers,
         suppress: config.suppress,
-        rates: config.list_sizes.is_some(),
+        rates: config.list_size_files.is_some(),
         complete_from: first_complete(&ends, first_issue, &config.timeline),
         rebase,
         suggest_run,

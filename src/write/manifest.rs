@@ -16,7 +16,7 @@ use crate::write::table::write_atomically;
 /// What the manifest records of the command line besides the audit's settings.
 pub struct Settings<'a> {
     pub practices: Option<&'a Path>,
-    pub list_sizes: Option<&'a Path>,
+    pub list_sizes: &'a [std::path::PathBuf],
     pub exclude_patients: Option<&'a Path>,
     /// `csv` or `parquet`.
     pub format: &'static str,
@@ -213,7 +213,12 @@ fn manifest(
         "first_issue_date": r.first_issue_day.map(day_text),
         "inputs": inputs,
         "practices": file_sha(args.practices),
-        "list_sizes": file_sha(args.list_sizes),
+        // One file as before; several (one a month) as a list.
+        "list_sizes": match args.list_sizes {
+            [] => serde_json::Value::Null,
+            [one] => file_sha(Some(one.as_path())).into(),
+            many => many.iter().map(|p| file_sha(Some(p.as_path()))).collect::<Vec<_>>().into(),
+        },
         "exclude_patients": args.exclude_patients.map(|p| json!({
             "path": p.display().to_string(),
             "patients": config.excluded_patients.len(),

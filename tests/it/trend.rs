@@ -870,3 +870,104 @@ fn rebasing_recalculates_the_limits_and_a_run_suggests_it() {
         assert!(!out.exists());
     }
 }
+
+/// Monthly list sizes (issue 27.6): NHS England's files of April 2025 (P1: 1,000 patients)
+/// and January 2026 (2,000). Each month end's rate uses its own month's file, else the
+/// nearest earlier one, else (before every file) the earliest; the audit uses its date's.
+#[test]
+fn each_month_end_uses_its_own_list_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let extract = rebase_extract(dir.path());
+    let lists = |name: &str, date: &str, n: u32| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "PUBLICATION,EXTRACT_DATE,ORG_TYPE,ORG_CODE,ONS_CODE,POSTCODE,SEX,AGE_GROUP_5,NUMBER_OF_PATIENTS\n\
+                 GP_PRAC_PAT_LIST,{date},GP,P1,,X1 1XX,ALL,ALL,{n}\n"
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let (april, january) = (
+        lists("apr.csv", "01APR2025", 1000),
+        lists("jan.csv", "01JAN2026", 2000),
+    );
+    let out = dir.path().join("t");
+    let (code, _, err) = opal(&[
+        "trend",
+        extract.to_str().unwrap(),
+        "--from",
+        "2025-02",
+        "--to",
+        "2026-09",
+        "--list-sizes",
+        january.to_str().unwrap(),
+        "--list-sizes",
+        april.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let m = measures(&out);
+    let rate = |month: &str| {
+        m[&(
+            "practice".into(),
+            "P1".into(),
+            month.into(),
+            "high_dose_per_1000".into(),
+        )]
+            .clone()
+    };
+    // 4 high-dose patients over 1,000 (February: before every file, the earliest, April's).
+    assert_eq!(
+        rate("2025-02"),
+        ["4".to_string(), "1000".into(), "4".into()]
+    );
+    // 1 over April's 1,000 in December; over January's 2,000 from January.
+    assert_eq!(
+        rate("2025-12"),
+        ["1".to_string(), "1000".into(), "1".into()]
+    );
+    assert_eq!(
+        rate("2026-01"),
+        ["1".to_string(), "2000".into(), "0.5".into()]
+    );
+    assert_eq!(
+        rate("2026-09"),
+        ["1".to_string(), "2000".into(), "0.5".into()]
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let other = manifest["trend"]["list_sizes_from_another_month"]
+        .as_array()
+        .unwrap();
+    // 20 month ends, two of them (2025-04, 2026-01) their own file's.
+    assert_eq!(other.len(), 18);
+    assert_eq!(
+        other[0],
+        serde_json::json!({"month": "2025-02", "list_sizes_of": "2025-04"})
+    );
+    assert_eq!(manifest["list_sizes"].as_array().unwrap().len(), 2);
+
+    // The audit uses its date's month: April's file in June 2025, January's in March 2026.
+    for (as_of, size) in [("2025-06-30", "1000"), ("2026-03-31", "2000")] {
+        let out = dir.path().join(format!("a{as_of}"));
+        let (code, _, err) = opal(&[
+            "audit",
+            extract.to_str().unwrap(),
+            "--as-of",
+            as_of,
+            "--list-sizes",
+            april.to_str().unwrap(),
+            "--list-sizes",
+            january.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let rows = read(&out.join("practice_summary.csv"));
+        assert_eq!(rows[0]["list_size"], size, "{as_of}");
+    }
+}
