@@ -6,12 +6,19 @@
 //! a share of items are not opioids (among them gabapentinoids, a benzodiazepine and a
 //! Z-drug, so that co-prescribing occurs), and a few rows are malformed on purpose.
 //!
-//! Patterns for the follow-up and the trend (issue 16): a third of the practices (every
-//! third) bring their high-dose patients down over the last year, so that their XmR charts
-//! fall; some long-term patients are tapered on purpose, a step down each issue (gradual or
-//! rapid, a strength halved at once), then stop; some stop abruptly at full dose; a few move
-//! to another practice; and the last practice's extract ends 45 days early (a practice that
-//! stopped sending data).
+//! Patterns for the follow-up and the trend (issue 16): the practices chosen with
+//! `--reducing` bring their high-dose patients down over the last year, so that their XmR
+//! charts fall; some long-term patients are tapered on purpose, a step down each issue
+//! (gradual or rapid, a strength halved at once), then stop; some stop abruptly at full dose;
+//! a few move to another practice; and the last practice's extract ends 45 days early (a
+//! practice that stopped sending data).
+//!
+//! A steady population (issue 27.8), as a real practice's is from month to month: long-term
+//! courses last a geometric number of issues (a constant chance of stopping at each, mean
+//! [`MEAN_LONG_TERM_ISSUES`]); a share of them were already running before the first month
+//! (with their history: their dose has had as many issues to change as their age), the rest
+//! start at a steady rate through the months, so that starters balance stoppers; escalation
+//! and taper are equally likely at each issue. Short courses start at a steady rate too.
 
 use std::io::Write;
 
@@ -324,7 +331,14 @@ pub struct SynthConfig {
     pub end: Day,
     /// Share of rows made malformed on purpose.
     pub malformed_rate: f64,
+    /// Number of practices; `None`: one per ~60 patients (at least 6, at most 6000).
+    pub practices: Option<u64>,
+    /// Practices (by code) that bring their high doses down over the last year.
+    pub reducing: Vec<String>,
 }
+
+/// The mean number of issues of a long-term course (about 2.3 years of 28-day issues).
+pub const MEAN_LONG_TERM_ISSUES: f64 = 30.0;
 
 /// A synthetic practice.
 #[derive(Debug, Clone)]
@@ -336,10 +350,14 @@ pub struct SynthPractice {
     pub list_size: u64,
 }
 
-/// The practices a config makes (one per ~60 patients, at least 6, across the ICBs).
+/// The practices a config makes (`--practices`, else one per ~60 patients, at least 6),
+/// across the ICBs.
 pub fn practices(config: &SynthConfig) -> Vec<SynthPractice> {
     let mut rng = Rng::new(config.seed.wrapping_add(17));
-    let n = (config.patients / 60).clamp(6, 6000);
+    let n = config
+        .practices
+        .unwrap_or_else(|| (config.patients / 60).clamp(6, 6000))
+        .max(1);
     (0..n)
         .map(|i| {
             let (ics_code, ics_name) = ICS[(i as usize) % ICS.len()];
@@ -407,8 +425,17 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
     ])?;
     let mut rows = 0u64;
     let mut record: Vec<String> = vec![String::new(); 11];
-    // The last year, when improving practices bring their high doses down.
+    // The last year, when reducing practices bring their high doses down.
     let improving_from: Day = config.end - 365;
+    let reducing: Vec<bool> = practices
+        .iter()
+        .map(|p| config.reducing.iter().any(|c| c == &p.code))
+        .collect();
+    // The share of long-term courses already running at the first month: mean duration D
+    // over D + the months, so that courses starting balance those stopping.
+    let mean_months = MEAN_LONG_TERM_ISSUES * 28.0 / 30.0;
+    let prevalent_share = mean_months / (mean_months + config.months as f64);
+    let stop_chance = 1.0 / MEAN_LONG_TERM_ISSUES;
     for pi in 0..config.patients {
         let patient = format!("SYN{:07}", pi + 1);
         let mut pindex = rng.below(practices.len() as u64) as usize;
@@ -417,7 +444,7 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
             pindex = rng.below(practices.len() as u64 - 1) as usize;
         }
         let practice = &practices[pindex];
-        let improving = pindex % 3 == 0;
+        let improving = reducing[pindex];
         // A few patients move to another practice partway through.
         let moves_at: Option<(Day, usize)> = rng.chance(0.04).then(|| {
             (
@@ -438,25 +465,34 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
             let ladder = &ladders[ri];
             let mut step = rng.below(ladder.len().min(3) as u64) as usize;
             let directions = *rng.pick(regimen.directions);
-            // Start: some before the data begins (censored), most within it.
             let span = (config.end - start).max(1) as u64;
-            let mut day = start - 60 + rng.below(span + 60) as Day;
-            // Long-term users repeat until the end; others stop after a few issues. Of the
-            // long-term, some stop abruptly at full dose, some are tapered on purpose and stop.
+            // Long-term courses last a geometric number of issues; others a few issues.
             let long_term = rng.chance(0.55);
-            let issues = if long_term {
-                if rng.chance(0.08) {
-                    6 + rng.below(20)
-                } else {
-                    1000
+            let prevalent = long_term && rng.chance(prevalent_share);
+            let mut day = if prevalent {
+                // Running before the first month: its first issue in the window is within
+                // one issue of the start, and its dose has moved as many issues as its age.
+                let age = geometric(&mut rng, stop_chance);
+                for _ in 0..age {
+                    step = walk(&mut rng, step, ladder.len(), 0.03, 0.03);
                 }
+                start + rng.below(28) as Day
+            } else if long_term {
+                start + rng.below(span) as Day
+            } else {
+                // Some short courses began before the data (censored), most within it.
+                start - 60 + rng.below(span + 60) as Day
+            };
+            let issues = if long_term {
+                1 + geometric(&mut rng, stop_chance)
             } else {
                 1 + rng.below(4)
             };
+            // Of the long-term, some are tapered on purpose before they stop; the others stop
+            // abruptly, at full dose.
             let planned_taper = long_term && rng.chance(0.12);
             // A rapid taper halves the dose at once (two strengths down).
             let rapid = rng.chance(0.3);
-            let taper_from: Day = config.end - 60 - rng.below(300) as Day;
             let coding = rng.below(10);
             let mut n = 0;
             while day <= config.end && n < issues {
@@ -527,23 +563,18 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
                 let jitter = rng.below(7) as i32 - 3;
                 let early = if rng.chance(0.08) { -10 } else { 0 };
                 day += base + jitter + early;
-                if planned_taper && day >= taper_from {
+                if planned_taper && n + step as u64 + 1 >= issues {
                     // A planned taper: down a strength each issue (two when rapid), then stop.
                     if step == 0 {
                         break;
                     }
                     step = step.saturating_sub(if rapid { 2 } else { 1 });
                 } else if improving && day >= improving_from && step >= 2 && rng.chance(0.35) {
-                    step -= 1; // an improving practice reviews its high doses
-                } else if rng.chance(if improving && day >= improving_from {
-                    0.01
+                    step -= 1; // a reducing practice reviews its high doses
+                } else if improving && day >= improving_from {
+                    step = walk(&mut rng, step, ladder.len(), 0.01, 0.03);
                 } else {
-                    0.06
-                }) && step + 1 < ladder.len()
-                {
-                    step += 1; // escalation
-                } else if rng.chance(0.03) && step > 0 {
-                    step -= 1; // taper
+                    step = walk(&mut rng, step, ladder.len(), 0.03, 0.03);
                 }
                 if rng.chance(0.03) {
                     day += 40 + rng.below(60) as i32; // a break longer than the grace period
@@ -553,4 +584,90 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
     }
     w.flush()?;
     Ok(rows)
+}
+
+/// A number of issues with a constant chance `p` of ending at each: 0, 1, 2... (mean
+/// `(1 - p) / p`), capped at 1000.
+fn geometric(rng: &mut Rng, p: f64) -> u64 {
+    let mut n = 0;
+    while n < 1000 && !rng.chance(p) {
+        n += 1;
+    }
+    n
+}
+
+/// One issue's change of strength: up a step with chance `up`, else down with chance `down`,
+/// within the ladder.
+fn walk(rng: &mut Rng, step: usize, len: usize, up: f64, down: f64) -> usize {
+    if rng.chance(up) && step + 1 < len {
+        step + 1
+    } else if rng.chance(down) && step > 0 {
+        step - 1
+    } else {
+        step
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(patients: u64, months: u32) -> SynthConfig {
+        SynthConfig {
+            patients,
+            months,
+            seed: 3,
+            end: crate::values::days_from_civil(2026, 10, 31).unwrap(),
+            malformed_rate: 0.0,
+            practices: Some(20),
+            reducing: Vec::new(),
+        }
+    }
+
+    /// Issue 27.8: a steady population. The patients issued an opioid in each 30-day period
+    /// stay within ±10% of their mean over 30 months (the first period, which holds the
+    /// prevalent patients' first issues, and the last, cut short, left out); before, the
+    /// population grew about threefold.
+    #[test]
+    fn the_population_is_steady_over_thirty_months() {
+        let c = config(4000, 30);
+        let mut out = Vec::new();
+        write_extract(&c, Dictionary::builtin(), &mut out).unwrap();
+        let start = c.end - 30 * 30;
+        let mut by_period: Vec<std::collections::HashSet<String>> = vec![Default::default(); 31];
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        for rec in reader.records() {
+            let rec = rec.unwrap();
+            let Some(day) = crate::values::parse_date_with(
+                &rec[2],
+                &crate::values::DateFormat("%Y-%m-%d".into()),
+            ) else {
+                continue;
+            };
+            let opioid = !rec[7].is_empty();
+            if opioid && day >= start {
+                by_period[((day - start) / 30) as usize].insert(rec[0].to_string());
+            }
+        }
+        let counts: Vec<f64> = by_period[1..29].iter().map(|s| s.len() as f64).collect();
+        let mean = counts.iter().sum::<f64>() / counts.len() as f64;
+        for (k, n) in counts.iter().enumerate() {
+            assert!(
+                (n / mean - 1.0).abs() <= 0.10,
+                "period {}: {n} patients against a mean of {mean:.0}: {counts:?}",
+                k + 1
+            );
+        }
+    }
+
+    /// `--practices` sets their number; codes run Y90001, Y90002...
+    #[test]
+    fn practices_are_as_many_as_asked() {
+        let made = practices(&config(100, 12));
+        assert_eq!(made.len(), 20);
+        assert_eq!(
+            (made[0].code.as_str(), made[19].code.as_str()),
+            ("Y90001", "Y90020")
+        );
+    }
 }

@@ -50,6 +50,15 @@ pub struct Args {
     /// Also write list sizes (practice_code,list_size).
     #[arg(long, value_name = "FILE")]
     list_sizes_out: Option<PathBuf>,
+    /// Number of practices (1 to 100000) [default: one per 60 patients, at least 6]; they
+    /// are Y90001, Y90002... in three ICSs, in turn.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    practices: Option<u64>,
+    /// Practices that bring their high-dose prescribing down over the last year (their
+    /// patients above the lower strengths are stepped down at reviews, and escalate less),
+    /// by code, separated by commas: Y90001,Y90004.
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    reducing: Vec<String>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -61,7 +70,24 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         end,
         malformed_rate: args.malformed_rate,
+        practices: args.practices,
+        reducing: args.reducing.iter().map(|c| c.trim().to_string()).collect(),
     };
+    let made = practices(&config);
+    if let Some(c) = config
+        .reducing
+        .iter()
+        .find(|c| !made.iter().any(|p| &p.code == *c))
+    {
+        return Err(crate::error::usage_hinted(
+            format!(
+                "--reducing {}: not one of the {} practices made",
+                crate::error::escape(c),
+                made.len()
+            ),
+            "the practices are Y90001, Y90002... (see --practices)",
+        ));
+    }
     let dict = Dictionary::builtin();
     let gz = args
         .out
