@@ -347,6 +347,9 @@ pub struct SynthPractice {
     pub name: String,
     pub ics_code: &'static str,
     pub ics_name: &'static str,
+    /// Its primary care network: two in each ICS, the ICS's practices in turn.
+    pub pcn_code: String,
+    pub pcn_name: String,
     pub list_size: u64,
 }
 
@@ -361,11 +364,14 @@ pub fn practices(config: &SynthConfig) -> Vec<SynthPractice> {
     (0..n)
         .map(|i| {
             let (ics_code, ics_name) = ICS[(i as usize) % ICS.len()];
+            let pcn = (i as usize % ICS.len()) * 2 + (i as usize / ICS.len()) % 2 + 1;
             SynthPractice {
                 code: format!("Y9{:04}", i + 1),
                 name: format!("Synthetic Practice {}", i + 1),
                 ics_code,
                 ics_name,
+                pcn_code: format!("U9{pcn:04}"),
+                pcn_name: format!("Synthetic PCN {pcn}"),
                 list_size: 3000 + rng.below(12000),
             }
         })

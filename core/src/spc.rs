@@ -222,6 +222,9 @@ pub struct Spc {
     /// suggested: *Making Data Count* recalculates limits for a known change, not for a run
     /// alone.
     pub suggested_rebase: Option<usize>,
+    /// The month (index into the series' months) of each point: 0, 1, 2... unless months
+    /// are missing (suppressed counts: [`xmr_with_gaps`]), which are then gaps.
+    pub at: Vec<usize>,
     /// The variation icon, from the last point: `common_cause`, `improvement_high`,
     /// `improvement_low`, `concern_high`, `concern_low`, `neutral_high`, `neutral_low`.
     pub variation: &'static str,
@@ -503,9 +506,33 @@ pub fn xmr(values: &[f64], o: &SpcOptions) -> Spc {
         trial_limits: last.trial_limits,
         segments,
         suggested_rebase,
+        at: (0..n).collect(),
         variation,
         assurance,
     }
+}
+
+/// The XmR chart of the months whose value is known, in order, where others are hidden (a
+/// suppressed count): the rules and limits run over the points shown, as if the gaps were
+/// not there, and [`Spc::at`] places each point at its month. `o`'s baseline and rebases are
+/// months; each becomes the points within or after it.
+pub fn xmr_with_gaps(values: &[Option<f64>], o: &SpcOptions) -> Spc {
+    let at: Vec<usize> = (0..values.len()).filter(|&k| values[k].is_some()).collect();
+    let known: Vec<f64> = values.iter().flatten().copied().collect();
+    // The first point at or after month `m`.
+    let point = |m: usize| at.partition_point(|&k| k < m);
+    let options = SpcOptions {
+        baseline: o
+            .baseline
+            .as_ref()
+            .map(|b| point(b.start)..point(b.end))
+            .filter(|b| !b.is_empty()),
+        rebase: o.rebase.iter().map(|&m| point(m)).collect(),
+        ..o.clone()
+    };
+    let mut spc = xmr(&known, &options);
+    spc.at = at;
+    spc
 }
 
 fn segment_of(segments: &[Segment], i: usize) -> &Segment {

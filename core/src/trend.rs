@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::spc::{xmr, Direction, Spc, SpcOptions};
+use crate::spc::{xmr, xmr_with_gaps, Direction, Spc, SpcOptions};
 use crate::summary::suppress_count;
 use crate::timeline::{DoseBand, MonthState};
 use crate::values::{days_from_civil, format_day, Day};
@@ -482,6 +482,20 @@ pub fn values(s: &Series, m: Measure, t: &TrendSettings) -> Option<Vec<f64>> {
         .collect()
 }
 
+/// A measure's values over the months with its suppressed months as gaps (`None`), when
+/// every month is known or suppressed and at least two are known; `None` when a month is
+/// missing (no list size), which is not a gap.
+pub fn values_with_gaps(s: &Series, m: Measure, t: &TrendSettings) -> Option<Vec<Option<f64>>> {
+    let v: Option<Vec<Option<f64>>> = (0..t.month_ends.len())
+        .map(|month| match s.value(m, month, t.suppress).2 {
+            Value::Number(v) => Some(Some(v)),
+            Value::Suppressed => Some(None),
+            Value::Missing => None,
+        })
+        .collect();
+    v.filter(|v| v.iter().flatten().count() >= 2)
+}
+
 /// The measures that have an aim (and so a target on their chart).
 pub fn has_aim(m: Measure) -> bool {
     matches!(m, Measure::HighDose | Measure::HighDosePer1000)
@@ -497,12 +511,13 @@ pub fn aim_of(s: &Series, m: Measure, t: &TrendSettings) -> Option<Aim> {
 
 /// The chart of a series' measure.
 pub fn chart_of(s: &Series, m: Measure, t: &TrendSettings) -> Option<Spc> {
-    let v = values(s, m, t)?;
     let target = aim_of(s, m, t).map(|a| a.target);
-    Some(xmr(
-        &v,
-        &t.spc_options(s.level, &s.code, m.direction(), target),
-    ))
+    let o = t.spc_options(s.level, &s.code, m.direction(), target);
+    match values(s, m, t) {
+        Some(v) => Some(xmr(&v, &o)),
+        None if t.suppress => Some(xmr_with_gaps(&values_with_gaps(s, m, t)?, &o)),
+        None => None,
+    }
 }
 
 /// The chart and aim of each series' measure, worked out once for every output.
@@ -531,10 +546,15 @@ pub fn compute(series: &[Series], t: &TrendSettings) -> Computed {
                 .as_ref()
                 .filter(|_| has_aim(m))
                 .and_then(|v| aim(v, t.aim_baseline(), t.aim_fraction));
-            let chart = v.map(|v| {
-                let target = a.as_ref().map(|a| a.target);
-                xmr(&v, &t.spc_options(s.level, &s.code, m.direction(), target))
-            });
+            let target = a.as_ref().map(|a| a.target);
+            let o = t.spc_options(s.level, &s.code, m.direction(), target);
+            // With --suppress, a series with hidden months is drawn from its rounded counts
+            // with the hidden months as gaps, and has no aim (METHOD.md §10).
+            let chart = match v {
+                Some(v) => Some(xmr(&v, &o)),
+                None if t.suppress => values_with_gaps(s, m, t).map(|g| xmr_with_gaps(&g, &o)),
+                None => None,
+            };
             c.left_out += chart.is_none() as usize;
             charts.push(chart);
             aims.push(a);

@@ -108,9 +108,23 @@ pub fn run(args: Args) -> Result<()> {
     let practices = practices(&config);
     if let Some(path) = &args.practices_out {
         let mut w = crate::write::output::csv_writer(BufWriter::new(File::create(path)?));
-        w.write_record(["practice_code", "ics_code", "practice_name", "ics_name"])?;
+        w.write_record([
+            "practice_code",
+            "ics_code",
+            "practice_name",
+            "ics_name",
+            "pcn_code",
+            "pcn_name",
+        ])?;
         for p in &practices {
-            w.write_record([p.code.as_str(), p.ics_code, &p.name, p.ics_name])?;
+            w.write_record([
+                p.code.as_str(),
+                p.ics_code,
+                &p.name,
+                p.ics_name,
+                &p.pcn_code,
+                &p.pcn_name,
+            ])?;
         }
         w.flush()?;
     }

@@ -51,6 +51,9 @@ pub fn label(m: Measure) -> &'static str {
     match m {
         Measure::HighDose => "Patients above the high-dose threshold",
         Measure::HighDosePer1000 => "High-dose patients per 1,000 registered patients",
+        Measure::LongTerm => "Patients on opioids for more than the long-term limit",
+        Measure::HighDoseAndLongTerm => "Patients both high-dose and long-term",
+        Measure::LongTermPer1000 => "Long-term patients per 1,000 registered patients",
         _ => m.name(),
     }
 }
@@ -278,7 +281,10 @@ fn badge(out: &mut String, x: f64, y: f64, (colour, letter, words): (&str, &str,
 /// The chart as a standalone SVG document.
 pub fn svg(c: &Chart) -> String {
     let s = c.spc;
-    let n = s.points.len().max(1);
+    // One place per month; with --suppress a hidden month is a gap (no point).
+    let n = c.months.len().max(s.points.len()).max(1);
+    let pm = |i: usize| s.at.get(i).copied().unwrap_or(i);
+    let gaps = n.saturating_sub(s.points.len());
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
     let lines = s
@@ -307,7 +313,14 @@ pub fn svg(c: &Chart) -> String {
 
     let title = xml(c.title);
     let what = xml(c.label);
-    let per = xml(c.per);
+    let per = if gaps > 0 {
+        format!(
+            "{}; {gaps} month(s) with 1 to 7 patients hidden by --suppress are gaps",
+            xml(c.per)
+        )
+    } else {
+        xml(c.per)
+    };
     let limits = if s.trial_limits {
         "trial limits (fewer than 12 points)"
     } else {
@@ -397,9 +410,16 @@ pub fn svg(c: &Chart) -> String {
     );
     // Lines: limits and mean of each part (one unless rebased), target.
     let half = plot_w / n as f64 / 2.0;
+    // A part's span, from its first point (an index into the points) to its last.
     let (from_x, to_x) = (
-        |a: usize| if a == 0 { LEFT } else { x(a) - half },
-        |z: usize| if z >= n { W - RIGHT } else { x(z - 1) + half },
+        |a: usize| if a == 0 { LEFT } else { x(pm(a)) - half },
+        |z: usize| {
+            if z >= s.points.len() {
+                W - RIGHT
+            } else {
+                x(pm(z - 1)) + half
+            }
+        },
     );
     let hline = |o: &mut String, span: (f64, f64), v: f64, style: (&str, &str), name: &str| {
         if v.is_finite() {
@@ -434,7 +454,7 @@ pub fn svg(c: &Chart) -> String {
         let xx = from_x(g.points.start);
         let month = xml(c
             .months
-            .get(g.points.start)
+            .get(pm(g.points.start))
             .map(String::as_str)
             .unwrap_or(""));
         let _ = write!(
@@ -447,7 +467,7 @@ pub fn svg(c: &Chart) -> String {
     }
     if let Some(k) = s.suggested_rebase {
         let xx = from_x(k);
-        let month = xml(c.months.get(k).map(String::as_str).unwrap_or(""));
+        let month = xml(c.months.get(pm(k)).map(String::as_str).unwrap_or(""));
         let _ = write!(
             o,
             r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{TOP}" y2="{:.1}" stroke="#ffb81c" stroke-width="1.6" stroke-dasharray="3 3"><title>a rebase suggested at {month}: a run on one side of the mean from here to the latest month; rebase only for a known change (--rebase)</title></line><text x="{:.1}" y="{:.1}" font-size="11" fill="#425563">rebase?</text>"##,
@@ -456,20 +476,25 @@ pub fn svg(c: &Chart) -> String {
             TOP + plot_h - 6.0
         );
     }
-    // The data line and the points.
-    let path: Vec<String> = s
-        .points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.value)))
-        .collect();
-    let _ = write!(
-        o,
-        r#"<polyline points="{}" fill="none" stroke="{GREY}" stroke-width="1.5"/>"#,
-        path.join(" ")
-    );
+    // The data line (broken at gaps) and the points.
+    let mut runs: Vec<Vec<String>> = Vec::new();
     for (i, p) in s.points.iter().enumerate() {
-        let month = c.months.get(i).map(String::as_str).unwrap_or("");
+        if i == 0 || pm(i) != pm(i - 1) + 1 {
+            runs.push(Vec::new());
+        }
+        if let Some(run) = runs.last_mut() {
+            run.push(format!("{:.1},{:.1}", x(pm(i)), y(p.value)));
+        }
+    }
+    for path in runs.iter().filter(|r| !r.is_empty()) {
+        let _ = write!(
+            o,
+            r#"<polyline points="{}" fill="none" stroke="{GREY}" stroke-width="1.5"/>"#,
+            path.join(" ")
+        );
+    }
+    for (i, p) in s.points.iter().enumerate() {
+        let month = c.months.get(pm(i)).map(String::as_str).unwrap_or("");
         let text = format!(
             "{}: {} ({}{})",
             xml(month),
@@ -481,19 +506,19 @@ pub fn svg(c: &Chart) -> String {
                 format!(": {}", p.rules.label().replace('_', " "))
             }
         );
-        if i < c.complete_from {
+        if pm(i) < c.complete_from {
             // Warm-up: the extract does not yet cover the measure's look-back.
             let _ = write!(o, r#"<g opacity="0.35">"#);
             marker(
                 &mut o,
                 p.point_type,
-                x(i),
+                x(pm(i)),
                 y(p.value),
                 &format!("{text}; warm-up month"),
             );
             o.push_str("</g>");
         } else {
-            marker(&mut o, p.point_type, x(i), y(p.value), &text);
+            marker(&mut o, p.point_type, x(pm(i)), y(p.value), &text);
         }
     }
     // Legend.
@@ -541,7 +566,10 @@ pub fn svg(c: &Chart) -> String {
 /// The chart's rebases and suggested rebase, for its description.
 fn rebase_words(c: &Chart) -> String {
     let s = c.spc;
-    let month = |k: usize| c.months.get(k).map(String::as_str).unwrap_or("");
+    let month = |k: usize| {
+        let m = s.at.get(k).copied().unwrap_or(k);
+        c.months.get(m).map(String::as_str).unwrap_or("")
+    };
     let mut out = String::new();
     for g in s.segments.iter().skip(1) {
         out.push_str(&format!("; rebased at {}", xml(month(g.points.start))));

@@ -18,8 +18,7 @@ use crate::write::chart::{deciles_svg, icon_svg, key_svg, svg, Chart, DecilesCha
 use crate::write::report::{CSS, SORT_JS};
 use crate::write::table::write_atomically;
 
-const EXTRA_CSS: &str = ".pair{display:grid;grid-template-columns:1fr 1fr;gap:8px}\
-.pair .chart{break-inside:avoid}nav{font-size:14px;margin-bottom:8px}";
+const EXTRA_CSS: &str = "nav{font-size:14px;margin-bottom:8px}";
 
 /// Inline SVG needs no namespace; without it the page holds no address.
 fn inline(svg: String) -> Markup {

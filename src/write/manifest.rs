@@ -150,6 +150,7 @@ pub fn trend_entry(
         }).collect::<Vec<_>>(),
         "suggest_rebase_run": settings.suggest_run,
         "charts_with_a_suggested_rebase": computed.charts.iter().flatten().flatten().filter(|c| c.suggested_rebase.is_some()).count(),
+        "charts_with_suppressed_gaps": computed.charts.iter().flatten().flatten().filter(|c| c.at.len() < ends.len()).count(),
     })
 }
 

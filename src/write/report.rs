@@ -5,6 +5,8 @@
 //! page says whether counts are. No external script, font, style sheet or address: it opens
 //! offline from a shared drive and prints on A4. Written with maud, which escapes every value.
 
+use std::collections::BTreeMap;
+
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::checks::Accounting;
@@ -46,6 +48,8 @@ dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px;font-size:14
 .chart svg{max-width:100%;height:auto}
 td svg{vertical-align:middle}
 .multiples{display:grid;grid-template-columns:repeat(3,1fr);gap:8px}.multiples .chart{break-inside:avoid}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:8px}.pair .chart{break-inside:avoid}
+h4{font-size:14px;margin:14px 0 2px}
 @page{size:A4;margin:12mm}
 @media print{body{margin:0;max-width:none}th{cursor:default}.chart{break-inside:avoid}h2{break-after:avoid}}
 ";
@@ -156,7 +160,7 @@ impl Report<'_> {
             };
         }
         html! {
-            h2 { "High-dose prescribing month by month" }
+            h2 { "High-dose and long-term prescribing month by month" }
             p {
                 "XmR charts as NHS England's Making Data Count draws them (METHOD.md §10): "
                 (months.len()) " month ends, " (months.first().cloned().unwrap_or_default())
@@ -169,21 +173,14 @@ impl Report<'_> {
             h3 { "How to read these charts" }
             div.chart { (PreEscaped(crate::write::chart::key_svg())) }
             @for (si, s) in series.iter().enumerate().filter(|(_, s)| s.level != "practice") {
-                @for (mi, m) in measures.iter().enumerate().filter(|(_, m)| has_aim(**m)) {
-                    @if let Some(chart) = &computed.charts[si][mi] {
-                        @let title = if s.name.is_empty() { s.code.clone() } else { format!("{} ({})", s.name, s.code) };
-                        @let svg = crate::write::chart::svg(&crate::write::chart::Chart {
-                            title: &title,
-                            label: crate::write::chart::label(*m),
-                            per: "at each month end",
-                            months: &months,
-                            spc: chart,
-                            target: computed.aims[si][mi].as_ref().map(|a| a.target),
-                            baseline: Some(t.aim_baseline()),
-                            complete_from: t.complete_from,
-                        });
-                        // Inline SVG needs no namespace; without it the page holds no address.
-                        div.chart { (PreEscaped(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))) }
+                @let title = if s.name.is_empty() { s.code.clone() } else { format!("{} ({})", s.name, s.code) };
+                h3 { (title) }
+                // High dose (with its target) and long-term, the aim's two halves, side by side.
+                div.pair {
+                    @for (mi, m) in measures.iter().enumerate().filter(|(_, m)| charted(**m)) {
+                        @if let Some(chart) = &computed.charts[si][mi] {
+                            (chart_div(&title, *m, &months, chart, computed.aims[si][mi].as_ref(), t))
+                        }
                     }
                 }
             }
@@ -214,9 +211,11 @@ impl Report<'_> {
         }
     }
 
-    /// The ICB meeting page (issue 27.4, part): per ICS, every practice's high-dose measure in
-    /// one sortable table (latest, both icons, baseline, target, reduction, met), then every
-    /// practice's XmR chart, small, on one page.
+    /// The ICB meeting page (issue 27.4): per ICS, every practice's high-dose measure in one
+    /// sortable table (its PCN where the practices file gives one, latest, both icons,
+    /// baseline, target, reduction, met, where its limits come from), then every practice's
+    /// XmR charts, small — high dose, long-term and both — grouped by PCN where there are
+    /// PCNs.
     fn meeting_page(
         &self,
         series: &[Series],
@@ -226,6 +225,24 @@ impl Report<'_> {
     ) -> Markup {
         let Some(mi) = t.measures().position(|m| m == Measure::HighDose) else {
             return html! {};
+        };
+        let small: Vec<(usize, Measure)> = t
+            .measures()
+            .enumerate()
+            .filter(|(_, m)| {
+                matches!(
+                    m,
+                    Measure::HighDose | Measure::LongTerm | Measure::HighDoseAndLongTerm
+                )
+            })
+            .collect();
+        let pcn_of = |code: &str| -> (String, String) {
+            self.config
+                .practices
+                .as_ref()
+                .and_then(|p| p.get(code))
+                .map(|i| (i.pcn_code.clone(), i.pcn_name.clone()))
+                .unwrap_or_default()
         };
         let mut ics_codes: Vec<&str> = series
             .iter()
@@ -237,11 +254,14 @@ impl Report<'_> {
         html! {
             @for ics in ics_codes {
                 @let practices: Vec<usize> = (0..series.len()).filter(|&i| series[i].level == "practice" && series[i].ics_code == ics).collect();
-                h2 { "Every practice of " (ics) ": high-dose patients" }
+                @let with_pcn = practices.iter().any(|&i| !pcn_of(&series[i].code).0.is_empty());
+                h2 id={ "meeting-" (ics) } { "Every practice of " (ics) ": high-dose patients" }
                 table.sortable {
                     caption { "Practices of " (ics) " (click a heading to sort; icons as the key above)" }
                     thead { tr {
-                        th scope="col" { "practice" } th scope="col" { "name" } th scope="col" { "latest" }
+                        th scope="col" { "practice" } th scope="col" { "name" }
+                        @if with_pcn { th scope="col" { "PCN" } }
+                        th scope="col" { "latest" }
                         th scope="col" { "variation" } th scope="col" { "assurance" } th scope="col" { "baseline" }
                         th scope="col" { "target" } th scope="col" { "reduction since the baseline" } th scope="col" { "target met" }
                         th scope="col" { "limits" }
@@ -252,6 +272,10 @@ impl Report<'_> {
                         @let aim = computed.aims[si][mi].as_ref();
                         tr {
                             td { (s.code) } td.text { (s.name) }
+                            @if with_pcn {
+                                @let (code, name) = pcn_of(&s.code);
+                                td.text { (if name.is_empty() { code } else { format!("{name} ({code})") }) }
+                            }
                             td { (aim.map(|a| fmt_num(a.latest)).unwrap_or_else(|| "*".into())) }
                             td.text { @if let Some(c) = chart { (PreEscaped(crate::write::chart::icon_svg(Some(c.variation), None))) " " (c.variation.replace('_', " ")) } @else { "no chart" } }
                             td.text { @if let Some(c) = chart { (PreEscaped(crate::write::chart::icon_svg(None, Some(c.assurance)))) " " (c.assurance.map(|a| a.as_str().replace('_', " ")).unwrap_or_default()) } }
@@ -263,28 +287,71 @@ impl Report<'_> {
                         }
                     } }
                 }
-                div.multiples {
-                    @for &si in &practices {
-                        @if let Some(chart) = computed.charts[si][mi].as_ref() {
-                            @let s = &series[si];
-                            @let title = if s.name.is_empty() { s.code.clone() } else { format!("{} ({})", s.name, s.code) };
-                            @let svg = crate::write::chart::svg(&crate::write::chart::Chart {
-                                title: &title,
-                                label: crate::write::chart::label(Measure::HighDose),
-                                per: "at each month end",
-                                months,
-                                spc: chart,
-                                target: computed.aims[si][mi].as_ref().map(|a| a.target),
-                                baseline: Some(t.aim_baseline()),
-                                complete_from: t.complete_from,
-                            });
-                            div.chart { (PreEscaped(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))) }
+                @let groups: Vec<((String, String), Vec<usize>)> = {
+                    let mut g: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+                    for &si in &practices {
+                        g.entry(pcn_of(&series[si].code)).or_default().push(si);
+                    }
+                    g.into_iter().collect()
+                };
+                @for ((pcn, pcn_name), members) in &groups {
+                    @if with_pcn {
+                        h3 { @if pcn.is_empty() { "No PCN given" } @else { "PCN " (if pcn_name.is_empty() { pcn.clone() } else { format!("{pcn_name} ({pcn})") }) } }
+                    }
+                    @for &si in members {
+                        @let s = &series[si];
+                        @let title = if s.name.is_empty() { s.code.clone() } else { format!("{} ({})", s.name, s.code) };
+                        h4 { (title) }
+                        div.multiples {
+                            @for &(k, m) in &small {
+                                @if let Some(chart) = computed.charts[si][k].as_ref() {
+                                    (chart_div(&title, m, months, chart, computed.aims[si][k].as_ref(), t))
+                                } @else {
+                                    div.chart { p.note { (m.name()) ": no chart (a month is suppressed or missing)" } }
+                                }
+                            }
                         }
                     }
                 }
             }
         }
     }
+}
+
+/// The measures the report charts, in order: high dose (the aim), long-term (its other half),
+/// both, and their rates per 1000 with list sizes.
+fn charted(m: Measure) -> bool {
+    matches!(
+        m,
+        Measure::HighDose
+            | Measure::LongTerm
+            | Measure::HighDoseAndLongTerm
+            | Measure::HighDosePer1000
+            | Measure::LongTermPer1000
+    )
+}
+
+/// One chart of the report, inline.
+fn chart_div(
+    title: &str,
+    m: Measure,
+    months: &[String],
+    spc: &crate::spc::Spc,
+    aim: Option<&crate::trend::Aim>,
+    t: &TrendSettings,
+) -> Markup {
+    let svg = crate::write::chart::svg(&crate::write::chart::Chart {
+        title,
+        label: crate::write::chart::label(m),
+        per: "at each month end",
+        months,
+        spc,
+        target: aim.map(|a| a.target),
+        baseline: Some(t.aim_baseline()),
+        complete_from: t.complete_from,
+    });
+    // Inline SVG needs no namespace; without it the page holds no address.
+    html! { div.chart { (PreEscaped(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))) } }
 }
 
 /// Where a chart's limits come from, for a table: rebased (at its latest rebase), a rebase

@@ -236,9 +236,14 @@ pub fn spc_table<'a>(
         let chart = r.chart;
         let suggested = chart
             .suggested_rebase
-            .and_then(|k| months.get(k))
+            .and_then(|k| months.get(chart.at.get(k).copied().unwrap_or(k)))
             .map(|(m, _)| m.as_str());
-        for (k, (p, (month, as_of))) in chart.points.iter().zip(&months).enumerate() {
+        // A point per month shown: with --suppress a hidden month has no row (a gap).
+        for (k, p) in chart.points.iter().enumerate() {
+            let at = chart.at.get(k).copied().unwrap_or(k);
+            let Some((month, as_of)) = months.get(at) else {
+                continue;
+            };
             let label = p.rules.label();
             let part = chart.segment(k);
             sink.row(&[
@@ -249,7 +254,7 @@ pub fn spc_table<'a>(
                 Cell::Text(r.direction.as_str()),
                 Cell::Text(month),
                 Cell::Text(as_of),
-                Cell::Flag(Some(t.complete(k))),
+                Cell::Flag(Some(t.complete(at))),
                 Cell::Number(Some(p.value)),
                 Cell::Number(finite(part.mean)),
                 Cell::Number(finite(part.lower_process_limit)),

@@ -359,15 +359,15 @@ fn the_report_is_self_contained_holds_no_patient_and_suppresses_when_asked() {
         }
         assert!(page.contains("<caption>Current opioid patients by ICS"));
         assert!(page.contains("<caption>Current opioid patients by practice"));
-        // A chart per ICS (and all practices) for each high-dose measure, unsuppressed.
-        // The charts before the meeting page (its icons and small multiples come after).
-        let head = &page[..page.find("<h2>Every practice of").unwrap_or(page.len())];
+        // A chart per ICS (and all practices) for each measure charted: high dose, long-term,
+        // both, and the two rates per 1000; then the meeting page.
+        let head = &page[..page.find("<h2 id=\"meeting-").unwrap_or(page.len())];
         let svgs = head.matches("<svg ").count();
         if suppress {
             assert!(page.contains("Counts are suppressed for sharing"));
-            // Every ICS of the sample has a month with 1-7 high-dose patients: no chart.
-            assert_eq!(svgs, 0);
-            assert!(page.contains("No XmR chart"));
+            // The charts stay, drawn from the months shown; hidden months are gaps, said so.
+            assert!(svgs > 1, "{svgs}");
+            assert!(page.contains("hidden by --suppress are gaps"));
             for c in cells(&page) {
                 let small = c.parse::<u64>().is_ok_and(|n| (1..=7).contains(&n));
                 assert!(!small, "a count of {c} in the suppressed report");
@@ -377,18 +377,21 @@ fn the_report_is_self_contained_holds_no_patient_and_suppresses_when_asked() {
             assert!(page.contains("Progress against the aim"));
             assert_eq!(
                 svgs,
-                2 * 4 + 1,
-                "QHM, QOX, QUY and all, counts and rates, and the key"
+                4 * 5 + 1,
+                "QHM, QOX, QUY and all: high dose, long-term, both and two rates; and the key"
             );
             assert!(page.contains("How to read these charts"));
-            // The meeting page: per ICS, a table of every practice and its small multiples.
+            // The meeting page: per ICS, a table of every practice (with its PCN), then each
+            // practice's high-dose, long-term and both charts, grouped by PCN.
             for ics in ["QHM", "QOX", "QUY"] {
                 assert!(page.contains(&format!(
-                    "<h2>Every practice of {ics}: high-dose patients</h2>"
+                    "<h2 id=\"meeting-{ics}\">Every practice of {ics}: high-dose patients</h2>"
                 )));
             }
-            let multiples = page.matches("<div class=\"multiples\">").count();
-            assert_eq!(multiples, 3);
+            assert_eq!(page.matches("<h3>PCN Synthetic PCN").count(), 6);
+            assert_eq!(page.matches("<div class=\"multiples\">").count(), 16);
+            let meeting = &page[head.len()..];
+            assert!(meeting.contains("Patients on opioids for more than the long-term limit"));
         }
     }
     // opal trend --report: the charts and aims, no tables of patients.
@@ -406,11 +409,11 @@ fn the_report_is_self_contained_holds_no_patient_and_suppresses_when_asked() {
     assert_eq!(code, 0, "{err}");
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     check_html(&page);
-    let head = &page[..page.find("<h2>Every practice of").unwrap_or(page.len())];
+    let head = &page[..page.find("<h2 id=\"meeting-").unwrap_or(page.len())];
     assert_eq!(
         head.matches("<svg ").count(),
-        4 + 1,
-        "one per ICS and all, no rates; and the key"
+        4 * 3 + 1,
+        "per ICS and all: high dose, long-term and both, no rates; and the key"
     );
     // Without --report, no report: the audit's default outputs are unchanged.
     let plain = dir.path().join("plain");
@@ -970,4 +973,61 @@ fn each_month_end_uses_its_own_list_sizes() {
         let rows = read(&out.join("practice_summary.csv"));
         assert_eq!(rows[0]["list_size"], size, "{as_of}");
     }
+}
+
+/// Suppression that keeps the picture (issue 27.5): ten high-dose patients at P1 (counts of
+/// 10, shown) until 2025-08, then three (1 to 7, hidden). With --suppress the chart is drawn
+/// from the seven months shown, the thirteen hidden ones are gaps, spc.csv has a row for each
+/// month shown only, and the chart says so; a chart with hidden months has no aim.
+#[test]
+fn suppressed_months_are_gaps_on_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let extract = dir.path().join("e.csv");
+    let mut csv =
+        String::from("patient_id,practice_code,issue_date,drug_name,quantity,dose_text\n");
+    let start = opal::values::days_from_civil(2025, 1, 5).unwrap();
+    for k in 0..24 {
+        for p in 0..10 {
+            if p < 3 || k < 9 {
+                csv.push_str(&format!(
+                    "P{p},P1,{},MST Continus 100mg tablets,56,1 bd\n",
+                    opal::values::format_day(start + 28 * k)
+                ));
+            }
+        }
+    }
+    std::fs::write(&extract, csv).unwrap();
+    let out = dir.path().join("t");
+    let (code, _, err) = opal(&[
+        "trend",
+        extract.to_str().unwrap(),
+        "--from",
+        "2025-02",
+        "--to",
+        "2026-09",
+        "--suppress",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows = high_dose_rows(&out, "practice");
+    let months: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        months,
+        ["2025-02", "2025-03", "2025-04", "2025-05", "2025-06", "2025-07", "2025-08"]
+    );
+    // The seven shown are 10 each: mean 10, no moving range, limits 10 and 10.
+    assert!(
+        rows.iter()
+            .all(|r| r[1] == "10" && r[2] == "10" && r[4] == "10"),
+        "{rows:?}"
+    );
+    let svg = std::fs::read_to_string(out.join("charts/practice-P1-high_dose.svg")).unwrap();
+    assert!(svg.contains("13 month(s) with 1 to 7 patients hidden by --suppress are gaps"));
+    let aims = read(&out.join("aims.csv"));
+    let aim = aims
+        .iter()
+        .find(|r| r["level"] == "practice" && r["measure"] == "high_dose")
+        .unwrap();
+    assert_eq!((aim["baseline"].as_str(), aim["target"].as_str()), ("", ""));
 }

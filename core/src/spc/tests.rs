@@ -419,3 +419,47 @@ fn a_run_to_the_latest_point_suggests_a_rebase_and_does_not_make_it() {
     assert_eq!(round(rebased.mean, 3), 1.714);
     assert_eq!(rebased.suggested_rebase, None);
 }
+
+/// Suppressed months are gaps (issue 27.5): the chart runs over the months shown, each placed
+/// at its month, and the baseline and rebases, given as months, become the points within
+/// and after them. By hand: 2, _, 4, 2, _, 4: the points 2, 4, 2, 4 at months 0, 2, 3, 5;
+/// mean 3, moving ranges 2, 2, 2, limits 3 ± 5.32.
+#[test]
+fn suppressed_months_are_gaps_and_months_become_points() {
+    let v = [Some(2.0), None, Some(4.0), Some(2.0), None, Some(4.0)];
+    let c = xmr_with_gaps(&v, &opts(Direction::Decrease));
+    assert_eq!(c.at, [0, 2, 3, 5]);
+    assert_eq!(c.points.len(), 4);
+    assert_eq!(
+        (
+            c.mean,
+            round(c.lower_process_limit, 2),
+            round(c.upper_process_limit, 2)
+        ),
+        (3.0, -2.32, 8.32)
+    );
+    // A baseline of months 0 to 2 is the points at months 0 and 2: mean 3, one range of 2.
+    let b = xmr_with_gaps(
+        &v,
+        &SpcOptions {
+            baseline: Some(0..3),
+            ..opts(Direction::Decrease)
+        },
+    );
+    assert_eq!((b.mean, round(b.upper_process_limit, 2)), (3.0, 8.32));
+    // A rebase at month 4 (hidden) starts the part at the next point shown, month 5.
+    let r = xmr_with_gaps(
+        &v,
+        &SpcOptions {
+            rebase: vec![4],
+            ..opts(Direction::Decrease)
+        },
+    );
+    let parts: Vec<_> = r.segments.iter().map(|s| s.points.clone()).collect();
+    assert_eq!(parts, [0..3, 3..4]);
+    // Without gaps, every point is at its own month.
+    assert_eq!(
+        xmr(&[1.0, 2.0, 3.0], &opts(Direction::Decrease)).at,
+        [0, 1, 2]
+    );
+}
