@@ -224,7 +224,9 @@ pub fn write_manifest(
     let manifest = json!({
         "opal_version": env!("CARGO_PKG_VERSION"),
         "command": "epd",
-        "inputs": files.iter().map(|f| json!({"path": f.path, "format": f.format, "bytes": f.bytes, "sha256": f.sha256, "rows": f.rows, "columns": f.columns})).collect::<Vec<_>>(),
+        // As every manifest records its inputs; an EPD file has no dates to read (its month
+        // is YEAR_MONTH).
+        "inputs": files.iter().map(|f| crate::write::manifest::InputEntry::of(f, None)).collect::<Vec<_>>(),
         // One file as a string (as before), several as a list.
         "list_sizes": match args.list_sizes {
             [] => serde_json::Value::Null,

@@ -163,6 +163,39 @@ fn write_manifest(out: &Path, manifest: &serde_json::Value) -> Result<()> {
     })
 }
 
+/// One input file as every manifest records it (`opal audit`, `opal trend`, `opal epd`):
+/// fields in the order a JSON object's keys are written (by name), so that the manifest reads
+/// as before.
+#[derive(Debug, serde::Serialize)]
+pub struct InputEntry<'a> {
+    pub bytes: u64,
+    /// canonical column → header as written.
+    pub columns: &'a std::collections::BTreeMap<String, String>,
+    /// The layout of the file's dates (`%d/%m/%Y`...), where the file has dates to read.
+    pub date_format: Option<&'a str>,
+    pub format: &'static str,
+    pub path: &'a str,
+    /// Lines before the header (a report's title): never rows.
+    pub preamble_lines: u64,
+    pub rows: u64,
+    pub sha256: &'a str,
+}
+
+impl<'a> InputEntry<'a> {
+    pub fn of(f: &'a FileInfo, date_format: Option<&'a str>) -> InputEntry<'a> {
+        InputEntry {
+            bytes: f.bytes,
+            columns: &f.columns,
+            date_format,
+            format: f.format,
+            path: &f.path,
+            preamble_lines: f.preamble_lines,
+            rows: f.rows,
+            sha256: &f.sha256,
+        }
+    }
+}
+
 /// The record of a run; `extra` is the command's own entry.
 fn manifest(
     command: &str,
@@ -174,21 +207,10 @@ fn manifest(
     extra: (&str, serde_json::Value),
 ) -> serde_json::Value {
     use serde_json::json;
-    let inputs: Vec<_> = files
+    let inputs: Vec<InputEntry> = files
         .iter()
         .zip(&r.date_formats)
-        .map(|(f, df)| {
-            json!({
-                "path": f.path,
-                "format": f.format,
-                "bytes": f.bytes,
-                "sha256": f.sha256,
-                "rows": f.rows,
-                "preamble_lines": f.preamble_lines,
-                "columns": f.columns,
-                "date_format": df,
-            })
-        })
+        .map(|(f, df)| InputEntry::of(f, Some(df.as_str())))
         .collect();
     let file_sha = |p: Option<&Path>| -> Option<serde_json::Value> {
         let p = p?;
