@@ -25,7 +25,10 @@ runs="${RUNS:-3}"
 dir="${BENCH_DIR:-target/bench}"
 mkdir -p "$dir"
 cargo build --release --quiet
-cargo build --release --quiet --example floor
+# The polars floor (a long first build) only when there are audits to put beside it.
+if [[ -z "${ONLY_TREND:-}" ]]; then
+  cargo build --release --quiet --example floor
+fi
 opal=target/release/opal
 floor=target/release/examples/floor
 # The second floor (issue 18): DuckDB's bare scan-and-aggregate (benches/duckdb_floor.sql).

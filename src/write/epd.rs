@@ -11,7 +11,7 @@ use crate::engine::epd::{EpdConfig, EpdResult};
 use crate::epd::Measures;
 use crate::read::factors::hex_sha256;
 use crate::write::output::table;
-use crate::write::table::{write_atomically, write_table, Format, Table};
+use crate::write::table::{write_table, Format, Table};
 
 /// The measures of practices or ICSs as a table.
 fn measures_table(rows: &[Measures], is_ics: bool) -> Table {
@@ -220,13 +220,9 @@ pub fn write_manifest(
     config: &EpdConfig,
     written: &[String],
 ) -> Result<()> {
+    use crate::write::manifest::{FactorSetEntry, InputEntry, Manifest};
     use serde_json::json;
-    let manifest = json!({
-        "opal_version": env!("CARGO_PKG_VERSION"),
-        "command": "epd",
-        // As every manifest records its inputs; an EPD file has no dates to read (its month
-        // is YEAR_MONTH).
-        "inputs": files.iter().map(|f| crate::write::manifest::InputEntry::of(f, None)).collect::<Vec<_>>(),
+    let record = json!({
         // One file as a string (as before), several as a list.
         "list_sizes": match args.list_sizes {
             [] => serde_json::Value::Null,
@@ -238,17 +234,24 @@ pub fn write_manifest(
         "practices": args.practices.as_ref().map(|p| p.display().to_string()),
         "ics_map": args.ics_map.as_ref().map(|p| p.display().to_string()),
         "settings": {"threshold_mg_day": config.version.mg(), "format": args.format.extension()},
-        "factor_set": {"name": config.factors.name, "sha256": config.factors.sha256},
-        "product_dictionary_sha256": hex_sha256(PRODUCTS_CSV.as_bytes()),
-        "rows": r.accounting,
-        "rows_balance": "read = opioid + not_opioid + excluded + unresolved + rejected",
-        "outputs": written,
     });
-    write_atomically(&out.join("manifest.json"), |w| {
-        serde_json::to_writer_pretty(&mut *w, &manifest)?;
-        w.write_all(b"\n")?;
-        Ok(())
-    })
+    let serde_json::Value::Object(record) = record else {
+        unreachable!("json! of an object is an object")
+    };
+    let manifest = Manifest {
+        opal_version: env!("CARGO_PKG_VERSION"),
+        command: "epd",
+        // As every manifest records its inputs; an EPD file has no dates to read (its month
+        // is YEAR_MONTH).
+        inputs: files.iter().map(|f| InputEntry::of(f, None)).collect(),
+        factor_set: FactorSetEntry::of(&config.factors),
+        product_dictionary_sha256: hex_sha256(PRODUCTS_CSV.as_bytes()),
+        rows: &r.accounting,
+        rows_balance: "read = opioid + not_opioid + excluded + unresolved + rejected",
+        outputs: written.to_vec(),
+        record,
+    };
+    crate::write::manifest::write_manifest(out, &manifest)
 }
 
 /// What `opal epd` prints: the ICS measures per month and the row accounting.

@@ -154,10 +154,50 @@ pub fn trend_entry(
     })
 }
 
-fn write_manifest(out: &Path, manifest: &serde_json::Value) -> Result<()> {
+/// What every manifest records, `opal audit`, `opal trend` and `opal epd` alike: opal's
+/// version and command, each input, the factor set and the dictionary by checksum, the row
+/// accounting and its balance, the outputs; and the command's own entries (`record`). Written
+/// with its keys in name order, as a JSON object's are.
+#[derive(Debug, serde::Serialize)]
+pub struct Manifest<'a, Rows: serde::Serialize> {
+    pub opal_version: &'static str,
+    pub command: &'static str,
+    pub inputs: Vec<InputEntry<'a>>,
+    pub factor_set: FactorSetEntry<'a>,
+    pub product_dictionary_sha256: String,
+    pub rows: &'a Rows,
+    /// The accounting's sum, in words.
+    pub rows_balance: &'static str,
+    /// Paths inside the output folder.
+    pub outputs: Vec<String>,
+    /// The command's own entries.
+    #[serde(flatten)]
+    pub record: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The factor set a run used, by name and checksum.
+#[derive(Debug, serde::Serialize)]
+pub struct FactorSetEntry<'a> {
+    pub name: &'a str,
+    pub sha256: &'a str,
+}
+
+impl<'a> FactorSetEntry<'a> {
+    pub fn of(set: &'a crate::factors::FactorSet) -> FactorSetEntry<'a> {
+        FactorSetEntry {
+            name: &set.name,
+            sha256: &set.sha256,
+        }
+    }
+}
+
+/// Write `<out>/manifest.json`: pretty JSON, keys in name order.
+pub fn write_manifest<R: serde::Serialize>(out: &Path, manifest: &Manifest<'_, R>) -> Result<()> {
+    // Through a JSON value, whose objects keep their keys in name order.
+    let value = serde_json::to_value(manifest)?;
     let path = out.join("manifest.json");
     write_atomically(&path, |w| {
-        serde_json::to_writer_pretty(&mut *w, manifest)?;
+        serde_json::to_writer_pretty(&mut *w, &value)?;
         w.write_all(b"\n")?;
         Ok(())
     })
@@ -196,16 +236,16 @@ impl<'a> InputEntry<'a> {
     }
 }
 
-/// The record of a run; `extra` is the command's own entry.
-fn manifest(
-    command: &str,
+/// The record of an audit or a trend; `extra` is the command's own entry.
+fn manifest<'a>(
+    command: &'static str,
     args: &Settings<'_>,
-    files: &[FileInfo],
-    r: &AuditResult,
-    config: &AuditConfig,
+    files: &'a [FileInfo],
+    r: &'a AuditResult,
+    config: &'a AuditConfig,
     written: &[PathBuf],
     extra: (&str, serde_json::Value),
-) -> serde_json::Value {
+) -> Manifest<'a, crate::checks::Accounting> {
     use serde_json::json;
     let inputs: Vec<InputEntry> = files
         .iter()
@@ -230,11 +270,8 @@ fn manifest(
         })
         .collect();
     let mut manifest = json!({
-        "opal_version": env!("CARGO_PKG_VERSION"),
-        "command": command,
         "as_of": day_text(r.as_of),
         "first_issue_date": r.first_issue_day.map(day_text),
-        "inputs": inputs,
         "practices": file_sha(args.practices),
         // One file as before; several (one a month) as a list.
         "list_sizes": match args.list_sizes {
@@ -262,13 +299,8 @@ fn manifest(
             "format": args.format,
             "date_format": args.date_format,
         },
-        "factor_set": {"name": config.factors.name, "sha256": config.factors.sha256},
-        "product_dictionary_sha256": hex_sha256(PRODUCTS_CSV.as_bytes()),
-        "rows": r.accounting,
-        "rows_balance": "read = used + not_opioid + excluded + unresolved + rejected + after_as_of",
         extra.0: extra.1,
         "distinct": {"products": r.distinct_products, "dose_texts": r.distinct_dose_texts},
-        "outputs": outputs,
         "warnings": r.warnings,
     });
     if r.days_zero_not_stated > 0 {
@@ -331,5 +363,18 @@ fn manifest(
             .map(|(code, folder)| json!({"practice_code": code, "folder": format!("practices/{folder}")}))
             .collect();
     }
-    manifest
+    let serde_json::Value::Object(record) = manifest else {
+        unreachable!("json! of an object is an object")
+    };
+    Manifest {
+        opal_version: env!("CARGO_PKG_VERSION"),
+        command,
+        inputs,
+        factor_set: FactorSetEntry::of(&config.factors),
+        product_dictionary_sha256: hex_sha256(PRODUCTS_CSV.as_bytes()),
+        rows: &r.accounting,
+        rows_balance: "read = used + not_opioid + excluded + unresolved + rejected + after_as_of",
+        outputs,
+        record,
+    }
 }
