@@ -62,6 +62,10 @@ pub struct Args {
     /// aims' baseline [default: limits from every month; the aims' baseline the first 12].
     #[arg(long, value_name = "FROM..TO")]
     baseline: Option<String>,
+    /// Recalculate every chart's limits from this month on (YYYY-MM; several separated by
+    /// commas), after a known change in the process, as `opal trend --rebase` does.
+    #[arg(long, value_name = "MONTH", value_delimiter = ',')]
+    rebase: Vec<String>,
     /// The aim for high-dose items per 1000: a reduction of this many percent from the
     /// baseline (0 to 100).
     #[arg(long, value_name = "PERCENT", default_value_t = 50.0,
@@ -123,6 +127,7 @@ pub fn run(args: Args) -> Result<()> {
         baseline: args.baseline.as_deref().map(baseline).transpose()?,
         aim_fraction: args.aim_reduction / 100.0,
         screen_outliers: args.screen_outliers,
+        rebase: args.rebase.iter().map(|m| m.trim().to_string()).collect(),
     };
     let (files, result) = epd::run_files(&args.files, &config, Dictionary::builtin(), 0)?;
     let trend = epd::trend(&result, &config, &options)?;

@@ -381,3 +381,48 @@ fn ccgs_map_to_stps_for_years_before_icbs() {
     ]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// `opal epd --rebase` (issue 27.3 for the EPD trend): every chart is cut at the month given;
+/// the three months of `months` rebased at 2024-09 leave September a part of one point, whose
+/// mean is its own value, and July and August a part of their own. A month not read is a
+/// usage error.
+#[test]
+fn rebase_cuts_every_epd_chart_at_the_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = months(dir.path());
+    let out = dir.path().join("r");
+    let mut args = vec!["epd"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend([
+        "--rebase",
+        "2024-09",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let (code, _, stderr) = opal(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let spc = read(&out.join("spc.csv"));
+    assert!(!spc.is_empty());
+    for r in &spc {
+        let september = r["month"] == "2024-09";
+        assert_eq!(
+            r["rebased"],
+            if september { "true" } else { "false" },
+            "{r:?}"
+        );
+        if september {
+            close(num(r, "mean"), num(r, "value"));
+        }
+    }
+    let out = dir.path().join("bad");
+    let mut args = vec!["epd"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--rebase", "2023-01", "--out", out.to_str().unwrap()]);
+    let (code, _, stderr) = opal(&args);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--rebase 2023-01: not one of the months read (2024-07 to 2024-09)"),
+        "{stderr}"
+    );
+}

@@ -26,6 +26,8 @@ pub struct EpdTrendOptions {
     /// The aim as a fraction (0.5 halves the baseline).
     pub aim_fraction: f64,
     pub screen_outliers: bool,
+    /// `--rebase` (`YYYY-MM`): months from which every chart's limits are recalculated.
+    pub rebase: Vec<String>,
 }
 
 /// The EPD month by month: every practice's, PCN's, ICS's and England's series, the national
@@ -69,6 +71,20 @@ pub fn trend(r: &EpdResult, config: &EpdConfig, o: &EpdTrendOptions) -> Result<E
         }
         None => None,
     };
+    let mut rebase = crate::trend::Rebase::default();
+    for m in &o.rebase {
+        let Some(k) = months.iter().position(|x| x == m) else {
+            return Err(crate::error::usage_hinted(
+                format!(
+                    "--rebase {m}: not one of the months read ({} to {})",
+                    months.first().map_or("", String::as_str),
+                    months.last().map_or("", String::as_str)
+                ),
+                "rebase at a month of the files",
+            ));
+        };
+        rebase.all.push(k);
+    }
     let by_setting = config
         .practices
         .as_ref()
@@ -126,7 +142,7 @@ pub fn trend(r: &EpdResult, config: &EpdConfig, o: &EpdTrendOptions) -> Result<E
         suppress: false,
         rates: config.list_sizes.is_some(),
         complete_from: 0,
-        rebase: Default::default(),
+        rebase,
         suggest_run: crate::spc::SUGGEST_RUN,
     };
     let comparison = compare(&series, months.len());
