@@ -172,3 +172,62 @@ fn every_source_file_says_what_it_is() {
         missing.join("\n")
     );
 }
+
+/// The README's column tables name only columns the outputs have (issue 24.2): every name in
+/// the first cell of the review list's column table is a `review_list.csv` column, and the
+/// names in `patients.csv`'s row are `patients.csv` columns — taken from the one declaration
+/// of those columns (`write::patients::COLUMNS`), which also makes the workbook's `columns`
+/// sheet.
+#[test]
+fn the_readmes_column_tables_name_the_declared_columns() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let declared: Vec<&str> = opal::write::patients::COLUMNS
+        .iter()
+        .map(|c| c.name)
+        .collect();
+    let on_list: Vec<&str> = opal::write::patients::COLUMNS
+        .iter()
+        .filter(|c| !c.patients_only)
+        .map(|c| c.name)
+        .collect();
+    let names = |cell: &str| -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    // The review list's table: from its header to the first line that is not a row.
+    let start = readme
+        .find("| column | example | what |")
+        .expect("the review list's column table");
+    let mut checked = 0;
+    for line in readme[start..].lines().skip(2) {
+        if !line.starts_with("| `") {
+            break;
+        }
+        let first = line.split('|').nth(1).unwrap_or("");
+        for name in names(first) {
+            assert!(
+                on_list.contains(&name.as_str()),
+                "README names a review_list column `{name}` that review_list.csv does not have"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 7,
+        "only {checked} names found in the README's column table"
+    );
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `patients.csv` |"))
+        .expect("patients.csv in the README's outputs table");
+    let described = row.split('|').nth(2).unwrap_or("");
+    for name in names(described) {
+        assert!(
+            declared.contains(&name.as_str()),
+            "README names a patients column `{name}` that patients.csv does not have"
+        );
+    }
+}
