@@ -546,6 +546,12 @@ impl Spc {
         segment_of(&self.segments, i)
     }
 
+    /// The month (index into the series' months) of point `i`: `i` itself unless months are
+    /// gaps ([`xmr_with_gaps`]).
+    pub fn month_of(&self, i: usize) -> usize {
+        self.at.get(i).copied().unwrap_or(i)
+    }
+
     /// Point `i` starts a part of its own (a rebase).
     pub fn rebased_at(&self, i: usize) -> bool {
         i > 0 && self.segments.iter().any(|s| s.points.start == i)

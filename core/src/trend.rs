@@ -501,21 +501,20 @@ pub fn has_aim(m: Measure) -> bool {
     matches!(m, Measure::HighDose | Measure::HighDosePer1000)
 }
 
-/// The aim of a series' measure, when it has one and its values are known.
-pub fn aim_of(s: &Series, m: Measure, t: &TrendSettings) -> Option<Aim> {
-    if !has_aim(m) {
-        return None;
-    }
-    aim(&values(s, m, t)?, t.aim_baseline(), t.aim_fraction)
-}
-
-/// The chart of a series' measure.
-pub fn chart_of(s: &Series, m: Measure, t: &TrendSettings) -> Option<Spc> {
-    let target = aim_of(s, m, t).map(|a| a.target);
+/// The chart of a series' measure: from every month's value, or with `--suppress` from the
+/// months shown with the hidden ones as gaps (METHOD.md §10); `None` when a month is missing
+/// or fewer than two are shown.
+fn chart(
+    s: &Series,
+    m: Measure,
+    t: &TrendSettings,
+    v: Option<Vec<f64>>,
+    target: Option<f64>,
+) -> Option<Spc> {
     let o = t.spc_options(s.level, &s.code, m.direction(), target);
-    match values(s, m, t) {
+    match v {
         Some(v) => Some(xmr(&v, &o)),
-        None if t.suppress => Some(xmr_with_gaps(&values_with_gaps(s, m, t)?, &o)),
+        None if t.suppress => values_with_gaps(s, m, t).map(|g| xmr_with_gaps(&g, &o)),
         None => None,
     }
 }
@@ -546,15 +545,9 @@ pub fn compute(series: &[Series], t: &TrendSettings) -> Computed {
                 .as_ref()
                 .filter(|_| has_aim(m))
                 .and_then(|v| aim(v, t.aim_baseline(), t.aim_fraction));
-            let target = a.as_ref().map(|a| a.target);
-            let o = t.spc_options(s.level, &s.code, m.direction(), target);
-            // With --suppress, a series with hidden months is drawn from its rounded counts
-            // with the hidden months as gaps, and has no aim (METHOD.md §10).
-            let chart = match v {
-                Some(v) => Some(xmr(&v, &o)),
-                None if t.suppress => values_with_gaps(s, m, t).map(|g| xmr_with_gaps(&g, &o)),
-                None => None,
-            };
+            // A series with a hidden month has no aim (its baseline would leave out exactly
+            // the small months) but keeps its chart, with gaps.
+            let chart = chart(s, m, t, v, a.as_ref().map(|a| a.target));
             c.left_out += chart.is_none() as usize;
             charts.push(chart);
             aims.push(a);

@@ -197,14 +197,12 @@ pub enum RebaseAt {
     Series(crate::read::rebase::SeriesRebase),
 }
 
-/// `--rebase` as month-end indices; a month outside the trend's is a usage error, and a
-/// chart the trend does not have is a warning.
-fn rebase_plan(
-    at: &[RebaseAt],
-    ends: &[Day],
-    series: &[Series],
-    warnings: &mut Vec<String>,
-) -> anyhow::Result<crate::trend::Rebase> {
+/// A rebase by month-end index: for every chart (`None`), or one chart's (level, code).
+type RebaseMonth = (Option<(String, String)>, usize);
+
+/// `--rebase` as month-end indices, checked before the month ends are evaluated: a month
+/// outside the trend's is a usage error.
+fn rebase_months(at: &[RebaseAt], ends: &[Day]) -> anyhow::Result<Vec<RebaseMonth>> {
     use crate::trend::month_label;
     let index = |m: Day| {
         ends.iter().position(|&e| e == m).ok_or_else(|| {
@@ -219,24 +217,37 @@ fn rebase_plan(
             )
         })
     };
+    at.iter()
+        .map(|r| match r {
+            RebaseAt::All(m) => Ok((None, index(*m)?)),
+            RebaseAt::Series(s) => Ok((Some((s.level.clone(), s.code.clone())), index(s.month)?)),
+        })
+        .collect()
+}
+
+/// The rebases by chart; a chart the trend does not have is a warning (its code hidden if it
+/// looks like an NHS number).
+fn rebase_plan(
+    months: Vec<RebaseMonth>,
+    series: &[Series],
+    warnings: &mut Vec<String>,
+) -> crate::trend::Rebase {
     let mut plan = crate::trend::Rebase::default();
     let mut unknown = std::collections::BTreeSet::new();
-    for r in at {
-        match r {
-            RebaseAt::All(m) => plan.all.push(index(*m)?),
-            RebaseAt::Series(s) => {
-                let k = index(s.month)?;
-                if !series
-                    .iter()
-                    .any(|x| x.level == s.level && x.code == s.code)
-                {
-                    unknown.insert(format!("{} {}", s.level, crate::error::escape(&s.code)));
+    for (chart, k) in months {
+        match chart {
+            None => plan.all.push(k),
+            Some((level, code)) => {
+                if !series.iter().any(|x| x.level == level && x.code == code) {
+                    let shown = if crate::item::looks_like_nhs_number(&code) {
+                        "<value>".to_string()
+                    } else {
+                        crate::error::escape(&code)
+                    };
+                    unknown.insert(format!("{level} {shown}"));
                     continue;
                 }
-                plan.series
-                    .entry((s.level.clone(), s.code.clone()))
-                    .or_default()
-                    .push(k);
+                plan.series.entry((level, code)).or_default().push(k);
             }
         }
     }
@@ -248,7 +259,7 @@ fn rebase_plan(
             list.join(", ")
         ));
     }
-    Ok(plan)
+    plan
 }
 
 /// A trend worked out: the rows read, every series, the settings and the SPC and aims.
@@ -343,9 +354,10 @@ pub fn run(
             result.accounting
         );
     }
+    let rebase = rebase_months(&rebase, &ends)?;
     progress(super::audit::Stage::Completing);
     let series = trend(&result, &config, &ends);
-    let rebase = rebase_plan(&rebase, &ends, &series, &mut result.warnings)?;
+    let rebase = rebase_plan(rebase, &series, &mut result.warnings);
     let settings = TrendSettings {
         month_ends: ends.clone(),
         baseline,

@@ -283,7 +283,7 @@ pub fn svg(c: &Chart) -> String {
     let s = c.spc;
     // One place per month; with --suppress a hidden month is a gap (no point).
     let n = c.months.len().max(s.points.len()).max(1);
-    let pm = |i: usize| s.at.get(i).copied().unwrap_or(i);
+    let pm = |i: usize| s.month_of(i);
     let gaps = n.saturating_sub(s.points.len());
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
@@ -567,8 +567,10 @@ pub fn svg(c: &Chart) -> String {
 fn rebase_words(c: &Chart) -> String {
     let s = c.spc;
     let month = |k: usize| {
-        let m = s.at.get(k).copied().unwrap_or(k);
-        c.months.get(m).map(String::as_str).unwrap_or("")
+        c.months
+            .get(s.month_of(k))
+            .map(String::as_str)
+            .unwrap_or("")
     };
     let mut out = String::new();
     for g in s.segments.iter().skip(1) {

@@ -357,7 +357,8 @@ fn chart_div(
 /// Where a chart's limits come from, for a table: rebased (at its latest rebase), a rebase
 /// suggested by a run to the latest month, or nothing when the limits are the baseline's.
 fn limits_note(c: &crate::spc::Spc, months: &[String]) -> String {
-    let month = |k: usize| months.get(k).cloned().unwrap_or_default();
+    // Points are not months where suppressed months are gaps.
+    let month = |k: usize| months.get(c.month_of(k)).cloned().unwrap_or_default();
     let mut note = match c.segments.last().filter(|_| c.segments.len() > 1) {
         Some(g) => format!("rebased at {}", month(g.points.start)),
         None => String::new(),
@@ -497,4 +498,37 @@ pub fn audit_report(
         days_assumed: Some(days_assumed),
     };
     write_report(out, &report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spc::{xmr_with_gaps, Direction, SpcOptions};
+
+    /// The meeting table's "limits" names months, not points: with suppressed months as gaps
+    /// the two differ. Five 10s (months 0, 2, 4, 5, 6; months 1 and 3 hidden), then seven 0s
+    /// (months 7 to 13): mean 50/12, a run of seven below it from the sixth point, month 7.
+    #[test]
+    fn limits_note_names_the_month_of_a_gapped_chart() {
+        let mut v = vec![
+            Some(10.0),
+            None,
+            Some(10.0),
+            None,
+            Some(10.0),
+            Some(10.0),
+            Some(10.0),
+        ];
+        v.extend([Some(0.0); 7]);
+        let c = xmr_with_gaps(
+            &v,
+            &SpcOptions {
+                direction: Direction::Decrease,
+                ..SpcOptions::default()
+            },
+        );
+        assert_eq!(c.suggested_rebase, Some(5));
+        let months: Vec<String> = (1..=14).map(|m| format!("M{m:02}")).collect();
+        assert_eq!(limits_note(&c, &months), "rebase? a run from M08");
+    }
 }

@@ -165,7 +165,7 @@ pub fn print_summary(r: &AuditResult, config: &AuditConfig, out: &Path) -> Resul
 /// The ICSs and all practices: high-dose patients now, the baseline and target, and the
 /// chart's icons. No patient identifier.
 pub fn print_trend_summary(run: &crate::engine::trend::TrendRun, out: &Path) {
-    use crate::trend::{aim_of, chart_of, month_label, Measure};
+    use crate::trend::{month_label, Measure};
     let (series, t, rows) = (&run.series, &run.settings, run.result.accounting.read);
     let (first, last) = (
         month_label(t.month_ends[0]),
@@ -206,9 +206,15 @@ pub fn print_trend_summary(run: &crate::engine::trend::TrendRun, out: &Path) {
         "variation",
         "assurance",
     ]);
-    for s in series.iter().filter(|s| s.level != "practice") {
-        let a = aim_of(s, Measure::HighDose, t);
-        let chart = chart_of(s, Measure::HighDose, t);
+    // The charts and aims worked out once for every output (the core's `compute`).
+    let mi = t.measures().position(|m| m == Measure::HighDose);
+    for (si, s) in series
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.level != "practice")
+    {
+        let a = mi.and_then(|mi| run.computed.aims[si][mi].as_ref());
+        let chart = mi.and_then(|mi| run.computed.charts[si][mi].as_ref());
         let fmt = |v: f64| crate::values::fmt_num((v * 10.0).round() / 10.0);
         table.add_row(vec![
             crate::error::escape(&s.code),

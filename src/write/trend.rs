@@ -236,11 +236,11 @@ pub fn spc_table<'a>(
         let chart = r.chart;
         let suggested = chart
             .suggested_rebase
-            .and_then(|k| months.get(chart.at.get(k).copied().unwrap_or(k)))
+            .and_then(|k| months.get(chart.month_of(k)))
             .map(|(m, _)| m.as_str());
         // A point per month shown: with --suppress a hidden month has no row (a gap).
         for (k, p) in chart.points.iter().enumerate() {
-            let at = chart.at.get(k).copied().unwrap_or(k);
+            let at = chart.month_of(k);
             let Some((month, as_of)) = months.get(at) else {
                 continue;
             };

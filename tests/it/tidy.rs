@@ -7,8 +7,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every `.rs` file under `dir`, with its text.
-fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
+/// Every `.rs` file under `dir`: its path from the project's root (with `/`), and its text.
+fn sources(dir: &Path) -> Vec<(String, String)> {
     fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
@@ -26,7 +26,12 @@ fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
     }
     let mut out = Vec::new();
     walk(dir, &mut out);
-    out
+    out.into_iter()
+        .map(|(path, text)| {
+            let rel = path.strip_prefix(root()).unwrap_or(&path);
+            (rel.to_string_lossy().replace('\\', "/"), text)
+        })
+        .collect()
 }
 
 /// The lines of a file that are code: comments and doc comments left out.
@@ -52,7 +57,7 @@ fn no_import_runs_against_the_direction() {
             for (n, line) in code_lines(&text) {
                 for p in *paths {
                     if line.contains(p) {
-                        found.push(format!("{}:{n}: {p}", path.display()));
+                        found.push(format!("{path}:{n}: {p}"));
                     }
                 }
             }
@@ -73,12 +78,7 @@ fn no_import_runs_against_the_direction() {
 fn output_crates_are_used_only_in_write() {
     let crates = ["maud", "rust_xlsxwriter", "comfy_table", "serde_json"];
     let mut found = Vec::new();
-    for (path, text) in sources(&root().join("src")) {
-        let rel = path
-            .strip_prefix(root())
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+    for (rel, text) in sources(&root().join("src")) {
         if rel.starts_with("src/write/") {
             continue;
         }
@@ -108,12 +108,7 @@ fn commands_start_no_thread_and_stage_no_output() {
     // threads are the engine's and the writers', the output folder the writers'.
     let banned = ["thread::", "resume_unwind", "Staging::", ".commit("];
     let mut found = Vec::new();
-    for (path, text) in sources(&root().join("src/cmd")) {
-        let rel = path
-            .strip_prefix(root())
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+    for (rel, text) in sources(&root().join("src/cmd")) {
         for (n, line) in code_lines(&text) {
             for b in banned {
                 if line.contains(b) {
@@ -134,12 +129,7 @@ fn hints_are_not_written_into_messages() {
     // An error's hint is a Diagnostic's `hint`, a warning's goes through `error::with_hint`:
     // cli.rs shows it after the causes. No message carries its own "\nhint:".
     let mut found = Vec::new();
-    for (path, text) in sources(&root().join("src")) {
-        let rel = path
-            .strip_prefix(root())
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+    for (rel, text) in sources(&root().join("src")) {
         if rel == "src/error.rs" {
             continue;
         }
@@ -162,7 +152,7 @@ fn every_source_file_says_what_it_is() {
     for dir in ["src", "core/src", "tests/it", "examples"] {
         for (path, text) in sources(&root().join(dir)) {
             if !text.trim_start().starts_with("//!") {
-                missing.push(path.display().to_string());
+                missing.push(path);
             }
         }
     }

@@ -722,21 +722,22 @@ fn warm_up_months_are_marked_and_left_out_of_the_baseline() {
     assert!(svg.contains("<title>baseline: 2025-04 to 2026-03</title>"));
 }
 
-/// An extract worked by hand for rebasing: four patients on MST Continus 100 mg 1 bd (200 mg
-/// OME a day, high dose) every 28 days from 2025-01-05; three of them stop after their ninth
-/// issue (2025-08-17, supply to 2025-09-13), so the high-dose count at each month end from
-/// 2025-02 to 2026-09 is 4 (Feb–Aug 2025, seven months) then 1 (Sep 2025–Sep 2026, thirteen
-/// months: at 30 September the 28-day mean of the three is 200 × 11/28 = 78.6).
-fn rebase_extract(dir: &Path) -> std::path::PathBuf {
+/// An extract worked by hand: `patients` patients at P1 on MST Continus 100 mg 1 bd (200 mg
+/// OME a day, high dose) every 28 days from 2025-01-05; all but the first `staying` stop
+/// after their ninth issue (2025-08-17, supply to 2025-09-13), so the high-dose count at each
+/// month end from 2025-02 to 2026-09 is `patients` (Feb–Aug 2025, seven months) then
+/// `staying` (Sep 2025–Sep 2026, thirteen months: at 30 September the 28-day mean of those
+/// who stopped is 200 × 11/28 = 78.6).
+fn mst_extract(dir: &Path, patients: usize, staying: usize) -> std::path::PathBuf {
     let extract = dir.join("e.csv");
     let mut csv =
         String::from("patient_id,practice_code,issue_date,drug_name,quantity,dose_text\n");
     let start = opal::values::days_from_civil(2025, 1, 5).unwrap();
     for k in 0..24 {
-        for p in ["A", "B", "C", "D"] {
-            if p == "A" || k < 9 {
+        for p in 0..patients {
+            if p < staying || k < 9 {
                 csv.push_str(&format!(
-                    "{p},P1,{},MST Continus 100mg tablets,56,1 bd\n",
+                    "P{p},P1,{},MST Continus 100mg tablets,56,1 bd\n",
                     opal::values::format_day(start + 28 * k)
                 ));
             }
@@ -744,6 +745,11 @@ fn rebase_extract(dir: &Path) -> std::path::PathBuf {
     }
     std::fs::write(&extract, csv).unwrap();
     extract
+}
+
+/// For rebasing: four high-dose patients, then one.
+fn rebase_extract(dir: &Path) -> std::path::PathBuf {
+    mst_extract(dir, 4, 1)
 }
 
 /// The all-practices high-dose rows of spc.csv: (month, value, mean, lower, upper, rebased,
@@ -982,21 +988,7 @@ fn each_month_end_uses_its_own_list_sizes() {
 #[test]
 fn suppressed_months_are_gaps_on_the_chart() {
     let dir = tempfile::tempdir().unwrap();
-    let extract = dir.path().join("e.csv");
-    let mut csv =
-        String::from("patient_id,practice_code,issue_date,drug_name,quantity,dose_text\n");
-    let start = opal::values::days_from_civil(2025, 1, 5).unwrap();
-    for k in 0..24 {
-        for p in 0..10 {
-            if p < 3 || k < 9 {
-                csv.push_str(&format!(
-                    "P{p},P1,{},MST Continus 100mg tablets,56,1 bd\n",
-                    opal::values::format_day(start + 28 * k)
-                ));
-            }
-        }
-    }
-    std::fs::write(&extract, csv).unwrap();
+    let extract = mst_extract(dir.path(), 10, 3);
     let out = dir.path().join("t");
     let (code, _, err) = opal(&[
         "trend",
