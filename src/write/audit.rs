@@ -10,15 +10,17 @@ use anyhow::Result;
 
 use crate::engine::audit::{AuditRun, AuditSink};
 use crate::engine::{
-    day_text, AuditConfig, AuditResult, Completion, PatientRow, Rejected, ResolvedRow,
+    day_text, AuditConfig, AuditResult, Completion, PatientRow, Rejected, ResolvedRow, Unresolved,
 };
 use crate::trend::{Computed, Series, TrendSettings};
 use crate::values::Day;
+use crate::write::cells::{Cell, Kind};
+use crate::write::columns::{write_rows, Column, Rows};
 use crate::write::items::ItemsWriter;
 use crate::write::outdir::Staging;
 use crate::write::patients::{patient_order, patient_table, write_patients_csv};
-use crate::write::summary::summary_table;
-use crate::write::table::{write_parquet_blocks, write_table, Format, Table, PARQUET_BLOCK_ROWS};
+use crate::write::summary::write_summary;
+use crate::write::table::{write_parquet_blocks, Format, PARQUET_BLOCK_ROWS};
 
 /// review_list and patients.
 pub fn write_patient_lists(
@@ -60,16 +62,20 @@ pub fn write_summaries(
     format: Format,
 ) -> Result<Vec<PathBuf>> {
     let written = vec![
-        write_table(
+        write_summary(
             out,
             "practice_summary",
-            &summary_table(&r.practice_summaries, false, config.suppress),
+            &r.practice_summaries,
+            false,
+            config.suppress,
             format,
         )?,
-        write_table(
+        write_summary(
             out,
             "ics_summary",
-            &summary_table(&r.ics_summaries, true, config.suppress),
+            &r.ics_summaries,
+            true,
+            config.suppress,
             format,
         )?,
     ];
@@ -90,93 +96,179 @@ pub fn write_items_parquet(out: &Path, r: &AuditResult, config: &AuditConfig) ->
     Ok(path)
 }
 
+/// A row of `resolved`: a patient off the list since the previous audit date.
+pub struct ResolvedOut<'a> {
+    pub row: &'a ResolvedRow,
+    pub previous: &'a str,
+}
+
+impl Rows for ResolvedOut<'_> {
+    type Row<'a> = ResolvedOut<'a>;
+    type Tag = ();
+}
+
+/// The columns of `resolved`.
+pub const RESOLVED: &[Column<ResolvedOut<'static>>] = &[
+    Column::new(
+        "patient_id",
+        Kind::Text,
+        "The patient, as the extract identifies them.",
+        |r| Cell::Text(&r.row.patient_id),
+    ),
+    Column::new(
+        "practice_code",
+        Kind::Text,
+        "Their practice at the previous audit date.",
+        |r| Cell::Text(&r.row.practice_code),
+    ),
+    Column::new("ics_code", Kind::Text, "That practice's ICS.", |r| {
+        Cell::Text(&r.row.ics_code)
+    }),
+    Column::new(
+        "previous_as_of",
+        Kind::Text,
+        "The previous audit date (--previous-as-of).",
+        |r| Cell::Text(r.previous),
+    ),
+    Column::new(
+        "why",
+        Kind::Text,
+        "Why they are off the list: stopped, below the thresholds, or excluded.",
+        |r| Cell::Text(r.row.why.as_str()),
+    ),
+    Column::new(
+        "ome_mg_day_previous",
+        Kind::Number,
+        "OME mg a day (the window mean) at the previous audit date.",
+        |r| Cell::Number(Some(r.row.ome_mg_day_previous)),
+    ),
+    Column::new(
+        "ome_mg_day_now",
+        Kind::Number,
+        "OME mg a day (the window mean) at this audit date.",
+        |r| Cell::Number(Some(r.row.ome_mg_day_now)),
+    ),
+    Column::new(
+        "abrupt_stop",
+        Kind::Flag,
+        "For a patient who stopped: whether the stop was abrupt (METHOD.md §11).",
+        |r| Cell::Flag(r.row.abrupt_stop),
+    ),
+    Column::new(
+        "last_review_date",
+        Kind::Date,
+        "The date of their last review (--reviews), where it has one.",
+        |r| Cell::Date(r.row.last_review.as_ref().and_then(|v| v.date)),
+    ),
+    Column::new(
+        "last_review_outcome",
+        Kind::Text,
+        "What that review decided.",
+        |r| Cell::OptText(r.row.last_review.as_ref().map(|v| v.outcome.as_str())),
+    ),
+];
+
 /// resolved: the patients on the review list at the previous date and not now (§11).
-pub fn write_resolved(
+pub fn write_resolved<'a>(
     out: &Path,
-    x: &[ResolvedRow],
+    x: impl IntoIterator<Item = &'a ResolvedRow>,
     previous: &str,
     format: Format,
 ) -> Result<PathBuf> {
-    let text = |f: fn(&ResolvedRow) -> String| x.iter().map(|v| Some(f(v))).collect();
-    let t = Table::new()
-        .text("patient_id", text(|v| v.patient_id.clone()))
-        .text("practice_code", text(|v| v.practice_code.clone()))
-        .text("ics_code", text(|v| v.ics_code.clone()))
-        .text(
-            "previous_as_of",
-            x.iter().map(|_| Some(previous.to_string())).collect(),
-        )
-        .text("why", text(|v| v.why.as_str().to_string()))
-        .number(
-            "ome_mg_day_previous",
-            x.iter().map(|v| Some(v.ome_mg_day_previous)).collect(),
-        )
-        .number(
-            "ome_mg_day_now",
-            x.iter().map(|v| Some(v.ome_mg_day_now)).collect(),
-        )
-        .flag("abrupt_stop", x.iter().map(|v| v.abrupt_stop).collect())
-        .text(
-            "last_review_date",
-            x.iter()
-                .map(|v| {
-                    v.last_review
-                        .as_ref()
-                        .map(|r| r.date.map(crate::values::format_day).unwrap_or_default())
-                })
-                .collect(),
-        )
-        .text(
-            "last_review_outcome",
-            x.iter()
-                .map(|v| v.last_review.as_ref().map(|r| r.outcome.clone()))
-                .collect(),
-        );
-    write_table(out, "resolved", &t, format)
+    let rows: Vec<ResolvedOut> = x
+        .into_iter()
+        .map(|row| ResolvedOut { row, previous })
+        .collect();
+    write_rows(out, "resolved", RESOLVED, &rows, format)
 }
+
+impl Rows for Unresolved {
+    type Row<'a> = Unresolved;
+    type Tag = ();
+}
+
+/// The columns of the audit's `unresolved`.
+pub const UNRESOLVED: &[Column<Unresolved>] = &[
+    Column::new("file", Kind::Text, "The extract the item is in.", |x| {
+        Cell::Text(&x.file)
+    }),
+    Column::new(
+        "line",
+        Kind::Integer,
+        "Its line; the header is line 1.",
+        |x| Cell::Integer(Some(x.line as i64)),
+    ),
+    Column::new(
+        "practice_code",
+        Kind::Text,
+        "The practice that issued it.",
+        |x| Cell::Text(&x.practice_code),
+    ),
+    Column::new(
+        "drug_name",
+        Kind::Text,
+        "The drug as the extract names it.",
+        |x| Cell::Text(&x.drug_name),
+    ),
+    Column::new(
+        "dmd_code",
+        Kind::Text,
+        "Its dm+d code, where the extract has one.",
+        |x| Cell::Text(&x.dmd_code),
+    ),
+    Column::new(
+        "bnf_code",
+        Kind::Text,
+        "Its BNF code, where the extract has one.",
+        |x| Cell::Text(&x.bnf_code),
+    ),
+    Column::new(
+        "reason",
+        Kind::Text,
+        "Why it could not be converted to OME.",
+        |x| Cell::Text(&x.reason),
+    ),
+];
+
+impl Rows for Rejected {
+    type Row<'a> = Rejected;
+    type Tag = ();
+}
+
+/// The columns of `rejected` (`opal audit`, `opal trend` and `opal epd`).
+pub const REJECTED: &[Column<Rejected>] = &[
+    Column::new("file", Kind::Text, "The file the row is in.", |x| {
+        Cell::Text(&x.file)
+    }),
+    Column::new(
+        "line",
+        Kind::Integer,
+        "Its line; the header is line 1.",
+        |x| Cell::Integer(Some(x.line as i64)),
+    ),
+    Column::new(
+        "column",
+        Kind::Text,
+        "The column whose value could not be used.",
+        |x| Cell::Text(&x.column),
+    ),
+    Column::new(
+        "value",
+        Kind::Text,
+        "That value, as the file has it.",
+        |x| Cell::Text(&x.value),
+    ),
+    Column::new("reason", Kind::Text, "Why the row was not used.", |x| {
+        Cell::Text(&x.reason)
+    }),
+];
 
 /// unresolved and rejected.
 pub fn write_row_outputs(out: &Path, r: &AuditResult, format: Format) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-    let u = &r.unresolved;
-    let t = Table::new()
-        .text("file", u.iter().map(|x| Some(x.file.clone())).collect())
-        .integer("line", u.iter().map(|x| Some(x.line as i64)).collect())
-        .text(
-            "practice_code",
-            u.iter().map(|x| Some(x.practice_code.clone())).collect(),
-        )
-        .text(
-            "drug_name",
-            u.iter().map(|x| Some(x.drug_name.clone())).collect(),
-        )
-        .text(
-            "dmd_code",
-            u.iter().map(|x| Some(x.dmd_code.clone())).collect(),
-        )
-        .text(
-            "bnf_code",
-            u.iter().map(|x| Some(x.bnf_code.clone())).collect(),
-        )
-        .text("reason", u.iter().map(|x| Some(x.reason.clone())).collect());
-    written.push(write_table(out, "unresolved", &t, format)?);
-    written.push(write_table(
-        out,
-        "rejected",
-        &rejected_table(&r.rejected),
-        format,
-    )?);
-    Ok(written)
-}
-
-/// rejected.csv of `opal audit`, `opal trend` and `opal epd`: file, line, column, value, why.
-pub fn rejected_table(x: &[Rejected]) -> Table {
-    Table::new()
-        .text("file", x.iter().map(|x| Some(x.file.clone())).collect())
-        .integer("line", x.iter().map(|x| Some(x.line as i64)).collect())
-        .text("column", x.iter().map(|x| Some(x.column.clone())).collect())
-        .text("value", x.iter().map(|x| Some(x.value.clone())).collect())
-        .text("reason", x.iter().map(|x| Some(x.reason.clone())).collect())
+    Ok(vec![
+        write_rows(out, "unresolved", UNRESOLVED, &r.unresolved, format)?,
+        write_rows(out, "rejected", REJECTED, &r.rejected, format)?,
+    ])
 }
 
 /// The outputs a user asks for besides the tables: `--xlsx`, `--report`, `--practice-packs`.

@@ -1,5 +1,5 @@
-//! The cells of the large outputs (the patient lists, items): one type per kind of value,
-//! written the same way to CSV by the fast writers and to the typed columns of Parquet.
+//! The cells of every output table: one type per kind of value, written the same way to CSV
+//! and to the typed columns of Parquet.
 
 use std::io::Write;
 
@@ -16,6 +16,9 @@ pub enum Cell<'a> {
     Flag(Option<bool>),
     /// A date, written as YYYY-MM-DD (text in Parquet, as before).
     Date(Option<Day>),
+    /// A number written as text, in a text column (the counts and rates of `--suppress`,
+    /// where a hidden one is `*`): empty when absent.
+    NumberText(Option<f64>),
 }
 
 impl Cell<'_> {
@@ -24,6 +27,7 @@ impl Cell<'_> {
         match self {
             Cell::Text(s) | Cell::OptText(Some(s)) => Some(s.to_string()),
             Cell::Date(d) => d.map(day_text),
+            Cell::NumberText(v) => v.map(crate::write::output::fmt_num),
             _ => None,
         }
     }
@@ -117,6 +121,13 @@ pub fn push_cell(out: &mut Vec<u8>, num: &mut String, cell: &Cell) {
         Cell::Integer(None) | Cell::Flag(None) | Cell::Date(None) => {}
         Cell::Flag(Some(b)) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         Cell::Date(Some(d)) => out.extend_from_slice(day_text(d).as_bytes()),
+        Cell::NumberText(v) => {
+            num.clear();
+            if let Some(v) = v {
+                crate::write::output::push_num(num, v);
+            }
+            push_field(out, num);
+        }
     }
 }
 

@@ -8,154 +8,278 @@ use anyhow::Result;
 
 use crate::dictionary::PRODUCTS_CSV;
 use crate::engine::epd::{EpdConfig, EpdResult};
-use crate::epd::Measures;
+use crate::epd::{BnfOme, Measures};
 use crate::read::factors::hex_sha256;
+use crate::write::audit::REJECTED;
+use crate::write::cells::{Cell, Kind};
+use crate::write::columns::{write_rows, CellOf, Column, Rows};
 use crate::write::output::table;
-use crate::write::table::{write_table, Format, Table};
+use crate::write::table::Format;
 
-/// The measures of practices or ICSs as a table.
-fn measures_table(rows: &[Measures], is_ics: bool) -> Table {
-    let mut t = Table::new()
-        .text(
-            "month",
-            rows.iter().map(|m| Some(m.month.clone())).collect(),
-        )
-        .text(
-            if is_ics { "ics_code" } else { "practice_code" },
-            rows.iter().map(|m| Some(m.code.clone())).collect(),
-        );
-    if is_ics {
-        t = t.integer(
-            "practices",
-            rows.iter().map(|m| Some(m.practices as i64)).collect(),
-        );
-    } else {
-        t = t
-            .text(
-                "practice_name",
-                rows.iter().map(|m| Some(m.name.clone())).collect(),
-            )
-            .text(
-                "ics_code",
-                rows.iter().map(|m| Some(m.ics_code.clone())).collect(),
-            );
-    }
-    t.number(
-        "total_ome_mg",
-        rows.iter().map(|m| Some(m.total_ome_mg)).collect(),
-    )
-    .number("list_size", rows.iter().map(|m| m.list_size).collect())
-    .number(
-        "ome_mg_per_1000_patients",
-        rows.iter().map(|m| m.ome_per_1000()).collect(),
-    )
-    .number(
-        "high_dose_items",
-        rows.iter().map(|m| Some(m.high_dose_items)).collect(),
-    )
-    .number(
-        "regular_opioid_items",
-        rows.iter().map(|m| Some(m.regular_items)).collect(),
-    )
-    .number(
-        "high_dose_items_per_1000",
-        rows.iter().map(|m| m.high_dose_per_1000()).collect(),
-    )
-    .number(
-        "high_dose_percent",
-        rows.iter().map(|m| m.high_dose_percent()).collect(),
-    )
-    .number(
-        "opioid_items",
-        rows.iter().map(|m| Some(m.opioid_items)).collect(),
-    )
+/// Which of the measures tables a column is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum In {
+    Both,
+    Practices,
+    Icss,
 }
+
+impl Rows for Measures {
+    type Row<'a> = Measures;
+    type Tag = In;
+}
+
+const fn both(
+    name: &'static str,
+    kind: Kind,
+    meaning: &'static str,
+    cell: CellOf<Measures>,
+) -> Column<Measures> {
+    Column::<Measures>::tagged(In::Both, name, kind, meaning, cell)
+}
+
+/// The columns of `practice_measures` and `ics_measures`; each has those [`In`] it.
+pub const MEASURES: &[Column<Measures>] = &[
+    both("month", Kind::Text, "The EPD month (YYYY-MM).", |m| {
+        Cell::Text(&m.month)
+    }),
+    Column::tagged(
+        In::Icss,
+        "ics_code",
+        Kind::Text,
+        "The ICS (ICB), as the EPD or --practices names it.",
+        |m| Cell::Text(&m.code),
+    ),
+    Column::tagged(
+        In::Practices,
+        "practice_code",
+        Kind::Text,
+        "The practice.",
+        |m| Cell::Text(&m.code),
+    ),
+    Column::tagged(
+        In::Icss,
+        "practices",
+        Kind::Integer,
+        "The ICS's practices with opioid items that month.",
+        |m| Cell::Integer(Some(m.practices as i64)),
+    ),
+    Column::tagged(
+        In::Practices,
+        "practice_name",
+        Kind::Text,
+        "The practice's name.",
+        |m| Cell::Text(&m.name),
+    ),
+    Column::tagged(
+        In::Practices,
+        "ics_code",
+        Kind::Text,
+        "The practice's ICS.",
+        |m| Cell::Text(&m.ics_code),
+    ),
+    both(
+        "total_ome_mg",
+        Kind::Number,
+        "The OME mg of every opioid item that month.",
+        |m| Cell::Number(Some(m.total_ome_mg)),
+    ),
+    both(
+        "list_size",
+        Kind::Number,
+        "Registered patients (--list-sizes), where known.",
+        |m| Cell::Number(m.list_size),
+    ),
+    both(
+        "ome_mg_per_1000_patients",
+        Kind::Number,
+        "OME mg per 1000 registered patients (practices with a list size).",
+        |m| Cell::Number(m.ome_per_1000()),
+    ),
+    both(
+        "high_dose_items",
+        Kind::Number,
+        "Items of a regular opioid whose quantity is above the high-dose threshold's OME over \
+        28 days (METHOD.md §9).",
+        |m| Cell::Number(Some(m.high_dose_items)),
+    ),
+    both(
+        "regular_opioid_items",
+        Kind::Number,
+        "Items of the regular opioids OpenPrescribing's measure counts.",
+        |m| Cell::Number(Some(m.regular_items)),
+    ),
+    both(
+        "high_dose_items_per_1000",
+        Kind::Number,
+        "High-dose items per 1000 registered patients.",
+        |m| Cell::Number(m.high_dose_per_1000()),
+    ),
+    both(
+        "high_dose_percent",
+        Kind::Number,
+        "High-dose items as a percentage of the regular opioid items.",
+        |m| Cell::Number(m.high_dose_percent()),
+    ),
+    both(
+        "opioid_items",
+        Kind::Number,
+        "Every opioid item that month.",
+        |m| Cell::Number(Some(m.opioid_items)),
+    ),
+];
+
+/// The columns of the practices' (or the ICSs') measures.
+pub fn measures_columns(is_ics: bool) -> impl Iterator<Item = &'static Column<Measures>> {
+    MEASURES.iter().filter(move |c| match c.tag {
+        In::Both => true,
+        In::Practices => !is_ics,
+        In::Icss => is_ics,
+    })
+}
+
+impl Rows for BnfOme {
+    type Row<'a> = BnfOme;
+    type Tag = ();
+}
+
+/// The columns of `bnf_ome`.
+pub const BNF_OME: &[Column<BnfOme>] = &[
+    Column::new("month", Kind::Text, "The EPD month (YYYY-MM).", |b| {
+        Cell::Text(&b.month)
+    }),
+    Column::new("bnf_code", Kind::Text, "The BNF presentation code.", |b| {
+        Cell::Text(&b.bnf_code)
+    }),
+    Column::new(
+        "description",
+        Kind::Text,
+        "The EPD's description of it.",
+        |b| Cell::Text(&b.description),
+    ),
+    Column::new(
+        "status",
+        Kind::Text,
+        "resolved, unresolved or not_opioid.",
+        |b| Cell::Text(&b.status),
+    ),
+    Column::new(
+        "matched_by",
+        Kind::Text,
+        "How it was resolved to a product (its code, or its name).",
+        |b| Cell::Text(&b.matched_by),
+    ),
+    Column::new(
+        "product_name",
+        Kind::Text,
+        "The product it resolved to.",
+        |b| Cell::Text(&b.product_name),
+    ),
+    Column::new("ingredient", Kind::Text, "The product's opioid.", |b| {
+        Cell::Text(&b.ingredient)
+    }),
+    Column::new(
+        "factor",
+        Kind::Number,
+        "The conversion factor to oral morphine (the factor set's).",
+        |b| Cell::Number(b.factor),
+    ),
+    Column::new(
+        "items",
+        Kind::Number,
+        "Items of it issued that month.",
+        |b| Cell::Number(Some(b.items)),
+    ),
+    Column::new(
+        "total_quantity",
+        Kind::Number,
+        "Their total quantity, in the product's units.",
+        |b| Cell::Number(Some(b.total_quantity)),
+    ),
+    Column::new(
+        "ome_mg_per_unit",
+        Kind::Number,
+        "OME mg in one unit: strength times factor.",
+        |b| Cell::Number(b.ome_mg_per_unit),
+    ),
+    Column::new(
+        "total_ome_mg",
+        Kind::Number,
+        "The OME mg of the total quantity.",
+        |b| Cell::Number(Some(b.total_ome_mg)),
+    ),
+    Column::new(
+        "regular_opioid",
+        Kind::Flag,
+        "In OpenPrescribing's regular-opioid measure.",
+        |b| Cell::Flag(Some(b.regular)),
+    ),
+    Column::new(
+        "high_dose",
+        Kind::Flag,
+        "Its items count as high dose (METHOD.md §9).",
+        |b| Cell::Flag(Some(b.high_dose)),
+    ),
+    Column::new(
+        "reason",
+        Kind::Text,
+        "Why it is unresolved or not counted, where it is.",
+        |b| Cell::Text(&b.reason),
+    ),
+];
+
+/// The columns of opal epd's `unresolved` (the `bnf_ome` rows it could not convert).
+pub const UNRESOLVED: &[Column<BnfOme>] = &[
+    Column::new("month", Kind::Text, "The EPD month (YYYY-MM).", |b| {
+        Cell::Text(&b.month)
+    }),
+    Column::new("bnf_code", Kind::Text, "The BNF presentation code.", |b| {
+        Cell::Text(&b.bnf_code)
+    }),
+    Column::new(
+        "description",
+        Kind::Text,
+        "The EPD's description of it.",
+        |b| Cell::Text(&b.description),
+    ),
+    Column::new(
+        "items",
+        Kind::Number,
+        "Items of it issued that month.",
+        |b| Cell::Number(Some(b.items)),
+    ),
+    Column::new(
+        "total_quantity",
+        Kind::Number,
+        "Their total quantity.",
+        |b| Cell::Number(Some(b.total_quantity)),
+    ),
+    Column::new(
+        "reason",
+        Kind::Text,
+        "Why it could not be converted to OME.",
+        |b| Cell::Text(&b.reason),
+    ),
+];
 
 /// The tables; returns their file names (the manifest's `outputs`, which a later `--force`
 /// run removes before it writes its own).
 pub fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<Vec<String>> {
-    let mut written = Vec::new();
     let b = &r.bnf;
-    let t = Table::new()
-        .text("month", b.iter().map(|x| Some(x.month.clone())).collect())
-        .text(
-            "bnf_code",
-            b.iter().map(|x| Some(x.bnf_code.clone())).collect(),
-        )
-        .text(
-            "description",
-            b.iter().map(|x| Some(x.description.clone())).collect(),
-        )
-        .text("status", b.iter().map(|x| Some(x.status.clone())).collect())
-        .text(
-            "matched_by",
-            b.iter().map(|x| Some(x.matched_by.clone())).collect(),
-        )
-        .text(
-            "product_name",
-            b.iter().map(|x| Some(x.product_name.clone())).collect(),
-        )
-        .text(
-            "ingredient",
-            b.iter().map(|x| Some(x.ingredient.clone())).collect(),
-        )
-        .number("factor", b.iter().map(|x| x.factor).collect())
-        .number("items", b.iter().map(|x| Some(x.items)).collect())
-        .number(
-            "total_quantity",
-            b.iter().map(|x| Some(x.total_quantity)).collect(),
-        )
-        .number(
-            "ome_mg_per_unit",
-            b.iter().map(|x| x.ome_mg_per_unit).collect(),
-        )
-        .number(
-            "total_ome_mg",
-            b.iter().map(|x| Some(x.total_ome_mg)).collect(),
-        )
-        .flag(
-            "regular_opioid",
-            b.iter().map(|x| Some(x.regular)).collect(),
-        )
-        .flag("high_dose", b.iter().map(|x| Some(x.high_dose)).collect())
-        .text("reason", b.iter().map(|x| Some(x.reason.clone())).collect());
-    written.push(write_table(out, "bnf_ome", &t, format)?);
-    written.push(write_table(
-        out,
-        "practice_measures",
-        &measures_table(&r.practices, false),
-        format,
-    )?);
-    written.push(write_table(
-        out,
-        "ics_measures",
-        &measures_table(&r.ics, true),
-        format,
-    )?);
-    let u: Vec<_> = b.iter().filter(|x| x.status == "unresolved").collect();
-    let t = Table::new()
-        .text("month", u.iter().map(|x| Some(x.month.clone())).collect())
-        .text(
-            "bnf_code",
-            u.iter().map(|x| Some(x.bnf_code.clone())).collect(),
-        )
-        .text(
-            "description",
-            u.iter().map(|x| Some(x.description.clone())).collect(),
-        )
-        .number("items", u.iter().map(|x| Some(x.items)).collect())
-        .number(
-            "total_quantity",
-            u.iter().map(|x| Some(x.total_quantity)).collect(),
-        )
-        .text("reason", u.iter().map(|x| Some(x.reason.clone())).collect());
-    written.push(write_table(out, "unresolved", &t, format)?);
-    written.push(write_table(
-        out,
-        "rejected",
-        &crate::write::audit::rejected_table(&r.rejected),
-        format,
-    )?);
+    let unresolved: Vec<&BnfOme> = b.iter().filter(|x| x.status == "unresolved").collect();
+    let written = [
+        write_rows(out, "bnf_ome", BNF_OME, b, format)?,
+        write_rows(
+            out,
+            "practice_measures",
+            measures_columns(false),
+            &r.practices,
+            format,
+        )?,
+        write_rows(out, "ics_measures", measures_columns(true), &r.ics, format)?,
+        write_rows(out, "unresolved", UNRESOLVED, unresolved, format)?,
+        write_rows(out, "rejected", REJECTED, &r.rejected, format)?,
+    ];
     Ok(written
         .iter()
         .filter_map(|p| p.file_name())

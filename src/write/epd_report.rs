@@ -320,7 +320,7 @@ pub fn write_charts(
         headline: EpdMeasure::Per1000(config.version),
     };
     let mut written = Vec::new();
-    let mut index: Vec<[String; 6]> = Vec::new();
+    let mut index: Vec<crate::write::trend::ChartEntry> = Vec::new();
     for level in ["england", "ics", "pcn", "practice"] {
         if !levels.iter().any(|l| l == level) {
             continue;
@@ -348,31 +348,18 @@ pub fn write_charts(
                         1,
                     );
                     written.push(write_page(&dir.join(&file), &svg)?);
-                    index.push([
-                        level.to_string(),
-                        s.code.clone(),
-                        s.name.clone(),
-                        m.id().to_string(),
-                        kind.to_string(),
+                    index.push(crate::write::trend::ChartEntry {
+                        level: level.to_string(),
+                        code: s.code.clone(),
+                        name: s.name.clone(),
+                        measure: m.id().to_string(),
+                        kind,
                         file,
-                    ]);
+                    });
                 }
             }
         }
     }
-    let col = |k: usize| index.iter().map(|r| Some(r[k].clone())).collect();
-    let table = crate::write::table::Table::new()
-        .text("level", col(0))
-        .text("code", col(1))
-        .text("name", col(2))
-        .text("measure", col(3))
-        .text("kind", col(4))
-        .text("file", col(5));
-    written.push(crate::write::table::write_table(
-        &dir,
-        "index",
-        &table,
-        crate::write::table::Format::Csv,
-    )?);
+    written.push(crate::write::trend::write_chart_index(&dir, &index, true)?);
     Ok(written)
 }

@@ -26,6 +26,7 @@ use crate::engine::{
     PatientRow, ProductUse,
 };
 use crate::write::cells::{push_cell, Cell, Kind};
+use crate::write::columns::{CellOf, Column, Rows};
 
 /// What a cell's value depends on. Cells of a product, a dose text, a practice or a day are
 /// formatted once per distinct one by the CSV writer.
@@ -54,114 +55,239 @@ pub struct ItemRow<'a> {
     pub values: &'a ItemValues,
 }
 
-/// One column of `items`.
-pub struct Column {
-    pub name: &'static str,
-    pub kind: Kind,
-    pub source: Source,
-    pub cell: for<'a> fn(&ItemRow<'a>) -> Cell<'a>,
+impl Rows for ItemRow<'_> {
+    type Row<'a> = ItemRow<'a>;
+    type Tag = Source;
 }
+
+type I = ItemRow<'static>;
 
 const fn col(
     name: &'static str,
     kind: Kind,
     source: Source,
-    cell: for<'a> fn(&ItemRow<'a>) -> Cell<'a>,
-) -> Column {
-    Column {
-        name,
-        kind,
-        source,
-        cell,
-    }
+    meaning: &'static str,
+    cell: CellOf<I>,
+) -> Column<I> {
+    Column::<I>::tagged(source, name, kind, meaning, cell)
 }
 
 use Kind::{Date, Flag, Integer, Number, Text};
 
 /// The columns of `items`, in order.
-pub const COLUMNS: &[Column] = &[
-    col("file", Integer, Source::Item, |r| {
+pub const COLUMNS: &[Column<I>] = &[
+    col(
+        "file",
+        Integer,
+        Source::Item,
+        "The extract the item is in: its place among the files given, from 1.",
+        |r| {
         Cell::Integer(Some(i64::from(r.item.file) + 1))
     }),
-    col("line", Integer, Source::Item, |r| {
+    col(
+        "line",
+        Integer,
+        Source::Item,
+        "Its line in that file; the header is line 1.",
+        |r| {
         Cell::Integer(Some(r.item.line as i64))
     }),
-    col("patient_id", Text, Source::Patient, |r| {
+    col(
+        "patient_id",
+        Text,
+        Source::Patient,
+        "The patient, as the extract identifies them.",
+        |r| {
         Cell::Text(r.patient)
     }),
-    col("practice_code", Text, Source::Practice, |r| {
+    col(
+        "practice_code",
+        Text,
+        Source::Practice,
+        "The practice that issued it.",
+        |r| {
         Cell::Text(r.practice)
     }),
-    col("issue_date", Date, Source::Day, |r| {
+    col(
+        "issue_date",
+        Date,
+        Source::Day,
+        "The date it was issued.",
+        |r| {
         Cell::Date(Some(r.item.issue_day))
     }),
-    col("product_name", Text, Source::Product, |r| {
+    col(
+        "product_name",
+        Text,
+        Source::Product,
+        "The dm+d product it resolved to.",
+        |r| {
         Cell::Text(&r.product.product.name)
     }),
-    col("matched_by", Text, Source::Product, |r| {
+    col(
+        "matched_by",
+        Text,
+        Source::Product,
+        "How: dmd (its dm+d code), bnf (its BNF code) or name.",
+        |r| {
         Cell::Text(r.product.matched_by)
     }),
-    col("dmd_id", Text, Source::Product, |r| {
+    col(
+        "dmd_id",
+        Text,
+        Source::Product,
+        "The product's dm+d id.",
+        |r| {
         Cell::Text(&r.product.product.dmd_id)
     }),
-    col("product_key", Text, Source::Product, |r| {
+    col(
+        "product_key",
+        Text,
+        Source::Product,
+        "The generic product: ingredient, route, release and strength.",
+        |r| {
         Cell::Text(&r.product.product.product_key)
     }),
-    col("ingredient", Text, Source::Product, |r| {
+    col(
+        "ingredient",
+        Text,
+        Source::Product,
+        "The opioid.",
+        |r| {
         Cell::Text(&r.product.product.ingredient)
     }),
-    col("route", Text, Source::Product, |r| {
+    col(
+        "route",
+        Text,
+        Source::Product,
+        "oral, transdermal, buccal, and so on.",
+        |r| {
         Cell::Text(r.product.product.route.as_str())
     }),
-    col("strength", Number, Source::Product, |r| {
+    col(
+        "strength",
+        Number,
+        Source::Product,
+        "The strength of one unit.",
+        |r| {
         Cell::Number(Some(r.product.product.strength))
     }),
-    col("strength_unit", Text, Source::Product, |r| {
+    col(
+        "strength_unit",
+        Text,
+        Source::Product,
+        "Its unit: mg, microgram, mg/ml, or micrograms an hour for a patch.",
+        |r| {
         Cell::Text(r.product.product.strength_unit.as_str())
     }),
-    col("factor", Number, Source::Product, |r| {
+    col(
+        "factor",
+        Number,
+        Source::Product,
+        "The conversion factor to oral morphine (the factor set's, METHOD.md §4).",
+        |r| {
         Cell::Number(Some(r.product.factor))
     }),
-    col("quantity", Number, Source::Supply, |r| {
+    col(
+        "quantity",
+        Number,
+        Source::Supply,
+        "The quantity supplied, in the product's units.",
+        |r| {
         Cell::Number(Some(r.item.quantity))
     }),
-    col("unit", Text, Source::Product, |r| {
+    col(
+        "unit",
+        Text,
+        Source::Product,
+        "The product's unit: tablet, capsule, ml, patch, and so on.",
+        |r| {
         Cell::Text(&r.product.product.unit)
     }),
-    col("dose_text", Text, Source::Dose, |r| {
+    col(
+        "dose_text",
+        Text,
+        Source::Dose,
+        "The dose directions, as written.",
+        |r| {
         Cell::Text(&r.dose.text)
     }),
     // A supply's, not a dose text's: the same directions are `implausible` on a product
     // whose units they would put beyond any real regimen (METHOD.md §5).
-    col("dose_status", Text, Source::Supply, |r| {
+    col(
+        "dose_status",
+        Text,
+        Source::Supply,
+        "parsed, partial, as_directed, unparsed, or implausible (beyond any real regimen, not used: METHOD.md §5).",
+        |r| {
         Cell::Text(if r.values.dose_implausible {
             "implausible"
         } else {
             r.dose.parse.status.as_str()
         })
     }),
-    col("units_per_day", Number, Source::Supply, |r| {
+    col(
+        "units_per_day",
+        Number,
+        Source::Supply,
+        "Units a day, from the directions, where they could be read.",
+        |r| {
         Cell::Number(r.values.units_per_day)
     }),
-    col("patches_at_once", Number, Source::Supply, |r| {
+    col(
+        "patches_at_once",
+        Number,
+        Source::Supply,
+        "Patches worn at once, for a patch.",
+        |r| {
         Cell::Number(r.values.patches_at_once)
     }),
-    col("days_supply", Number, Source::Supply, |r| {
+    col(
+        "days_supply",
+        Number,
+        Source::Supply,
+        "The days the supply lasts (METHOD.md §5).",
+        |r| {
         Cell::Number(Some(r.values.days_supply))
     }),
-    col("days_supply_source", Text, Source::Supply, |r| {
+    col(
+        "days_supply_source",
+        Text,
+        Source::Supply,
+        "Where the days come from: explicit (stated), dose (quantity ÷ units a day), patch_wear, or default (assumed).",
+        |r| {
         Cell::Text(r.values.days_supply_source.as_str())
     }),
-    col("days_supply_disagree", Flag, Source::Supply, |r| {
+    col(
+        "days_supply_disagree",
+        Flag,
+        Source::Supply,
+        "A stated duration and quantity ÷ daily units differ by more than half.",
+        |r| {
         Cell::Flag(r.values.days_supply_disagree)
     }),
-    col("total_ome_mg", Number, Source::Supply, |r| {
+    col(
+        "total_ome_mg",
+        Number,
+        Source::Supply,
+        "The OME mg of the whole supply: quantity × strength × factor.",
+        |r| {
         Cell::Number(Some(r.values.total_ome_mg))
     }),
-    col("ome_mg_day", Number, Source::Supply, |r| {
+    col(
+        "ome_mg_day",
+        Number,
+        Source::Supply,
+        "The supply's OME a day: total OME ÷ days of supply.",
+        |r| {
         Cell::Number(Some(r.values.total_ome_mg / r.values.days_supply))
     }),
-    col("instructed_ome_mg_day", Number, Source::Supply, |r| {
+    col(
+        "instructed_ome_mg_day",
+        Number,
+        Source::Supply,
+        "OME a day as the directions say, where they can be read.",
+        |r| {
         Cell::Number(r.values.instructed_ome_mg_day)
     }),
 ];
@@ -177,8 +303,8 @@ fn runs() -> Vec<(Source, std::ops::Range<usize>)> {
     let mut runs: Vec<(Source, std::ops::Range<usize>)> = Vec::new();
     for (i, c) in COLUMNS.iter().enumerate() {
         match runs.last_mut() {
-            Some((s, r)) if *s == c.source => r.end = i + 1,
-            _ => runs.push((c.source, i..i + 1)),
+            Some((s, r)) if *s == c.tag => r.end = i + 1,
+            _ => runs.push((c.tag, i..i + 1)),
         }
     }
     runs

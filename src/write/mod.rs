@@ -1,8 +1,10 @@
 //! Writing outputs: one declaration of each output's columns, used by every format.
 
 pub mod audit;
+pub mod catalogue;
 pub mod cells;
 pub mod chart;
+pub mod columns;
 pub mod epd;
 pub mod epd_report;
 pub mod epd_trend;

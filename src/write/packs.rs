@@ -17,9 +17,10 @@ use crate::summary::{suppress_count, CohortSummary};
 use crate::trend::{month_label, Measure, Series};
 use crate::trend::{Computed, TrendSettings};
 use crate::values::{fmt_num, format_day};
-use crate::write::patients::{patient_order, patient_table};
-use crate::write::table::Table;
-use crate::write::table::{write_atomically, write_table, Format};
+use crate::write::cells::{Cell, Kind};
+use crate::write::columns::{write_rows, Column, Rows};
+use crate::write::patients::patient_order;
+use crate::write::table::{write_atomically, Format};
 
 /// The high-dose rate that ranks practices: per 1000 registered patients with list sizes,
 /// else per 100 patients on opioids.
@@ -313,6 +314,46 @@ pub struct Packs {
     pub warnings: Vec<String>,
 }
 
+/// A row of `practices/index.csv`: a practice's pack.
+pub struct PackEntry<'a> {
+    pub p: &'a CohortSummary,
+    pub folder: String,
+    pub review_list_patients: usize,
+}
+
+impl Rows for PackEntry<'_> {
+    type Row<'a> = PackEntry<'a>;
+    type Tag = ();
+}
+
+/// The columns of `practices/index.csv`.
+pub const PACK_INDEX: &[Column<PackEntry<'static>>] = &[
+    Column::new(
+        "practice_code",
+        Kind::Text,
+        "The practice's code, as the extract has it.",
+        |r| Cell::Text(&r.p.code),
+    ),
+    Column::new("practice_name", Kind::Text, "Its name, where known.", |r| {
+        Cell::Text(&r.p.name)
+    }),
+    Column::new("ics_code", Kind::Text, "Its ICS.", |r| {
+        Cell::Text(&r.p.ics_code)
+    }),
+    Column::new(
+        "folder",
+        Kind::Text,
+        "Its pack's folder: the code made safe for any file system, distinct from every other.",
+        |r| Cell::Text(&r.folder),
+    ),
+    Column::new(
+        "review_list_patients",
+        Kind::Integer,
+        "The patients on its review list.",
+        |r| Cell::Integer(Some(r.review_list_patients as i64)),
+    ),
+];
+
 /// Write every practice's pack.
 pub fn write_practice_packs(
     out: &Path,
@@ -380,10 +421,11 @@ pub fn write_practice_packs(
         let mut warnings = Vec::new();
         let review: &[&PatientRow] = review_of.get(p.code.as_str()).map_or(&[], |v| v);
         let resolved: &[&ResolvedRow] = resolved_of.get(p.code.as_str()).map_or(&[], |v| v);
-        written.push(write_table(
+        written.push(write_rows(
             &dir,
             "review_list",
-            &patient_table(review, false),
+            crate::write::patients::columns(false),
+            review.iter().copied(),
             Format::Csv,
         )?);
         if xlsx {
@@ -394,10 +436,9 @@ pub fn write_practice_packs(
                     .map(|w| format!("practices/{name}/review_list.xlsx: {w}")),
             );
         }
-        let owned: Vec<ResolvedRow> = resolved.iter().map(|x| (*x).clone()).collect();
         written.push(crate::write::audit::write_resolved(
             &dir,
-            &owned,
+            resolved.iter().copied(),
             previous,
             Format::Csv,
         )?);
@@ -461,28 +502,19 @@ pub fn write_practice_packs(
         packs.warnings.extend(done.1);
     }
     // The index: each practice's code (as the extract has it) beside its folder.
-    let col = |f: &dyn Fn(&CohortSummary, &str) -> String| {
-        r.practice_summaries
-            .iter()
-            .zip(&names)
-            .map(|(p, n)| Some(f(p, n)))
-            .collect()
-    };
-    let index = Table::new()
-        .text("practice_code", col(&|p, _| p.code.clone()))
-        .text("practice_name", col(&|p, _| p.name.clone()))
-        .text("ics_code", col(&|p, _| p.ics_code.clone()))
-        .text("folder", col(&|_, n| format!("practices/{n}")))
-        .integer(
-            "review_list_patients",
-            r.practice_summaries
-                .iter()
-                .map(|p| Some(review_of.get(p.code.as_str()).map_or(0, |v| v.len()) as i64))
-                .collect(),
-        );
+    let index: Vec<PackEntry> = r
+        .practice_summaries
+        .iter()
+        .zip(&names)
+        .map(|(p, folder)| PackEntry {
+            p,
+            folder: format!("practices/{folder}"),
+            review_list_patients: review_of.get(p.code.as_str()).map_or(0, |v| v.len()),
+        })
+        .collect();
     packs
         .written
-        .push(write_table(&root, "index", &index, Format::Csv)?);
+        .push(write_rows(&root, "index", PACK_INDEX, &index, Format::Csv)?);
     Ok(packs)
 }
 

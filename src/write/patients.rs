@@ -1,5 +1,5 @@
 //! The patient lists, `review_list` and `patients`: their columns declared once
-//! ([`COLUMNS`]: name, type, the cell of a row), used by the fast CSV writer and by the typed
+//! ([`COLUMNS`]: name, type, meaning, the cell of a row), used by the fast CSV writer and by the typed
 //! table that Parquet takes, so the two cannot drift apart.
 
 use std::io::Write;
@@ -10,37 +10,34 @@ use polars::prelude::PlHashMap;
 
 use crate::engine::PatientRow;
 use crate::write::cells::{push_cell, Cell, Kind};
+use crate::write::columns::{table_of, CellOf, Column, Rows};
 use crate::write::table::{write_atomically, Table};
 
-/// One column of the patient lists.
-pub struct Column {
-    pub name: &'static str,
-    pub kind: Kind,
-    /// What it holds, in a sentence: the workbook's `columns` sheet.
-    pub meaning: &'static str,
-    /// Only in `patients` (the exclusion columns), not on the review list.
-    pub patients_only: bool,
-    pub cell: for<'a> fn(&'a PatientRow) -> Cell<'a>,
+/// Which of the patient lists a column is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lists {
+    Both,
+    /// Only in `patients` (the exclusion columns, which come last), not on the review list.
+    PatientsOnly,
+}
+
+impl Rows for PatientRow {
+    type Row<'a> = PatientRow;
+    type Tag = Lists;
 }
 
 const fn col(
     name: &'static str,
     kind: Kind,
     meaning: &'static str,
-    cell: for<'a> fn(&'a PatientRow) -> Cell<'a>,
-) -> Column {
-    Column {
-        name,
-        kind,
-        meaning,
-        patients_only: false,
-        cell,
-    }
+    cell: CellOf<PatientRow>,
+) -> Column<PatientRow> {
+    Column::<PatientRow>::tagged(Lists::Both, name, kind, meaning, cell)
 }
 
 /// The columns of `patients`, in order; `review_list` has all but the `patients_only` ones
 /// (which come last).
-pub const COLUMNS: &[Column] = &[
+pub const COLUMNS: &[Column<PatientRow>] = &[
     col(
         "patient_id",
         Kind::Text,
@@ -236,27 +233,27 @@ pub const COLUMNS: &[Column] = &[
         from --events.",
         |r| Cell::Date(r.last_medication_review),
     ),
-    Column {
-        name: "excluded",
-        meaning:
-            "On the exclusion list or excluded by the coded record (--exclude-patients, --events).",
-        kind: Kind::Flag,
-        patients_only: true,
-        cell: |r| Cell::Flag(Some(r.excluded_reason.is_some())),
-    },
-    Column {
-        name: "excluded_reason",
-        meaning: "Why the patient is excluded.",
-        kind: Kind::Text,
-        patients_only: true,
-        cell: |r| Cell::OptText(r.excluded_reason.as_deref()),
-    },
+    Column::tagged(
+        Lists::PatientsOnly,
+        "excluded",
+        Kind::Flag,
+        "On the exclusion list or excluded by the coded record (--exclude-patients, --events).",
+        |r| Cell::Flag(Some(r.excluded_reason.is_some())),
+    ),
+    Column::tagged(
+        Lists::PatientsOnly,
+        "excluded_reason",
+        Kind::Text,
+        "Why the patient is excluded.",
+        |r| Cell::OptText(r.excluded_reason.as_deref()),
+    ),
 ];
 
-fn columns(with_exclusion: bool) -> impl Iterator<Item = &'static Column> {
+/// The columns of `patients` (`with_exclusion`) or `review_list`.
+pub fn columns(with_exclusion: bool) -> impl Iterator<Item = &'static Column<PatientRow>> {
     COLUMNS
         .iter()
-        .filter(move |c| with_exclusion || !c.patients_only)
+        .filter(move |c| with_exclusion || c.tag == Lists::Both)
 }
 
 /// The header line of `patients` (`with_exclusion`) or `review_list`.
@@ -267,27 +264,18 @@ pub fn header(with_exclusion: bool) -> String {
 
 /// The typed table of some rows (for Parquet).
 pub fn patient_table(rows: &[&PatientRow], with_exclusion: bool) -> Table {
-    let mut t = Table::new();
-    for c in columns(with_exclusion) {
-        let cells: Vec<Cell> = rows.iter().map(|r| (c.cell)(r)).collect();
-        t = match c.kind {
-            Kind::Text | Kind::Date => t.text(c.name, cells.iter().map(Cell::text).collect()),
-            Kind::Number => t.number(c.name, cells.iter().map(Cell::number).collect()),
-            Kind::Integer => t.integer(c.name, cells.iter().map(Cell::integer).collect()),
-            Kind::Flag => t.flag(c.name, cells.iter().map(Cell::flag).collect()),
-        };
-    }
-    t
+    table_of(columns(with_exclusion), rows)
 }
 
 /// The cells of a row as CSV, comma before each but the row's first: the review-list columns,
 /// or (`patients_only`) the exclusion columns that follow them in `patients`.
 fn push_cells(out: &mut Vec<u8>, num: &mut String, r: &PatientRow, patients_only: bool) {
-    for (i, c) in COLUMNS
-        .iter()
-        .filter(|c| c.patients_only == patients_only)
-        .enumerate()
-    {
+    let list = if patients_only {
+        Lists::PatientsOnly
+    } else {
+        Lists::Both
+    };
+    for (i, c) in COLUMNS.iter().filter(|c| c.tag == list).enumerate() {
         if i > 0 || patients_only {
             out.push(b',');
         }

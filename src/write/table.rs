@@ -61,37 +61,14 @@ impl Values {
     }
 }
 
-/// Named columns of equal length.
+/// Named columns of equal length. Made only from a declaration of columns
+/// ([`crate::write::columns`]), never by hand.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
-    pub columns: Vec<(String, Values)>,
+    pub(crate) columns: Vec<(String, Values)>,
 }
 
 impl Table {
-    pub fn new() -> Table {
-        Table::default()
-    }
-
-    pub fn text(mut self, name: &str, v: Vec<Option<String>>) -> Table {
-        self.columns.push((name.to_string(), Values::Text(v)));
-        self
-    }
-
-    pub fn number(mut self, name: &str, v: Vec<Option<f64>>) -> Table {
-        self.columns.push((name.to_string(), Values::Number(v)));
-        self
-    }
-
-    pub fn integer(mut self, name: &str, v: Vec<Option<i64>>) -> Table {
-        self.columns.push((name.to_string(), Values::Integer(v)));
-        self
-    }
-
-    pub fn flag(mut self, name: &str, v: Vec<Option<bool>>) -> Table {
-        self.columns.push((name.to_string(), Values::Flag(v)));
-        self
-    }
-
     pub fn rows(&self) -> usize {
         self.columns.first().map_or(0, |(_, v)| v.len())
     }
@@ -289,12 +266,35 @@ pub fn check_out_dir(out: &Path, force: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::write::cells::{Cell, Kind};
+    use crate::write::columns::{table_of, Column, Rows};
+
+    struct Dose {
+        id: String,
+        dose: Option<f64>,
+    }
+
+    impl Rows for Dose {
+        type Row<'a> = Dose;
+        type Tag = ();
+    }
+
+    const COLUMNS: &[Column<Dose>] = &[
+        Column::new("id", Kind::Text, "An id.", |r| Cell::Text(&r.id)),
+        Column::new("dose", Kind::Number, "A dose.", |r| Cell::Number(r.dose)),
+    ];
 
     fn block(ids: &[&str], doses: &[Option<f64>]) -> PolarsResult<DataFrame> {
-        Table::new()
-            .text("id", ids.iter().map(|s| Some(s.to_string())).collect())
-            .number("dose", doses.to_vec())
-            .into_frame()
+        let rows: Vec<Dose> = ids
+            .iter()
+            .zip(doses)
+            .map(|(id, &dose)| Dose {
+                id: id.to_string(),
+                dose,
+            })
+            .collect();
+        let refs: Vec<&Dose> = rows.iter().collect();
+        table_of(COLUMNS, &refs).into_frame()
     }
 
     /// Blocks written one after another read back as one table, rows in order; an empty first

@@ -1,173 +1,179 @@
-//! The outputs of `opal trend`: measures, spc, aims (CSV or Parquet) and the charts.
+//! The outputs of `opal trend`: measures, spc, aims (CSV or Parquet) and the charts. `spc`
+//! and `aims` are declared once here for `opal trend` and `opal epd` alike.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::spc::{Segment, Spc};
 use crate::trend::{has_aim, month_label, Computed, Series, TrendSettings, Value};
 use crate::values::format_day;
-use crate::write::cells::{push_cell, Cell, Kind};
-use crate::write::table::{write_atomically, write_table, Format, Table};
+use crate::write::cells::{Cell, Kind};
+use crate::write::columns::{write_rows, CellOf, Column, Rows, TableWriter};
+use crate::write::table::{write_atomically, Format};
 
-/// Rows of a table on their way to CSV (formatted straight into bytes: the trend's tables
-/// have a row per practice, measure and month) or to the typed columns of Parquet.
-pub enum Sink {
-    Csv { out: Vec<u8>, num: String },
-    Columns(Vec<(&'static str, Column)>),
+/// A row of `measures`: one series' measure at one month end.
+pub struct MeasureRow<'a> {
+    pub series: &'a Series,
+    pub measure: &'a str,
+    pub month: &'a str,
+    pub as_of: &'a str,
+    pub complete: bool,
+    pub numerator: Value,
+    pub denominator: Value,
+    pub value: Value,
 }
 
-pub enum Column {
-    Text(Vec<Option<String>>),
-    Number(Vec<Option<f64>>),
-    Flag(Vec<Option<bool>>),
-}
-
-impl Sink {
-    pub fn new(columns: &[(&'static str, Kind)], format: Format) -> Sink {
-        match format {
-            Format::Csv => {
-                let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
-                let mut out = names.join(",").into_bytes();
-                out.push(b'\n');
-                Sink::Csv {
-                    out,
-                    num: String::new(),
-                }
-            }
-            Format::Parquet => Sink::Columns(
-                columns
-                    .iter()
-                    .map(|&(name, kind)| {
-                        let c = match kind {
-                            Kind::Number | Kind::Integer => Column::Number(Vec::new()),
-                            Kind::Flag => Column::Flag(Vec::new()),
-                            Kind::Text | Kind::Date => Column::Text(Vec::new()),
-                        };
-                        (name, c)
-                    })
-                    .collect(),
-            ),
-        }
-    }
-
-    pub fn row(&mut self, cells: &[Cell]) {
-        match self {
-            Sink::Csv { out, num } => {
-                for (i, c) in cells.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    push_cell(out, num, c);
-                }
-                out.push(b'\n');
-            }
-            Sink::Columns(cols) => {
-                for ((_, col), cell) in cols.iter_mut().zip(cells) {
-                    match col {
-                        Column::Text(v) => v.push(cell.text()),
-                        Column::Number(v) => v.push(cell.number()),
-                        Column::Flag(v) => v.push(cell.flag()),
-                    }
-                }
-            }
-        }
-    }
-
-    pub fn write(self, dir: &Path, stem: &str, format: Format) -> Result<PathBuf> {
-        match self {
-            Sink::Csv { out, .. } => {
-                let path = dir.join(format!("{stem}.csv"));
-                write_atomically(&path, |w| {
-                    use std::io::Write;
-                    w.write_all(&out)?;
-                    Ok(())
-                })
-                .with_context(|| format!("cannot write {}", path.display()))?;
-                Ok(path)
-            }
-            Sink::Columns(cols) => {
-                let mut t = Table::new();
-                for (name, col) in cols {
-                    t = match col {
-                        Column::Text(v) => t.text(name, v),
-                        Column::Number(v) => t.number(name, v),
-                        Column::Flag(v) => t.flag(name, v),
-                    };
-                }
-                write_table(dir, stem, &t, format)
-            }
-        }
-    }
-}
-
-/// A count's cell: a number, or with --suppress text (`*` where hidden).
-fn count_cell(v: Value, as_text: bool, buf: &mut String) -> Cell<'_> {
-    buf.clear();
-    match (v, as_text) {
-        (Value::Number(x), false) => Cell::Number(Some(x)),
-        (Value::Number(x), true) => {
-            crate::values::push_num(buf, x);
-            Cell::Text(buf)
-        }
-        (Value::Suppressed, _) => {
-            buf.push('*');
-            Cell::Text(buf)
-        }
-        (Value::Missing, true) => Cell::OptText(None),
-        (Value::Missing, false) => Cell::Number(None),
-    }
-}
-
-/// measures: one row per series, measure and month. With --suppress the counts are text
+/// Which of `measures`' count columns a column is: with `--suppress` the counts are text
 /// (`*` where hidden), as in the summaries.
-fn measures_rows(series: &[Series], t: &TrendSettings, format: Format) -> Sink {
-    let count = if t.suppress { Kind::Text } else { Kind::Number };
-    let mut sink = Sink::new(
-        &[
-            ("level", Kind::Text),
-            ("code", Kind::Text),
-            ("name", Kind::Text),
-            ("month", Kind::Text),
-            ("as_of", Kind::Text),
-            ("complete", Kind::Flag),
-            ("measure", Kind::Text),
-            ("numerator", count),
-            ("denominator", Kind::Number),
-            ("value", count),
-        ],
-        format,
-    );
-    let months: Vec<(String, String)> = t
-        .month_ends
-        .iter()
-        .map(|&d| (month_label(d), format_day(d)))
-        .collect();
-    let (mut nbuf, mut vbuf) = (String::new(), String::new());
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counts {
+    Always,
+    Plain,
+    Suppressed,
+}
+
+impl Rows for MeasureRow<'_> {
+    type Row<'a> = MeasureRow<'a>;
+    type Tag = Counts;
+}
+
+fn plain(v: Value) -> Cell<'static> {
+    match v {
+        Value::Number(x) => Cell::Number(Some(x)),
+        _ => Cell::Number(None),
+    }
+}
+
+fn suppressed(v: Value) -> Cell<'static> {
+    match v {
+        Value::Number(x) => Cell::NumberText(Some(x)),
+        Value::Suppressed => Cell::Text("*"),
+        Value::Missing => Cell::OptText(None),
+    }
+}
+
+type M = MeasureRow<'static>;
+
+const fn always(
+    name: &'static str,
+    kind: Kind,
+    meaning: &'static str,
+    cell: CellOf<M>,
+) -> Column<M> {
+    Column::<M>::tagged(Counts::Always, name, kind, meaning, cell)
+}
+
+/// The columns of `measures`; with `--suppress` the `Suppressed` counts, else the `Plain`.
+pub const MEASURES: &[Column<M>] = &[
+    always(
+        "level",
+        Kind::Text,
+        "all (every practice), ics or practice.",
+        |r| Cell::Text(r.series.level),
+    ),
+    always(
+        "code",
+        Kind::Text,
+        "The ICS's or practice's code (ALL for every practice).",
+        |r| Cell::Text(&r.series.code),
+    ),
+    always("name", Kind::Text, "Its name, where known.", |r| {
+        Cell::Text(&r.series.name)
+    }),
+    always("month", Kind::Text, "The month (YYYY-MM).", |r| {
+        Cell::Text(r.month)
+    }),
+    always(
+        "as_of",
+        Kind::Text,
+        "Its month end, the date the audit's measures are taken at.",
+        |r| Cell::Text(r.as_of),
+    ),
+    always(
+        "complete",
+        Kind::Flag,
+        "The month has a full look-back of data behind it (METHOD.md §10).",
+        |r| Cell::Flag(Some(r.complete)),
+    ),
+    always(
+        "measure",
+        Kind::Text,
+        "The measure: patients, high_dose, long_term, both, their rates per 1000, and so on.",
+        |r| Cell::Text(r.measure),
+    ),
+    Column::<M>::tagged(
+        Counts::Plain,
+        "numerator",
+        Kind::Number,
+        "The count (patients, or OME mg); with --suppress, text: `*` where hidden.",
+        |r| plain(r.numerator),
+    ),
+    Column::<M>::tagged(
+        Counts::Suppressed,
+        "numerator",
+        Kind::Text,
+        "The count, rounded: `*` where hidden (--suppress).",
+        |r| suppressed(r.numerator),
+    ),
+    always(
+        "denominator",
+        Kind::Number,
+        "The list size a rate is per 1000 of; empty for a count.",
+        |r| plain(r.denominator),
+    ),
+    Column::<M>::tagged(
+        Counts::Plain,
+        "value",
+        Kind::Number,
+        "The measure's value; with --suppress, text: `*` where hidden.",
+        |r| plain(r.value),
+    ),
+    Column::<M>::tagged(
+        Counts::Suppressed,
+        "value",
+        Kind::Text,
+        "The measure's value, from the rounded count: `*` where hidden (--suppress).",
+        |r| suppressed(r.value),
+    ),
+];
+
+/// The columns of `measures`, with or without `--suppress`.
+pub fn measures_columns(suppress: bool) -> impl Iterator<Item = &'static Column<M>> {
+    MEASURES.iter().filter(move |c| match c.tag {
+        Counts::Always => true,
+        Counts::Plain => !suppress,
+        Counts::Suppressed => suppress,
+    })
+}
+
+/// measures: one row per series, measure and month.
+fn write_measures(
+    out: &Path,
+    series: &[Series],
+    t: &TrendSettings,
+    format: Format,
+) -> Result<PathBuf> {
+    let mut w = TableWriter::new(measures_columns(t.suppress), format);
+    let months = month_labels(t);
     for s in series {
         for m in t.measures() {
             for (k, (month, as_of)) in months.iter().enumerate() {
-                let (n, d, v) = s.value(m, k, t.suppress);
-                let ncell = count_cell(n, t.suppress, &mut nbuf);
-                let vcell = count_cell(v, t.suppress, &mut vbuf);
-                sink.row(&[
-                    Cell::Text(s.level),
-                    Cell::Text(&s.code),
-                    Cell::Text(&s.name),
-                    Cell::Text(month),
-                    Cell::Text(as_of),
-                    Cell::Flag(Some(t.complete(k))),
-                    Cell::Text(m.name()),
-                    ncell,
-                    match d {
-                        Value::Number(x) => Cell::Number(Some(x)),
-                        _ => Cell::Number(None),
-                    },
-                    vcell,
-                ]);
+                let (numerator, denominator, value) = s.value(m, k, t.suppress);
+                w.row(&MeasureRow {
+                    series: s,
+                    measure: m.name(),
+                    month,
+                    as_of,
+                    complete: t.complete(k),
+                    numerator,
+                    denominator,
+                    value,
+                });
             }
         }
     }
-    sink
+    w.write(out, "measures")
 }
 
 /// One series' chart of one measure, as `spc.csv` writes it (the trend's and the EPD's).
@@ -177,18 +183,140 @@ pub struct SpcRow<'a> {
     pub name: &'a str,
     pub measure: &'a str,
     pub direction: crate::spc::Direction,
-    pub chart: &'a crate::spc::Spc,
+    pub chart: &'a Spc,
     pub target: Option<f64>,
 }
 
-/// One series' aim of one measure, as `aims.csv` writes it.
-pub struct AimRow<'a> {
-    pub level: &'a str,
-    pub code: &'a str,
-    pub name: &'a str,
-    pub measure: &'a str,
-    pub aim: Option<&'a crate::trend::Aim>,
+/// A row of `spc`: one point of a chart.
+pub struct SpcPoint<'a> {
+    pub of: &'a SpcRow<'a>,
+    /// The point.
+    pub k: usize,
+    pub month: &'a str,
+    pub as_of: &'a str,
+    pub complete: bool,
+    /// The rules that flag it, in words.
+    pub rules: String,
+    /// The part of the chart it is in (its own mean and limits after a rebase).
+    pub part: &'a Segment,
+    pub suggested_rebase: Option<&'a str>,
 }
+
+impl Rows for SpcPoint<'_> {
+    type Row<'a> = SpcPoint<'a>;
+    type Tag = ();
+}
+
+fn finite(v: f64) -> Cell<'static> {
+    Cell::Number(Some(v).filter(|x| x.is_finite()))
+}
+
+/// The columns of `spc`.
+pub const SPC: &[Column<SpcPoint<'static>>] = &[
+    Column::new(
+        "level",
+        Kind::Text,
+        "england, ics, pcn, practice or all.",
+        |r| Cell::Text(r.of.level),
+    ),
+    Column::new("code", Kind::Text, "The organisation's code.", |r| {
+        Cell::Text(r.of.code)
+    }),
+    Column::new("name", Kind::Text, "Its name, where known.", |r| {
+        Cell::Text(r.of.name)
+    }),
+    Column::new("measure", Kind::Text, "The measure charted.", |r| {
+        Cell::Text(r.of.measure)
+    }),
+    Column::new(
+        "direction",
+        Kind::Text,
+        "Which way is better: lower or higher.",
+        |r| Cell::Text(r.of.direction.as_str()),
+    ),
+    Column::new("month", Kind::Text, "The month (YYYY-MM).", |r| {
+        Cell::Text(r.month)
+    }),
+    Column::new("as_of", Kind::Text, "Its month end.", |r| {
+        Cell::Text(r.as_of)
+    }),
+    Column::new(
+        "complete",
+        Kind::Flag,
+        "The month has a full look-back of data behind it.",
+        |r| Cell::Flag(Some(r.complete)),
+    ),
+    Column::new("value", Kind::Number, "The point's value.", |r| {
+        Cell::Number(Some(r.of.chart.points[r.k].value))
+    }),
+    Column::new(
+        "mean",
+        Kind::Number,
+        "The centre line: the mean of its part's baseline.",
+        |r| finite(r.part.mean),
+    ),
+    Column::new(
+        "lower_process_limit",
+        Kind::Number,
+        "The mean less 2.66 mean moving ranges.",
+        |r| finite(r.part.lower_process_limit),
+    ),
+    Column::new(
+        "upper_process_limit",
+        Kind::Number,
+        "The mean plus 2.66 mean moving ranges.",
+        |r| finite(r.part.upper_process_limit),
+    ),
+    Column::new(
+        "trial_limits",
+        Kind::Flag,
+        "The limits come from fewer than 12 points (trial limits).",
+        |r| Cell::Flag(Some(r.part.trial_limits)),
+    ),
+    Column::new(
+        "special_cause",
+        Kind::Text,
+        "The rules that flag the point: outside the limits, a run of 7, a trend of 6, two of \
+        three near a limit; none if none.",
+        |r| Cell::Text(&r.rules),
+    ),
+    Column::new(
+        "point_type",
+        Kind::Text,
+        "common_cause, or special-cause improvement, concern or neither.",
+        |r| Cell::Text(r.of.chart.points[r.k].point_type.as_str()),
+    ),
+    Column::new(
+        "variation",
+        Kind::Text,
+        "The chart's variation icon, from its latest point.",
+        |r| Cell::Text(r.of.chart.variation),
+    ),
+    Column::new(
+        "target",
+        Kind::Number,
+        "The aim's target, where the measure has one.",
+        |r| Cell::Number(r.of.target),
+    ),
+    Column::new(
+        "assurance",
+        Kind::Text,
+        "The assurance icon: whether the limits meet the target.",
+        |r| Cell::OptText(r.of.chart.assurance.map(|a| a.as_str())),
+    ),
+    Column::new(
+        "rebased",
+        Kind::Flag,
+        "The chart is rebased at this point (--rebase): a new part begins.",
+        |r| Cell::Flag(Some(r.of.chart.rebased_at(r.k))),
+    ),
+    Column::new(
+        "suggested_rebase",
+        Kind::Text,
+        "The month a rebase is suggested at (a run reaching the latest month); never made.",
+        |r| Cell::OptText(r.suggested_rebase),
+    ),
+];
 
 /// Each month's label (`YYYY-MM`) and its month end (`as_of`).
 pub fn month_labels(t: &TrendSettings) -> Vec<(String, String)> {
@@ -200,41 +328,17 @@ pub fn month_labels(t: &TrendSettings) -> Vec<(String, String)> {
 
 /// spc: one row per series, measure and month, with the chart's lines, the rules that flag
 /// each point, and the series' icons.
-pub fn spc_table<'a>(
+pub fn write_spc<'a>(
+    out: &Path,
     rows: impl Iterator<Item = SpcRow<'a>>,
     t: &TrendSettings,
     format: Format,
-) -> Sink {
-    let mut sink = Sink::new(
-        &[
-            ("level", Kind::Text),
-            ("code", Kind::Text),
-            ("name", Kind::Text),
-            ("measure", Kind::Text),
-            ("direction", Kind::Text),
-            ("month", Kind::Text),
-            ("as_of", Kind::Text),
-            ("complete", Kind::Flag),
-            ("value", Kind::Number),
-            ("mean", Kind::Number),
-            ("lower_process_limit", Kind::Number),
-            ("upper_process_limit", Kind::Number),
-            ("trial_limits", Kind::Flag),
-            ("special_cause", Kind::Text),
-            ("point_type", Kind::Text),
-            ("variation", Kind::Text),
-            ("target", Kind::Number),
-            ("assurance", Kind::Text),
-            ("rebased", Kind::Flag),
-            ("suggested_rebase", Kind::Text),
-        ],
-        format,
-    );
+) -> Result<PathBuf> {
+    let mut w = TableWriter::new(SPC, format);
     let months = month_labels(t);
-    let finite = |v: f64| Some(v).filter(|x| x.is_finite());
     for r in rows {
         let chart = r.chart;
-        let suggested = chart
+        let suggested_rebase = chart
             .suggested_rebase
             .and_then(|k| months.get(chart.month_of(k)))
             .map(|(m, _)| m.as_str());
@@ -244,37 +348,29 @@ pub fn spc_table<'a>(
             let Some((month, as_of)) = months.get(at) else {
                 continue;
             };
-            let label = p.rules.label();
-            let part = chart.segment(k);
-            sink.row(&[
-                Cell::Text(r.level),
-                Cell::Text(r.code),
-                Cell::Text(r.name),
-                Cell::Text(r.measure),
-                Cell::Text(r.direction.as_str()),
-                Cell::Text(month),
-                Cell::Text(as_of),
-                Cell::Flag(Some(t.complete(at))),
-                Cell::Number(Some(p.value)),
-                Cell::Number(finite(part.mean)),
-                Cell::Number(finite(part.lower_process_limit)),
-                Cell::Number(finite(part.upper_process_limit)),
-                Cell::Flag(Some(part.trial_limits)),
-                Cell::Text(&label),
-                Cell::Text(p.point_type.as_str()),
-                Cell::Text(chart.variation),
-                Cell::Number(r.target),
-                Cell::OptText(chart.assurance.map(|a| a.as_str())),
-                Cell::Flag(Some(chart.rebased_at(k))),
-                Cell::OptText(suggested),
-            ]);
+            w.row(&SpcPoint {
+                of: &r,
+                k,
+                month,
+                as_of,
+                complete: t.complete(at),
+                rules: p.rules.label(),
+                part: chart.segment(k),
+                suggested_rebase,
+            });
         }
     }
-    sink
+    w.write(out, "spc")
 }
 
 /// spc of the trend's series. Series with a suppressed or missing month are left out.
-fn spc_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) -> Sink {
+fn write_trend_spc(
+    out: &Path,
+    series: &[Series],
+    c: &Computed,
+    t: &TrendSettings,
+    format: Format,
+) -> Result<PathBuf> {
     let rows = series.iter().enumerate().flat_map(|(si, s)| {
         t.measures().enumerate().filter_map(move |(mi, m)| {
             Some(SpcRow {
@@ -288,33 +384,110 @@ fn spc_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) 
             })
         })
     });
-    spc_table(rows, t, format)
+    write_spc(out, rows, t, format)
 }
 
+/// One series' aim of one measure, as `aims.csv` writes it.
+pub struct AimRow<'a> {
+    pub level: &'a str,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub measure: &'a str,
+    pub aim: Option<&'a crate::trend::Aim>,
+}
+
+/// A row of `aims`: an [`AimRow`] with the baseline's months and the latest month.
+pub struct AimOut<'a> {
+    pub of: &'a AimRow<'a>,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub latest_month: &'a str,
+    pub aim_reduction_pct: f64,
+}
+
+impl Rows for AimOut<'_> {
+    type Row<'a> = AimOut<'a>;
+    type Tag = ();
+}
+
+/// The columns of `aims`.
+pub const AIMS: &[Column<AimOut<'static>>] = &[
+    Column::new(
+        "level",
+        Kind::Text,
+        "england, ics, pcn, practice or all.",
+        |r| Cell::Text(r.of.level),
+    ),
+    Column::new("code", Kind::Text, "The organisation's code.", |r| {
+        Cell::Text(r.of.code)
+    }),
+    Column::new("name", Kind::Text, "Its name, where known.", |r| {
+        Cell::Text(r.of.name)
+    }),
+    Column::new("measure", Kind::Text, "The measure the aim is for.", |r| {
+        Cell::Text(r.of.measure)
+    }),
+    Column::new(
+        "baseline_from",
+        Kind::Text,
+        "The baseline's first month (--baseline).",
+        |r| Cell::Text(r.from),
+    ),
+    Column::new(
+        "baseline_to",
+        Kind::Text,
+        "The baseline's last month.",
+        |r| Cell::Text(r.to),
+    ),
+    Column::new(
+        "baseline",
+        Kind::Number,
+        "The mean of the baseline months.",
+        |r| Cell::Number(r.of.aim.map(|a| a.baseline)),
+    ),
+    Column::new(
+        "aim_reduction_pct",
+        Kind::Number,
+        "The reduction aimed for, in percent (--aim-reduction).",
+        |r| Cell::Number(Some(r.aim_reduction_pct)),
+    ),
+    Column::new(
+        "target",
+        Kind::Number,
+        "The baseline less that reduction.",
+        |r| Cell::Number(r.of.aim.map(|a| a.target)),
+    ),
+    Column::new("latest_month", Kind::Text, "The latest month.", |r| {
+        Cell::Text(r.latest_month)
+    }),
+    Column::new(
+        "latest",
+        Kind::Number,
+        "The value in the latest month.",
+        |r| Cell::Number(r.of.aim.map(|a| a.latest)),
+    ),
+    Column::new(
+        "reduction_pct",
+        Kind::Number,
+        "How far the latest value is below the baseline, in percent.",
+        |r| Cell::Number(r.of.aim.and_then(|a| a.reduction_pct)),
+    ),
+    Column::new(
+        "target_met",
+        Kind::Flag,
+        "The latest value is at or below the target.",
+        |r| Cell::Flag(r.of.aim.map(|a| a.met)),
+    ),
+];
+
 /// aims: each series' baseline, target and progress.
-pub fn aims_table<'a>(
+pub fn write_aims<'a>(
+    out: &Path,
     rows: impl Iterator<Item = AimRow<'a>>,
     t: &TrendSettings,
     format: Format,
-) -> Sink {
-    let mut sink = Sink::new(
-        &[
-            ("level", Kind::Text),
-            ("code", Kind::Text),
-            ("name", Kind::Text),
-            ("measure", Kind::Text),
-            ("baseline_from", Kind::Text),
-            ("baseline_to", Kind::Text),
-            ("baseline", Kind::Number),
-            ("aim_reduction_pct", Kind::Number),
-            ("target", Kind::Number),
-            ("latest_month", Kind::Text),
-            ("latest", Kind::Number),
-            ("reduction_pct", Kind::Number),
-            ("target_met", Kind::Flag),
-        ],
-        format,
-    );
+) -> Result<PathBuf> {
+    let mut w = TableWriter::new(AIMS, format);
     let base = t.aim_baseline();
     let from = month_label(t.month_ends[base.start]);
     let to = month_label(t.month_ends[base.end - 1]);
@@ -324,28 +497,25 @@ pub fn aims_table<'a>(
         .map(|d| month_label(*d))
         .unwrap_or_default();
     for r in rows {
-        let a = r.aim;
-        sink.row(&[
-            Cell::Text(r.level),
-            Cell::Text(r.code),
-            Cell::Text(r.name),
-            Cell::Text(r.measure),
-            Cell::Text(&from),
-            Cell::Text(&to),
-            Cell::Number(a.map(|a| a.baseline)),
-            Cell::Number(Some(t.aim_fraction * 100.0)),
-            Cell::Number(a.map(|a| a.target)),
-            Cell::Text(&latest_month),
-            Cell::Number(a.map(|a| a.latest)),
-            Cell::Number(a.and_then(|a| a.reduction_pct)),
-            Cell::Flag(a.map(|a| a.met)),
-        ]);
+        w.row(&AimOut {
+            of: &r,
+            from: &from,
+            to: &to,
+            latest_month: &latest_month,
+            aim_reduction_pct: t.aim_fraction * 100.0,
+        });
     }
-    sink
+    w.write(out, "aims")
 }
 
 /// aims of the trend: for every series, the high-dose measures' baseline, target and progress.
-fn aims_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format) -> Sink {
+fn write_trend_aims(
+    out: &Path,
+    series: &[Series],
+    c: &Computed,
+    t: &TrendSettings,
+    format: Format,
+) -> Result<PathBuf> {
     let rows = series.iter().enumerate().flat_map(|(si, s)| {
         t.measures()
             .enumerate()
@@ -358,7 +528,64 @@ fn aims_rows(series: &[Series], c: &Computed, t: &TrendSettings, format: Format)
                 aim: c.aims[si][mi].as_ref(),
             })
     });
-    aims_table(rows, t, format)
+    write_aims(out, rows, t, format)
+}
+
+/// A row of a chart folder's `index.csv`: which file is whose chart.
+pub struct ChartEntry {
+    pub level: String,
+    pub code: String,
+    pub name: String,
+    pub measure: String,
+    /// What kind of chart (`opal epd`'s: an XmR chart or deciles).
+    pub kind: &'static str,
+    pub file: String,
+}
+
+impl Rows for ChartEntry {
+    type Row<'a> = ChartEntry;
+    /// In `opal epd`'s index only (which has two kinds of chart).
+    type Tag = bool;
+}
+
+/// The columns of `charts/index.csv`; `opal trend`'s has all but the `kind`.
+pub const CHART_INDEX: &[Column<ChartEntry>] = &[
+    Column::tagged(
+        false,
+        "level",
+        Kind::Text,
+        "The organisation's level.",
+        |r| Cell::Text(&r.level),
+    ),
+    Column::tagged(false, "code", Kind::Text, "Its code.", |r| {
+        Cell::Text(&r.code)
+    }),
+    Column::tagged(false, "name", Kind::Text, "Its name, where known.", |r| {
+        Cell::Text(&r.name)
+    }),
+    Column::tagged(false, "measure", Kind::Text, "The measure charted.", |r| {
+        Cell::Text(&r.measure)
+    }),
+    Column::tagged(
+        true,
+        "kind",
+        Kind::Text,
+        "xmr (an XmR chart) or deciles (the organisation against England's deciles).",
+        |r| Cell::Text(r.kind),
+    ),
+    Column::tagged(
+        false,
+        "file",
+        Kind::Text,
+        "The chart's file, in this folder (its name made safe for any file system).",
+        |r| Cell::Text(&r.file),
+    ),
+];
+
+/// Write a chart folder's `index.csv` (`with_kind`: `opal epd`'s).
+pub fn write_chart_index(dir: &Path, entries: &[ChartEntry], with_kind: bool) -> Result<PathBuf> {
+    let columns = CHART_INDEX.iter().filter(|c| with_kind || !c.tag);
+    write_rows(dir, "index", columns, entries, Format::Csv)
 }
 
 /// The charts: per ICS and per practice (and for all practices), high-dose patients and,
@@ -388,7 +615,7 @@ pub fn write_charts(
     for (i, n) in names {
         name_of[i] = n;
     }
-    let mut index: Vec<[String; 5]> = Vec::new();
+    let mut index: Vec<ChartEntry> = Vec::new();
     for (si, s) in series.iter().enumerate() {
         for (mi, m) in t.measures().enumerate() {
             let Some(chart) = c.charts[si][mi].as_ref().filter(|_| has_aim(m)) else {
@@ -409,13 +636,14 @@ pub fn write_charts(
                 complete_from: t.complete_from,
             });
             let file = format!("{}-{}-{}.svg", s.level, name_of[si], m.name());
-            index.push([
-                s.level.to_string(),
-                s.code.clone(),
-                s.name.clone(),
-                m.name().to_string(),
-                file.clone(),
-            ]);
+            index.push(ChartEntry {
+                level: s.level.to_string(),
+                code: s.code.clone(),
+                name: s.name.clone(),
+                measure: m.name().to_string(),
+                kind: "spc",
+                file: file.clone(),
+            });
             let path = dir.join(&file);
             let svg = crate::write::markup::xml_chars(&svg);
             write_atomically(&path, |w| {
@@ -427,14 +655,7 @@ pub fn write_charts(
         }
     }
     if !index.is_empty() {
-        let col = |k: usize| index.iter().map(|r| Some(r[k].clone())).collect();
-        let table = Table::new()
-            .text("level", col(0))
-            .text("code", col(1))
-            .text("name", col(2))
-            .text("measure", col(3))
-            .text("file", col(4));
-        written.push(write_table(&dir, "index", &table, Format::Csv)?);
+        written.push(write_chart_index(&dir, &index, false)?);
     }
     Ok(written)
 }
@@ -452,9 +673,9 @@ pub fn write_all(
         let charts = s.spawn(|| write_charts(out, series, c, t));
         let tables = (|| -> Result<Vec<PathBuf>> {
             Ok(vec![
-                measures_rows(series, t, format).write(out, "measures", format)?,
-                spc_rows(series, c, t, format).write(out, "spc", format)?,
-                aims_rows(series, c, t, format).write(out, "aims", format)?,
+                write_measures(out, series, t, format)?,
+                write_trend_spc(out, series, c, t, format)?,
+                write_trend_aims(out, series, c, t, format)?,
             ])
         })();
         (tables, charts.join())

@@ -11,7 +11,6 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 use crate::engine::PatientRow;
 use crate::values::{civil_from_days, Day};
 use crate::write::cells::Cell;
-use crate::write::patients::COLUMNS;
 use crate::write::table::write_atomically;
 
 /// The columns the practice fills in (issue 26.5), after the list's own, and what to put in
@@ -100,7 +99,7 @@ fn workbook(
     as_of: Day,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<u8>> {
-    let columns: Vec<_> = COLUMNS.iter().filter(|c| !c.patients_only).collect();
+    let columns: Vec<_> = crate::write::patients::columns(false).collect();
     let mut wb = Workbook::new();
     if let Ok(created) = excel_date(as_of) {
         wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
@@ -275,7 +274,7 @@ mod tests {
 
     #[test]
     fn every_column_is_explained() {
-        for c in COLUMNS {
+        for c in crate::write::patients::COLUMNS {
             assert!(
                 c.meaning.ends_with('.') && c.meaning.len() > 10,
                 "{} has no meaning for the columns sheet",

@@ -125,6 +125,36 @@ fn commands_start_no_thread_and_stage_no_output() {
 }
 
 #[test]
+fn tables_are_written_only_from_declared_columns() {
+    // Every table file is written from a list of `write::columns::Column`s (name, kind,
+    // meaning, cell): no table is put together column by column anywhere else, and no CSV
+    // header is written by hand outside the writers that take a declaration.
+    let banned = ["Table {", "Values::", "write_table("];
+    let allowed = ["src/write/table.rs", "src/write/columns.rs"];
+    let mut found = Vec::new();
+    for (rel, text) in sources(&root().join("src")) {
+        if allowed.contains(&rel.as_str()) {
+            continue;
+        }
+        for (n, line) in code_lines(&text) {
+            // A return type (`-> Table {`) is not a table being built.
+            let built = |b: &str| line.contains(b) && !(b == "Table {" && line.contains("->"));
+            for b in banned {
+                if built(b) {
+                    found.push(format!("{rel}:{n}: {b}"));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a table built outside write/columns.rs (declare its columns and use \
+         columns::write_rows or TableWriter):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn hints_are_not_written_into_messages() {
     // An error's hint is a Diagnostic's `hint`, a warning's goes through `error::with_hint`:
     // cli.rs shows it after the causes. No message carries its own "\nhint:".
@@ -177,7 +207,7 @@ fn the_readmes_column_tables_name_the_declared_columns() {
         .collect();
     let on_list: Vec<&str> = opal::write::patients::COLUMNS
         .iter()
-        .filter(|c| !c.patients_only)
+        .filter(|c| c.tag == opal::write::patients::Lists::Both)
         .map(|c| c.name)
         .collect();
     let names = |cell: &str| -> Vec<String> {
@@ -219,5 +249,57 @@ fn the_readmes_column_tables_name_the_declared_columns() {
             declared.contains(&name.as_str()),
             "README names a patients column `{name}` that patients.csv does not have"
         );
+    }
+}
+
+/// The README's "Every output's columns" is made from the declarations every writer uses
+/// (`write::catalogue`): name, kind and meaning of each column of each table. When they
+/// disagree the test fails; `OPAL_UPDATE_README=1` writes the declarations into the README.
+#[test]
+fn readme_column_tables_match_the_declarations() {
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- columns:start -->\n", "<!-- columns:end -->");
+    let from = readme
+        .find(start)
+        .expect("the README's columns:start marker")
+        + start.len();
+    let to = readme.find(end).expect("the README's columns:end marker");
+    let want = opal::write::catalogue::markdown();
+    if readme[from..to] == want {
+        return;
+    }
+    if std::env::var_os("OPAL_UPDATE_README").is_some() {
+        let updated = format!("{}{want}{}", &readme[..from], &readme[to..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    let differs = readme[from..to]
+        .lines()
+        .zip(want.lines())
+        .find(|(a, b)| a != b)
+        .map(|(a, b)| format!("README has\n  {a}\nthe declarations say\n  {b}"))
+        .unwrap_or_else(|| "one has more lines than the other".into());
+    panic!(
+        "the README's column tables differ from the declarations (src/write/catalogue.rs):\n\
+         {differs}\nrun OPAL_UPDATE_README=1 cargo test --test it readme_column to rewrite them"
+    );
+}
+
+/// Every table's columns have a meaning of a sentence, and no table names a column twice.
+#[test]
+fn every_declared_column_has_a_meaning_and_a_distinct_name() {
+    for t in opal::write::catalogue::catalogue() {
+        let mut seen = std::collections::HashSet::new();
+        for c in &t.columns {
+            assert!(
+                c.meaning.len() > 5 && c.meaning.ends_with(['.', ')']),
+                "{}: `{}` has no meaning of a sentence: {:?}",
+                t.file,
+                c.name,
+                c.meaning
+            );
+            assert!(seen.insert(c.name), "{}: `{}` twice", t.file, c.name);
+        }
     }
 }
