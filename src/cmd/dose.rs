@@ -6,7 +6,8 @@ use std::io::{self, BufRead, Read};
 use anyhow::{Context, Result};
 
 use crate::dose::{parse, DoseParse};
-use crate::write::output::{csv_writer, fmt_opt};
+use crate::write::answers::{DoseAnswer, DOSES};
+use crate::write::columns::CsvStream;
 
 /// Dose instructions to dose units per day
 ///
@@ -50,19 +51,6 @@ pub struct Args {
     input: Option<String>,
 }
 
-/// Output columns.
-pub const COLUMNS: &[&str] = &[
-    "text",
-    "units_min",
-    "units_max",
-    "unit",
-    "prn",
-    "status",
-    "why",
-    "dose_min",
-    "dose_max",
-];
-
 pub fn run(args: Args) -> Result<()> {
     let mut texts = args.texts;
     if let Some(path) = &args.input {
@@ -76,23 +64,12 @@ pub fn run(args: Args) -> Result<()> {
         ));
     }
     let mut seen: HashMap<String, DoseParse> = HashMap::new();
-    let mut w = csv_writer(io::stdout().lock());
-    w.write_record(COLUMNS)?;
+    let mut w = CsvStream::new(DOSES, io::stdout().lock());
     for text in &texts {
-        let p = seen.entry(text.clone()).or_insert_with(|| parse(text));
-        w.write_record([
-            &*crate::write::output::csv_text(text),
-            &fmt_opt(p.units_min),
-            &fmt_opt(p.units_max),
-            p.unit.as_deref().unwrap_or(""),
-            if p.prn { "true" } else { "false" },
-            p.status.as_str(),
-            p.why.as_deref().unwrap_or(""),
-            &fmt_opt(p.dose_min),
-            &fmt_opt(p.dose_max),
-        ])?;
+        let parse = seen.entry(text.clone()).or_insert_with(|| parse(text));
+        w.row(&DoseAnswer { text, parse })?;
     }
-    w.flush()?;
+    w.finish()?;
     Ok(())
 }
 

@@ -5,7 +5,9 @@ use std::io::{self, Write};
 use anyhow::Result;
 
 use crate::factors::{BUILTIN_SETS, DEFAULT_SET};
-use crate::write::output::{csv_writer, fmt_num, stdout_is_terminal, table};
+use crate::write::answers::FACTORS;
+use crate::write::columns::CsvStream;
+use crate::write::output::{fmt_num, stdout_is_terminal, table};
 
 /// Print a conversion factor table, with the source of every row.
 ///
@@ -54,18 +56,11 @@ pub fn run(args: Args) -> Result<()> {
         .unwrap_or_else(|| DEFAULT_SET.to_string());
     let set = crate::read::factors::load(&which)?;
     if args.csv || !stdout_is_terminal() {
-        let mut w = csv_writer(stdout.lock());
-        w.write_record(["ingredient", "route", "factor", "confidence", "source"])?;
+        let mut w = CsvStream::new(FACTORS, stdout.lock());
         for f in set.rows() {
-            w.write_record([
-                f.ingredient.as_str(),
-                f.route.as_str(),
-                &fmt_num(f.factor),
-                f.confidence.as_str(),
-                &f.source,
-            ])?;
+            w.row(f)?;
         }
-        w.flush()?;
+        w.finish()?;
         return Ok(());
     }
     let mut t = table(&[

@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use crate::factors::{FactorSet, DEFAULT_SET};
 use crate::ome::{missing_factor_reason, unit_ome};
 use crate::resolve::{ItemText, Resolution, Resolver, Status};
-use crate::write::output::{csv_writer, fmt_num, fmt_opt};
+use crate::write::answers::{ProductAnswer, PRODUCTS};
+use crate::write::columns::CsvStream;
 
 /// What an item is, and the OME of one unit of it, for names, dm+d codes or BNF codes.
 ///
@@ -43,31 +44,6 @@ pub struct Args {
     factors: String,
 }
 
-/// Output columns, in order.
-pub const COLUMNS: &[&str] = &[
-    "input",
-    "status",
-    "matched_by",
-    "product_name",
-    "ingredient",
-    "route",
-    "form",
-    "release",
-    "strength",
-    "strength_unit",
-    "patch_rate_mcg_per_hour",
-    "patch_wear_days",
-    "factor",
-    "ome_mg_per_unit",
-    "ome_mg_day_per_unit",
-    "unit",
-    "dmd_id",
-    "bnf_code",
-    "product_key",
-    "factor_set",
-    "reason",
-];
-
 /// One input: what the user wrote, split into code and name.
 #[derive(Debug, Clone, Default)]
 struct Input {
@@ -98,18 +74,12 @@ pub fn run(args: Args) -> Result<()> {
         ));
     }
     let resolver = Resolver::builtin();
-    let mut w = csv_writer(io::stdout().lock());
-    w.write_record(COLUMNS)?;
+    let mut w = CsvStream::new(PRODUCTS, io::stdout().lock());
     for input in &inputs {
         let resolution = resolve_input(&resolver, input);
-        let cells = row(&input.shown, &resolution, &set);
-        w.write_record(
-            cells
-                .iter()
-                .map(|c| crate::write::output::csv_text(c).into_owned()),
-        )?;
+        w.row(&answer(&input.shown, &resolution, &set))?;
     }
-    w.flush()?;
+    w.finish()?;
     Ok(())
 }
 
@@ -151,46 +121,27 @@ pub fn is_bnf_code(s: &str) -> bool {
         && s.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
-fn row(input: &str, r: &Resolution, set: &FactorSet) -> Vec<String> {
+/// What to say of one input: a resolved product without a factor in the set is unresolved,
+/// with the reason.
+fn answer<'a>(input: &'a str, r: &'a Resolution, set: &'a FactorSet) -> ProductAnswer<'a> {
     let mut status = r.status;
     let mut reason = r.reason.clone().unwrap_or_default();
-    let mut cells = vec![String::new(); COLUMNS.len()];
-    cells[0] = input.to_string();
-    cells[2] = r
-        .matched_by
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_default();
+    let ome = r.product.as_ref().and_then(|p| unit_ome(p, set));
     if let Some(p) = &r.product {
-        cells[3] = p.name.clone();
-        cells[4] = p.ingredient.clone();
-        cells[5] = p.route.to_string();
-        cells[6] = p.form.clone();
-        cells[7] = p.release.as_str().to_string();
-        cells[8] = fmt_num(p.strength);
-        cells[9] = p.strength_unit.as_str().to_string();
-        cells[10] = fmt_opt(p.patch_rate_mcg_per_hour);
-        cells[11] = fmt_opt(p.patch_wear_days);
-        cells[15] = p.unit.clone();
-        cells[16] = p.dmd_id.clone();
-        cells[17] = p.bnf_code.clone();
-        cells[18] = p.product_key.clone();
-        match unit_ome(p, set) {
-            Some(u) => {
-                cells[12] = fmt_num(u.factor.factor);
-                cells[13] = fmt_num(u.ome_mg_per_unit);
-                cells[14] = fmt_opt(u.ome_mg_day_per_unit);
-            }
-            None if status == Status::Resolved => {
-                status = Status::Unresolved;
-                reason = missing_factor_reason(p, set);
-            }
-            None => {}
+        if ome.is_none() && status == Status::Resolved {
+            status = Status::Unresolved;
+            reason = missing_factor_reason(p, set);
         }
     }
-    cells[1] = status.as_str().to_string();
-    cells[19] = set.name.clone();
-    cells[20] = reason;
-    cells
+    ProductAnswer {
+        input,
+        status,
+        matched_by: r.matched_by,
+        product: r.product.as_ref(),
+        ome,
+        factor_set: &set.name,
+        reason,
+    }
 }
 
 fn read_inputs(path: &str) -> Result<Vec<Input>> {

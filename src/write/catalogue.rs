@@ -7,7 +7,8 @@ use crate::write::columns::{docs, ColumnDoc};
 /// One table as the documentation shows it.
 #[derive(Debug, Clone)]
 pub struct TableDoc {
-    /// The file (without `.csv`/`.parquet`), as it sits in the output folder.
+    /// The file (without `.csv`/`.parquet`), as it sits in the output folder, or the command
+    /// that prints it.
     pub file: &'static str,
     /// The commands that write it.
     pub commands: &'static str,
@@ -16,7 +17,7 @@ pub struct TableDoc {
 
 /// Every table, in the order the README lists them.
 pub fn catalogue() -> Vec<TableDoc> {
-    use crate::write::{audit, epd, epd_trend, items, packs, patients, summary, trend};
+    use crate::write::{answers, audit, epd, epd_trend, items, packs, patients, summary, trend};
     let t = |file, commands, columns| TableDoc {
         file,
         commands,
@@ -79,6 +80,13 @@ pub fn catalogue() -> Vec<TableDoc> {
         t("deciles", "opal epd", docs(epd_trend::DECILES_COLUMNS)),
         t("ranks", "opal epd", docs(epd_trend::RANKS)),
         t("practices", "opal epd", docs(epd_trend::PRACTICES)),
+        t("opal products", "CSV on stdout", docs(answers::PRODUCTS)),
+        t("opal dose", "CSV on stdout", docs(answers::DOSES)),
+        t(
+            "opal factors --csv",
+            "CSV on stdout; the columns of a factor table of one's own",
+            docs(answers::FACTORS),
+        ),
     ]
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::write::cells::{push_cell, Cell, Kind};
-use crate::write::table::{write_atomically, write_table, Format, Table, Values};
+use crate::write::table::{write_atomically, write_parquet, Format, Table, Values};
 
 /// A kind of row a table is made of: `Row<'a>` is one row, borrowing what it shows for `'a`
 /// (an item row borrows its product and dose; a summary row is its own).
@@ -104,6 +104,67 @@ fn fits(cell: &Cell, kind: Kind) -> bool {
     )
 }
 
+/// A row as CSV, with its line end.
+fn push_row<'a, R: Rows>(
+    bytes: &mut Vec<u8>,
+    num: &mut String,
+    columns: &[&Column<R>],
+    row: &'a R::Row<'a>,
+) {
+    for (i, c) in columns.iter().enumerate() {
+        if i > 0 {
+            bytes.push(b',');
+        }
+        let cell = (c.cell)(row);
+        debug_assert!(fits(&cell, c.kind), "{}: a cell of another kind", c.name);
+        push_cell(bytes, num, &cell);
+    }
+    bytes.push(b'\n');
+}
+
+/// The header line of some columns.
+fn header<R: Rows>(columns: &[&Column<R>]) -> Vec<u8> {
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    let mut bytes = names.join(",").into_bytes();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Rows written as CSV to a stream as they come (the answers `opal products` and `opal
+/// dose` print, however many inputs they are given), a block of bytes at a time.
+pub struct CsvStream<'c, R: Rows, W: std::io::Write> {
+    columns: Vec<&'c Column<R>>,
+    w: W,
+    bytes: Vec<u8>,
+    num: String,
+}
+
+impl<'c, R: Rows, W: std::io::Write> CsvStream<'c, R, W> {
+    pub fn new(columns: impl IntoIterator<Item = &'c Column<R>>, w: W) -> Self {
+        let columns: Vec<&Column<R>> = columns.into_iter().collect();
+        CsvStream {
+            bytes: header(&columns),
+            columns,
+            w,
+            num: String::new(),
+        }
+    }
+
+    pub fn row<'a>(&mut self, row: &'a R::Row<'a>) -> std::io::Result<()> {
+        push_row(&mut self.bytes, &mut self.num, &self.columns, row);
+        if self.bytes.len() >= 1 << 16 {
+            self.w.write_all(&self.bytes)?;
+            self.bytes.clear();
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.w.write_all(&self.bytes)?;
+        self.w.flush()
+    }
+}
+
 /// Rows on their way to a table file: formatted straight into CSV bytes (a trend's tables have
 /// a row per practice, measure and month), or gathered into typed columns for Parquet.
 pub struct TableWriter<'c, R: Rows> {
@@ -120,15 +181,10 @@ impl<'c, R: Rows> TableWriter<'c, R> {
     pub fn new(columns: impl IntoIterator<Item = &'c Column<R>>, format: Format) -> Self {
         let columns: Vec<&Column<R>> = columns.into_iter().collect();
         let out = match format {
-            Format::Csv => {
-                let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
-                let mut bytes = names.join(",").into_bytes();
-                bytes.push(b'\n');
-                Out::Csv {
-                    bytes,
-                    num: String::new(),
-                }
-            }
+            Format::Csv => Out::Csv {
+                bytes: header(&columns),
+                num: String::new(),
+            },
             Format::Parquet => Out::Columns(
                 columns
                     .iter()
@@ -147,17 +203,7 @@ impl<'c, R: Rows> TableWriter<'c, R> {
     /// Add a row.
     pub fn row<'a>(&mut self, row: &'a R::Row<'a>) {
         match &mut self.out {
-            Out::Csv { bytes, num } => {
-                for (i, c) in self.columns.iter().enumerate() {
-                    if i > 0 {
-                        bytes.push(b',');
-                    }
-                    let cell = (c.cell)(row);
-                    debug_assert!(fits(&cell, c.kind), "{}: a cell of another kind", c.name);
-                    push_cell(bytes, num, &cell);
-                }
-                bytes.push(b'\n');
-            }
+            Out::Csv { bytes, num } => push_row(bytes, num, &self.columns, row),
             Out::Columns(values) => {
                 for (c, v) in self.columns.iter().zip(values) {
                     let cell = (c.cell)(row);
@@ -205,7 +251,7 @@ impl<'c, R: Rows> TableWriter<'c, R> {
                         .zip(values)
                         .collect(),
                 };
-                write_table(dir, stem, &table, Format::Parquet)
+                write_parquet(dir, stem, &table)
             }
         }
     }

@@ -1,5 +1,6 @@
 //! Writing outputs: one declaration of each output's columns, used by every format.
 
+pub mod answers;
 pub mod audit;
 pub mod catalogue;
 pub mod cells;

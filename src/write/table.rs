@@ -1,5 +1,5 @@
-//! A small typed table, the one shape every tabular output takes, written as CSV or Parquet
-//! through one function each.
+//! The typed columns Parquet takes (made only from a declaration of columns,
+//! [`crate::write::columns`]), and writing files so that no half-written one looks complete.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
-use crate::write::output::{csv_writer, push_num};
+use crate::write::output::push_num;
 
 /// One column of values.
 #[derive(Debug, Clone)]
@@ -165,30 +165,13 @@ pub fn write_atomically(
     written
 }
 
-/// Write a table as `<dir>/<stem>.<csv|parquet>`; returns the path.
-pub fn write_table(dir: &Path, stem: &str, table: &Table, format: Format) -> Result<PathBuf> {
-    let path = dir.join(format!("{stem}.{}", format.extension()));
+/// Write a table as `<dir>/<stem>.parquet`; returns the path. (CSV is written straight
+/// from the rows: [`crate::write::columns::TableWriter`].)
+pub fn write_parquet(dir: &Path, stem: &str, table: &Table) -> Result<PathBuf> {
+    let path = dir.join(format!("{stem}.parquet"));
     write_atomically(&path, |w| {
-        match format {
-            Format::Csv => {
-                let mut cw = csv_writer(w);
-                cw.write_record(table.header())?;
-                let mut cell = String::new();
-                for r in 0..table.rows() {
-                    for (_, v) in &table.columns {
-                        cell.clear();
-                        v.push_cell(r, &mut cell);
-                        cw.write_field(&cell)?;
-                    }
-                    cw.write_record(None::<&[u8]>)?;
-                }
-                cw.flush()?;
-            }
-            Format::Parquet => {
-                let mut df = table.to_frame()?;
-                ParquetWriter::new(w).finish(&mut df)?;
-            }
-        }
+        let mut df = table.to_frame()?;
+        ParquetWriter::new(w).finish(&mut df)?;
         Ok(())
     })
     .with_context(|| format!("cannot write {}", path.display()))?;

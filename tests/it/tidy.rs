@@ -129,8 +129,16 @@ fn tables_are_written_only_from_declared_columns() {
     // Every table file is written from a list of `write::columns::Column`s (name, kind,
     // meaning, cell): no table is put together column by column anywhere else, and no CSV
     // header is written by hand outside the writers that take a declaration.
-    let banned = ["Table {", "Values::", "write_table("];
-    let allowed = ["src/write/table.rs", "src/write/columns.rs"];
+    let banned = ["Table {", "Values::", "write_parquet(", "csv_writer("];
+    // `opal synth` writes extracts, practices and list sizes in the layouts the readers take,
+    // not tables of opal's own.
+    let allowed = [
+        "src/write/table.rs",
+        "src/write/columns.rs",
+        "src/write/output.rs",
+        "src/cmd/synth.rs",
+        "src/synth.rs",
+    ];
     let mut found = Vec::new();
     for (rel, text) in sources(&root().join("src")) {
         if allowed.contains(&rel.as_str()) {
