@@ -335,6 +335,31 @@ pub fn write_run(
     staging.commit(target, force)
 }
 
+/// What `opal epd`'s manifest records besides every manifest's part.
+#[derive(Debug, serde::Serialize)]
+pub struct EpdRecord<'a> {
+    pub list_sizes: crate::write::manifest::OneOrMany<String>,
+    pub months: Vec<MonthFile<'a>>,
+    pub list_sizes_from_another_month: Vec<crate::write::manifest::ListSizesOf>,
+    pub practices: Option<String>,
+    pub ics_map: Option<String>,
+    pub settings: EpdRunSettings,
+}
+
+/// An EPD month and the file it was read from.
+#[derive(Debug, serde::Serialize)]
+pub struct MonthFile<'a> {
+    pub month: &'a str,
+    pub file: &'a str,
+}
+
+/// `opal epd`'s settings.
+#[derive(Debug, serde::Serialize)]
+pub struct EpdRunSettings {
+    pub threshold_mg_day: u32,
+    pub format: &'static str,
+}
+
 /// Write `<out>/manifest.json` of `opal epd`.
 pub fn write_manifest(
     out: &Path,
@@ -344,23 +369,33 @@ pub fn write_manifest(
     config: &EpdConfig,
     written: &[String],
 ) -> Result<()> {
-    use crate::write::manifest::{FactorSetEntry, InputEntry, Manifest};
-    use serde_json::json;
-    let record = json!({
-        // One file as a string (as before), several as a list.
-        "list_sizes": match args.list_sizes {
-            [] => serde_json::Value::Null,
-            [one] => json!(one.display().to_string()),
-            many => json!(many.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()),
+    use crate::write::manifest::{FactorSetEntry, InputEntry, ListSizesOf, Manifest, OneOrMany};
+    let record = EpdRecord {
+        list_sizes: OneOrMany::of(
+            args.list_sizes
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+        ),
+        months: r
+            .months
+            .iter()
+            .map(|(month, file)| MonthFile { month, file })
+            .collect(),
+        list_sizes_from_another_month: r
+            .list_size_months
+            .iter()
+            .map(|(month, from)| ListSizesOf {
+                month: month.clone(),
+                list_sizes_of: from.as_deref().unwrap_or("undated file").to_string(),
+            })
+            .collect(),
+        practices: args.practices.map(|p| p.display().to_string()),
+        ics_map: args.ics_map.map(|p| p.display().to_string()),
+        settings: EpdRunSettings {
+            threshold_mg_day: config.version.mg(),
+            format: args.format.extension(),
         },
-        "months": r.months.iter().map(|(m, f)| json!({"month": m, "file": f})).collect::<Vec<_>>(),
-        "list_sizes_from_another_month": r.list_size_months.iter().map(|(m, from)| json!({"month": m, "list_sizes_of": from.as_deref().unwrap_or("undated file")})).collect::<Vec<_>>(),
-        "practices": args.practices.as_ref().map(|p| p.display().to_string()),
-        "ics_map": args.ics_map.as_ref().map(|p| p.display().to_string()),
-        "settings": {"threshold_mg_day": config.version.mg(), "format": args.format.extension()},
-    });
-    let serde_json::Value::Object(record) = record else {
-        unreachable!("json! of an object is an object")
     };
     let manifest = Manifest {
         opal_version: env!("CARGO_PKG_VERSION"),

@@ -1,6 +1,8 @@
-//! manifest.json of `opal audit`: opal's version, every input with its size and SHA-256,
-//! every setting, the factor set and dictionary checksums, the row accounting and the
-//! warnings — and no patient identifier.
+//! manifest.json, typed: what every command records ([`Manifest`]: opal's version, every input
+//! with its size and SHA-256, the factor set and dictionary checksums, the row accounting, the
+//! outputs), with each command's own record flattened into it ([`AuditRecord`] for `opal
+//! audit` and `opal trend`, with [`PatientsEntry`] or [`TrendEntry`]; `opal epd`'s in
+//! write/epd.rs) — and no patient identifier.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,29 +60,42 @@ pub fn write_audit_manifest(
             .filter(|p| p.to_review() && p.priority.as_ref().is_some_and(|t| t.0 == k))
             .count()
     };
-    let patients = serde_json::json!({
-        "current": current().count(),
-        "excluded": current().filter(|p| p.excluded_reason.is_some()).count(),
-        "review_list": r.patients.iter().filter(|p| p.to_review()).count(),
-        "priority": {"1": tier(1), "2": tier(2), "3": tier(3), "4": tier(4)},
-        "abrupt_stops_listed": r.patients.iter().filter(|p| p.stopped_abruptly_from.is_some() && p.to_review()).count(),
-        "previous_as_of": day_text(crate::engine::patients::previous_as_of(r, config)),
-        "new": status(crate::followup::Status::New),
-        "continuing": status(crate::followup::Status::Continuing),
-        "returned": status(crate::followup::Status::Returned),
-        "resolved": r.resolved.len(),
-        "followup_settings": {
-            "tapering_pct": f.tapering_pct,
-            "rapid_taper_pct": f.rapid_pct,
-            "escalation_pct": f.escalation_pct,
-            "abrupt_stop_from_mg_day": f.abrupt_from_mg_day,
-            "abrupt_stop_step_pct": f.abrupt_step_pct,
-            "co_prescribing_review_from": f.co_prescribing_review_from_mg_day,
+    let patients = PatientsEntry {
+        current: current().count(),
+        excluded: current().filter(|p| p.excluded_reason.is_some()).count(),
+        review_list: r.patients.iter().filter(|p| p.to_review()).count(),
+        priority: Tiers {
+            first: tier(1),
+            second: tier(2),
+            third: tier(3),
+            fourth: tier(4),
         },
-        "co_prescribed": current().filter(|p| !p.co_prescribed.is_empty()).count(),
-        "listed_for_co_prescribing": r.patients.iter().filter(|p| p.co_listed && p.to_review()).count(),
-        "cns_depressants_sha256": hex_sha256(crate::cns::CNS_CSV.as_bytes()),
-    });
+        abrupt_stops_listed: r
+            .patients
+            .iter()
+            .filter(|p| p.stopped_abruptly_from.is_some() && p.to_review())
+            .count(),
+        previous_as_of: day_text(crate::engine::patients::previous_as_of(r, config)),
+        new: status(crate::followup::Status::New),
+        continuing: status(crate::followup::Status::Continuing),
+        returned: status(crate::followup::Status::Returned),
+        resolved: r.resolved.len(),
+        followup_settings: FollowupEntry {
+            tapering_pct: f.tapering_pct,
+            rapid_taper_pct: f.rapid_pct,
+            escalation_pct: f.escalation_pct,
+            abrupt_stop_from_mg_day: f.abrupt_from_mg_day,
+            abrupt_stop_step_pct: f.abrupt_step_pct,
+            co_prescribing_review_from: f.co_prescribing_review_from_mg_day,
+        },
+        co_prescribed: current().filter(|p| !p.co_prescribed.is_empty()).count(),
+        listed_for_co_prescribing: r
+            .patients
+            .iter()
+            .filter(|p| p.co_listed && p.to_review())
+            .count(),
+        cns_depressants_sha256: hex_sha256(crate::cns::CNS_CSV.as_bytes()),
+    };
     let manifest = manifest(
         "audit",
         args,
@@ -88,7 +103,7 @@ pub fn write_audit_manifest(
         r,
         config,
         written,
-        ("patients", patients),
+        Own::Patients(patients),
     );
     write_manifest(out, &manifest)
 }
@@ -102,9 +117,9 @@ pub fn write_trend_manifest(
     r: &AuditResult,
     config: &AuditConfig,
     written: &[PathBuf],
-    trend: serde_json::Value,
+    trend: TrendEntry,
 ) -> Result<()> {
-    let manifest = manifest("trend", args, files, r, config, written, ("trend", trend));
+    let manifest = manifest("trend", args, files, r, config, written, Own::Trend(trend));
     write_manifest(out, &manifest)
 }
 
@@ -115,7 +130,7 @@ pub fn trend_entry(
     settings: &crate::trend::TrendSettings,
     aim_reduction_pct: f64,
     computed: &crate::trend::Computed,
-) -> serde_json::Value {
+) -> TrendEntry {
     use crate::trend::month_label;
     let ends = &settings.month_ends;
     let label = |k: &usize| ends.get(*k).map(|d| month_label(*d));
@@ -127,31 +142,44 @@ pub fn trend_entry(
             month_label(ends[r.end - 1])
         )
     };
-    serde_json::json!({
-        "from": ends.first().map(|d| month_label(*d)),
-        "to": ends.last().map(|d| month_label(*d)),
-        "month_ends": ends.len(),
-        "baseline": settings.baseline.as_ref().map(span),
-        "limits_from": match settings.limits_baseline() {
-            Some(r) if settings.baseline.is_none() => format!("every complete month end, {}", span(&r)),
+    let charts = || computed.charts.iter().flatten().flatten();
+    TrendEntry {
+        from: ends.first().map(|d| month_label(*d)),
+        to: ends.last().map(|d| month_label(*d)),
+        month_ends: ends.len(),
+        baseline: settings.baseline.as_ref().map(span),
+        limits_from: match settings.limits_baseline() {
+            Some(r) if settings.baseline.is_none() => {
+                format!("every complete month end, {}", span(&r))
+            }
             Some(r) => format!("the baseline, {}", span(&r)),
             None => "every month end".to_string(),
         },
-        "warm_up_month_ends": settings.complete_from.min(ends.len()),
-        "aim_baseline": span(&base),
-        "aim_reduction_pct": aim_reduction_pct,
-        "screen_outliers": settings.screen_outliers,
-        "practices": series.iter().filter(|s| s.level == "practice").count(),
-        "ics": series.iter().filter(|s| s.level == "ics").count(),
-        "series_left_out_of_spc": computed.left_out,
-        "rebase": settings.rebase.all.iter().map(label).collect::<Vec<_>>(),
-        "rebase_series": settings.rebase.series.iter().flat_map(|((level, code), at)| {
-            at.iter().map(move |k| serde_json::json!({"level": level, "code": code, "month": label(k)}))
-        }).collect::<Vec<_>>(),
-        "suggest_rebase_run": settings.suggest_run,
-        "charts_with_a_suggested_rebase": computed.charts.iter().flatten().flatten().filter(|c| c.suggested_rebase.is_some()).count(),
-        "charts_with_suppressed_gaps": computed.charts.iter().flatten().flatten().filter(|c| c.at.len() < ends.len()).count(),
-    })
+        warm_up_month_ends: settings.complete_from.min(ends.len()),
+        aim_baseline: span(&base),
+        aim_reduction_pct,
+        screen_outliers: settings.screen_outliers,
+        practices: series.iter().filter(|s| s.level == "practice").count(),
+        ics: series.iter().filter(|s| s.level == "ics").count(),
+        series_left_out_of_spc: computed.left_out,
+        rebase: settings.rebase.all.iter().map(label).collect(),
+        rebase_series: settings
+            .rebase
+            .series
+            .iter()
+            .flat_map(|((level, code), at)| {
+                at.iter().map(move |k| RebaseAt {
+                    level: level.clone(),
+                    code: code.clone(),
+                    month: label(k),
+                })
+            })
+            .collect(),
+        suggest_rebase_run: settings.suggest_run,
+        charts_with_a_suggested_rebase: charts().filter(|c| c.suggested_rebase.is_some()).count(),
+        charts_with_suppressed_gaps: charts().filter(|c| c.at.len() < ends.len()).count(),
+        list_sizes_from_another_month: None,
+    }
 }
 
 /// What every manifest records, `opal audit`, `opal trend` and `opal epd` alike: opal's
@@ -159,7 +187,7 @@ pub fn trend_entry(
 /// accounting and its balance, the outputs; and the command's own entries (`record`). Written
 /// with its keys in name order, as a JSON object's are.
 #[derive(Debug, serde::Serialize)]
-pub struct Manifest<'a, Rows: serde::Serialize> {
+pub struct Manifest<'a, Rows: serde::Serialize, Record: serde::Serialize> {
     pub opal_version: &'static str,
     pub command: &'static str,
     pub inputs: Vec<InputEntry<'a>>,
@@ -172,7 +200,7 @@ pub struct Manifest<'a, Rows: serde::Serialize> {
     pub outputs: Vec<String>,
     /// The command's own entries.
     #[serde(flatten)]
-    pub record: serde_json::Map<String, serde_json::Value>,
+    pub record: Record,
 }
 
 /// The factor set a run used, by name and checksum.
@@ -192,7 +220,10 @@ impl<'a> FactorSetEntry<'a> {
 }
 
 /// Write `<out>/manifest.json`: pretty JSON, keys in name order.
-pub fn write_manifest<R: serde::Serialize>(out: &Path, manifest: &Manifest<'_, R>) -> Result<()> {
+pub fn write_manifest<R: serde::Serialize, C: serde::Serialize>(
+    out: &Path,
+    manifest: &Manifest<'_, R, C>,
+) -> Result<()> {
     // Through a JSON value, whose objects keep their keys in name order.
     let value = serde_json::to_value(manifest)?;
     let path = out.join("manifest.json");
@@ -236,27 +267,277 @@ impl<'a> InputEntry<'a> {
     }
 }
 
-/// The record of an audit or a trend; `extra` is the command's own entry.
+/// A reference file by path and checksum.
+#[derive(Debug, serde::Serialize)]
+pub struct FileSha {
+    pub path: String,
+    pub sha256: String,
+}
+
+impl FileSha {
+    /// The file's entry, or `None` when it cannot be read.
+    fn of(p: Option<&Path>) -> Option<FileSha> {
+        let p = p?;
+        let bytes = std::fs::read(p).ok()?;
+        Some(FileSha {
+            path: p.display().to_string(),
+            sha256: hex_sha256(&bytes),
+        })
+    }
+}
+
+/// None (`null`), one (as itself, as before there could be several) or several (a list).
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    None,
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn of(mut v: Vec<T>) -> OneOrMany<T> {
+        match v.len() {
+            0 => OneOrMany::None,
+            1 => OneOrMany::One(v.remove(0)),
+            _ => OneOrMany::Many(v),
+        }
+    }
+}
+
+/// `--exclude-patients`: the file and how many patients it lists.
+#[derive(Debug, serde::Serialize)]
+pub struct ExcludedEntry {
+    pub path: String,
+    pub patients: usize,
+}
+
+/// The settings of an audit or a trend.
+#[derive(Debug, serde::Serialize)]
+pub struct RunSettings<'a> {
+    pub threshold_mg_day: f64,
+    pub long_term_days: i64,
+    pub grace_days: f64,
+    pub dose_window_days: i32,
+    pub lookback_days: i32,
+    pub default_days: f64,
+    pub max_days_supply: f64,
+    pub include_dependence: bool,
+    pub prn_policy: &'static str,
+    pub stockpile: &'static str,
+    pub suppress: bool,
+    pub strict: bool,
+    pub format: &'static str,
+    pub date_format: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub practice_code: Option<&'a str>,
+}
+
+/// How many distinct products and dose texts the run met.
+#[derive(Debug, serde::Serialize)]
+pub struct Distinct {
+    pub products: usize,
+    pub dose_texts: usize,
+}
+
+/// `--events`: the file, its rows and what the coded record did.
+#[derive(Debug, serde::Serialize)]
+pub struct EventsEntry {
+    #[serde(flatten)]
+    pub file: Option<FileSha>,
+    pub rows: EventRows,
+    pub after_as_of: u64,
+    pub excluded_patients: EventExclusions,
+    pub medication_reviews: u64,
+    pub cancer_years: u32,
+    pub review_window_days: i32,
+    pub codelists: Vec<CodelistEntry>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct EventRows {
+    pub read: u64,
+    pub in_codelists: u64,
+    pub other_codes: u64,
+    pub rejected: u64,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct EventExclusions {
+    #[serde(rename = "palliative care register")]
+    pub palliative: u64,
+    pub cancer: u64,
+}
+
+/// A built-in codelist by checksum.
+#[derive(Debug, serde::Serialize)]
+pub struct CodelistEntry {
+    pub file: &'static str,
+    pub sha256: String,
+}
+
+/// `--reviews`: last month's reviews.
+#[derive(Debug, serde::Serialize)]
+pub struct ReviewsEntry {
+    #[serde(flatten)]
+    pub file: Option<FileSha>,
+    pub patients: usize,
+    pub rows: ReviewRows,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ReviewRows {
+    pub read: u64,
+    pub without_patient_id: u64,
+    pub without_a_review: u64,
+}
+
+/// A practice's pack: its code, as the extract has it, and its folder.
+#[derive(Debug, serde::Serialize)]
+pub struct PackEntry {
+    pub practice_code: String,
+    pub folder: String,
+}
+
+/// `opal audit`'s `patients`: the lists' counts and the follow-up settings.
+#[derive(Debug, serde::Serialize)]
+pub struct PatientsEntry {
+    pub current: usize,
+    pub excluded: usize,
+    pub review_list: usize,
+    pub priority: Tiers,
+    pub abrupt_stops_listed: usize,
+    pub previous_as_of: String,
+    pub new: usize,
+    pub continuing: usize,
+    pub returned: usize,
+    pub resolved: usize,
+    pub followup_settings: FollowupEntry,
+    pub co_prescribed: usize,
+    pub listed_for_co_prescribing: usize,
+    pub cns_depressants_sha256: String,
+}
+
+/// Review-list patients by priority tier.
+#[derive(Debug, serde::Serialize)]
+pub struct Tiers {
+    #[serde(rename = "1")]
+    pub first: usize,
+    #[serde(rename = "2")]
+    pub second: usize,
+    #[serde(rename = "3")]
+    pub third: usize,
+    #[serde(rename = "4")]
+    pub fourth: usize,
+}
+
+/// The follow-up settings (METHOD.md §11).
+#[derive(Debug, serde::Serialize)]
+pub struct FollowupEntry {
+    pub tapering_pct: f64,
+    pub rapid_taper_pct: f64,
+    pub escalation_pct: f64,
+    pub abrupt_stop_from_mg_day: f64,
+    pub abrupt_stop_step_pct: f64,
+    /// mg OME a day.
+    pub co_prescribing_review_from: f64,
+}
+
+/// `opal trend`'s `trend`: the month ends, the baseline and where the limits come from, the
+/// aim, the series and their rebasing.
+#[derive(Debug, serde::Serialize)]
+pub struct TrendEntry {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub month_ends: usize,
+    pub baseline: Option<String>,
+    pub limits_from: String,
+    pub warm_up_month_ends: usize,
+    pub aim_baseline: String,
+    pub aim_reduction_pct: f64,
+    pub screen_outliers: bool,
+    pub practices: usize,
+    pub ics: usize,
+    pub series_left_out_of_spc: usize,
+    pub rebase: Vec<Option<String>>,
+    pub rebase_series: Vec<RebaseAt>,
+    pub suggest_rebase_run: usize,
+    pub charts_with_a_suggested_rebase: usize,
+    pub charts_with_suppressed_gaps: usize,
+    /// Several list-size files: the month ends whose rates come from another month's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_sizes_from_another_month: Option<Vec<ListSizesOf>>,
+}
+
+/// A chart rebased at a month (`--rebase FILE`).
+#[derive(Debug, serde::Serialize)]
+pub struct RebaseAt {
+    pub level: String,
+    pub code: String,
+    pub month: Option<String>,
+}
+
+/// A month whose rates come from another month's list sizes.
+#[derive(Debug, serde::Serialize)]
+pub struct ListSizesOf {
+    pub month: String,
+    pub list_sizes_of: String,
+}
+
+/// The command's own entry: `patients` of `opal audit`, `trend` of `opal trend`.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Own {
+    Patients(PatientsEntry),
+    Trend(TrendEntry),
+}
+
+/// What an audit's or a trend's manifest records besides every manifest's part.
+#[derive(Debug, serde::Serialize)]
+pub struct AuditRecord<'a> {
+    pub as_of: String,
+    pub first_issue_date: Option<String>,
+    pub practices: Option<FileSha>,
+    pub list_sizes: OneOrMany<Option<FileSha>>,
+    pub exclude_patients: Option<ExcludedEntry>,
+    pub settings: RunSettings<'a>,
+    #[serde(flatten)]
+    pub own: Own,
+    pub distinct: Distinct,
+    pub warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_supply_zero_read_as_not_stated: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient_practices: Option<FileSha>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_map: Option<FileSha>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dosages: Option<FileSha>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventsEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviews: Option<ReviewsEntry>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub findings: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub practice_packs: Vec<PackEntry>,
+}
+
+/// The record of an audit or a trend; `own` is the command's own entry.
 fn manifest<'a>(
     command: &'static str,
-    args: &Settings<'_>,
+    args: &Settings<'a>,
     files: &'a [FileInfo],
     r: &'a AuditResult,
     config: &'a AuditConfig,
     written: &[PathBuf],
-    extra: (&str, serde_json::Value),
-) -> Manifest<'a, crate::checks::Accounting> {
-    use serde_json::json;
+    own: Own,
+) -> Manifest<'a, crate::checks::Accounting, AuditRecord<'a>> {
     let inputs: Vec<InputEntry> = files
         .iter()
         .zip(&r.date_formats)
         .map(|(f, df)| InputEntry::of(f, Some(df.as_str())))
         .collect();
-    let file_sha = |p: Option<&Path>| -> Option<serde_json::Value> {
-        let p = p?;
-        let bytes = std::fs::read(p).ok()?;
-        Some(json!({"path": p.display().to_string(), "sha256": hex_sha256(&bytes)}))
-    };
     // Paths inside the output folder (a practice pack's files are in practices/<code>/).
     let outputs: Vec<String> = written
         .iter()
@@ -269,102 +550,95 @@ fn manifest<'a>(
             Some(inside.to_string_lossy().into_owned())
         })
         .collect();
-    let mut manifest = json!({
-        "as_of": day_text(r.as_of),
-        "first_issue_date": r.first_issue_day.map(day_text),
-        "practices": file_sha(args.practices),
-        // One file as before; several (one a month) as a list.
-        "list_sizes": match args.list_sizes {
-            [] => serde_json::Value::Null,
-            [one] => file_sha(Some(one.as_path())).into(),
-            many => many.iter().map(|p| file_sha(Some(p.as_path()))).collect::<Vec<_>>().into(),
+    let t = &config.timeline;
+    let record = AuditRecord {
+        as_of: day_text(r.as_of),
+        first_issue_date: r.first_issue_day.map(day_text),
+        practices: FileSha::of(args.practices),
+        list_sizes: OneOrMany::of(
+            args.list_sizes
+                .iter()
+                .map(|p| FileSha::of(Some(p.as_path())))
+                .collect(),
+        ),
+        exclude_patients: args.exclude_patients.map(|p| ExcludedEntry {
+            path: p.display().to_string(),
+            patients: config.excluded_patients.len(),
+        }),
+        settings: RunSettings {
+            threshold_mg_day: t.threshold_mg_day,
+            long_term_days: t.long_term_days,
+            grace_days: t.grace_days,
+            dose_window_days: t.dose_window_days,
+            lookback_days: t.lookback_days,
+            default_days: config.default_days,
+            max_days_supply: config.max_days_supply,
+            include_dependence: config.include_dependence,
+            prn_policy: config.prn_policy.as_str(),
+            stockpile: t.stockpile.as_str(),
+            suppress: config.suppress,
+            strict: config.strict,
+            format: args.format,
+            date_format: args.date_format,
+            practice_code: args.practice_code,
         },
-        "exclude_patients": args.exclude_patients.map(|p| json!({
-            "path": p.display().to_string(),
-            "patients": config.excluded_patients.len(),
-        })),
-        "settings": {
-            "threshold_mg_day": config.timeline.threshold_mg_day,
-            "long_term_days": config.timeline.long_term_days,
-            "grace_days": config.timeline.grace_days,
-            "dose_window_days": config.timeline.dose_window_days,
-            "lookback_days": config.timeline.lookback_days,
-            "default_days": config.default_days,
-            "max_days_supply": config.max_days_supply,
-            "include_dependence": config.include_dependence,
-            "prn_policy": config.prn_policy.as_str(),
-            "stockpile": config.timeline.stockpile.as_str(),
-            "suppress": config.suppress,
-            "strict": config.strict,
-            "format": args.format,
-            "date_format": args.date_format,
+        own,
+        distinct: Distinct {
+            products: r.distinct_products,
+            dose_texts: r.distinct_dose_texts,
         },
-        extra.0: extra.1,
-        "distinct": {"products": r.distinct_products, "dose_texts": r.distinct_dose_texts},
-        "warnings": r.warnings,
-    });
-    if r.days_zero_not_stated > 0 {
-        manifest["days_supply_zero_read_as_not_stated"] = r.days_zero_not_stated.into();
-    }
-    if let Some(p) = file_sha(args.patient_practices) {
-        manifest["patient_practices"] = p;
-    }
-    if let Some(p) = file_sha(args.code_map) {
-        manifest["code_map"] = p;
-    }
-    if let Some(p) = file_sha(args.dosages) {
-        manifest["dosages"] = p;
-    }
-    if let Some((path, e)) = &args.events {
-        if let Some(p) = file_sha(Some(path)) {
-            manifest["events"] = p;
-        }
-        manifest["events"]["rows"] = json!({
-            "read": e.rows,
-            "in_codelists": e.in_codelists,
-            "other_codes": e.other_codes,
-            "rejected": e.rejected,
-        });
-        manifest["events"]["after_as_of"] = e.after_as_of.into();
-        manifest["events"]["excluded_patients"] = json!({
-            "palliative care register": e.excluded_palliative,
-            "cancer": e.excluded_cancer,
-        });
-        manifest["events"]["medication_reviews"] = e.medication_reviews.into();
-        manifest["events"]["cancer_years"] = e.cancer_years.into();
-        manifest["events"]["review_window_days"] = e.review_window_days.into();
-        manifest["events"]["codelists"] = crate::codelists::CODELISTS
-            .iter()
-            .map(|(file, text, _)| json!({"file": file, "sha256": hex_sha256(text.as_bytes())}))
-            .collect::<Vec<_>>()
-            .into();
-    }
-    if let Some((path, [rows, no_patient, no_review])) = args.reviews {
-        if let Some(p) = file_sha(Some(path)) {
-            manifest["reviews"] = p;
-        }
-        manifest["reviews"]["patients"] = config.reviews.len().into();
-        manifest["reviews"]["rows"] = json!({
-            "read": rows,
-            "without_patient_id": no_patient,
-            "without_a_review": no_review,
-        });
-    }
-    if let Some(code) = args.practice_code {
-        manifest["settings"]["practice_code"] = code.into();
-    }
-    if !r.findings.is_empty() {
-        manifest["findings"] = r.findings.clone().into();
-    }
-    if !args.practice_packs.is_empty() {
-        manifest["practice_packs"] = args
+        warnings: &r.warnings,
+        days_supply_zero_read_as_not_stated: (r.days_zero_not_stated > 0)
+            .then_some(r.days_zero_not_stated),
+        patient_practices: FileSha::of(args.patient_practices),
+        code_map: FileSha::of(args.code_map),
+        dosages: FileSha::of(args.dosages),
+        events: args.events.as_ref().map(|(path, e)| EventsEntry {
+            file: FileSha::of(Some(path)),
+            rows: EventRows {
+                read: e.rows,
+                in_codelists: e.in_codelists,
+                other_codes: e.other_codes,
+                rejected: e.rejected,
+            },
+            after_as_of: e.after_as_of,
+            excluded_patients: EventExclusions {
+                palliative: e.excluded_palliative,
+                cancer: e.excluded_cancer,
+            },
+            medication_reviews: e.medication_reviews,
+            cancer_years: e.cancer_years,
+            review_window_days: e.review_window_days,
+            codelists: crate::codelists::CODELISTS
+                .iter()
+                .map(|(file, text, _)| CodelistEntry {
+                    file,
+                    sha256: hex_sha256(text.as_bytes()),
+                })
+                .collect(),
+        }),
+        reviews: args
+            .reviews
+            .map(
+                |(path, [read, without_patient_id, without_a_review])| ReviewsEntry {
+                    file: FileSha::of(Some(path)),
+                    patients: config.reviews.len(),
+                    rows: ReviewRows {
+                        read,
+                        without_patient_id,
+                        without_a_review,
+                    },
+                },
+            ),
+        findings: &r.findings,
+        practice_packs: args
             .practice_packs
             .iter()
-            .map(|(code, folder)| json!({"practice_code": code, "folder": format!("practices/{folder}")}))
-            .collect();
-    }
-    let serde_json::Value::Object(record) = manifest else {
-        unreachable!("json! of an object is an object")
+            .map(|(code, folder)| PackEntry {
+                practice_code: code.clone(),
+                folder: format!("practices/{folder}"),
+            })
+            .collect(),
     };
     Manifest {
         opal_version: env!("CARGO_PKG_VERSION"),

@@ -731,24 +731,24 @@ pub fn write_run(
         written.push(crate::write::report::write_report(out, &report)?);
     }
     crate::timing::lap("measures, spc, aims and charts written");
-    let trend =
+    let mut trend =
         crate::write::manifest::trend_entry(series, settings, what.aim_reduction_pct, computed);
-    let mut trend = trend;
     if manifest.list_sizes.len() > 1 {
         // Several list-size files: which one each month end's rates come from, where it is
         // not the month's own (METHOD.md §9.5).
-        let other: Vec<serde_json::Value> = settings
+        let other = settings
             .month_ends
             .iter()
             .filter_map(|&d| {
                 let month = crate::trend::month_label(d);
                 let (_, from) = config.list_sizes_for(d)?;
-                (from != Some(month.as_str())).then(|| {
-                    serde_json::json!({"month": month, "list_sizes_of": from.unwrap_or("undated file")})
+                (from != Some(month.as_str())).then(|| crate::write::manifest::ListSizesOf {
+                    list_sizes_of: from.unwrap_or("undated file").to_string(),
+                    month,
                 })
             })
             .collect();
-        trend["list_sizes_from_another_month"] = other.into();
+        trend.list_sizes_from_another_month = Some(other);
     }
     crate::write::manifest::write_trend_manifest(
         out, manifest, &run.files, result, config, &written, trend,
