@@ -454,7 +454,7 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
         // A few patients move to another practice partway through.
         let moves_at: Option<(Day, usize)> = rng.chance(0.04).then(|| {
             (
-                config.end - rng.below(400) as Day,
+                config.end - rng.below(400) as i32,
                 rng.below(practices.len() as u64) as usize,
             )
         });
@@ -482,12 +482,12 @@ pub fn write_extract<W: Write>(config: &SynthConfig, dict: &Dictionary, out: W) 
                 for _ in 0..age {
                     step = walk(&mut rng, step, ladder.len(), 0.03, 0.03);
                 }
-                start + rng.below(28) as Day
+                start + rng.below(28) as i32
             } else if long_term {
-                start + rng.below(span) as Day
+                start + rng.below(span) as i32
             } else {
                 // Some short courses began before the data (censored), most within it.
-                start - 60 + rng.below(span + 60) as Day
+                start - 60 + rng.below(span + 60) as i32
             };
             let issues = if long_term {
                 1 + geometric(&mut rng, stop_chance)

@@ -497,7 +497,11 @@ mod tests {
         assert_eq!(ics.value(EpdMeasure::Ome, 1), Some(2000.0));
         assert_eq!(ics.value(EpdMeasure::Ome, 2), Some(1750.0));
         let t = TrendSettings {
-            month_ends: vec![1, 2, 3],
+            month_ends: vec![
+                crate::values::Day(1),
+                crate::values::Day(2),
+                crate::values::Day(3),
+            ],
             aim_fraction: 0.5,
             ..TrendSettings::default()
         };

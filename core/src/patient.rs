@@ -231,7 +231,7 @@ mod tests {
             current_ome_mg_day: current,
             peak_ome_mg_day: current.max(ome_mg_day),
             window_ome_mg: ome_mg_day * 28.0,
-            episode_start: Some(0),
+            episode_start: Some(crate::values::Day(0)),
             duration_days: Some(duration),
             duration_censored: false,
             high_dose: ome_mg_day > t.threshold_mg_day,
@@ -239,7 +239,7 @@ mod tests {
             long_term: duration > t.long_term_days,
             window_products: vec![0],
             assumed_products: Vec::new(),
-            last_issue_day: Some(0),
+            last_issue_day: Some(crate::values::Day(0)),
         }
     }
 

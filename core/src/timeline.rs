@@ -155,7 +155,7 @@ fn place(
     let mut previous: Option<(u32, f64)> = None;
     for &i in order.iter() {
         let item = &items[i];
-        let issue = item.issue_day as f64;
+        let issue = item.issue_day.axis();
         let start = match (stockpile, previous) {
             (Stockpile::Carry, Some((p, end))) if p == item.product => issue.max(end),
             _ => issue,
@@ -259,13 +259,13 @@ impl Layout {
         s: &TimelineSettings,
     ) -> PatientMeasures {
         let cover = &self.cover;
-        let as_of_f = as_of as f64;
+        let as_of_f = as_of.axis();
         let latest = self.latest_episode(s.grace_days);
         let current = latest.is_some_and(|(_, end)| as_of_f - end <= s.grace_days + EPS);
 
         let window = (
-            (as_of - (s.dose_window_days - 1)) as f64,
-            (as_of + 1) as f64,
+            (as_of - (s.dose_window_days - 1)).axis(),
+            (as_of + 1).axis(),
         );
         let mut window_ome = 0.0;
         let mut window_products: Vec<u32> = Vec::new();
@@ -290,11 +290,11 @@ impl Layout {
         daily.clear();
         daily.resize(s.lookback_days.max(0) as usize, 0.0);
         for c in cover {
-            let first = (c.start.floor() as i64).max(lb_start as i64);
-            let last = (c.end.ceil() as i64 - 1).min(as_of as i64);
+            let first = (c.start.floor() as i64).max(lb_start.0 as i64);
+            let last = (c.end.ceil() as i64 - 1).min(as_of.0 as i64);
             for d in first..=last {
                 let part = overlap((c.start, c.end), (d as f64, d as f64 + 1.0));
-                daily[(d - lb_start as i64) as usize] += c.rate_mg_day * part;
+                daily[(d - lb_start.0 as i64) as usize] += c.rate_mg_day * part;
             }
         }
         let peak = daily.iter().copied().fold(0.0, f64::max);
@@ -311,7 +311,7 @@ impl Layout {
             }
         }
 
-        let episode_start = latest.map(|(start, _)| start.floor() as Day);
+        let episode_start = latest.map(|(start, _)| Day::of_axis(start));
         let duration_days = if current {
             episode_start.map(|start| (as_of - start) as i64)
         } else {
@@ -407,7 +407,7 @@ impl Layout {
                 max_end = max_end.max(cover[k].end);
                 k += 1;
             }
-            let as_of_f = as_of as f64;
+            let as_of_f = as_of.axis();
             // The latest episode ends at the latest end of any supply (earlier episodes end
             // before it starts), so this is `measure`'s test of a current episode.
             let current = k > 0 && as_of_f - max_end <= s.grace_days + EPS;
@@ -415,8 +415,8 @@ impl Layout {
                 continue;
             }
             let window = (
-                (as_of - (s.dose_window_days - 1)) as f64,
-                (as_of + 1) as f64,
+                (as_of - (s.dose_window_days - 1)).axis(),
+                (as_of + 1).axis(),
             );
             let today = (as_of_f, as_of_f + 1.0);
             let (mut window_ome, mut current_ome) = (0.0, 0.0);
@@ -444,7 +444,7 @@ impl Layout {
                     };
                 }
                 if let Some((start, _)) = latest {
-                    long_term = (as_of - start.floor() as Day) as i64 > s.long_term_days;
+                    long_term = (as_of - Day::of_axis(start)) as i64 > s.long_term_days;
                 }
             }
             out.push(MonthState {

@@ -99,7 +99,7 @@ impl Scratch {
         if k == 0 {
             return 0.0;
         }
-        let d = date as f64;
+        let d = date.axis();
         // The current episode at the date: spans merged while the gap is within the grace period
         // (as `timeline::episodes`), the latest kept.
         let mut episode: Option<(f64, f64)> = None;
@@ -184,7 +184,7 @@ impl Scratch {
             // between its last two issues, or the days of supply of its latest, the longer):
             // until then the switch is not confirmed.
             let interval = p.previous_day.map_or(0.0, |day| (latest_day - day) as f64);
-            let due = latest_day as f64 + interval.max(items[p.latest].days_supply);
+            let due = latest_day.axis() + interval.max(items[p.latest].days_supply);
             if !superseded {
                 by_group[slot].1 += rate;
             } else if d < due - EPS {
@@ -201,10 +201,10 @@ mod tests {
     use crate::timeline::{coverage, Stockpile};
 
     /// An item: product, issue day, days of supply, OME/day (instructed when `read`).
-    fn item(product: u32, day: Day, days: f64, mg_day: f64, read: bool) -> ExposureItem {
+    fn item(product: u32, day: i32, days: f64, mg_day: f64, read: bool) -> ExposureItem {
         ExposureItem {
             product,
-            issue_day: day,
+            issue_day: Day(day),
             days_supply: days,
             total_ome_mg: mg_day * days,
             instructed_ome_mg_day: read.then_some(mg_day),
@@ -212,7 +212,8 @@ mod tests {
         }
     }
 
-    fn at(items: &[ExposureItem], groups: &[SwitchGroup], date: Day) -> f64 {
+    fn at(items: &[ExposureItem], groups: &[SwitchGroup], date: i32) -> f64 {
+        let date = Day(date);
         let cover = coverage(items, Stockpile::Carry);
         dose_at(items, groups, &cover, date, 30.0)
     }

@@ -57,7 +57,7 @@ pub fn last_complete_month(latest_issue: Day) -> Day {
         return latest_issue;
     }
     // The day before the first of its month.
-    let day_of_month: Day = format_day(latest_issue)[8..10].parse().unwrap_or(1);
+    let day_of_month: i32 = format_day(latest_issue)[8..10].parse().unwrap_or(1);
     latest_issue - day_of_month
 }
 
@@ -468,7 +468,7 @@ pub fn first_complete(
     let need = (t.lookback_days as i64)
         .max(t.dose_window_days as i64)
         .max(t.long_term_days + 1);
-    month_ends.partition_point(|&m| (m as i64) < first_issue as i64 + need)
+    month_ends.partition_point(|&m| (m.0 as i64) < first_issue.0 as i64 + need)
 }
 
 /// A measure's values over the months, when every one is known (not suppressed, not
@@ -733,7 +733,7 @@ mod tests {
     #[test]
     fn a_chart_is_rebased_at_rebase_months_and_after_a_late_baseline() {
         let t = TrendSettings {
-            month_ends: (0..24).collect(),
+            month_ends: (0..24).map(crate::values::Day).collect(),
             rebase: Rebase {
                 all: vec![12],
                 series: BTreeMap::from([(("practice".to_string(), "A1".to_string()), vec![18])]),

@@ -6,12 +6,62 @@
 
 use std::fmt;
 
-/// A calendar day: days since 1970-01-01.
-pub type Day = i32;
+/// A calendar day: days since 1970-01-01. Its own type, so that a date is never taken for a
+/// day count or a day count for a date: a day and a count of days make a day, two days make
+/// a count of days (`Day - Day` is an `i32`), and nothing else mixes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Day(pub i32);
+
+impl Day {
+    /// The day as a point on the continuous day axis (its start), where supplies are
+    /// intervals of fractional days (METHOD.md §7).
+    pub fn axis(self) -> f64 {
+        f64::from(self.0)
+    }
+
+    /// The day a point of the day axis falls in.
+    pub fn of_axis(x: f64) -> Day {
+        Day(x.floor() as i32)
+    }
+}
+
+impl std::ops::Add<i32> for Day {
+    type Output = Day;
+    fn add(self, days: i32) -> Day {
+        Day(self.0 + days)
+    }
+}
+
+impl std::ops::Sub<i32> for Day {
+    type Output = Day;
+    fn sub(self, days: i32) -> Day {
+        Day(self.0 - days)
+    }
+}
+
+impl std::ops::Sub<Day> for Day {
+    type Output = i32;
+    /// The days from `other` to `self`.
+    fn sub(self, other: Day) -> i32 {
+        self.0 - other.0
+    }
+}
+
+impl std::ops::AddAssign<i32> for Day {
+    fn add_assign(&mut self, days: i32) {
+        self.0 += days;
+    }
+}
+
+impl std::ops::SubAssign<i32> for Day {
+    fn sub_assign(&mut self, days: i32) {
+        self.0 -= days;
+    }
+}
 
 /// 1900-01-01 (-25567): a date on or before it is a placeholder ("no date": Excel's day 0, a
 /// system's default), never a date of issue (issue 25.5).
-pub const PLACEHOLDER_DAY: Day = -25_567;
+pub const PLACEHOLDER_DAY: Day = Day(-25_567);
 
 /// Days since 1970-01-01 of a valid civil date (proleptic Gregorian).
 pub fn days_from_civil(y: i32, m: u32, d: u32) -> Option<Day> {
@@ -24,12 +74,12 @@ pub fn days_from_civil(y: i32, m: u32, d: u32) -> Option<Day> {
     let m = m as i64;
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some((era * 146097 + doe - 719468) as Day)
+    Some(Day((era * 146097 + doe - 719468) as i32))
 }
 
 /// The civil date of a day number.
 pub fn civil_from_days(z: Day) -> (i32, u32, u32) {
-    let z = z as i64 + 719468;
+    let z = z.0 as i64 + 719468;
     let era = if z >= 0 { z } else { z - 146096 } / 146097;
     let doe = z - era * 146097;
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;

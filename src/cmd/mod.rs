@@ -67,7 +67,7 @@ pub fn today() -> crate::values::Day {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    (secs / 86_400) as crate::values::Day
+    crate::values::Day((secs / 86_400) as i32)
 }
 
 /// The documented ranges of the numeric options (README "Exit codes"): a value outside is a

@@ -508,7 +508,7 @@ fn patient_range(
                         name: r.products[it.product as usize].product.name.clone(),
                         dose_text: r.doses[it.dose as usize].text.clone(),
                         last_issue: it.issue_day,
-                        next_due: cover[k].end.floor() as Day,
+                        next_due: Day::of_axis(cover[k].end),
                     });
                 }
             }

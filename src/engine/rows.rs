@@ -196,7 +196,7 @@ pub enum PracticeSource {
 /// character), so its rows are rejected with their reason.
 const NOT_LISTED: &str = "\u{1}not in --patient-practices";
 /// No day: the date was empty or not a date in the file's layout.
-const NO_DAY: Day = Day::MIN;
+const NO_DAY: Day = Day(i32::MIN);
 
 impl<'a> Auditor<'a> {
     pub fn new(config: &'a AuditConfig, dict: &'a Dictionary) -> Auditor<'a> {

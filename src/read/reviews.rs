@@ -47,9 +47,7 @@ fn rows_of_workbook(path: &Path) -> Result<Vec<Vec<Value>>> {
         .map(|row| {
             row.iter()
                 .map(|c| match c {
-                    Data::DateTime(d) => {
-                        Value::Date((d.as_f64() - EXCEL_EPOCH_OFFSET).floor() as Day)
-                    }
+                    Data::DateTime(d) => Value::Date(Day::of_axis(d.as_f64() - EXCEL_EPOCH_OFFSET)),
                     Data::Empty => Value::Text(String::new()),
                     other => Value::Text(other.to_string()),
                 })

@@ -324,7 +324,7 @@ struct Mirror<'a> {
     /// Per run: per id of its source (product, dose, practice, supply; day − first day), the
     /// text.
     formatted: Vec<Vec<Option<Box<[u8]>>>>,
-    first_day: Option<i32>,
+    first_day: Option<crate::values::Day>,
     /// The id of each distinct supply: (product, dose text, quantity, stated days), the
     /// numbers as their bits (a day count not stated is always the same NaN).
     supplies: PlHashMap<(u32, u32, u64, u64), u32>,
@@ -764,7 +764,7 @@ mod tests {
             patient,
             practice: 0,
             extract_ics: 0,
-            issue_day: 0,
+            issue_day: crate::values::Day(0),
             product: 0,
             dose: 0,
         };

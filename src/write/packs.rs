@@ -16,7 +16,7 @@ use crate::engine::{AuditConfig, AuditResult, PatientRow, ResolvedRow};
 use crate::summary::{suppress_count, CohortSummary};
 use crate::trend::{month_label, Measure, Series};
 use crate::trend::{Computed, TrendSettings};
-use crate::values::{fmt_num, format_day};
+use crate::values::{fmt_num, format_day, Day};
 use crate::write::cells::{Cell, Kind};
 use crate::write::columns::{write_rows, Column, Rows};
 use crate::write::patients::patient_order;
@@ -181,7 +181,7 @@ fn practice_page(
     resolved: &[&ResolvedRow],
     chart: Option<String>,
     config: &AuditConfig,
-    as_of: i32,
+    as_of: Day,
     previous: &str,
 ) -> String {
     let count = |n: u64| -> String {

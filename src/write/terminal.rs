@@ -169,7 +169,7 @@ pub fn print_trend_summary(run: &crate::engine::trend::TrendRun, out: &Path) {
     let (series, t, rows) = (&run.series, &run.settings, run.result.accounting.read);
     let (first, last) = (
         month_label(t.month_ends[0]),
-        month_label(*t.month_ends.last().unwrap_or(&0)),
+        month_label(*t.month_ends.last().unwrap_or(&crate::values::Day(0))),
     );
     println!(
         "opal trend: {} month ends, {first} to {last}, from {rows} rows",

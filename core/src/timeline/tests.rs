@@ -2,10 +2,20 @@
 
 use super::*;
 
-fn item(product: u32, day: Day, days: f64, ome: f64) -> ExposureItem {
+/// [`super::measure`] with days as plain numbers, as the hand-worked cases give them.
+fn measure(
+    items: &[ExposureItem],
+    as_of: i32,
+    first: i32,
+    s: &TimelineSettings,
+) -> PatientMeasures {
+    super::measure(items, Day(as_of), Day(first), s)
+}
+
+fn item(product: u32, day: i32, days: f64, ome: f64) -> ExposureItem {
     ExposureItem {
         product,
-        issue_day: day,
+        issue_day: Day(day),
         days_supply: days,
         total_ome_mg: ome,
         instructed_ome_mg_day: None,
@@ -56,7 +66,7 @@ fn layout_latest_episode_is_episodes_last() {
         let items: Vec<ExposureItem> = (0..len)
             .map(|_| {
                 let days = [7.0, 28.0, 30.0, 56.0 / 3.0, 0.0][next(5) as usize];
-                item(next(3) as u32, next(200) as Day, days, 100.0)
+                item(next(3) as u32, next(200) as i32, days, 100.0)
             })
             .collect();
         let mut items = items;
@@ -162,30 +172,31 @@ fn month_states_equal_measure_at_each_month_end() {
         item(1, 300, 28.0, 28.0 * 20.0),
     ];
     let s = TimelineSettings::default();
-    let days: Vec<Day> = (0..400).collect();
+    let days: Vec<Day> = (0..400).map(Day).collect();
     let mut states = Vec::new();
     month_states(&items, &days, &s, &mut states);
     let mut next = states.iter().peekable();
     let mut current_days = 0;
     for &d in &days {
         let upto: Vec<ExposureItem> = items.iter().filter(|i| i.issue_day <= d).cloned().collect();
-        let m = measure(&upto, d, 0, &s);
+        let m = measure(&upto, d.0, 0, &s);
         if !m.current {
             assert!(
-                next.peek().is_none_or(|st| st.month != d as usize),
-                "day {d}"
+                next.peek().is_none_or(|st| st.month != d.0 as usize),
+                "day {}",
+                d.0
             );
             continue;
         }
         current_days += 1;
         let st = next.next().expect("a state for a current day");
-        assert_eq!(st.month, d as usize);
+        assert_eq!(st.month, d.0 as usize);
         assert_eq!(st.latest_item, upto.len() - 1);
-        assert_eq!(st.ome_mg_day, m.ome_mg_day, "day {d}");
+        assert_eq!(st.ome_mg_day, m.ome_mg_day, "day {}", d.0);
         assert_eq!(st.window_ome_mg, m.window_ome_mg);
-        assert_eq!(st.high_dose, m.high_dose, "day {d}");
-        assert_eq!(st.long_term, m.long_term, "day {d}");
-        assert_eq!(st.high_dose_now, m.high_dose_now, "day {d}");
+        assert_eq!(st.high_dose, m.high_dose, "day {}", d.0);
+        assert_eq!(st.long_term, m.long_term, "day {}", d.0);
+        assert_eq!(st.high_dose_now, m.high_dose_now, "day {}", d.0);
         assert!(st.current);
     }
     assert!(next.next().is_none());
@@ -197,11 +208,12 @@ fn month_states_equal_measure_at_each_month_end() {
     assert_eq!(every.len(), days.len());
     for (st, &d) in every.iter().zip(&days) {
         let upto: Vec<ExposureItem> = items.iter().filter(|i| i.issue_day <= d).cloned().collect();
-        let m = measure(&upto, d, 0, &s);
+        let m = measure(&upto, d.0, 0, &s);
         assert_eq!(
             (st.current, st.ome_mg_day),
             (m.current, m.ome_mg_day),
-            "day {d}"
+            "day {}",
+            d.0
         );
         assert_eq!(st.listed(), m.high_dose || m.long_term || m.high_dose_now);
     }
