@@ -56,8 +56,8 @@ pub struct Args {
     #[arg(long, value_name = "NAME|FILE", default_value = DEFAULT_SET)]
     factors: String,
     /// High-dose measures at 120 mg/day (the 2025-01 versions) or 90 mg/day (current).
-    #[arg(long, value_name = "MG", default_value_t = 120)]
-    threshold: u32,
+    #[arg(long = "threshold", value_name = "MG", default_value_t = 120)]
+    threshold_mg_day: u32,
     /// Months the SPC limits are computed from, fixed after them (YYYY-MM..YYYY-MM), and the
     /// aims' baseline [default: limits from every month; the aims' baseline the first 12].
     #[arg(long, value_name = "FROM..TO")]
@@ -68,9 +68,9 @@ pub struct Args {
     rebase: Vec<String>,
     /// The aim for high-dose items per 1000: a reduction of this many percent from the
     /// baseline (0 to 100).
-    #[arg(long, value_name = "PERCENT", default_value_t = 50.0,
+    #[arg(long = "aim-reduction", value_name = "PERCENT", default_value_t = 50.0,
           value_parser = crate::cmd::ranges::percent)]
-    aim_reduction: f64,
+    aim_reduction_pct: f64,
     /// Screen out moving ranges of at least 3.267 times their mean before setting the limits
     /// (as NHSRplotthedots does by default).
     #[arg(long)]
@@ -93,7 +93,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let config = EpdConfig {
         factors: crate::read::factors::load(&args.factors)?,
-        version: HighDose::from_threshold(args.threshold).map_err(crate::error::usage)?,
+        version: HighDose::from_threshold(args.threshold_mg_day).map_err(crate::error::usage)?,
         practices: match args.practices.as_deref() {
             Some(path) => {
                 let (map, warnings) = crate::read::reference::read_practices(path)?;
@@ -125,7 +125,7 @@ pub fn run(args: Args) -> Result<()> {
     crate::write::table::check_out_dir(&out, args.output.force)?;
     let options = EpdTrendOptions {
         baseline: args.baseline.as_deref().map(baseline).transpose()?,
-        aim_fraction: args.aim_reduction / 100.0,
+        aim_fraction: args.aim_reduction_pct / 100.0,
         screen_outliers: args.screen_outliers,
         rebase: args.rebase.iter().map(|m| m.trim().to_string()).collect(),
     };

@@ -29,8 +29,8 @@ pub struct MethodArgs {
     #[arg(long, value_name = "FILE")]
     pub list_sizes: Vec<PathBuf>,
     /// High dose: OME/day strictly above this many mg (0 to 100000).
-    #[arg(long, value_name = "MG", default_value_t = 120.0, value_parser = ranges::mg_per_day)]
-    pub threshold: f64,
+    #[arg(long = "threshold", value_name = "MG", default_value_t = 120.0, value_parser = ranges::mg_per_day)]
+    pub threshold_mg_day: f64,
     /// Long-term: a current episode longer than this many days (0 to 3660).
     #[arg(long, value_name = "DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(i64).range(0..=i64::from(ranges::MAX_DAYS)))]
@@ -41,14 +41,14 @@ pub struct MethodArgs {
           value_parser = clap::value_parser!(u32).range(0..=i64::from(ranges::MAX_DAYS)))]
     pub grace_days: u32,
     /// OME/day is the mean over this many days ending on the audit date (1 to 3660).
-    #[arg(long, value_name = "DAYS", default_value_t = 28,
+    #[arg(long = "dose-window", value_name = "DAYS", default_value_t = 28,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(ranges::MAX_DAYS)))]
-    pub dose_window: u32,
+    pub dose_window_days: u32,
     /// Peak OME/day is the highest day in this many days ending on the audit date (1 to
     /// 3660).
-    #[arg(long, value_name = "DAYS", default_value_t = 90,
+    #[arg(long = "lookback", value_name = "DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(ranges::MAX_DAYS)))]
-    pub lookback: u32,
+    pub lookback_days: u32,
     /// Days of supply when neither a duration nor the directions say (1 to 3660).
     #[arg(long, value_name = "DAYS", default_value_t = 28.0, value_parser = ranges::days)]
     pub default_days: f64,
@@ -223,12 +223,12 @@ impl MethodArgs {
         let mut config = AuditConfig {
             as_of,
             timeline: TimelineSettings {
-                threshold_mg_day: args.threshold,
+                threshold_mg_day: args.threshold_mg_day,
                 long_term_days: args.long_term_days,
                 grace_days: f64::from(args.grace_days),
                 // Within 1..=3660 (clap), so these cannot fail.
-                dose_window_days: i32::try_from(args.dose_window)?,
-                lookback_days: i32::try_from(args.lookback)?,
+                dose_window_days: i32::try_from(args.dose_window_days)?,
+                lookback_days: i32::try_from(args.lookback_days)?,
                 stockpile: match args.stockpile {
                     StockpileArg::Carry => Stockpile::Carry,
                     StockpileArg::Concurrent => Stockpile::Concurrent,

@@ -55,9 +55,9 @@ pub struct Args {
           value_parser = clap::value_parser!(u32).range(0..=100))]
     suggest_rebase_run: u32,
     /// The aim: a reduction of this many percent from the baseline (0 to 100).
-    #[arg(long, value_name = "PERCENT", default_value_t = 50.0,
+    #[arg(long = "aim-reduction", value_name = "PERCENT", default_value_t = 50.0,
           value_parser = crate::cmd::ranges::percent)]
-    aim_reduction: f64,
+    aim_reduction_pct: f64,
     /// Screen out moving ranges of at least 3.267 times their mean before setting the limits
     /// (the R package NHSRplotthedots does by default; NHS England's Excel tool does not).
     #[arg(long)]
@@ -119,7 +119,7 @@ pub fn run(args: Args) -> Result<()> {
         from,
         to,
         baseline,
-        aim_fraction: args.aim_reduction / 100.0,
+        aim_fraction: args.aim_reduction_pct / 100.0,
         screen_outliers: args.screen_outliers,
         rebase,
         suggest_run: args.suggest_rebase_run as usize,
@@ -147,7 +147,7 @@ pub fn run(args: Args) -> Result<()> {
     let what = crate::write::trend::TrendOutputs {
         format: args.output.format,
         report: args.report,
-        aim_reduction_pct: args.aim_reduction,
+        aim_reduction_pct: args.aim_reduction_pct,
     };
     crate::write::trend::write_run(&run, what, &manifest, &target, args.output.force)?;
     pb.finish_and_clear();

@@ -86,7 +86,7 @@ pub fn write_audit_manifest(
             escalation_pct: f.escalation_pct,
             abrupt_stop_from_mg_day: f.abrupt_from_mg_day,
             abrupt_stop_step_pct: f.abrupt_step_pct,
-            co_prescribing_review_from: f.co_prescribing_review_from_mg_day,
+            co_prescribing_review_from_mg_day: f.co_prescribing_review_from_mg_day,
         },
         co_prescribed: current().filter(|p| !p.co_prescribed.is_empty()).count(),
         listed_for_co_prescribing: r
@@ -439,8 +439,9 @@ pub struct FollowupEntry {
     pub escalation_pct: f64,
     pub abrupt_stop_from_mg_day: f64,
     pub abrupt_stop_step_pct: f64,
-    /// mg OME a day.
-    pub co_prescribing_review_from: f64,
+    /// mg OME a day (the manifest's key keeps the option's name).
+    #[serde(rename = "co_prescribing_review_from")]
+    pub co_prescribing_review_from_mg_day: f64,
 }
 
 /// `opal trend`'s `trend`: the month ends, the baseline and where the limits come from, the
