@@ -34,6 +34,15 @@ impl Diagnostic {
         Diagnostic::with_code(exit::USAGE, message)
     }
 
+    /// A diagnostic of what the core said.
+    pub fn from_problem(code: i32, p: opal_core::problem::Problem) -> Diagnostic {
+        Diagnostic {
+            code,
+            message: p.message,
+            hint: p.hint,
+        }
+    }
+
     pub fn with_code(code: i32, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             code,
@@ -72,13 +81,21 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
     Diagnostic::error(message).hint(hint).into()
 }
 
+/// An error (exit 1) the core described: its message and hint.
+pub fn problem(p: opal_core::problem::Problem) -> anyhow::Error {
+    Diagnostic::from_problem(exit::ERROR, p).into()
+}
+
+/// A usage error (exit 2) the core described.
+pub fn usage_problem(p: opal_core::problem::Problem) -> anyhow::Error {
+    Diagnostic::from_problem(exit::USAGE, p).into()
+}
+
 /// A warning's text with its hint on a line of its own, as the terminal and the manifest's
-/// warnings show it.
-pub fn with_hint(message: impl Into<String>, hint: impl AsRef<str>) -> String {
-    let mut text = message.into();
-    text.push_str("\nhint: ");
-    text.push_str(hint.as_ref());
-    text
+/// warnings show it (the core's [`opal_core::problem::Problem::text`], the one place the two
+/// are joined).
+pub fn with_hint(message: impl Into<String>, hint: impl Into<String>) -> String {
+    opal_core::problem::Problem::new(message).hint(hint).text()
 }
 
 /// An error shown to the user: the message and its causes on one line, then the hint (the

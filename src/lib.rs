@@ -8,8 +8,8 @@
 // The clinical method lives in the `opal-core` crate; its modules keep their paths here.
 pub use opal_core::{
     checks, cns, codelists, deciles, dictionary, dose, epd, epd_trend, factors, followup, item,
-    names, ome, patient, product, resolve, settings, spc, summary, timeline, trajectory, trend,
-    values,
+    names, ome, patient, problem, product, resolve, settings, spc, summary, timeline, trajectory,
+    trend, values,
 };
 
 pub mod cli;

@@ -361,37 +361,51 @@ pub struct InputStats {
 /// column that does not hold dm+d codes (fewer than half of its distinct values shaped as dm+d
 /// ids), more than 20% of the opioid-looking rows unresolved, or 100 rows or more and no
 /// opioid item at all. Empty when none applies.
-pub fn findings(s: &InputStats) -> Vec<String> {
+pub fn findings(s: &InputStats) -> Vec<crate::problem::Problem> {
+    use crate::problem::Problem;
     let mut out = Vec::new();
     if s.dmd_distinct > 0 && s.dmd_like * 2 < s.dmd_distinct {
-        out.push(format!(
-            "the dm+d code column does not hold dm+d codes: {} of its {} distinct values are \
-             shaped as dm+d ids (SNOMED CT ids of the core or the UK drug extension)\nhint: a \
-             research or practice system's own product codes (CPRD's prodcodeid, say) are not \
-             dm+d; map the column that holds dm+d ids with --column dmd_code=<header>, or give \
-             the product names with --column drug_name=<header>",
-            s.dmd_like, s.dmd_distinct
-        ));
+        out.push(
+            Problem::new(format!(
+                "the dm+d code column does not hold dm+d codes: {} of its {} distinct values \
+                 are shaped as dm+d ids (SNOMED CT ids of the core or the UK drug extension)",
+                s.dmd_like, s.dmd_distinct
+            ))
+            .hint(
+                "a research or practice system's own product codes (CPRD's prodcodeid, say) \
+                 are not dm+d; map the column that holds dm+d ids with --column \
+                 dmd_code=<header>, or give the product names with --column drug_name=<header>",
+            ),
+        );
     }
     let opioid = s.used + s.unresolved;
     if s.unresolved > 0 && s.unresolved * 5 > opioid {
-        out.push(format!(
-            "{} of {} opioid-looking rows ({:.0}%) could not be converted, so the lists leave \
-             those patients out\nhint: unresolved.csv gives each row's reason (a code a \
-             spreadsheet damaged, a name with no strength); export codes as text, or add a \
-             product name column",
-            s.unresolved,
-            opioid,
-            s.unresolved as f64 * 100.0 / opioid as f64
-        ));
+        out.push(
+            Problem::new(format!(
+                "{} of {} opioid-looking rows ({:.0}%) could not be converted, so the lists \
+                 leave those patients out",
+                s.unresolved,
+                opioid,
+                s.unresolved as f64 * 100.0 / opioid as f64
+            ))
+            .hint(
+                "unresolved.csv gives each row's reason (a code a spreadsheet damaged, a name \
+                 with no strength); export codes as text, or add a product name column",
+            ),
+        );
     }
     if s.rows_read >= 100 && s.used == 0 && s.excluded == 0 && s.unresolved == 0 {
-        out.push(format!(
-            "no opioid item in {} rows: every row was another medicine or rejected\nhint: check \
-             that the drug column holds product names or dm+d codes (--column drug_name=<header> \
-             or --column dmd_code=<header>) and that the extract is of the right items",
-            s.rows_read
-        ));
+        out.push(
+            Problem::new(format!(
+                "no opioid item in {} rows: every row was another medicine or rejected",
+                s.rows_read
+            ))
+            .hint(
+                "check that the drug column holds product names or dm+d codes (--column \
+                 drug_name=<header> or --column dmd_code=<header>) and that the extract is of \
+                 the right items",
+            ),
+        );
     }
     out
 }

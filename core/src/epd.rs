@@ -20,14 +20,15 @@ pub enum HighDose {
 }
 
 impl HighDose {
-    pub fn from_threshold(t: u32) -> Result<HighDose, String> {
+    pub fn from_threshold(t: u32) -> Result<HighDose, crate::problem::Problem> {
         match t {
             120 => Ok(HighDose::Mg120),
             90 => Ok(HighDose::Mg90),
-            other => Err(format!(
+            other => Err(crate::problem::Problem::new(format!(
                 "--threshold {other}: OpenPrescribing's high-dose measures exist for 90 and 120 \
-                 mg/day\nhint: use --threshold 120 (the MedSIP aim) or --threshold 90"
-            )),
+                 mg/day"
+            ))
+            .hint("use --threshold 120 (the MedSIP aim) or --threshold 90")),
         }
     }
 

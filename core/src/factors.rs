@@ -13,8 +13,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Why a factor table is not valid; the message names the line and gives a hint.
-pub type Error = String;
+/// Why a factor table is not valid: the message names the line, the hint what to do.
+pub type Error = crate::problem::Problem;
 type Result<T> = std::result::Result<T, Error>;
 
 use crate::product::Route;
@@ -128,10 +128,13 @@ impl FactorSet {
             .clone();
         for required in ["ingredient", "route", "factor"] {
             if !headers.iter().any(|h| h.eq_ignore_ascii_case(required)) {
-                return Err(format!(
-                    "missing column '{required}' (found: {})\nhint: a factor table has the \
-                     columns ingredient,route,factor and optionally confidence,source",
+                return Err(Error::new(format!(
+                    "missing column '{required}' (found: {})",
                     headers.iter().collect::<Vec<_>>().join(", ")
+                ))
+                .hint(
+                    "a factor table has the columns ingredient,route,factor and optionally \
+                     confidence,source",
                 ));
             }
         }
@@ -148,18 +151,18 @@ impl FactorSet {
                 .trim()
                 .to_ascii_lowercase();
             if ingredient.is_empty() {
-                return Err(format!("line {line}: ingredient is empty"));
+                return Err(format!("line {line}: ingredient is empty").into());
             }
             let route_text = raw.route.unwrap_or_default();
             let route = Route::parse(&route_text).ok_or_else(|| {
-                format!(
-                    "line {line}: unknown route '{route_text}'\nhint: routes are {}",
+                Error::new(format!("line {line}: unknown route '{route_text}'")).hint(format!(
+                    "routes are {}",
                     Route::ALL
                         .iter()
                         .map(|r| r.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
-                )
+                ))
             })?;
             let factor_text = raw.factor.unwrap_or_default();
             let factor: f64 = factor_text
@@ -167,9 +170,9 @@ impl FactorSet {
                 .parse()
                 .map_err(|_| format!("line {line}: factor '{factor_text}' is not a number"))?;
             if !factor.is_finite() || factor <= 0.0 {
-                return Err(format!(
-                    "line {line}: factor {factor_text} must be a positive number"
-                ));
+                return Err(
+                    format!("line {line}: factor {factor_text} must be a positive number").into(),
+                );
             }
             let confidence_text = raw.confidence.unwrap_or_default();
             let confidence = Confidence::parse(&confidence_text).ok_or_else(|| {
@@ -178,11 +181,11 @@ impl FactorSet {
             let key = (ingredient.clone(), route);
             if let Some(&first) = index.get(&key) {
                 let first_line: usize = first + 2;
-                return Err(format!(
-                    "line {line}: {ingredient} {} is already given on line {first_line}\nhint: \
-                     keep one row per ingredient and route",
+                return Err(Error::new(format!(
+                    "line {line}: {ingredient} {} is already given on line {first_line}",
                     route.as_str()
-                ));
+                ))
+                .hint("keep one row per ingredient and route"));
             }
             index.insert(key, rows.len());
             rows.push(Factor {
@@ -292,7 +295,7 @@ mod tests {
 
     #[test]
     fn user_tables_are_validated_with_the_row() {
-        let err = |text: &str| FactorSet::parse("t", text.as_bytes()).unwrap_err();
+        let err = |text: &str| FactorSet::parse("t", text.as_bytes()).unwrap_err().text();
         assert!(err("ingredient,factor\nmorphine,1\n").contains("missing column 'route'"));
         assert!(err("ingredient,route,factor\nmorphine,oral,0\n").contains("line 2"));
         assert!(err("ingredient,route,factor\nmorphine,oral,x\n").contains("'x' is not a number"));

@@ -24,6 +24,7 @@ pub mod item;
 pub mod names;
 pub mod ome;
 pub mod patient;
+pub mod problem;
 pub mod product;
 pub mod resolve;
 pub mod settings;

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::problem::Problem;
+
 /// A calendar day: days since 1970-01-01. Its own type, so that a date is never taken for a
 /// day count or a day count for a date: a day and a count of days make a day, two days make
 /// a count of days (`Day - Day` is an `i32`), and nothing else mixes them.
@@ -227,7 +229,7 @@ pub fn parse_date_with(text: &str, format: &DateFormat) -> Option<Day> {
 /// values are month-first (US) — both with a hint.
 pub fn detect_date_format<'a>(
     values: impl Iterator<Item = &'a str> + Clone,
-) -> Result<DateFormat, String> {
+) -> Result<DateFormat, Problem> {
     let total = values.clone().filter(|v| !v.trim().is_empty()).count();
     if total == 0 {
         return Ok(DateFormat(KNOWN_FORMATS[0].to_string()));
@@ -253,9 +255,8 @@ pub fn detect_date_format<'a>(
         .count();
     if us_ok == total {
         return Err(
-            "the dates look month-first (US style, e.g. 10/31/2026)\nhint: if they are, pass \
-             --date-format %m/%d/%Y"
-                .into(),
+            Problem::new("the dates look month-first (US style, e.g. 10/31/2026)")
+                .hint("if they are, pass --date-format %m/%d/%Y"),
         );
     }
     match best {
@@ -263,9 +264,12 @@ pub fn detect_date_format<'a>(
         _ => {
             // The column may hold something else (a shifted row's patient id or name): its
             // shape is shown, never its value.
+            // The smallest, so that the message is the same whatever order the values come
+            // in (a file's distinct dates are kept in a hash map).
             let example: String = values
                 .clone()
-                .find(|v| !v.trim().is_empty())
+                .filter(|v| !v.trim().is_empty())
+                .min()
                 .unwrap_or_default()
                 .trim()
                 .chars()
@@ -277,11 +281,13 @@ pub fn detect_date_format<'a>(
                     _ => '?',
                 })
                 .collect();
-            Err(format!(
+            Err(Problem::new(format!(
                 "cannot tell the date format (values shaped like '{example}': 9 a digit, A a \
-                 letter)\nhint: opal reads 2026-10-31, \
-                 31/10/2026, 31-Oct-2026 and 20261031, with or without a time; for another \
-                 layout pass --date-format, e.g. --date-format %d.%m.%Y"
+                 letter)"
+            ))
+            .hint(
+                "opal reads 2026-10-31, 31/10/2026, 31-Oct-2026 and 20261031, with or without a \
+                 time; for another layout pass --date-format, e.g. --date-format %d.%m.%Y",
             ))
         }
     }

@@ -93,7 +93,8 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let config = EpdConfig {
         factors: crate::read::factors::load(&args.factors)?,
-        version: HighDose::from_threshold(args.threshold_mg_day).map_err(crate::error::usage)?,
+        version: HighDose::from_threshold(args.threshold_mg_day)
+            .map_err(crate::error::usage_problem)?,
         practices: match args.practices.as_deref() {
             Some(path) => {
                 let (map, warnings) = crate::read::reference::read_practices(path)?;

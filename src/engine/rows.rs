@@ -308,7 +308,9 @@ impl<'a> Auditor<'a> {
         let st = &mut self.files[file];
         if st.dates.format.is_none() {
             let format = values::detect_date_format(st.dates.days.keys().map(String::as_str))
-                .map_err(|e| anyhow::anyhow!("{}: issue_date: {e}", st.path))?;
+                .map_err(|e| {
+                    crate::error::problem(e.context(format!("{}: issue_date", st.path)))
+                })?;
             st.dates.set_format(format);
         }
         for pending in std::mem::take(&mut st.pending) {
@@ -587,7 +589,10 @@ impl<'a> Auditor<'a> {
             unresolved: a.unresolved,
             dmd_distinct: self.what.dmd_seen.len() as u64,
             dmd_like: self.what.dmd_like,
-        });
+        })
+        .iter()
+        .map(crate::problem::Problem::text)
+        .collect();
         result.ics_codes = self.who.ics_codes.ids;
         result.practice_ics_seen = self.practice_ics_seen;
         result.patient_last_day = self.patient_last_day;

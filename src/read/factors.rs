@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
 pub use opal_core::factors::*;
@@ -14,8 +14,9 @@ pub use opal_core::factors::*;
 /// bytes read.
 pub fn load(name_or_path: &str) -> Result<FactorSet> {
     if let Some((name, text, _)) = BUILTIN_SETS.iter().find(|(n, _, _)| *n == name_or_path) {
-        let mut set = FactorSet::parse(name, text.as_bytes())
-            .map_err(|e| anyhow!("built-in factor set {name} is invalid: {e}"))?;
+        let mut set = FactorSet::parse(name, text.as_bytes()).map_err(|e| {
+            crate::error::problem(e.context(format!("built-in factor set {name} is invalid")))
+        })?;
         set.sha256 = hex_sha256(text.as_bytes());
         return Ok(set);
     }
@@ -39,8 +40,9 @@ pub fn load(name_or_path: &str) -> Result<FactorSet> {
     }
     let bytes = std::fs::read(name_or_path)
         .with_context(|| format!("cannot read factor table {name_or_path}"))?;
-    let mut set = FactorSet::parse(name_or_path, &bytes)
-        .map_err(|e| anyhow!("invalid factor table {name_or_path}: {e}"))?;
+    let mut set = FactorSet::parse(name_or_path, &bytes).map_err(|e| {
+        crate::error::problem(e.context(format!("invalid factor table {name_or_path}")))
+    })?;
     set.sha256 = hex_sha256(&bytes);
     Ok(set)
 }

@@ -244,7 +244,9 @@ fn findings_at_their_edges() {
         ..InputStats::default()
     };
     assert_eq!(f(none), 1);
-    assert!(findings(&none)[0].starts_with("no opioid item in 100 rows"));
+    assert!(findings(&none)[0]
+        .message
+        .starts_with("no opioid item in 100 rows"));
     assert_eq!(
         f(InputStats {
             rows_read: 99,

@@ -70,7 +70,9 @@ use super::*;
 /// never quoted: the message must not carry a patient identifier.
 #[test]
 fn an_unreadable_date_column_is_shown_by_shape() {
-    let e = detect_date_format(["943 476 5919", "943 476 5920"].into_iter()).unwrap_err();
+    let e = detect_date_format(["943 476 5919", "943 476 5920"].into_iter())
+        .unwrap_err()
+        .text();
     assert!(e.contains("'999 999 9999'") && !e.contains("943"), "{e}");
 }
 
@@ -127,13 +129,17 @@ fn date_format_detection() {
     let v = ["2026-10-31", "2026-11-01"];
     assert_eq!(detect_date_format(v.iter().copied()).unwrap().0, "%Y-%m-%d");
     let v = ["10/31/2026", "12/25/2026"];
-    assert!(detect_date_format(v.iter().copied())
-        .unwrap_err()
-        .contains("--date-format"));
+    let us = detect_date_format(v.iter().copied()).unwrap_err();
+    assert!(us.message.contains("month-first"), "{us}");
+    assert!(us
+        .hint
+        .as_deref()
+        .unwrap()
+        .contains("--date-format %m/%d/%Y"));
     let v = ["yesterday", "last week"];
-    assert!(detect_date_format(v.iter().copied())
-        .unwrap_err()
-        .contains("hint:"));
+    let unknown = detect_date_format(v.iter().copied()).unwrap_err();
+    assert!(unknown.message.contains("cannot tell the date format"));
+    assert!(unknown.hint.as_deref().unwrap().contains("--date-format"));
     // One bad value among good ones is a rejected row, not a format error.
     let v = ["2026-10-31", "2026-11-01", "2026-11-02", "31st"];
     assert_eq!(detect_date_format(v.iter().copied()).unwrap().0, "%Y-%m-%d");
@@ -226,4 +232,14 @@ fn date_layouts_settle_on_the_first_deciding_dates() {
     );
     // Month-first: never settled here; judged on the whole file (an error with a hint).
     assert_eq!(settled(&["02/03/2026", "02/25/2026"]), None);
+}
+
+/// The shape shown for a column of no dates is the same whatever order its values come in
+/// (a file's distinct dates are kept in a hash map): it was the first the map gave.
+#[test]
+fn an_unreadable_date_columns_message_does_not_depend_on_order() {
+    let a = detect_date_format(["xx-yy", "ab12"].into_iter()).unwrap_err();
+    let b = detect_date_format(["ab12", "xx-yy"].into_iter()).unwrap_err();
+    assert_eq!(a, b);
+    assert!(a.message.contains("'AA99'"), "{a}");
 }
