@@ -76,7 +76,11 @@ pub fn catalogue() -> Vec<TableDoc> {
             "opal epd",
             docs(epd::measures_columns(true)),
         ),
-        t("unresolved (EPD)", "opal epd", docs(epd::UNRESOLVED)),
+        t(
+            "unresolved (EPD)",
+            "opal epd",
+            docs(epd::unresolved_columns()),
+        ),
         t("deciles", "opal epd", docs(epd_trend::DECILES_COLUMNS)),
         t("ranks", "opal epd", docs(epd_trend::RANKS)),
         t("practices", "opal epd", docs(epd_trend::PRACTICES)),

@@ -228,39 +228,19 @@ pub const BNF_OME: &[Column<BnfOme>] = &[
     ),
 ];
 
-/// The columns of opal epd's `unresolved` (the `bnf_ome` rows it could not convert).
-pub const UNRESOLVED: &[Column<BnfOme>] = &[
-    Column::new("month", Kind::Text, "The EPD month (YYYY-MM).", |b| {
-        Cell::Text(&b.month)
-    }),
-    Column::new("bnf_code", Kind::Text, "The BNF presentation code.", |b| {
-        Cell::Text(&b.bnf_code)
-    }),
-    Column::new(
+/// The columns of opal epd's `unresolved`: those of `bnf_ome` that say what a row was and
+/// why it could not be converted.
+pub fn unresolved_columns() -> impl Iterator<Item = &'static Column<BnfOme>> {
+    const KEPT: [&str; 6] = [
+        "month",
+        "bnf_code",
         "description",
-        Kind::Text,
-        "The EPD's description of it.",
-        |b| Cell::Text(&b.description),
-    ),
-    Column::new(
         "items",
-        Kind::Number,
-        "Items of it issued that month.",
-        |b| Cell::Number(Some(b.items)),
-    ),
-    Column::new(
         "total_quantity",
-        Kind::Number,
-        "Their total quantity.",
-        |b| Cell::Number(Some(b.total_quantity)),
-    ),
-    Column::new(
         "reason",
-        Kind::Text,
-        "Why it could not be converted to OME.",
-        |b| Cell::Text(&b.reason),
-    ),
-];
+    ];
+    BNF_OME.iter().filter(|c| KEPT.contains(&c.name))
+}
 
 /// The tables; returns their file names (the manifest's `outputs`, which a later `--force`
 /// run removes before it writes its own).
@@ -277,7 +257,7 @@ pub fn write_outputs(out: &Path, r: &EpdResult, format: Format) -> Result<Vec<St
             format,
         )?,
         write_rows(out, "ics_measures", measures_columns(true), &r.ics, format)?,
-        write_rows(out, "unresolved", UNRESOLVED, unresolved, format)?,
+        write_rows(out, "unresolved", unresolved_columns(), unresolved, format)?,
         write_rows(out, "rejected", REJECTED, &r.rejected, format)?,
     ];
     Ok(written
