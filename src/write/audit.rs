@@ -308,7 +308,9 @@ pub fn write_optional(
                     .into_iter()
                     .filter(|p| p.to_review())
                     .collect();
-                crate::write::xlsx::write_review_xlsx(out, &review, r.as_of)
+                let done = crate::write::xlsx::write_review_xlsx(out, &review, r.as_of);
+                crate::timing::lap("review_list.xlsx written");
+                done
             })
         });
         let rest = (|| -> Result<OptionalWritten> {
@@ -319,6 +321,7 @@ pub fn write_optional(
             if what.report {
                 rest.written
                     .push(crate::write::report::audit_report(out, r, config, trend)?);
+                crate::timing::lap("report.html written");
             }
             if what.practice_packs {
                 let packs = crate::write::packs::write_practice_packs(

@@ -487,8 +487,13 @@ pub fn write_practice_packs(
     };
     let halves = std::thread::scope(|scope| {
         let (first, second) = practices.split_at(half);
-        let upper = scope.spawn(|| run(second));
+        let upper = scope.spawn(|| {
+            let done = run(second);
+            crate::timing::lap("packs: second half written");
+            done
+        });
         let lower = run(first);
+        crate::timing::lap("packs: first half written");
         (lower, upper.join())
     });
     let upper = match halves.1 {
