@@ -301,14 +301,18 @@ pub fn write_optional(
     trend: (&[Series], Option<&Computed>, &TrendSettings),
 ) -> Result<OptionalWritten> {
     let mut done = OptionalWritten::default();
+    let book = what
+        .xlsx
+        .then(|| crate::write::xlsx::ReviewWorkbook::new(r.as_of))
+        .transpose()?;
     let (xlsx, rest) = std::thread::scope(|s| {
-        let xlsx = what.xlsx.then(|| {
+        let xlsx = book.as_ref().map(|book| {
             s.spawn(|| {
                 let review: Vec<&PatientRow> = crate::write::patients::patient_order(&r.patients)
                     .into_iter()
                     .filter(|p| p.to_review())
                     .collect();
-                let done = crate::write::xlsx::write_review_xlsx(out, &review, r.as_of);
+                let done = crate::write::xlsx::write_review_xlsx(out, &review, book);
                 crate::timing::lap("review_list.xlsx written");
                 done
             })
@@ -325,7 +329,12 @@ pub fn write_optional(
             }
             if what.practice_packs {
                 let packs = crate::write::packs::write_practice_packs(
-                    out, r, config, previous, trend, what.xlsx,
+                    out,
+                    r,
+                    config,
+                    previous,
+                    trend,
+                    book.as_ref(),
                 )?;
                 rest.written.extend(packs.written);
                 rest.warnings.extend(packs.warnings);

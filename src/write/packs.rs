@@ -361,7 +361,7 @@ pub fn write_practice_packs(
     config: &AuditConfig,
     previous: &str,
     trend: (&[Series], Option<&Computed>, &TrendSettings),
-    xlsx: bool,
+    xlsx: Option<&crate::write::xlsx::ReviewWorkbook>,
 ) -> Result<Packs> {
     use std::collections::HashMap;
     let (series, computed, t) = trend;
@@ -428,8 +428,8 @@ pub fn write_practice_packs(
             review.iter().copied(),
             Format::Csv,
         )?);
-        if xlsx {
-            let (path, cut) = crate::write::xlsx::write_review_xlsx(&dir, review, r.as_of)?;
+        if let Some(book) = xlsx {
+            let (path, cut) = crate::write::xlsx::write_review_xlsx(&dir, review, book)?;
             written.push(path);
             warnings.extend(
                 cut.into_iter()

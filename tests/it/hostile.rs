@@ -405,6 +405,48 @@ fn xml_outputs_hold_no_character_xml_refuses() {
     );
 }
 
+/// The review list's sheet is written by opal (write/xlsx.rs), not rust_xlsxwriter: text that
+/// looks like Excel's own escapes (`_x0041_`), markup, a carriage return and spaces at the
+/// ends come back from the workbook exactly as the CSV has them, in the whole list's and
+/// the pack's workbooks alike.
+#[test]
+fn workbook_text_reads_back_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [" P_x0041_1", "P<b>&amp;2 ", "P_x00e9_\r3"];
+    let text: String = std::iter::once(HEADER.to_string())
+        .chain(
+            ids.iter()
+                .map(|id| high_dose_rows(&id.replace("\\r", "\r"), "A81001", "QHM")),
+        )
+        .collect();
+    let r = audit_text(
+        dir.path(),
+        "escapes",
+        &text,
+        &["--xlsx", "--practice-packs"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut want: Vec<String> = read(&r.out.join("review_list.csv"))
+        .iter()
+        .map(|row| row["patient_id"].clone())
+        .collect();
+    assert_eq!(want.len(), 3, "{want:?}");
+    assert!(want.iter().any(|w| w.contains('\r')), "{want:?}");
+    want.sort();
+    let index = read(&r.out.join("practices/index.csv"));
+    for xlsx in [
+        r.out.join("review_list.xlsx"),
+        r.out.join(&index[0]["folder"]).join("review_list.xlsx"),
+    ] {
+        use calamine::Reader;
+        let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+        let sheet = wb.worksheet_range("review list").unwrap();
+        let mut got: Vec<String> = sheet.rows().skip(1).map(|row| row[0].to_string()).collect();
+        got.sort();
+        assert_eq!(got, want, "{}", xlsx.display());
+    }
+}
+
 /// Issue 23.3: a review-list cell over Excel's 32,767 characters (a patient id of 40,000) is
 /// cut in the workbook with a marker and counted in the manifest's warnings; the run ends
 /// well and the CSV keeps the whole id.

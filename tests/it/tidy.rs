@@ -70,13 +70,19 @@ fn no_import_runs_against_the_direction() {
     );
 }
 
-/// The crates that make output — HTML (maud), workbooks (rust_xlsxwriter), terminal tables
-/// (comfy_table) and JSON (serde_json) — are used only in `write/`: a command translates
+/// The crates that make output — HTML (maud), workbooks (rust_xlsxwriter and zip), terminal
+/// tables (comfy_table) and JSON (serde_json) — are used only in `write/`: a command translates
 /// arguments and calls the engine and the writers, it formats nothing itself. The one
 /// exception is reading FHIR input, which is JSON (`read/fhir.rs`).
 #[test]
 fn output_crates_are_used_only_in_write() {
-    let crates = ["maud", "rust_xlsxwriter", "comfy_table", "serde_json"];
+    let crates = [
+        "maud",
+        "rust_xlsxwriter",
+        "zip",
+        "comfy_table",
+        "serde_json",
+    ];
     let mut found = Vec::new();
     for (rel, text) in sources(&root().join("src")) {
         if rel.starts_with("src/write/") {
