@@ -354,6 +354,15 @@ pub const PACK_INDEX: &[Column<PackEntry<'static>>] = &[
     ),
 ];
 
+/// The files of a pack, in the order the manifest lists them (review_list.xlsx with
+/// `--xlsx`).
+const PACK_FILES: [&str; 4] = [
+    "review_list.csv",
+    "review_list.xlsx",
+    "resolved.csv",
+    "report.html",
+];
+
 /// Write every practice's pack.
 pub fn write_practice_packs(
     out: &Path,
@@ -413,35 +422,31 @@ pub fn write_practice_packs(
         crate::write::names::distinct_names(r.practice_summaries.iter().map(|p| p.code.as_str()))?;
     let root = out.join("practices");
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
-    // One practice's pack: its files, and what its workbook had to give way on.
-    let pack = |p: &CohortSummary, name: &str| -> Result<(Vec<PathBuf>, Vec<String>)> {
+    // One practice's pack: what its workbook had to give way on (its files are
+    // [`PACK_FILES`]). Nothing a pack allocates outlives it but a warning: a path kept per
+    // pack, between the workbooks' large transient buffers, left the allocator's heap
+    // fragmented, and an audit of 5,000 packs at 1.9 GB instead of 0.5 (BENCHMARKS.md).
+    let pack = |p: &CohortSummary, name: &str| -> Result<Vec<String>> {
         let dir = root.join(name);
         std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let mut written = Vec::new();
         let mut warnings = Vec::new();
         let review: &[&PatientRow] = review_of.get(p.code.as_str()).map_or(&[], |v| v);
         let resolved: &[&ResolvedRow] = resolved_of.get(p.code.as_str()).map_or(&[], |v| v);
-        written.push(write_rows(
+        write_rows(
             &dir,
             "review_list",
             crate::write::patients::columns(false),
             review.iter().copied(),
             Format::Csv,
-        )?);
+        )?;
         if let Some(book) = xlsx {
-            let (path, cut) = crate::write::xlsx::write_review_xlsx(&dir, review, book)?;
-            written.push(path);
+            let (_, cut) = crate::write::xlsx::write_review_xlsx(&dir, review, book)?;
             warnings.extend(
                 cut.into_iter()
                     .map(|w| format!("practices/{name}/review_list.xlsx: {w}")),
             );
         }
-        written.push(crate::write::audit::write_resolved(
-            &dir,
-            resolved.iter().copied(),
-            previous,
-            Format::Csv,
-        )?);
+        crate::write::audit::write_resolved(&dir, resolved.iter().copied(), previous, Format::Csv)?;
         let ics = r.ics_summaries.iter().find(|s| s.code == p.ics_code);
         let peers: &[(&str, f64)] = ranked_of.get(p.ics_code.as_str()).map_or(&[], |v| v);
         let chart = computed.zip(high).and_then(|(c, mi)| {
@@ -474,16 +479,19 @@ pub fn write_practice_packs(
             w.write_all(page.as_bytes())?;
             Ok(())
         })?;
-        written.push(path);
-        Ok((written, warnings))
+        Ok(warnings)
     };
     // Half of the practices on each of two threads (the workbooks and pages are CPU work),
     // their results put back in the practices' order.
     let practices: Vec<(&CohortSummary, &String)> =
         r.practice_summaries.iter().zip(&names).collect();
     let half = practices.len().div_ceil(2);
-    let run = |part: &[(&CohortSummary, &String)]| -> Result<Vec<_>> {
-        part.iter().map(|(p, name)| pack(p, name)).collect()
+    let run = |part: &[(&CohortSummary, &String)]| -> Result<Vec<Vec<String>>> {
+        let mut done = Vec::with_capacity(part.len());
+        for (p, name) in part {
+            done.push(pack(p, name)?);
+        }
+        Ok(done)
     };
     let halves = std::thread::scope(|scope| {
         let (first, second) = practices.split_at(half);
@@ -501,10 +509,16 @@ pub fn write_practice_packs(
         Err(e) => std::panic::resume_unwind(e),
     };
     let mut packs = Packs::default();
-    for ((p, name), done) in practices.iter().zip(halves.0?.into_iter().chain(upper?)) {
+    for ((p, name), warnings) in practices.iter().zip(halves.0?.into_iter().chain(upper?)) {
         packs.folders.push((p.code.clone(), (*name).clone()));
-        packs.written.extend(done.0);
-        packs.warnings.extend(done.1);
+        let dir = root.join(name.as_str());
+        packs.written.extend(
+            PACK_FILES
+                .iter()
+                .filter(|f| xlsx.is_some() || **f != "review_list.xlsx")
+                .map(|f| dir.join(f)),
+        );
+        packs.warnings.extend(warnings);
     }
     // The index: each practice's code (as the extract has it) beside its folder.
     let index: Vec<PackEntry> = r
