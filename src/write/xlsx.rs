@@ -610,6 +610,72 @@ mod tests {
         );
     }
 
+    /// A file that takes `room` bytes, then fails as a full disk does.
+    struct Full {
+        room: usize,
+        at: u64,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room < buf.len() {
+                return Err(std::io::ErrorKind::StorageFull.into());
+            }
+            self.room -= buf.len();
+            self.at += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Seek for Full {
+        fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+            if let std::io::SeekFrom::Start(n) = to {
+                self.at = n;
+            }
+            Ok(self.at)
+        }
+    }
+
+    /// A full disk part way through a workbook is the file's own error (not a zip error
+    /// around it), at every point it can come; a file with room enough gives a workbook.
+    #[test]
+    fn a_full_disk_is_the_workbooks_error() {
+        let book =
+            ReviewWorkbook::new(crate::values::days_from_civil(2026, 10, 31).unwrap()).unwrap();
+        let mut whole = Cursor::new(Vec::new());
+        workbook(&mut whole, &[], &book, &mut Vec::new()).unwrap();
+        let size = whole.get_ref().len();
+        for room in [0, 30, size / 4, size / 2, size - 100, size - 1] {
+            let e = workbook(Full { room, at: 0 }, &[], &book, &mut Vec::new()).unwrap_err();
+            let io = e.downcast_ref::<std::io::Error>().map(|e| e.kind());
+            assert_eq!(io, Some(std::io::ErrorKind::StorageFull), "{room}: {e:#}");
+        }
+        // Room for it all (the zip writes each part's header twice: before, then with its sizes).
+        workbook(
+            Full {
+                room: 2 * size,
+                at: 0,
+            },
+            &[],
+            &book,
+            &mut Vec::new(),
+        )
+        .unwrap();
+        let mut back = ZipArchive::new(Cursor::new(whole.into_inner())).unwrap();
+        let sheet = part_of(&mut back, SHEET);
+        assert!(sheet.contains("<autoFilter ref=\"A1:"), "{sheet}");
+        assert!(part_of(&mut back, BOOK).contains("$1</definedName>"));
+    }
+
+    fn part_of(zip: &mut ZipArchive<Cursor<Vec<u8>>>, name: &str) -> String {
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    }
+
     #[test]
     fn every_column_is_explained() {
         for c in crate::write::patients::COLUMNS {
