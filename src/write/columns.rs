@@ -41,13 +41,7 @@ impl<R: Rows<Tag = ()>> Column<R> {
         meaning: &'static str,
         cell: CellOf<R>,
     ) -> Column<R> {
-        Column {
-            name,
-            kind,
-            meaning,
-            tag: (),
-            cell,
-        }
+        Column::tagged((), name, kind, meaning, cell)
     }
 }
 

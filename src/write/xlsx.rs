@@ -95,6 +95,11 @@ const BOOK: &str = "xl/workbook.xml";
 /// The parts every review-list workbook of a run shares, made once by rust_xlsxwriter: a
 /// whole workbook whose list sheet has only the header row (and a row of a date and a
 /// decimal, so that their styles exist), and what the list sheets written here take from it.
+///
+/// What is taken from its XML (the header row, the two cells' style numbers, the filter's
+/// range in workbook.xml) is found by text, as rust_xlsxwriter 0.96 writes it; a version
+/// that wrote them otherwise makes [`ReviewWorkbook::new`] fail with what it did not find,
+/// and every `--xlsx` test with it.
 pub struct ReviewWorkbook {
     /// The template workbook's bytes.
     template: Vec<u8>,
@@ -105,8 +110,8 @@ pub struct ReviewWorkbook {
     decimals_style: u32,
     /// xl/workbook.xml split where the filter's last row goes.
     book: (String, String),
-    /// The list's columns, then the fill-in ones.
-    names: Vec<&'static str>,
+    /// The letters of the sheet's last column (the last fill-in one).
+    last_col: String,
 }
 
 /// A column's letters: 0 is A, 26 is AA.
@@ -150,13 +155,20 @@ impl ReviewWorkbook {
     /// The run's template. The workbook's creation date is the audit date, so that the same
     /// inputs give the same bytes (as every output of opal).
     pub fn new(as_of: Day) -> Result<ReviewWorkbook> {
+        ReviewWorkbook::make(as_of).with_context(|| {
+            crate::error::Diagnostic::error("cannot make the run's review_list.xlsx template")
+                .hint("the review list is in review_list.csv; run without --xlsx, and report this")
+        })
+    }
+
+    fn make(as_of: Day) -> Result<ReviewWorkbook> {
         let columns: Vec<_> = crate::write::patients::columns(false).collect();
         let names: Vec<&'static str> = columns
             .iter()
             .map(|c| c.name)
             .chain(FILL_IN.iter().map(|f| f.0))
             .collect();
-        let last = column_letters(names.len() - 1);
+        let last_col = column_letters(names.len() - 1);
         let mut wb = Workbook::new();
         if let Ok(created) = excel_date(as_of) {
             wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
@@ -221,7 +233,7 @@ impl ReviewWorkbook {
                 + "</row>".len();
             sheet[from..to].to_string()
         };
-        let range = format!("'review list'!$A$1:${last}$2<");
+        let range = format!("'review list'!$A$1:${last_col}$2<");
         let book = part(&mut zip, BOOK)?;
         if book.matches(&range).count() != 1 {
             bail!("the template workbook does not name the filter's range {range} once");
@@ -236,7 +248,7 @@ impl ReviewWorkbook {
             date_style,
             decimals_style,
             book,
-            names,
+            last_col,
         })
     }
 }
@@ -433,7 +445,7 @@ fn push_escaped(o: &mut String, s: &str) {
 fn list_sheet(w: &mut impl Write, rows: &[&PatientRow], book: &ReviewWorkbook) -> Result<usize> {
     use std::fmt::Write as _;
     let columns: Vec<_> = crate::write::patients::columns(false).collect();
-    let last_col = column_letters(book.names.len() - 1);
+    let last_col = &book.last_col;
     let last_row = rows.len() + 1;
     // Widths: a column's name or its widest cell, two characters more, at most 60.
     let mut widths: Vec<usize> = columns.iter().map(|c| c.name.len() + 2).collect();
